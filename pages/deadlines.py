@@ -1,0 +1,8 @@
+"""Placeholder until its issue lands."""
+import streamlit as st
+
+from ui import core
+
+core.page_guard()
+st.title(core.t("nav.deadlines"))
+core.demo_banner()

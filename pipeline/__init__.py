@@ -1,0 +1,1 @@
+"""Situation Centre data pipeline: store, ingest, classifier, workflow. Never imports streamlit."""

@@ -1,0 +1,65 @@
+"""python -m pipeline <command> ...  Every command has --help and an example.
+
+Commands live in their modules as arguments_<name>(parser) and run_<name>(args) -> exit code;
+a module is imported only when its command runs, so --help stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pipeline import settings
+
+COMMANDS: list[tuple[str, str, str, str]] = [
+    ("ingest", "pipeline.ingest", "load CSV, XLSX, JSON Lines or Open311 files; bad rows go to quarantine",
+     "python -m pipeline ingest calls.csv exports/ --source hotline_109"),
+    ("drain", "pipeline.spool", "apply spool files waiting in the inbox (when no app is running)",
+     "python -m pipeline drain --db data/situation.duckdb"),
+    ("demo", "pipeline.demo", "build a deterministic two-year demo history for Aktobe region and Shymkent",
+     "python -m pipeline demo --rows 200000 --seed 42 --db /tmp/demo.duckdb"),
+    ("train", "pipeline.train", "train the problem classifier and save a new model version",
+     "python -m pipeline train --data extra_labels.csv"),
+    ("evaluate", "pipeline.train", "score a model on a labelled CSV (text,category)",
+     "python -m pipeline evaluate --data heldout.csv"),
+    ("classify", "pipeline.train", "add category, confidence and language to a CSV of texts",
+     "python -m pipeline classify --data texts.csv --out labelled.csv"),
+    ("rollback", "pipeline.train", "restore the previous model version",
+     "python -m pipeline rollback"),
+    ("surges", "pipeline.surge", "list current surge alerts by category and district",
+     "python -m pipeline surges --db data/situation.duckdb"),
+]
+
+
+def _overview() -> str:
+    lines = ["commands:"]
+    for name, _, help_, example in COMMANDS:
+        lines.append(f"  {name:<10} {help_}\n  {'':<10} e.g. {example}")
+    lines.append("\nsettings (environment variables):")
+    for env, value, help_ in settings.describe():
+        lines.append(f"  {env:<20} {help_} [now: {value}]")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    table = {name: (module, help_, example) for name, module, help_, example in COMMANDS}
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in table:
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"unknown command {argv[0]!r}\n", file=sys.stderr)
+        print("usage: python -m pipeline <command> [options]\n\n" + _overview())
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    name = argv[0]
+    module_name, help_, example = table[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(
+        prog=f"python -m pipeline {name}", description=help_, epilog=f"example: {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    getattr(module, f"arguments_{name}")(parser)
+    args = parser.parse_args(argv[1:])
+    return int(getattr(module, f"run_{name}")(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

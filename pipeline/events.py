@@ -1,0 +1,144 @@
+"""Append-only event log: every change to a submission's state, and rebuilding state from it.
+
+A 'created' event holds the initial state as JSON; every later event names one field with its
+old and new value. Replaying them in order (happened_at, id) gives the current state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import pandas as pd
+
+from pipeline.store import transaction
+
+# Fields whose changes are events, with the SQL type used to read them back.
+STATE_FIELDS: dict[str, str] = {
+    "status": "VARCHAR",
+    "category": "VARCHAR",
+    "category_confidence": "DOUBLE",
+    "category_source": "VARCHAR",
+    "priority": "VARCHAR",
+    "department": "VARCHAR",
+    "district": "VARCHAR",
+    "feedback_due_at": "TIMESTAMPTZ",
+    "feedback_at": "TIMESTAMPTZ",
+    "due_at": "TIMESTAMPTZ",
+    "due_extended": "BOOLEAN",
+    "resolved_at": "TIMESTAMPTZ",
+    "resident_confirmed_at": "TIMESTAMPTZ",
+    "forwarded_to": "VARCHAR",
+}
+
+
+def _encode(value) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def change(
+    con: duckdb.DuckDBPyConnection,
+    submission_id: int,
+    changes: dict,
+    actor: str,
+    comment: str | None = None,
+    at: dt.datetime | None = None,
+) -> list[str]:
+    """Set fields of one submission and append one event per changed field, atomically.
+
+    Returns the names of the fields that actually changed. Workflow rules live above this.
+    """
+    unknown = set(changes) - set(STATE_FIELDS)
+    if unknown:
+        raise ValueError(f"not state fields: {sorted(unknown)}")
+    at = at or dt.datetime.now(dt.timezone.utc)
+    fields = list(changes)
+    with transaction(con):
+        rows = con.execute(
+            f"SELECT {', '.join(fields)} FROM submissions WHERE id = ?", [submission_id]
+        ).fetchall()
+        if not rows:
+            raise KeyError(f"submission {submission_id} does not exist")
+        current = dict(zip(fields, rows[0]))
+        changed = [f for f in fields if _encode(current[f]) != _encode(changes[f])]
+        if not changed:
+            return []
+        sets = ", ".join(f"{f} = ?" for f in changed)
+        con.execute(
+            f"UPDATE submissions SET {sets} WHERE id = ?",
+            [changes[f] for f in changed] + [submission_id],
+        )
+        con.executemany(
+            "INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[submission_id, at, actor, f, _encode(current[f]), _encode(changes[f]), comment] for f in changed],
+        )
+    return changed
+
+
+def record_created(con: duckdb.DuckDBPyConnection, ingest_run_id: int | None = None, actor: str = "ingest") -> int:
+    """Append a 'created' event with the initial state for submissions that have none yet."""
+    snapshot = ", ".join(f"'{f}', {f}" for f in STATE_FIELDS)
+    where = "s.ingest_run_id = ?" if ingest_run_id is not None else "true"
+    params = [actor] + ([ingest_run_id] if ingest_run_id is not None else [])
+    con.execute(
+        f"""
+        INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment)
+        SELECT s.id, s.received_at, ?, 'created', NULL, to_json(json_object({snapshot}))::VARCHAR, NULL
+        FROM submissions s
+        WHERE {where}
+          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = s.id AND e.field = 'created')
+        """,
+        params,
+    )
+    return con.execute("SELECT count(*) FROM events WHERE field = 'created'").fetchall()[0][0]
+
+
+def history(con: duckdb.DuckDBPyConnection, submission_id: int) -> pd.DataFrame:
+    return con.execute(
+        "SELECT happened_at, actor, field, old, new, comment FROM events "
+        "WHERE submission_id = ? ORDER BY happened_at, id",
+        [submission_id],
+    ).df()
+
+
+def rebuild_state(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The state of every submission as replayed from the event log alone."""
+    cols = []
+    for f, typ in STATE_FIELDS.items():
+        # The last field event wins; without one, the value in the 'created' snapshot.
+        cols.append(
+            f"""CAST(coalesce(
+                    arg_max(CASE WHEN field = '{f}' THEN coalesce(new, '\x00') END, (happened_at, id))
+                        FILTER (WHERE field = '{f}'),
+                    arg_max(CASE WHEN field = 'created' THEN json_extract_string(new, '$.{f}') END, (happened_at, id))
+                        FILTER (WHERE field = 'created')
+                ) AS VARCHAR) AS {f}"""
+        )
+    raw = con.execute(
+        f"SELECT submission_id AS id, {', '.join(cols)} FROM events GROUP BY submission_id ORDER BY id"
+    ).df()
+    for f, typ in STATE_FIELDS.items():
+        raw[f] = raw[f].where(raw[f] != "\x00", None)
+    return raw
+
+
+def inconsistencies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Submissions whose stored state differs from the replayed event log (should be empty)."""
+    rebuilt = rebuild_state(con)
+    con.register("_rebuilt", rebuilt)
+    try:
+        checks = " OR ".join(
+            f"(s.{f} IS DISTINCT FROM CAST(r.{f} AS {typ}))" for f, typ in STATE_FIELDS.items()
+        )
+        return con.execute(
+            f"SELECT s.id FROM submissions s LEFT JOIN _rebuilt r ON r.id = s.id WHERE r.id IS NULL OR {checks}"
+        ).df()
+    finally:
+        con.unregister("_rebuilt")

@@ -1,0 +1,60 @@
+"""One table of settings: (name, default, help). Each is overridable by the env var SC_<NAME>.
+
+Values are read on every call so tests and the CLI can override them per process.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SETTINGS: list[tuple[str, str, str]] = [
+    ("DB", "data/situation.duckdb", "DuckDB file that is the system of record"),
+    ("INBOX", "", "spool folder drained by the writer process; empty means <DB>.inbox next to the DB"),
+    ("MODEL_DIR", "data/models", "folder of versioned classifier models (generated, not committed)"),
+    ("TZ", "Asia/Almaty", "local time zone for display and day boundaries (Kazakhstan is UTC+5 since 2024-03-01)"),
+    ("DEMO_ROWS", "150000", "rows of demo data created when the app starts on an empty database"),
+    ("DEMO_SEED", "42", "seed for the demo data generator"),
+    ("LANG", "ru", "default interface language: ru, kk or en"),
+    ("REVIEW_THRESHOLD", "0.55", "classifier confidence below which a submission goes to the review queue"),
+    ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
+    ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
+]
+
+_DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
+_PATHS = {"DB", "INBOX", "MODEL_DIR"}
+
+
+def get(name: str) -> str:
+    if name not in _DEFAULTS:
+        raise KeyError(f"unknown setting {name!r}; known: {', '.join(_DEFAULTS)}")
+    value = os.environ.get(f"SC_{name}", _DEFAULTS[name][0])
+    if name in _PATHS and value:
+        path = Path(value)
+        value = str(path if path.is_absolute() else ROOT / path)
+    return value
+
+
+def get_float(name: str) -> float:
+    return float(get(name))
+
+
+def get_int(name: str) -> int:
+    return int(get(name))
+
+
+def db_path(override: str | None = None) -> Path:
+    return Path(override) if override else Path(get("DB"))
+
+
+def inbox_path(db: str | Path | None = None) -> Path:
+    explicit = get("INBOX")
+    if explicit:
+        return Path(explicit)
+    return Path(f"{db_path(str(db) if db else None)}.inbox")
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(env var, current value, help) for --help texts and the README."""
+    return [(f"SC_{n}", get(n), h) for n, _, h in SETTINGS]

@@ -1,0 +1,122 @@
+"""The DuckDB store: connections, migrations, and the one-writer rule.
+
+DuckDB lets one process hold a file read-write and locks out every other process, read-only
+included. So exactly one process is the writer at a time (the running app, or a CLI command
+when no app runs); everyone else hands work to it through the spool inbox (pipeline.spool).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from pipeline import settings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreLocked(RuntimeError):
+    """Another process holds the database file read-write."""
+
+
+def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database (":memory:" for tests), apply migrations when writable."""
+    target = str(path) if path else str(settings.db_path())
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(target, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreLocked(f"{target} is in use by another process ({_holder(exc)})") from exc
+        raise
+    configure(con)
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    # Day boundaries and displayed times follow local time; stored values stay instants.
+    con.execute(f"SET TimeZone = '{_safe_tz(settings.get('TZ'))}'")
+
+
+def _safe_tz(tz: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", tz):
+        raise ValueError(f"invalid time zone name {tz!r} in SC_TZ")
+    return tz
+
+
+def _holder(exc: Exception) -> str:
+    m = re.search(r"PID (\d+)", str(exc))
+    return f"PID {m.group(1)}" if m else "unknown process"
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        m = re.match(r"(\d+)_(.+)\.sql$", path.name)
+        if m:
+            found.append((int(m.group(1)), m.group(2), path))
+    return sorted(found)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations in order, each in its own transaction. Returns versions applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+    )
+    done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, path in migrations():
+        if version in done:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return row[0][0] if row else default
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+def submission_count(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
+
+
+class transaction:
+    """BEGIN/COMMIT, ROLLBACK on error; joins an enclosing transaction instead of nesting."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.owner = False
+
+    def __enter__(self):
+        try:
+            self.con.execute("BEGIN")
+            self.owner = True
+        except duckdb.TransactionException:
+            self.owner = False  # already inside a transaction: the outer one decides
+        return self.con
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.owner:
+            self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

@@ -1,0 +1,81 @@
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import events, i18n, reference, settings, store
+
+
+def test_migrations_are_idempotent(db_file):
+    con = store.connect(db_file)
+    assert store.migrate(con) == []
+    versions = [v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()]
+    assert versions == [v for v, _, _ in store.migrations()]
+
+
+def test_second_process_is_told_the_file_is_locked(db_file):
+    con = store.connect(db_file)
+    code = (
+        "import sys; from pipeline import store\n"
+        "try:\n    store.connect(sys.argv[1], read_only=True)\n"
+        "except store.StoreLocked as e:\n    print('LOCKED', e); sys.exit(3)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(db_file)], capture_output=True, text=True,
+                       cwd=settings.ROOT)
+    assert r.returncode == 3, r.stderr
+    assert "in use by another process" in r.stdout
+    con.close()
+
+
+def test_settings_env_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("SC_DB", "rel/x.duckdb")
+    assert settings.db_path() == settings.ROOT / "rel/x.duckdb"
+    assert settings.inbox_path(tmp_path / "a.duckdb") == tmp_path / "a.duckdb.inbox"
+    with pytest.raises(KeyError):
+        settings.get("NOPE")
+
+
+def _two_submissions(con):
+    con.execute(
+        "INSERT INTO submissions (source, source_id, received_at, text, category, status) VALUES "
+        "('qr','a','2026-03-01 10:00:00+05','Яма','roads','new'), "
+        "('qr','b','2026-03-01 11:00:00+05','Вода','water','new')"
+    )
+    events.record_created(con)
+
+
+def test_state_rebuilds_from_events(con):
+    _two_submissions(con)
+    at = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
+    assert events.change(con, 1, {"status": "feedback_given", "feedback_at": at}, "op", "called") == [
+        "status", "feedback_at"]
+    assert events.change(con, 1, {"status": "feedback_given"}, "op") == []
+    events.change(con, 2, {"category": "gas", "category_source": "operator"}, "op")
+    assert events.inconsistencies(con).empty
+    con.execute("UPDATE submissions SET status = 'resolved' WHERE id = 2")  # bypasses the log
+    assert events.inconsistencies(con)["id"].tolist() == [2]
+
+
+def test_change_is_atomic_and_rejects_unknown_fields(con):
+    _two_submissions(con)
+    with pytest.raises(ValueError):
+        events.change(con, 1, {"text": "edited"}, "op")
+    with pytest.raises(KeyError):
+        events.change(con, 99, {"status": "resolved"}, "op")
+    assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] == 2
+
+
+def test_district_matching_in_three_languages():
+    assert reference.match_district("Аль-Фарабийский район") == "al_farabi"
+    assert reference.match_district("Әл-Фараби ауданы") == "al_farabi"
+    assert reference.match_district("Al-Farabi district") == "al_farabi"
+    assert reference.match_district("  ") is None
+    assert reference.match_district("Нарния") is None
+    assert set(reference.districts()["region"]) == set(reference.regions()["code"])
+
+
+def test_every_interface_text_has_all_languages():
+    for lang in i18n.LANGS:
+        assert i18n.missing(lang) == []
+    assert i18n.t("no.such.key", "kk") == "no.such.key"

@@ -1,0 +1,1 @@
+"""Shared Streamlit code: app state, widgets and chart builders. Pages import from here."""
