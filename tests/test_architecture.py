@@ -1,0 +1,45 @@
+"""House rules that reviews keep catching by hand, checked mechanically."""
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.+\b(FROM|INTO|SET)\b", re.S)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_pipeline_never_imports_streamlit():
+    offenders = [p.name for p in (ROOT / "pipeline").rglob("*.py") if "streamlit" in _imports(p)]
+    assert offenders == []
+
+
+def test_pages_have_no_sql_and_no_duckdb():
+    for page in (ROOT / "pages").glob("*.py"):
+        assert "duckdb" not in _imports(page), page.name
+        strings = [n.value for n in ast.walk(ast.parse(page.read_text(encoding="utf-8")))
+                   if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        assert not [s for s in strings if SQL.search(s)], f"SQL string in {page.name}"
+
+
+def test_every_page_starts_with_the_router_guard():
+    # Without it a cold deep link runs the page directly, skipping app.py (see ui/core.page_guard).
+    for page in (ROOT / "pages").glob("*.py"):
+        calls = [n for n in ast.parse(page.read_text(encoding="utf-8")).body
+                 if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+        assert calls and ast.unparse(calls[0].value) == "core.page_guard()", page.name
+
+
+def test_app_is_only_a_router():
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert not {"duckdb", "pandas", "plotly"} & _imports(ROOT / "app.py")
