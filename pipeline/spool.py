@@ -1,8 +1,184 @@
-"""Spool inbox: placeholder until the ingest issue lands. drain(con, inbox) -> list of run summaries."""
+"""The spool inbox: how rows reach the database when another process holds it.
+
+DuckDB lets one process hold the file read-write and locks out all others, so there is exactly
+one writer at a time: the running app, or a CLI command when no app runs. `ingest` prepares a file
+(parse, validate, classify) and writes the result as one spool folder, first under inbox/tmp and
+then renamed into inbox/ (rename is atomic). Whoever is the writer drains the inbox: one spool
+folder is applied in one transaction that also records its spool_id in ingest_runs; only after
+the commit is the receipt written and the folder removed. A crash before the commit leaves the
+spool in place (applied again later); a crash after it is recognised by the spool_id (finished
+without inserting again). Rows are unique on (source, source_id), so nothing is doubled either way.
+"""
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 
-def drain(con, inbox: Path) -> list[dict]:
-    return []
+from pipeline import events, store
+
+_drain_lock = threading.Lock()
+SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", "region", "district",
+                      "address", "lat", "lon", "placement", "contact", "category", "category_confidence",
+                      "category_source", "priority", "status", "department", "feedback_due_at", "due_at"]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_parquet(path, index=False)
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def write(prepared, inbox: Path) -> str:
+    """Put a prepared file into the inbox atomically; returns its spool id."""
+    spool_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:12]
+    tmp = inbox / "tmp" / f"{spool_id}.spool"
+    tmp.mkdir(parents=True)
+    rows = prepared.rows.copy()
+    _write_parquet(rows, tmp / "rows.parquet")
+    _write_parquet(prepared.quarantine.astype({"raw": str, "reason": str}), tmp / "quarantine.parquet")
+    meta = {"spool_id": spool_id, "file": str(prepared.path), "checksum": prepared.checksum,
+            "source": prepared.source, "read": prepared.read, "file_duplicates": prepared.file_duplicates,
+            "format": prepared.fmt, "encoding": prepared.encoding}
+    with open(tmp / "meta.json", "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    _fsync_dir(tmp)
+    os.rename(tmp, inbox / f"{spool_id}.spool")
+    _fsync_dir(inbox)
+    return spool_id
+
+
+def pending(inbox: Path) -> list[Path]:
+    return sorted(inbox.glob("*.spool")) if inbox.exists() else []
+
+
+def receipt_path(inbox: Path, spool_id: str) -> Path:
+    return inbox / "done" / f"{spool_id}.json"
+
+
+def _write_receipt(inbox: Path, receipt: dict) -> None:
+    done = inbox / "done"
+    done.mkdir(parents=True, exist_ok=True)
+    tmp = done / f".{receipt['spool_id']}.json.tmp"
+    tmp.write_text(json.dumps(receipt, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, receipt_path(inbox, receipt["spool_id"]))
+
+
+def _receipt_from_run(con, spool_id: str) -> dict | None:
+    rows = con.execute(
+        "SELECT id, file, read_count, inserted_count, duplicate_count, quarantined_count "
+        "FROM ingest_runs WHERE spool_id = ?", [spool_id]).fetchall()
+    if not rows:
+        return None
+    run_id, file, read, inserted, duplicates, quarantined = rows[0]
+    return {"spool_id": spool_id, "ingest_run_id": run_id, "file": file, "read": read, "inserted": inserted,
+            "duplicates": duplicates, "quarantined": quarantined}
+
+
+def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    spool_id = meta["spool_id"]
+    done = _receipt_from_run(con, spool_id)
+    if done is None:
+        rows = pd.read_parquet(folder / "rows.parquet")
+        quarantine = pd.read_parquet(folder / "quarantine.parquet")
+        started = pd.Timestamp.now(tz="UTC")
+        with store.transaction(con):
+            run_id = con.execute(
+                "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                [spool_id, meta["file"], meta["checksum"], meta["source"], started, meta["read"]],
+            ).fetchall()[0][0]
+            inserted = 0
+            if len(rows):
+                con.register("_spool_rows", rows)
+                cols = ", ".join(SUBMISSION_COLUMNS)
+                con.execute(
+                    f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ? FROM _spool_rows "
+                    "ON CONFLICT (source, source_id) DO NOTHING", [run_id])
+                con.unregister("_spool_rows")
+                inserted = con.execute("SELECT count(*) FROM submissions WHERE ingest_run_id = ?",
+                                       [run_id]).fetchall()[0][0]
+                events.record_created(con, ingest_run_id=run_id)
+            if len(quarantine):
+                con.register("_spool_q", quarantine)
+                con.execute("INSERT INTO quarantine (ingest_run_id, file, record_no, raw, reason) "
+                            "SELECT ?, ?, record_no, raw, reason FROM _spool_q", [run_id, meta["file"]])
+                con.unregister("_spool_q")
+            duplicates = len(rows) - inserted + meta["file_duplicates"]
+            con.execute(
+                "UPDATE ingest_runs SET finished_at = now(), inserted_count = ?, duplicate_count = ?, "
+                "quarantined_count = ? WHERE id = ?", [inserted, duplicates, len(quarantine), run_id])
+        done = _receipt_from_run(con, spool_id)
+    _write_receipt(folder.parent, done)
+    shutil.rmtree(folder)
+    return done
+
+
+def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
+    """Apply every spool folder waiting in the inbox, oldest first. Only the writer calls this."""
+    with _drain_lock:
+        return [apply_spool(con, folder) for folder in pending(Path(inbox))]
+
+
+def apply_or_wait(db: Path, inbox: Path, spool_ids: list[str], wait_seconds: float) -> dict[str, dict]:
+    """Drain ourselves when we can be the writer, else wait for the running app's receipts."""
+    if not spool_ids:
+        return {}
+    try:
+        con = store.connect(db)
+    except store.StoreLocked:
+        con = None
+    if con is not None:
+        try:
+            drain(con, inbox)
+        finally:
+            con.close()
+    receipts: dict[str, dict] = {}
+    deadline = time.monotonic() + (0 if con is not None else wait_seconds)
+    while True:
+        for sid in spool_ids:
+            path = receipt_path(inbox, sid)
+            if sid not in receipts and path.exists():
+                receipts[sid] = json.loads(path.read_text(encoding="utf-8"))
+        if len(receipts) == len(spool_ids) or time.monotonic() >= deadline:
+            return receipts
+        time.sleep(0.2)
+
+
+def arguments_drain(parser) -> None:
+    parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+
+
+def run_drain(args) -> int:
+    from pipeline import ingest, settings
+
+    db = settings.db_path(args.db)
+    try:
+        con = store.connect(db)
+    except store.StoreLocked as exc:
+        print(f"error: {exc}; the running app drains the inbox itself", flush=True)
+        return 1
+    receipts = drain(con, settings.inbox_path(db))
+    con.close()
+    for r in receipts:
+        print(f"{r['file']}: {ingest.summary(r)}")
+    print(f"applied {len(receipts)} spool file(s)")
+    return 0

@@ -1,0 +1,269 @@
+"""Read whatever call-centre software exports into raw records.
+
+CSV (UTF-8, UTF-8 with BOM, UTF-16 from Excel's "Unicode text", cp1251; `,` `;` tab; quoted
+multi-line texts), XLSX, JSON Lines and Open311 GeoReport v2 JSON. A record that cannot be parsed
+becomes a bad record with its number and reason; only a file that cannot be read at all raises.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.settings import ROOT
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be read; the message names the file and the problem."""
+
+
+@dataclass
+class ReadResult:
+    path: Path
+    fmt: str
+    records: list[dict]                 # mapped column name -> value (strings, or native XLSX/JSON values)
+    record_nos: list[int]               # 1-based line (CSV, JSONL) or record number
+    raws: list[str]                     # the record as it stood in the file, for quarantine
+    bad: list[tuple[int, str, str]] = field(default_factory=list)  # (record_no, raw, reason)
+    encoding: str | None = None
+    delimiter: str | None = None
+    unmapped: list[str] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return len(self.records) + len(self.bad)
+
+
+# ---- header mapping ------------------------------------------------------------------------
+def norm_header(h: object) -> str:
+    s = str(h or "").replace("\ufeff", "").lower().replace("ё", "е")
+    s = re.sub(r"[^\w№]+", " ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+@functools.cache
+def column_aliases() -> dict[str, str]:
+    frame = pd.read_csv(ROOT / "data" / "column_map.csv", dtype=str, keep_default_na=False)
+    return {norm_header(a): c for c, a in zip(frame["column"], frame["alias"])}
+
+
+def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
+    """Our column for each header (None when unknown); first match of a column wins."""
+    aliases, taken, mapped, unmapped = column_aliases(), set(), [], []
+    for h in headers:
+        col = aliases.get(norm_header(h))
+        if col and col not in taken:
+            taken.add(col)
+            mapped.append(col)
+        else:
+            mapped.append(None)
+            if norm_header(h):
+                unmapped.append(str(h))
+    return mapped, unmapped
+
+
+def _record(mapped: list[str | None], headers: list, values: list) -> dict:
+    rec, extra = {}, {}
+    for col, h, v in zip(mapped, headers, values):
+        if col:
+            rec[col] = v
+        elif v not in (None, ""):
+            extra[str(h)] = v
+    if extra:
+        rec["_extra"] = extra  # kept with the record so nothing in the file is lost
+    return rec
+
+
+# ---- sniffing ------------------------------------------------------------------------------
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return len(head) > 0 and control / len(head) > 0.05
+
+
+def decode(data: bytes, path: Path) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1251"), "cp1251"
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"{path}: neither UTF-8 nor cp1251 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text[:65536].splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = text.split("\n", 1)[0]
+        return max(",;\t|", key=first.count)
+
+
+# ---- readers -------------------------------------------------------------------------------
+def read_file(path: str | Path) -> ReadResult:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot open ({exc.strerror})") from exc
+    if not data.strip():
+        raise UnreadableFile(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if data[:4] == b"PK\x03\x04":
+        if suffix in (".xlsx", ".xlsm", ""):
+            return read_xlsx(path)
+        raise UnreadableFile(f"{path}: a ZIP archive, not a table (only .xlsx workbooks are read)")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise UnreadableFile(f"{path}: an old binary Excel .xls file; save it as .xlsx or CSV")
+    if _looks_binary(data[:8192]):
+        raise UnreadableFile(f"{path}: binary data, not a text table (NUL or control bytes at the start)")
+    text, encoding = decode(data, path)
+    stripped = text.lstrip("\ufeff \r\n\t")
+    if suffix in (".json", ".geojson") or stripped.startswith("["):
+        result = read_json(path, text)
+    elif suffix in (".jsonl", ".ndjson") or stripped.startswith("{"):
+        result = read_jsonl(path, text)
+    else:
+        result = read_csv_text(path, text)
+    result.encoding = encoding
+    return result
+
+
+def read_csv_text(path: Path, text: str) -> ReadResult:
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    result = ReadResult(path, "csv", [], [], [], delimiter=delimiter)
+    try:
+        headers = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise UnreadableFile(f"{path}: no header row ({exc})") from exc
+    mapped, result.unmapped = map_headers(headers)
+    if "text" not in mapped:
+        raise UnreadableFile(
+            f"{path}: no column with the submission text; headers found: {headers[:12]}; "
+            f"expected one of e.g. 'Текст обращения', 'Өтініш мәтіні', 'text' (see data/column_map.csv)"
+        )
+    lines = text.splitlines()
+    prev_end = reader.line_num
+    while True:
+        start = prev_end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raw = "\n".join(lines[start - 1:])
+            result.bad.append((start, raw, f"unparseable CSV from line {start}: {exc} (truncated or unbalanced quotes)"))
+            break
+        end = reader.line_num
+        raw = "\n".join(lines[start - 1:end])
+        prev_end = end
+        if not row or all(not v.strip() for v in row):
+            continue  # blank line, not a record
+        if len(row) != len(headers):
+            result.bad.append((start, raw, f"{len(row)} fields where the header has {len(headers)} "
+                                           f"(an unquoted '{delimiter}' in the text or a broken line)"))
+            continue
+        result.records.append(_record(mapped, headers, row))
+        result.record_nos.append(start)
+        result.raws.append(raw)
+    return result
+
+
+def read_xlsx(path: Path) -> ReadResult:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for broken workbooks
+        raise UnreadableFile(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    ws = wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    result = ReadResult(path, "xlsx", [], [], [])
+    headers, mapped, header_row = None, None, 0
+    for i, row in enumerate(rows, start=1):
+        m, unmapped = map_headers(list(row))
+        if "text" in m:
+            headers, mapped, header_row, result.unmapped = list(row), m, i, unmapped
+            break
+        if i >= 20:
+            break
+    if headers is None:
+        wb.close()
+        raise UnreadableFile(f"{path}: no header row with a submission text column in the first 20 rows "
+                             f"of sheet '{ws.title}' (see data/column_map.csv)")
+    for i, row in enumerate(rows, start=header_row + 1):
+        values = list(row) + [None] * (len(headers) - len(row))
+        if all(v is None or str(v).strip() == "" for v in values):
+            continue
+        raw = json.dumps([None if v is None else str(v) for v in values], ensure_ascii=False)
+        result.records.append(_record(mapped, headers, values))
+        result.record_nos.append(i)
+        result.raws.append(raw)
+    wb.close()
+    return result
+
+
+def _from_object(obj: dict) -> dict:
+    mapped, _ = map_headers(list(obj))
+    return _record(mapped, list(obj), list(obj.values()))
+
+
+def read_jsonl(path: Path, text: str) -> ReadResult:
+    result = ReadResult(path, "jsonl", [], [], [])
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            result.bad.append((i, line, f"invalid JSON on line {i}: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(obj, dict):
+            result.bad.append((i, line, f"line {i} is a JSON {type(obj).__name__}, not an object"))
+            continue
+        result.records.append(_from_object(obj))
+        result.record_nos.append(i)
+        result.raws.append(line)
+    return result
+
+
+def read_json(path: Path, text: str) -> ReadResult:
+    """Open311 GeoReport v2 `requests` (an array of service requests), or any array of objects."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnreadableFile(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+    if isinstance(data, dict):
+        data = data.get("service_requests") or data.get("requests") or data.get("records")
+    if not isinstance(data, list):
+        raise UnreadableFile(f"{path}: JSON is not an array of requests (Open311 GeoReport v2 'requests')")
+    open311 = any(isinstance(o, dict) and "service_request_id" in o for o in data[:50])
+    result = ReadResult(path, "open311" if open311 else "json", [], [], [])
+    for i, obj in enumerate(data, start=1):
+        raw = json.dumps(obj, ensure_ascii=False)
+        if not isinstance(obj, dict):
+            result.bad.append((i, raw, f"record {i} is a JSON {type(obj).__name__}, not an object"))
+            continue
+        rec = _from_object(obj)
+        if open311 and obj.get("service_name") and not rec.get("text"):
+            rec["text"] = obj.get("service_name")
+        result.records.append(rec)
+        result.record_nos.append(i)
+        result.raws.append(raw)
+    return result
