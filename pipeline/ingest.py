@@ -64,6 +64,12 @@ def _clean(series: pd.Series) -> pd.Series:
     return s.where(s.astype(bool), None)
 
 
+def map_distinct(series: pd.Series, fn) -> pd.Series:
+    """fn applied once per distinct non-missing value: exports repeat a few dozen district names."""
+    values = series.dropna().unique()
+    return series.map(dict(zip(values, (fn(v) for v in values))))
+
+
 def parse_dates(values: pd.Series, tz: str) -> pd.Series:
     """Instants (UTC) from the formats call centres export; NaT where nothing fits.
 
@@ -170,15 +176,15 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         received = pd.Series(now, index=frame.index).astype("datetime64[us, UTC]")
 
     district_raw = _clean(frame["district"])
-    district = district_raw.map(reference.match_district, na_action="ignore")
+    district = map_distinct(district_raw, reference.match_district)
     reject(district_raw.notna() & district.isna(), "unknown district " + district_raw.fillna("").map(repr)
            + " (not in data/districts.csv names or aliases)")
     region_raw = _clean(frame["region"])
     region_codes = {reference._norm(str(v)): c for c, names in
                     reference.regions().set_index("code")[["name_ru", "name_kk", "name_en"]].iterrows()
                     for v in [c, *names]}
-    region = district.map(reference.region_of, na_action="ignore")
-    region = region.fillna(region_raw.map(lambda v: region_codes.get(reference._norm(v)), na_action="ignore"))
+    region = map_distinct(district, reference.region_of)
+    region = region.fillna(map_distinct(region_raw, lambda v: region_codes.get(reference._norm(v))))
     reject(region_raw.notna() & district.isna() & region.isna(),
            "unknown region " + region_raw.fillna("").map(repr))
 
