@@ -1,36 +1,375 @@
-"""Demo data: placeholder until the demo issue lands. build_demo(con, rows, seed) -> stats dict."""
+"""Demo data: a believable, deterministic two-year history for the Aktobe region and Shymkent.
+
+Volumes follow district populations, the hour of day, the weekday, public holidays and seasons
+(data/demo/categories.csv, profile.csv); texts are composed from Russian and Kazakh fragments
+(data/demo/*.csv, written separately from the classifier's training corpus) with addresses,
+typos and second problems; the workflow history (feedback, progress, resolution, rejections,
+forwarding, reopening, residents' confirmations) is written to the event log so state can be
+rebuilt from it; a few surges are planted and recorded in demo_surges. Same seed and end, same data.
+"""
 from __future__ import annotations
 
+import json
+import time
+
+import holidays
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, events, reference, sla, store
+from pipeline import classify, events, reference, settings, sla, store
 
-_TEXTS = ["Яма на дороге у дома", "Не горит фонарь во дворе", "Нет горячей воды", "Мусор не вывозят",
-          "Қоқыс шығарылмайды", "Автобус не приходит", "Жылу жоқ, батарея суық"]
+DEMO = reference.DATA / "demo"
+POOL = 300            # distinct message bodies per (category, language)
+LANG_SHARES = {"aktobe": (0.70, 0.15, 0.15), "shymkent": (0.55, 0.30, 0.15)}  # ru, kk, mixed
+LANGS = ("ru", "kk", "mixed")
+SOURCES = ("hotline_109", "qr", "web")
+SOURCE_P = (0.70, 0.20, 0.10)
 
 
-def build_demo(con, rows: int, seed: int) -> dict:
+def _csv(name: str) -> pd.DataFrame:
+    return pd.read_csv(DEMO / name, keep_default_na=False)
+
+
+# ---- texts -----------------------------------------------------------------------------------
+def _typo(rng: np.random.Generator, text: str) -> str:
+    if len(text) < 8:
+        return text
+    i = int(rng.integers(1, len(text) - 2))
+    return text[:i] + text[i + 1] + text[i] + text[i + 2:] if text[i].isalpha() else text
+
+
+def _style(rng: np.random.Generator, text: str) -> str:
+    r = rng.random()
+    if r < 0.15:
+        text = text.lower()
+    elif r < 0.18:
+        text = text.upper()
+    if rng.random() < 0.15:
+        text = "".join(ch for ch in text if ch not in ".,!?:")
+    if rng.random() < 0.12:
+        text = _typo(rng, text)
+    return " ".join(text.split())
+
+
+def message_pool(rng: np.random.Generator) -> pd.DataFrame:
+    """POOL distinct message bodies for every (category, language): the generating category kept."""
+    problems = _csv("problems.csv")
+    phrases = _csv("phrases.csv")
+    by = {k: g["text"].tolist() for k, g in phrases.groupby(["kind", "lang"])}
+    prob = {k: g["text"].tolist() for k, g in problems.groupby(["category", "lang"])}
+    cats = reference.category_codes()
+    out = []
+    for cat in cats:
+        for lang in LANGS:
+            seen: set[str] = set()
+            tries = 0
+            while len(seen) < POOL and tries < POOL * 20:
+                tries += 1
+                body_lang = lang if lang != "mixed" else ("ru" if rng.random() < 0.5 else "kk")
+                frame_lang = lang if lang != "mixed" else ("kk" if body_lang == "ru" else "ru")
+                pick = lambda items: items[int(rng.integers(len(items)))]  # noqa: E731
+                problem = pick(prob[(cat, body_lang)])
+                shape = rng.random()
+                if shape < 0.12:  # a short note: the first clause only
+                    parts = [problem.split(",")[0]]
+                else:
+                    parts = [pick(by[("opener", frame_lang)]), problem[0].upper() + problem[1:] + "."]
+                    for _ in range(int(rng.integers(0, 3 if shape > 0.8 else 2))):
+                        parts.append(pick(by[("detail", frame_lang if rng.random() < 0.5 else body_lang)]))
+                    if rng.random() < 0.10:  # a second, different problem in the same message
+                        other = pick([c for c in cats if c != cat])
+                        second = pick(prob[(other, body_lang)])
+                        parts.append(("Также " if body_lang == "ru" else "Сонымен қатар ") + second + ".")
+                    parts.append(pick(by[("closing", frame_lang)]))
+                seen.add(_style(rng, " ".join(p for p in parts if p)))
+            out.extend((cat, lang, text) for text in sorted(seen))
+    return pd.DataFrame(out, columns=["truth", "language_gen", "body"])
+
+
+# ---- volumes ---------------------------------------------------------------------------------
+def hour_grid(end: pd.Timestamp, days: int = 730) -> pd.DataFrame:
+    """Every local hour of the history with its relative call intensity."""
+    tz = settings.get("TZ")
+    stop = end.tz_convert(tz).floor("h")
+    hours = pd.date_range(stop - pd.Timedelta(days=days), stop, freq="h", inclusive="left")
+    prof = _csv("profile.csv")
+    hour_w = prof[prof.kind == "hour"].set_index("index")["weight"]
+    wd_w = prof[prof.kind == "weekday"].set_index("index")["weight"]
+    kz = holidays.country_holidays("KZ", years=range(hours[0].year, hours[-1].year + 1))
+    holiday = np.array([d in kz for d in hours.date])
+    growth = np.linspace(0.85, 1.15, len(hours))
+    w = hour_w.reindex(hours.hour).to_numpy() * wd_w.reindex(hours.weekday).to_numpy() * growth
+    w = np.where(holiday, w * 0.5, w)
+    return pd.DataFrame({"start": hours, "weight": w / w.sum(), "month": hours.month})
+
+
+def _surge_windows(end: pd.Timestamp) -> pd.DataFrame:
+    tz = settings.get("TZ")
+    local_end = end.tz_convert(tz)
+    rows = []
+    for s in _csv("surges.csv").itertuples():
+        if s.hours_before_end != "":
+            start = local_end - pd.Timedelta(hours=int(s.hours_before_end))
+        else:
+            year = local_end.year if (int(s.month), int(s.day)) < (local_end.month, local_end.day) else local_end.year - 1
+            start = pd.Timestamp(year=year, month=int(s.month), day=int(s.day), hour=6, tz=tz)
+            if (local_end - start).days < 7:
+                start -= pd.DateOffset(years=1)
+        stop = min(start + pd.Timedelta(hours=int(s.duration_hours)), local_end)
+        rows.append((s.category, s.district, start, stop, float(s.multiplier), s.story))
+    return pd.DataFrame(rows, columns=["category", "district", "start_at", "end_at", "multiplier", "story"])
+
+
+# ---- build -----------------------------------------------------------------------------------
+def generate(rows: int, seed: int, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     d = reference.districts()
-    now = pd.Timestamp.now(tz="UTC")
-    frame = pd.DataFrame({
-        "source": "hotline_109",
-        "source_id": [f"demo-{i}" for i in range(rows)],
-        "received_at": now - pd.to_timedelta(rng.integers(0, 730 * 86400, rows), unit="s"),
-        "text": rng.choice(_TEXTS, rows),
-        "district": rng.choice(d["code"], rows),
-    })
+    cats = _csv("categories.csv")
+    codes = cats["category"].to_numpy()
+    grid = hour_grid(end)
+    per_capita = np.where(d["kind"] == "city_district", 1.3, 0.8)
+    dist_p = (d["population"] * per_capita).to_numpy(float)
+    dist_p = dist_p / dist_p.sum()
+    season = cats[[f"m{m}" for m in range(1, 13)]].to_numpy(float) * cats["share"].to_numpy(float)[:, None]
+    season_p = season / season.sum(axis=0)  # [category, month]
+
+    surges = _surge_windows(end)
+    # Expected count of a (category, district) in a window, to size each surge's extra volume.
+    base_rows = int(rows * 0.997)
+    extra = []
+    for s in surges.itertuples():
+        in_window = (grid["start"] >= s.start_at) & (grid["start"] < s.end_at)
+        cat_i = int(np.flatnonzero(codes == s.category)[0])
+        dist_i = int(np.flatnonzero(d["code"].to_numpy() == s.district)[0])
+        expected = base_rows * (grid.loc[in_window, "weight"] * season_p[cat_i, grid.loc[in_window, "month"] - 1]).sum() * dist_p[dist_i]
+        extra.append(max(12, int(round(expected * (s.multiplier - 1)))))
+    surges["extra_count"] = extra
+    base_rows = rows - int(sum(extra))
+
+    hour_idx = rng.choice(len(grid), size=base_rows, p=grid["weight"].to_numpy())
+    month = grid["month"].to_numpy()[hour_idx]
+    category = np.empty(base_rows, dtype=object)
+    for m in range(1, 13):
+        sel = np.flatnonzero(month == m)
+        category[sel] = rng.choice(codes, size=len(sel), p=season_p[:, m - 1])
+    district = rng.choice(d["code"].to_numpy(), size=base_rows, p=dist_p)
+    received = grid["start"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()[hour_idx] + rng.integers(0, 3600, base_rows).astype("timedelta64[s]")
+    frame = pd.DataFrame({"received_at": received, "truth": category, "district": district})
+    for s in surges.itertuples():  # surge rows spread evenly over their window
+        span = (s.end_at - s.start_at).total_seconds()
+        offs = np.sort(rng.uniform(0, span, s.extra_count)).astype("int64").astype("timedelta64[s]")
+        frame = pd.concat([frame, pd.DataFrame({
+            "received_at": s.start_at.tz_convert("UTC").tz_localize(None).to_datetime64() + offs,
+            "truth": s.category, "district": s.district})], ignore_index=True)
+    frame["received_at"] = pd.to_datetime(frame["received_at"])
+    if frame["received_at"].dt.tz is None:
+        frame["received_at"] = frame["received_at"].dt.tz_localize("UTC")
+    frame["received_at"] = frame["received_at"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    frame = frame[frame["received_at"] <= end].sort_values("received_at", kind="stable").reset_index(drop=True)
     frame["region"] = frame["district"].map(dict(zip(d["code"], d["region"])))
-    frame = pd.concat([frame, classify.classify_texts(frame["text"].tolist())], axis=1)
-    frame = pd.concat([frame, sla.initial_case_fields(frame)], axis=1)
-    frame["category_source"] = "model"
-    frame["category_confidence"] = frame.pop("confidence")
+    return frame, surges
+
+
+def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    n = len(frame)
+    pool = message_pool(rng)
+    labels = classify.classify_texts(pool["body"].tolist())  # distinct bodies: the costly part, once
+    pool = pd.concat([pool, labels.rename(columns={"language": "lang_detected"})], axis=1)
+    key = pool["truth"] + "|" + pool["language_gen"]
+    starts = key.drop_duplicates().reset_index().set_index(key.drop_duplicates())["index"]
+    sizes = key.value_counts()
+
+    lang = np.empty(n, dtype=object)
+    for region, p in LANG_SHARES.items():
+        sel = np.flatnonzero(frame["region"].to_numpy() == region)
+        lang[sel] = rng.choice(LANGS, size=len(sel), p=p)
+    row_key = frame["truth"].to_numpy(dtype=object) + "|" + lang
+    offset = pd.Series(row_key).map(starts).to_numpy()
+    size = pd.Series(row_key).map(sizes).to_numpy()
+    pick = (offset + (rng.random(n) * size).astype(int)).astype(int)
+    chosen = pool.iloc[pick].reset_index(drop=True)
+
+    places = _csv("places.csv")
+    d = reference.districts().set_index("code")
+    rural = frame["district"].map(d["kind"]).to_numpy() == "district"
+    street = np.empty(n, dtype=object)
+    for region in ("aktobe", "shymkent"):
+        names = places[(places.region == region) & (places.kind == "street")]["text"].to_numpy()
+        sel = np.flatnonzero((frame["region"].to_numpy() == region) & ~rural)
+        street[sel] = rng.choice(names, size=len(sel))
+    villages = places[places.kind == "village"]["text"].to_numpy()
+    street[rural] = rng.choice(villages, size=int(rural.sum()))
+    house = rng.integers(1, 180, n).astype(str)
+    address = pd.Series(street) + ", " + pd.Series(house)
+    flat = rng.random(n) < 0.15
+    address = address.where(~flat, address + ", кв. " + pd.Series(rng.integers(1, 120, n).astype(str)))
+    style = rng.random(n)
+    suffix = np.where(style < 0.35, " Адрес: " + address, np.where(style < 0.55, " (" + address + ")",
+                      np.where(style < 0.65, " Мекенжайы: " + address, "")))
+    source = rng.choice(SOURCES, size=n, p=SOURCE_P)
+    names = _csv("names.csv")["name"].to_numpy()
+    phone = "+7 7" + pd.Series(rng.choice(["01", "02", "05", "07", "47", "71", "75", "77"], n)) + " " + \
+        pd.Series(rng.integers(100, 999, n).astype(str)) + " " + pd.Series(rng.integers(10, 99, n).astype(str)) + \
+        " " + pd.Series(rng.integers(10, 99, n).astype(str))
+    contact = (phone + "; " + pd.Series(rng.choice(names, n))).where(
+        (source == "hotline_109") | (rng.random(n) < 0.3), None)
+    geo = (source != "hotline_109") & (rng.random(n) < 0.6)
+    jitter = np.where(rural, 0.25, 0.025)
+    lat = np.where(geo, frame["district"].map(d["lat"]).to_numpy(float) + rng.normal(0, 1, n) * jitter, np.nan)
+    lon = np.where(geo, frame["district"].map(d["lon"]).to_numpy(float) + rng.normal(0, 1, n) * jitter * 1.5, np.nan)
+    stop_names = np.char.add("bus_stop:", rng.integers(1, 400, n).astype(str))
+    bus_names = np.char.add("bus:route_", rng.integers(1, 60, n).astype(str))
+    placement = np.where(source == "qr", frame["region"].to_numpy(dtype=object) + ":" + np.where(
+        rng.random(n) < 0.6, stop_names, bus_names), None)
+    return frame.assign(
+        source=source, source_id=[f"demo-{i:08d}" for i in range(n)],
+        text=chosen["body"].to_numpy(dtype=object) + suffix, language=chosen["lang_detected"].to_numpy(),
+        category=chosen["category"].to_numpy(), category_confidence=chosen["confidence"].to_numpy(float),
+        category_source="model", address=address.to_numpy(dtype=object), contact=contact.to_numpy(dtype=object),
+        lat=lat, lon=lon, placement=placement, status="new",
+    )
+
+
+def workflow(frame: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Final state and the status events that lead to it, consistent in time."""
+    n = len(frame)
+    ids = frame["id"].to_numpy()
+    t0 = frame["received_at"]
+    H = lambda h: pd.to_timedelta(np.round(h * 3600), unit="s")  # noqa: E731
+    district_codes = reference.districts()["code"].to_numpy()
+    slowness = dict(zip(district_codes, rng.lognormal(np.log(6.0), 0.7, len(district_codes))))
+    fb_hours = rng.lognormal(np.log(frame["district"].map(slowness).to_numpy(float)), 1.0)
+    resolve = _csv("categories.csv").set_index("category")["resolve_days"]
+    res_days = rng.lognormal(np.log(frame["truth"].map(resolve).to_numpy(float) * 1.4), 0.7)
+    u = rng.random(n)
+    fb = t0 + H(fb_hours)
+    prog = fb + H(np.maximum(0.5, res_days * 24 * 0.2))
+    res = t0 + H(np.maximum(fb_hours + 1, res_days * 24))
+    reopen = res + H(rng.uniform(48, 240, n))
+    progress2 = reopen + H(rng.uniform(2, 24, n))
+    res2 = progress2 + H(res_days * 24 * 0.6 + 4)
+    confirm = res + H(rng.uniform(12, 120, n))
+    rejected, forwarded = u < 0.03, (u >= 0.03) & (u < 0.07)
+    reopens = (u >= 0.07) & (u < 0.10)
+    normal = ~rejected & ~forwarded
+    confirms = normal & (rng.random(n) < 0.4)
+
+    ev = []
+
+    def add(mask, at, field, old, new):
+        mask = mask & (at <= end).to_numpy()
+        if mask.any():
+            def val(v):
+                if isinstance(v, pd.Series):
+                    v = v[mask]
+                    if hasattr(v, "dt"):  # numpy's formatter is C, strftime is Python per value
+                        utc = v.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+                        return np.char.add(np.datetime_as_string(utc), "Z").astype(object)
+                    return v.to_numpy()
+                return v
+            ev.append(pd.DataFrame({"submission_id": ids[mask], "happened_at": at[mask].reset_index(drop=True),
+                                    "field": field, "old": val(old), "new": val(new)}))
+        return mask
+
+    all_ = np.ones(n, dtype=bool)
+    got_fb = add(all_, fb, "status", "new", "feedback_given")
+    add(got_fb, fb, "feedback_at", None, fb)
+    rej = add(rejected & got_fb, fb + H(1), "status", "feedback_given", "rejected")
+    fwd = add(forwarded & got_fb, fb + H(2), "status", "feedback_given", "forwarded")
+    add(fwd, fb + H(2), "forwarded_to", None, "external_body")
+    in_prog = add(normal & got_fb, prog, "status", "feedback_given", "in_progress")
+    resolved = add(in_prog & (res > prog).to_numpy(), res, "status", "in_progress", "resolved")
+    add(resolved, res, "resolved_at", None, res)
+    reopened = add(resolved & reopens, reopen, "status", "resolved", "reopened")
+    add(reopened, reopen, "resolved_at", res, None)
+    prog2 = add(reopened, progress2, "status", "reopened", "in_progress")
+    res2_done = add(prog2, res2, "status", "in_progress", "resolved")
+    add(res2_done, res2, "resolved_at", None, res2)
+    add(confirms & resolved & ~reopens, confirm, "resident_confirmed_at", None, confirm)
+
+    events_frame = pd.concat(ev, ignore_index=True)
+    events_frame["actor"] = "demo"
+    final = events_frame.sort_values(["submission_id", "happened_at"], kind="stable")
+    # The last event of each field wins, a cleared value (None) included.
+    last = final.drop_duplicates(["submission_id", "field"], keep="last")
+    state = last.pivot(index="submission_id", columns="field", values="new")
+    return events_frame, state
+
+
+def build_demo(con, rows: int, seed: int, end=None) -> dict:
+    started = time.perf_counter()
+    end = pd.Timestamp(end if end is not None else pd.Timestamp.now(tz="UTC"))
+    end = (end.tz_localize(settings.get("TZ")) if end.tzinfo is None else end).tz_convert("UTC").floor("s")
+    rng = np.random.default_rng(seed)
+    frame, surges = generate(rows, seed, end)
+    t_gen = time.perf_counter()
+    frame = compose(frame, rng)
+    t_text = time.perf_counter()
+    case = sla.initial_case_fields(frame[["received_at", "category", "text", "district"]])
+    frame = pd.concat([frame, case], axis=1)
+    cols = ["source", "source_id", "received_at", "text", "language", "region", "district", "address", "lat",
+            "lon", "placement", "contact", "category", "category_confidence", "category_source", "priority",
+            "status", "department", "feedback_due_at", "due_at"]
     with store.transaction(con):
-        con.register("_demo", frame)
-        cols = ", ".join(c for c in frame.columns)
-        con.execute(f"INSERT INTO submissions ({cols}) SELECT {cols} FROM _demo")
+        for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "submissions"):
+            con.execute(f"DELETE FROM {table}")
+        con.register("_demo", frame[cols])
+        con.execute(f"INSERT INTO submissions ({', '.join(cols)}) SELECT * FROM _demo")
         con.unregister("_demo")
+        ids = con.execute("SELECT source_id, id FROM submissions").df().set_index("source_id")["id"]
+        frame["id"] = frame["source_id"].map(ids).to_numpy()
+        con.register("_truth", frame[["id", "truth"]])
+        con.execute("INSERT INTO demo_truth SELECT id, truth FROM _truth")
+        con.unregister("_truth")
         events.record_created(con, actor="demo")
-        store.set_meta(con, "dataset", "demo")
-    return {"rows": rows}
+        ev, state = workflow(frame, rng, end)
+        con.register("_ev", ev[["submission_id", "happened_at", "actor", "field", "old", "new"]])
+        con.execute("INSERT INTO events (submission_id, happened_at, actor, field, old, new) "
+                    "SELECT submission_id, happened_at, actor, field, old, new FROM _ev")
+        con.unregister("_ev")
+        state = state.reindex(columns=["status", "feedback_at", "resolved_at", "resident_confirmed_at",
+                                       "forwarded_to"]).reset_index()
+        con.register("_state", state)
+        con.execute("""
+            UPDATE submissions s SET
+                status = coalesce(f.status, s.status),
+                feedback_at = CAST(f.feedback_at AS TIMESTAMPTZ),
+                resolved_at = CAST(f.resolved_at AS TIMESTAMPTZ),
+                resident_confirmed_at = CAST(f.resident_confirmed_at AS TIMESTAMPTZ),
+                forwarded_to = f.forwarded_to
+            FROM _state f WHERE s.id = f.submission_id""")
+        con.unregister("_state")
+        con.register("_surges", surges[["category", "district", "start_at", "end_at", "extra_count", "story"]])
+        con.execute("INSERT INTO demo_surges SELECT * FROM _surges")
+        con.unregister("_surges")
+        for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
+            store.set_meta(con, key, value)
+    done = time.perf_counter()
+    return {"rows": len(frame), "events": len(ev), "surges": len(surges), "seconds": round(done - started, 1),
+            "generate_s": round(t_gen - started, 1), "texts_and_classify_s": round(t_text - t_gen, 1),
+            "write_s": round(done - t_text, 1)}
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+def arguments_demo(parser) -> None:
+    parser.add_argument("--rows", type=int, default=settings.get_int("DEMO_ROWS"), help="submissions to create")
+    parser.add_argument("--seed", type=int, default=settings.get_int("DEMO_SEED"))
+    parser.add_argument("--end", help="last day of the history, YYYY-MM-DD (default: now)")
+    parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+
+
+def run_demo(args) -> int:
+    db = settings.db_path(args.db)
+    try:
+        con = store.connect(db)
+    except store.StoreLocked as exc:
+        print(f"error: {exc}; stop the app first")
+        return 1
+    if store.submission_count(con) and store.get_meta(con, "dataset") != "demo":
+        print(f"error: {db} holds real (non-demo) submissions; refusing to overwrite them")
+        return 1
+    end = pd.Timestamp(args.end + " 23:59:59") if args.end else None
+    stats = build_demo(con, rows=args.rows, seed=args.seed, end=end)
+    con.close()
+    print(json.dumps(stats) if False else " ".join(f"{k}={v}" for k, v in stats.items()) + f" db={db}")
+    return 0
