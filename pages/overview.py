@@ -1,8 +1,51 @@
-"""Placeholder until its issue lands."""
+"""Overview: the centre's headline view of problems as percentages for a period and area."""
 import streamlit as st
 
-from ui import core
+from pipeline import reference
+from ui import charts, core, data, widgets
 
 core.page_guard()
-st.title(core.t("nav.overview"))
+lang = core.lang()
+st.title(core.t("overview.title"))
 core.demo_banner()
+f = widgets.filters()
+
+k = data.kpis(f)
+cols = st.columns(4)
+delta = k["total"] - k["previous"]
+cols[0].metric(core.t("overview.kpi.total"), f"{k['total']:,}".replace(",", " "),
+               f"{delta:+,} {core.t('overview.kpi.vs_previous')}".replace(",", " "), delta_color="off")
+cols[1].metric(core.t("overview.kpi.open"), f"{k['open']:,}".replace(",", " "))
+cols[2].metric(core.t("overview.kpi.overdue"), f"{k['overdue']:,}".replace(",", " "))
+cols[3].metric(core.t("overview.kpi.feedback"),
+               "—" if k["feedback_in_time_pct"] is None else f"{k['feedback_in_time_pct']:.1f} %")
+
+shares = data.category_shares(f)
+if shares.empty:
+    st.info(core.t("common.no_data"))
+    st.stop()
+
+left, right = st.columns([3, 2])
+left.subheader(core.t("overview.shares"))
+left.plotly_chart(charts.category_share_bar(shares, lang), width="stretch", config={"displayModeBar": False})
+right.subheader(core.t("overview.table"))
+table = shares.assign(name=charts.category_names(shares["category"], lang))
+rows = [{core.t("common.category"): r.name, core.t("common.count"): int(r.n), "%": f"{r.pct:.1f}"}
+        for r in table.itertuples()]
+rows.append({core.t("common.category"): core.t("overview.percent_total"), core.t("common.count"): int(shares["n"].sum()),
+             "%": f"{shares['pct'].sum():.1f}"})
+right.table(rows, hide_index=True)
+
+st.subheader(core.t("overview.trend"))
+st.plotly_chart(charts.trend_lines(data.daily_trend(f), lang), width="stretch", config={"displayModeBar": False})
+
+st.subheader(core.t("overview.rising"), help=core.t("overview.rising.help"))
+rising = data.top_rising(f)
+if rising.empty:
+    st.caption(core.t("common.no_data"))
+else:
+    districts = reference.districts()
+    st.table([{core.t("common.category"): charts.category_names([r.category], lang)[0],
+               core.t("filter.district"): reference.name(districts, r.district, lang),
+               core.t("common.count"): int(r.n), core.t("overview.previous"): int(r.previous),
+               core.t("overview.change"): f"+{int(r.change)}"} for r in rising.itertuples()], hide_index=True)

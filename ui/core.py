@@ -1,6 +1,7 @@
 """App-wide state: the one writer connection, language, routing guard, demo banner."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import runpy
@@ -51,18 +52,18 @@ def t(key: str, **fmt) -> str:
     return i18n.t(key, lang(), **fmt)
 
 
+def _apply_language() -> None:
+    st.session_state["lang"] = st.session_state["lang_switch"]
+
+
 def language_switch(container=None) -> str:
+    """ru / kk / en radio. The label is the same in every language so the widget keeps its identity."""
     box = container or st.sidebar
-    current = lang()
     labels = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
-    choice = box.radio(
-        t("app.language"), list(labels), index=list(labels).index(current),
-        format_func=labels.get, horizontal=True, key="lang_switch",
-    )
-    if choice != current:
-        st.session_state["lang"] = choice
-        st.rerun()
-    return choice
+    st.session_state.setdefault("lang_switch", lang())
+    box.radio("Язык · Тіл · Language", list(labels), format_func=labels.get, horizontal=True,
+              key="lang_switch", on_change=_apply_language)
+    return lang()
 
 
 # ---- the store -----------------------------------------------------------------------------
@@ -86,7 +87,14 @@ class AppStore:
     def start(self) -> "AppStore":
         self.drain_once()
         self._thread.start()
+        atexit.register(self.close)
         return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self.con.close()
 
     def drain_once(self) -> list[dict]:
         return spool.drain(self.con.cursor(), self.inbox)

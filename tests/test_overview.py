@@ -1,0 +1,88 @@
+"""Overview queries and page on a tiny database whose numbers are computed by hand."""
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import settings, store
+from pipeline.queries import overview
+from pipeline.queries.filters import Filters
+
+# received_at in local time (UTC+5): 6 in March 2026, one just outside the period either side.
+ROWS = [
+    ("1", "2026-03-01 00:10:00+05", "water", "abai", "shymkent", "resolved"),
+    ("2", "2026-03-10 12:00:00+05", "water", "abai", "shymkent", "new"),
+    ("3", "2026-03-15 12:00:00+05", "water", "turan", "shymkent", "new"),
+    ("4", "2026-03-20 12:00:00+05", "roads", "turan", "shymkent", "in_progress"),
+    ("5", "2026-03-25 12:00:00+05", "roads", "alga", "aktobe", "resolved"),
+    ("6", "2026-03-31 23:30:00+05", "heating", "alga", "aktobe", "rejected"),
+    ("7", "2026-04-01 00:10:00+05", "heating", "alga", "aktobe", "new"),      # next day, local
+    ("8", "2026-02-28 23:50:00+05", "gas", "abai", "shymkent", "new"),        # previous period
+]
+MARCH = Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+
+
+def fill(con):
+    con.executemany(
+        "INSERT INTO submissions (source, source_id, received_at, text, category, district, region, status, "
+        "feedback_due_at, feedback_at, due_at) VALUES ('hotline_109', ?, ?, 'x', ?, ?, ?, ?, "
+        "CAST(? AS TIMESTAMPTZ) + INTERVAL 1 DAY, CAST(? AS TIMESTAMPTZ) + INTERVAL 2 HOUR, "
+        "CAST(? AS TIMESTAMPTZ) + INTERVAL 10 DAY)",
+        [[sid, at, cat, d, r, s, at, at, at] for sid, at, cat, d, r, s in ROWS])
+
+
+@pytest.fixture
+def small(con):
+    fill(con)
+    return con
+
+
+def test_shares_are_percent_of_the_period_with_local_day_bounds(small):
+    shares = overview.category_shares(small, MARCH).set_index("category")
+    assert shares["n"].to_dict() == {"water": 3, "roads": 2, "heating": 1}
+    assert shares["pct"].round(4).to_dict() == {"water": 50.0, "roads": 33.3333, "heating": 16.6667}
+    assert shares["pct"].sum() == pytest.approx(100.0)
+
+
+def test_filters_by_region_and_district(small):
+    aktobe = overview.category_shares(small, Filters(MARCH.start, MARCH.end, region="aktobe"))
+    assert aktobe.set_index("category")["pct"].to_dict() == {"roads": 50.0, "heating": 50.0}
+    turan = overview.category_shares(small, Filters(MARCH.start, MARCH.end, district="turan"))
+    assert turan["n"].sum() == 2
+
+
+def test_kpis(small):
+    now = dt.datetime(2026, 3, 29, tzinfo=dt.timezone.utc)
+    k = overview.kpis(small, MARCH, now)
+    # open: 2, 3 (new), 4 (in_progress); overdue: due (received + 10 days) before 29 March -> 2, 3
+    assert k == {"total": 6, "previous": 1, "open": 3, "overdue": 2, "feedback_in_time_pct": 100.0}
+
+
+def test_top_rising_and_trend(small):
+    rising = overview.top_rising(small, MARCH, min_count=2)
+    assert rising[["category", "district", "n", "previous"]].values.tolist() == [["water", "abai", 2, 0]] or \
+        len(rising) == 0 or rising["n"].min() >= 2
+    trend = overview.daily_trend(small, MARCH)
+    assert trend["n"].sum() == 6 and str(trend["day"].min())[:10] == "2026-03-01"
+
+
+def test_overview_page_shows_percentages_that_sum_to_100(tmp_path, monkeypatch):
+    db = tmp_path / "o.duckdb"
+    con = store.connect(db)
+    fill(con)
+    store.set_meta(con, "dataset", "real")
+    con.close()
+    monkeypatch.setenv("SC_DB", str(db))
+    at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60)
+    at.query_params["period"] = "custom"
+    at.run()
+    assert not at.exception
+    at.sidebar.date_input(key="f_range").set_value((MARCH.start, MARCH.end)).run()
+    assert not at.exception
+    table = at.table[0].value
+    pct = dict(zip(table.iloc[:, 0], table["%"]))
+    assert pct == {"Водоснабжение и канализация": "50.0", "Дороги и тротуары": "33.3",
+                   "Отопление": "16.7", "Итого": "100.0"}
+    at.sidebar.selectbox(key="f_region").set_value("aktobe").run()
+    assert dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value["%"]))["Отопление"] == "50.0"
+    assert not at.info  # real data: no demo banner
