@@ -42,7 +42,8 @@ def classify_texts(texts: Sequence[str]) -> pd.DataFrame:
     lowered = pd.Series(list(texts), dtype=object).fillna("").str.lower().str.replace("ё", "е")
     for j, (_, words) in enumerate(_keywords()):
         if words:
-            pattern = "|".join(re.escape(w) for w in words)
+            # Stems match at a word start; short ones (Kazakh «ит», dog) only as whole words.
+            pattern = r"\b(?:" + "|".join(re.escape(w) + (r"\b" if len(w) <= 3 else "") for w in words) + ")"
             scores[:, j] = lowered.str.count(pattern).to_numpy()
     best = scores.argmax(axis=1)
     total = scores.sum(axis=1)
