@@ -101,22 +101,28 @@ def submission_count(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
 
 
+_depth: dict[int, int] = {}
+
+
 class transaction:
-    """BEGIN/COMMIT, ROLLBACK on error; joins an enclosing transaction instead of nesting."""
+    """BEGIN/COMMIT, ROLLBACK on error. Nested use joins the outer transaction: only the outermost
+    issues BEGIN, because in DuckDB a refused BEGIN aborts the transaction already open."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        self.owner = False
+        self.key = id(con)
 
     def __enter__(self):
-        try:
+        depth = _depth.get(self.key, 0)
+        if depth == 0:
             self.con.execute("BEGIN")
-            self.owner = True
-        except duckdb.TransactionException:
-            self.owner = False  # already inside a transaction: the outer one decides
+        _depth[self.key] = depth + 1
         return self.con
 
     def __exit__(self, exc_type, exc, tb):
-        if self.owner:
+        depth = _depth.pop(self.key) - 1
+        if depth:
+            _depth[self.key] = depth
+        else:
             self.con.execute("ROLLBACK" if exc_type else "COMMIT")
         return False

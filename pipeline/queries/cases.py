@@ -1,0 +1,84 @@
+"""Queries behind the deadlines page: buckets of open cases, one case with its history, and the
+frame the metrics are computed from."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+
+from pipeline import settings
+from pipeline.queries.filters import Filters, where
+
+OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"
+BUCKETS = ("overdue", "feedback_overdue", "due_today", "due_week", "at_risk")
+# overdue: past the resolution deadline; feedback_overdue: no feedback yet and its deadline passed;
+# due_today: due before local midnight; due_week: within 7 days; at_risk: under a quarter of the
+# time left and no work started (still new or only feedback given).
+_BUCKET_SQL = {
+    "overdue": "due_at < $now",
+    "feedback_overdue": "status = 'new' AND feedback_due_at < $now",
+    "due_today": "due_at >= $now AND due_at < $midnight",
+    "due_week": "due_at >= $now AND due_at < $now + INTERVAL 7 DAY",
+    "at_risk": "due_at >= $now AND status IN ('new', 'feedback_given') "
+               "AND epoch(due_at - $now) < 0.25 * epoch(due_at - received_at)",
+}
+_SCOPE = ("(CAST($department AS VARCHAR) IS NULL OR department = $department) "
+          "AND (CAST($district AS VARCHAR) IS NULL OR district = $district) "
+          "AND (CAST($category AS VARCHAR) IS NULL OR category = $category)")
+
+
+def _params(now: dt.datetime, department, district, category) -> dict:
+    tz = ZoneInfo(settings.get("TZ"))
+    local = now.astimezone(tz)
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tz)
+    return {"now": now, "midnight": midnight, "department": department, "district": district, "category": category}
+
+
+def _run(con, sql: str, params: dict) -> pd.DataFrame:
+    """Execute with the named parameters the statement uses (DuckDB rejects unused ones)."""
+    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
+
+
+def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=None, district=None,
+                  category=None) -> dict[str, int]:
+    cols = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in _BUCKET_SQL.items())
+    row = _run(con, f"SELECT {cols} FROM submissions WHERE status IN {OPEN} AND {_SCOPE}",
+               _params(now, department, district, category)).iloc[0]
+    return {k: int(v) for k, v in row.items()}
+
+
+def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, department=None, district=None,
+                 category=None, limit: int = 500) -> pd.DataFrame:
+    if bucket not in _BUCKET_SQL:
+        raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
+    params = _params(now, department, district, category) | {"limit": limit}
+    return _run(con, f"""
+        SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at,
+               left(text, 140) AS text
+        FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
+        ORDER BY due_at, id LIMIT $limit""", params)
+
+
+def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFrame:
+    return con.execute(f"""
+        SELECT department, district, count(*) AS open, count(*) FILTER (WHERE due_at < $now) AS overdue
+        FROM submissions WHERE status IN {OPEN} GROUP BY ALL ORDER BY overdue DESC, open DESC""",
+                       {"now": now}).df()
+
+
+def case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict | None:
+    rows = con.execute("SELECT * FROM submissions WHERE id = ?", [case_id]).df()
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def metrics_frame(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Cases registered in the period, with whether each was ever reopened (from the event log)."""
+    cond, params = where(f, "s")
+    return con.execute(f"""
+        SELECT s.id, s.received_at, s.feedback_due_at, s.feedback_at, s.due_at, s.resolved_at, s.status,
+               s.category, s.district, s.department,
+               EXISTS (SELECT 1 FROM events e WHERE e.submission_id = s.id AND e.field = 'status'
+                       AND e.new = 'reopened') AS reopened
+        FROM submissions s WHERE {cond}""", params).df()

@@ -1,0 +1,164 @@
+"""The case workflow: feedback to the resident first, then the work, each step an event.
+
+Allowed transitions are data (data/workflow.csv): a case cannot go to work or be resolved before
+the resident has had feedback. Every change goes through events.change, so who, when and why is
+in the append-only log. "Closed by the department" (resolved_at) and "confirmed by the resident"
+(resident_confirmed_at) are recorded separately: a closed case is not always a fixed one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+
+import duckdb
+import pandas as pd
+
+from pipeline import classify, events, reference, sla, store
+
+STATUSES = ("new", "feedback_given", "in_progress", "resolved", "rejected", "forwarded", "reopened")
+OPEN = ("new", "feedback_given", "in_progress", "reopened")
+
+
+class WorkflowError(ValueError):
+    """A refused action; the message says why and what is allowed."""
+
+
+@functools.cache
+def transitions() -> dict[str, dict[str, bool]]:
+    frame = pd.read_csv(reference.DATA / "workflow.csv", keep_default_na=False)
+    out: dict[str, dict[str, bool]] = {s: {} for s in STATUSES}
+    for row in frame.itertuples():
+        out[row[1]][row.to] = row.requires_comment == "yes"
+    return out
+
+
+def allowed(status: str) -> list[str]:
+    return list(transitions().get(status, {}))
+
+
+def _now(at):
+    return at or dt.datetime.now(dt.timezone.utc)
+
+
+def _case(con, case_id: int) -> dict:
+    rows = con.execute("SELECT * FROM submissions WHERE id = ?", [case_id]).df()
+    if rows.empty:
+        raise WorkflowError(f"case {case_id} does not exist")
+    return rows.iloc[0].to_dict()
+
+
+def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor: str, comment: str | None = None,
+               at: dt.datetime | None = None, forwarded_to: str | None = None) -> list[str]:
+    at = _now(at)
+    with store.transaction(con):
+        case = _case(con, case_id)
+        current = case["status"]
+        targets = transitions().get(current, {})
+        if to not in targets:
+            raise WorkflowError(f"case {case_id}: cannot go from '{current}' to '{to}'; allowed: "
+                                f"{', '.join(targets) or 'none (final status)'}")
+        if targets[to] and not (comment or "").strip():
+            raise WorkflowError(f"case {case_id}: going from '{current}' to '{to}' needs a comment")
+        changes: dict = {"status": to}
+        if to == "feedback_given":
+            changes["feedback_at"] = at
+        elif to == "resolved":
+            changes["resolved_at"] = at
+        elif to == "reopened":
+            changes.update(resolved_at=None, resident_confirmed_at=None)
+        elif to == "forwarded":
+            changes["forwarded_to"] = forwarded_to or comment
+        return events.change(con, case_id, changes, actor, comment, at)
+
+
+def confirm_by_resident(con, case_id: int, actor: str, comment: str | None = None, at=None) -> list[str]:
+    with store.transaction(con):
+        case = _case(con, case_id)
+        if case["status"] != "resolved":
+            raise WorkflowError(f"case {case_id}: only a resolved case can be confirmed by the resident "
+                                f"(status is '{case['status']}'); if it is not fixed, reopen it")
+        return events.change(con, case_id, {"resident_confirmed_at": _now(at)}, actor, comment, _now(at))
+
+
+def extend(con, case_id: int, new_due: dt.datetime, reason: str, actor: str, at=None) -> list[str]:
+    """Once, with a reason, up to two months in total from registration (APC art. 76)."""
+    if not (reason or "").strip():
+        raise WorkflowError(f"case {case_id}: an extension needs a reason")
+    new_due = pd.Timestamp(new_due)
+    new_due = new_due.tz_localize("UTC") if new_due.tzinfo is None else new_due
+    with store.transaction(con):
+        case = _case(con, case_id)
+        if case["status"] not in OPEN:
+            raise WorkflowError(f"case {case_id}: status '{case['status']}' is closed; nothing to extend")
+        if bool(case["due_extended"]):
+            raise WorkflowError(f"case {case_id}: the deadline was already extended once")
+        limit = pd.Timestamp(case["received_at"]) + pd.Timedelta(days=int(sla.policy()["extension_max_days"]))
+        if new_due <= pd.Timestamp(case["due_at"]):
+            raise WorkflowError(f"case {case_id}: the new deadline must be later than the current one")
+        if new_due > limit:
+            raise WorkflowError(f"case {case_id}: an extension may reach at most {limit.date()} "
+                                f"(two months from registration)")
+        return events.change(con, case_id, {"due_at": new_due.to_pydatetime(), "due_extended": True},
+                             actor, reason, _now(at))
+
+
+def reassign(con, case_id: int, department: str, actor: str, comment: str | None = None, at=None) -> list[str]:
+    if department not in set(sla.departments()["code"]):
+        raise WorkflowError(f"unknown department {department!r}; see data/departments.csv")
+    _case(con, case_id)
+    return events.change(con, case_id, {"department": department}, actor, comment, _now(at))
+
+
+def set_priority(con, case_id: int, priority: str, actor: str, comment: str | None = None, at=None) -> list[str]:
+    """A new priority recomputes both deadlines from registration, unless the case was extended."""
+    if priority not in sla.PRIORITIES:
+        raise WorkflowError(f"unknown priority {priority!r}; use one of {', '.join(sla.PRIORITIES)}")
+    with store.transaction(con):
+        case = _case(con, case_id)
+        changes: dict = {"priority": priority}
+        if not bool(case["due_extended"]):
+            fb, due = sla.deadlines(pd.Series([pd.Timestamp(case["received_at"])]), pd.Series([case["category"]]),
+                                    pd.Series([priority]))
+            changes.update(feedback_due_at=fb.iloc[0].to_pydatetime(), due_at=due.iloc[0].to_pydatetime())
+        return events.change(con, case_id, changes, actor, comment, _now(at))
+
+
+def registration_number(case_id: int, received_at) -> str:
+    return f"109-{pd.Timestamp(received_at).year}-{case_id:06d}"
+
+
+def register_call(con, text: str, actor: str, district: str | None = None, address: str | None = None,
+                  contact: str | None = None, category: str | None = None, priority: str | None = None,
+                  at: dt.datetime | None = None) -> tuple[int, str]:
+    """Register a 109 call while the operator is on the phone; returns (id, registration number)."""
+    if not (text or "").strip():
+        raise WorkflowError("the text of the call is empty")
+    if district is not None and district not in set(reference.districts()["code"]):
+        raise WorkflowError(f"unknown district {district!r}")
+    at = pd.Timestamp(_now(at))
+    label = classify.classify_texts([text]).iloc[0]
+    row = pd.DataFrame({"received_at": [at], "category": [category or label["category"]], "text": [text],
+                        "district": [district]})
+    case = sla.initial_case_fields(row).iloc[0]
+    if priority and priority != case["priority"]:
+        fb, due = sla.deadlines(row["received_at"], row["category"], pd.Series([priority]))
+        case = case.copy()
+        case["priority"], case["feedback_due_at"], case["due_at"] = priority, fb.iloc[0], due.iloc[0]
+    with store.transaction(con):
+        case_id = con.execute(
+            "INSERT INTO submissions (source, source_id, received_at, text, language, region, district, address, "
+            "contact, category, category_confidence, category_source, priority, status, department, "
+            "feedback_due_at, due_at) VALUES ('hotline_109', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?) "
+            "RETURNING id",
+            [f"call-{uuid.uuid4().hex}", at.to_pydatetime(), text.strip(), label["language"],
+             reference.region_of(district) if district else None, district, address or None, contact or None,
+             row["category"][0], 1.0 if category else float(label["confidence"]),
+             "operator" if category and category != label["category"] else "model", case["priority"],
+             case["department"], pd.Timestamp(case["feedback_due_at"]).to_pydatetime(),
+             pd.Timestamp(case["due_at"]).to_pydatetime()]).fetchall()[0][0]
+        con.execute("INSERT INTO events (submission_id, happened_at, actor, field, new) "
+                    "SELECT id, received_at, ?, 'created', to_json(json_object(" +
+                    ", ".join(f"'{f}', {f}" for f in events.STATE_FIELDS) + "))::VARCHAR FROM submissions WHERE id = ?",
+                    [actor, case_id])
+    return case_id, registration_number(case_id, at)
