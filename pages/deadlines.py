@@ -1,8 +1,131 @@
-"""Placeholder until its issue lands."""
+"""Deadlines: what is overdue, due today, this week or at risk; open a case, see its history, act."""
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
-from ui import core
+from pipeline import events, metrics, reference, sla, workflow
+from pipeline.queries import cases as q
+from ui import cases, core, widgets
 
 core.page_guard()
-st.title(core.t("nav.deadlines"))
+st.title(core.t("deadlines.title"))
 core.demo_banner()
+if "flash" in st.session_state:
+    st.success(st.session_state.pop("flash"))
+
+now = dt.datetime.now(dt.timezone.utc)
+con = core.cursor()
+c1, c2, c3 = st.columns(3)
+department = c1.selectbox(core.t("deadlines.department"), [None, *sla.departments()["code"]], key="dl_department",
+                          format_func=lambda c: core.t("filter.all") if c is None else cases.department_name(c))
+district = c2.selectbox(core.t("filter.district"), [None, *reference.districts()["code"]], key="dl_district",
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c))
+category = c3.selectbox(core.t("common.category"), [None, *reference.category_codes()], key="dl_category",
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c))
+
+counts = q.bucket_counts(con, now, department, district, category)
+bucket = st.segmented_control(
+    "bucket", q.BUCKETS, default="overdue", key="dl_bucket", label_visibility="collapsed",
+    format_func=lambda b: f"{core.t(f'deadlines.bucket.{b}')}: {counts[b]}") or "overdue"
+rows = q.bucket_cases(con, bucket, now, department, district, category)
+if rows.empty:
+    st.caption(core.t("deadlines.none"))
+else:
+    st.dataframe(pd.DataFrame({
+        "№": [workflow.registration_number(i, r) for i, r in zip(rows["id"], rows["received_at"])],
+        core.t("deadlines.received"): rows["received_at"].map(cases.when),
+        core.t("deadlines.status"): rows["status"].map(lambda s: core.t(f"status.{s}")),
+        core.t("intake.priority"): rows["priority"].map(lambda p: core.t(f"priority.{p}")),
+        core.t("common.category"): rows["category"].map(cases.category_name),
+        core.t("filter.district"): rows["district"].map(cases.district_name),
+        core.t("deadlines.department"): rows["department"].map(cases.department_name),
+        core.t("deadlines.due"): rows["due_at"].map(cases.when),
+        core.t("intake.text"): rows["text"],
+    }), hide_index=True, height=320)
+
+options = [None, *rows["id"].tolist()]
+picked = st.selectbox(core.t("deadlines.case"), options, key="dl_case",
+                      format_func=lambda i: "—" if i is None else
+                      f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}")
+typed = st.text_input(core.t("deadlines.case_number"), key="dl_case_typed", placeholder="109-2026-000123")
+case_id = picked
+if typed.strip():
+    digits = typed.strip().split("-")[-1]
+    case_id = int(digits) if digits.isdigit() else -1
+
+if case_id is not None:
+    case = q.case(con, case_id)
+    if case is None:
+        st.warning(core.t("deadlines.not_found", number=typed))
+    else:
+        number = workflow.registration_number(case_id, case["received_at"])
+        st.subheader(f"{number} · {cases.category_name(case['category'])} · {cases.district_name(case['district'])}")
+        st.write(case["text"])
+        m = st.columns(5)
+        m[0].metric(core.t("deadlines.status"), core.t(f"status.{case['status']}"))
+        m[1].metric(core.t("intake.priority"), core.t(f"priority.{case['priority']}"))
+        for col, key, field in ((m[2], "deadlines.received", "received_at"),
+                                (m[3], "deadlines.feedback_due", "feedback_due_at"), (m[4], "deadlines.due", "due_at")):
+            col.markdown(f"{core.t(key)}  \n**{cases.when(case[field])}**")
+        st.caption(f"{core.t('deadlines.department')}: {cases.department_name(case['department'])}")
+
+        a1, a2 = st.columns(2)
+        targets = workflow.allowed(case["status"])
+        with a1.form(f"status_{case_id}"):
+            st.markdown(f"**{core.t('deadlines.change_status')}**")
+            if targets:
+                to = st.selectbox(core.t("deadlines.status"), targets, format_func=lambda s: core.t(f"status.{s}"),
+                                  key=f"to_{case_id}")
+                comment = st.text_input(core.t("deadlines.comment"), key=f"comment_{case_id}")
+                if st.form_submit_button(core.t("deadlines.apply"), type="primary"):
+                    if cases.act(workflow.transition, case_id, to, cases.actor(), comment or None):
+                        st.rerun()
+            else:
+                st.caption(core.t("deadlines.final"))
+                st.form_submit_button(core.t("deadlines.apply"), disabled=True)
+        with a2.form(f"extend_{case_id}"):
+            st.markdown(f"**{core.t('deadlines.extend')}**")
+            new_due = st.date_input(core.t("deadlines.new_due"), value=None, key=f"due_{case_id}")
+            reason = st.text_input(core.t("deadlines.reason"), key=f"reason_{case_id}")
+            if st.form_submit_button(core.t("deadlines.apply")) and new_due is not None:
+                if cases.act(workflow.extend, case_id, cases.end_of_local_day(new_due), reason, cases.actor()):
+                    st.rerun()
+        b1, b2 = st.columns(2)
+        with b1.form(f"reassign_{case_id}"):
+            st.markdown(f"**{core.t('deadlines.reassign')}**")
+            dept = st.selectbox(core.t("deadlines.department"), sla.departments()["code"].tolist(),
+                                format_func=cases.department_name, key=f"dept_{case_id}")
+            if st.form_submit_button(core.t("deadlines.apply")):
+                if cases.act(workflow.reassign, case_id, dept, cases.actor()):
+                    st.rerun()
+        if case["status"] == "resolved" and pd.isna(case["resident_confirmed_at"]):
+            if b2.button(core.t("deadlines.confirm"), key=f"confirm_{case_id}"):
+                if cases.act(workflow.confirm_by_resident, case_id, cases.actor()):
+                    st.rerun()
+
+        st.markdown(f"**{core.t('deadlines.history')}**")
+        history = events.history(con, case_id)
+        st.table(pd.DataFrame({
+            core.t("deadlines.when"): history["happened_at"].map(cases.when),
+            core.t("deadlines.who"): history["actor"],
+            core.t("deadlines.what"): history["field"],
+            core.t("deadlines.old"): history["old"].fillna(""),
+            core.t("deadlines.new"): [("" if f == "created" else v) for f, v in zip(history["field"], history["new"].fillna(""))],
+            core.t("deadlines.comment"): history["comment"].fillna(""),
+        }), hide_index=True)
+
+st.divider()
+st.subheader(core.t("deadlines.metrics"))
+f = widgets.filters()
+s = metrics.summary(q.metrics_frame(con, f), now)
+pct = lambda v: "—" if v is None else f"{100 * v:.1f} %"  # noqa: E731
+num = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
+m = st.columns(7)
+m[0].metric(core.t("deadlines.m.feedback_in_time"), pct(s["feedback_in_time"]))
+m[1].metric(core.t("deadlines.m.resolved_on_time"), pct(s["resolved_on_time"]))
+m[2].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]))
+m[3].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]))
+m[4].metric(core.t("deadlines.m.p90_resolution"), num(s["p90_days_to_resolution"]))
+m[5].metric(core.t("deadlines.m.backlog"), s["backlog"])
+m[6].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]))

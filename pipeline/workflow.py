@@ -162,3 +162,16 @@ def register_call(con, text: str, actor: str, district: str | None = None, addre
                     ", ".join(f"'{f}', {f}" for f in events.STATE_FIELDS) + "))::VARCHAR FROM submissions WHERE id = ?",
                     [actor, case_id])
     return case_id, registration_number(case_id, at)
+
+
+def suggest(text: str, district: str | None = None, at: dt.datetime | None = None) -> dict:
+    """What the intake form shows while the operator types: category, confidence, priority."""
+    label = classify.classify_texts([text]).iloc[0]
+    row = pd.DataFrame({"received_at": [pd.Timestamp(_now(at))], "category": [label["category"]],
+                        "text": [text], "district": [district]})
+    return {"category": label["category"], "confidence": float(label["confidence"]),
+            "priority": sla.priority_of(row).iloc[0]}
+
+
+def case_summary(con, case_id: int) -> dict:
+    return _case(con, case_id)

@@ -1,0 +1,71 @@
+"""AppTests for call intake and the deadlines page, on a small database of their own."""
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import events, settings, store, workflow
+
+
+def app(db, page):
+    at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "c.duckdb"
+    con = store.connect(path)
+    store.set_meta(con, "dataset", "real")
+    con.close()
+    monkeypatch.setenv("SC_DB", str(path))
+    return path
+
+
+def test_intake_registers_a_call_and_reads_back_the_number(db):
+    at = app(db, "intake")
+    at.text_area(key="intake_text_0").set_value("В подъезде сильно пахнет газом").run()
+    assert "приоритет" in at.info[0].value
+    at.selectbox(key="intake_category_0").set_value("gas").run()
+    at.selectbox(key="intake_district_0").set_value("abai").run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Прочитайте номер заявителю: 109-" in at.success[0].value
+    assert at.text_area(key="intake_text_1").value == ""  # the form is cleared for the next call
+    con = at.session_state["intake_last"][0]
+    assert con == 1
+
+
+def test_deadlines_page_walks_a_case_and_records_events(db):
+    con = store.connect(db)
+    now = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=40)
+    case_id, number = workflow.register_call(con, "Яма во дворе", "op", district="abai", category="roads",
+                                             at=now.to_pydatetime())
+    con.close()
+    at = app(db, "deadlines")
+    at.text_input(key="dl_case_typed").set_value(number).run()
+    assert number in at.subheader[0].value
+    # Not the defaults: feedback, then straight to resolved, reopened with a comment, resolved again.
+    for target, comment in (("feedback_given", ""), ("resolved", ""), ("reopened", "still a hole"),
+                            ("resolved", "")):
+        at.selectbox(key=f"to_{case_id}").set_value(target)       # form widgets are sent with the submit
+        at.text_input(key=f"comment_{case_id}").set_value(comment)
+        at.button[0].click().run()  # the status form's submit button comes first
+        assert not at.exception and not at.error
+    assert at.metric[0].value == "Решено"
+    history = at.table[-1].value
+    assert history.iloc[:, 2].tolist().count("status") == 4
+    assert "still a hole" in history.iloc[:, 5].tolist()
+
+
+def test_refused_transition_shows_why(db):
+    con = store.connect(db)
+    case_id, number = workflow.register_call(con, "Яма во дворе", "op", category="roads")
+    con.close()
+    at = app(db, "deadlines")
+    at.text_input(key="dl_case_typed").set_value(number).run()
+    at.selectbox(key=f"to_{case_id}").set_value("rejected")
+    at.button[0].click().run()
+    assert "needs a comment" in at.error[0].value
