@@ -1,0 +1,64 @@
+"""Assemble the hand-written corpus B from data/corpus/src_b/*.txt into CSV files.
+
+Source format: one example per line, "<lang>|<text>" where lang is r (ru), k (kk) or m (mixed);
+a literal "\\n" inside a text stands for a line break. Files are named <split>_<category>.txt.
+Blank lines and lines starting with '#' are ignored.
+"""
+import csv
+import collections
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+SRC = HERE / "src_b"
+LANGS = {"r": "ru", "k": "kk", "m": "mixed"}
+CATS = {"housing", "public_transport", "stray_animals", "ecology", "health", "education",
+        "social", "construction", "other"}
+
+
+def read_split(split):
+    rows = []
+    for path in sorted(SRC.glob(f"{split}_*.txt")):
+        cat = path.stem[len(split) + 1:]
+        if cat not in CATS:
+            sys.exit(f"bad category file {path.name}")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            tag, sep, text = line.partition("|")
+            if not sep or tag not in LANGS:
+                sys.exit(f"{path.name}:{n}: bad line {line[:40]!r}")
+            text = text.strip().replace("\\n", "\n")
+            rows.append((text, cat, LANGS[tag]))
+    return rows
+
+
+def write(rows, name):
+    with open(HERE / name, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "category", "language"])
+        w.writerows(rows)
+
+
+def main():
+    train, evl = read_split("train"), read_split("eval")
+    for name, rows in (("train", train), ("eval", evl)):
+        dup = [t for t, c in collections.Counter(r[0] for r in rows).items() if c > 1]
+        if dup:
+            print(f"{name}: duplicates:", *dup[:10], sep="\n  ")
+    norm = lambda t: " ".join(t.lower().split())
+    leak = {norm(r[0]) for r in train} & {norm(r[0]) for r in evl}
+    if leak:
+        print("train/eval overlap:", *list(leak)[:10], sep="\n  ")
+    write(train, "train_b.csv")
+    write(evl, "eval_b.csv")
+    for name, rows in (("train", train), ("eval", evl)):
+        c = collections.Counter((r[1], r[2]) for r in rows)
+        print(f"{name}: {len(rows)} rows")
+        for cat in sorted({r[1] for r in rows}):
+            tot = sum(v for (k, _), v in c.items() if k == cat)
+            print(f"  {cat:18s} {tot:4d}  ru={c[(cat,'ru')]:3d} kk={c[(cat,'kk')]:3d} mixed={c[(cat,'mixed')]:3d}")
+
+
+if __name__ == "__main__":
+    main()
