@@ -26,8 +26,6 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline classify --data texts.csv --out labelled.csv"),
     ("rollback", "pipeline.train", "restore the previous model version",
      "python -m pipeline rollback"),
-    ("surges", "pipeline.surge", "list current surge alerts by category and district",
-     "python -m pipeline surges --db data/situation.duckdb"),
 ]
 
 

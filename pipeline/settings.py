@@ -13,6 +13,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("DB", "data/situation.duckdb", "DuckDB file that is the system of record"),
     ("INBOX", "", "spool folder drained by the writer process; empty means <DB>.inbox next to the DB"),
     ("MODEL_DIR", "data/models", "folder of versioned classifier models (generated, not committed)"),
+    ("CORPUS_DIR", "data/corpus", "hand-written labelled texts the classifier trains on (train*.csv)"),
     ("TZ", "Asia/Almaty", "local time zone for display and day boundaries (Kazakhstan is UTC+5 since 2024-03-01)"),
     ("DEMO_ROWS", "150000", "rows of demo data created when the app starts on an empty database"),
     ("DEMO_SEED", "42", "seed for the demo data generator"),
@@ -23,7 +24,7 @@ SETTINGS: list[tuple[str, str, str]] = [
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
-_PATHS = {"DB", "INBOX", "MODEL_DIR"}
+_PATHS = {"DB", "INBOX", "MODEL_DIR", "CORPUS_DIR"}
 
 
 def get(name: str) -> str:

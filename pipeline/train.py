@@ -1,0 +1,255 @@
+"""Training, evaluation and versions of the problem classifier.
+
+A model version is a folder <SC_MODEL_DIR>/<version>/ with model.joblib and meta.json (when, on
+how much data from where, cross-validated macro-F1, per-class quality, the words that drive each
+category); the file `current` names the one in use, and meta.json names the one before it, which
+`rollback` restores.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import classify, readers, reference, settings, store, textnorm
+
+
+class LabelledDataError(ValueError):
+    """A labelled file is unusable; the message names the file, rows and values."""
+
+
+# ---- data ----------------------------------------------------------------------------------
+def read_table(path: Path) -> pd.DataFrame:
+    data = Path(path).read_bytes()
+    text, _ = readers.decode(data, Path(path))
+    return pd.read_csv(io.StringIO(text), sep=readers.sniff_delimiter(text), dtype=str, keep_default_na=False)
+
+
+def _rows(mask: pd.Series, limit: int = 20) -> str:
+    rows = (np.flatnonzero(mask.to_numpy()) + 2).tolist()  # file rows: the header is row 1
+    return ", ".join(map(str, rows[:limit])) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def load_labelled(path: str | Path, need_category: bool = True) -> pd.DataFrame:
+    path = Path(path)
+    try:
+        frame = read_table(path)
+    except (OSError, readers.UnreadableFile, pd.errors.ParserError) as exc:
+        raise LabelledDataError(f"{path}: cannot read ({exc})") from exc
+    frame.columns = [c.strip().lower().lstrip("\ufeff") for c in frame.columns]
+    needed = ["text", "category"] if need_category else ["text"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise LabelledDataError(f"{path}: missing column(s) {', '.join(missing)}; found {list(frame.columns)}")
+    problems = []
+    empty = frame["text"].str.strip() == ""
+    if empty.any():
+        problems.append(f"empty text in rows {_rows(empty)}")
+    if need_category:
+        frame["category"] = frame["category"].str.strip()
+        unknown = ~frame["category"].isin(reference.category_codes())
+        if unknown.any():
+            values = sorted(set(frame.loc[unknown, "category"]))[:10]
+            problems.append(f"category codes not in data/taxonomy.csv in rows {_rows(unknown)}: {values}")
+    if problems:
+        raise LabelledDataError(f"{path}: " + "; ".join(problems))
+    return frame
+
+
+def corpus() -> pd.DataFrame:
+    files = sorted(Path(settings.get("CORPUS_DIR")).glob("train*.csv"))
+    if not files:
+        return pd.DataFrame(columns=["text", "category"])
+    return pd.concat([load_labelled(f)[["text", "category"]] for f in files], ignore_index=True)
+
+
+def corpus_covers_taxonomy() -> bool:
+    counts = corpus()["category"].value_counts()
+    return all(counts.get(c, 0) >= classify.MIN_PER_CATEGORY for c in reference.category_codes())
+
+
+def operator_labels(con) -> pd.DataFrame:
+    return con.execute("SELECT text, category FROM submissions WHERE category_source = 'operator' "
+                       "AND category IS NOT NULL").df()
+
+
+# ---- training ------------------------------------------------------------------------------
+def top_words(model, texts: pd.Series, per_class: int = 12) -> dict[str, list[str]]:
+    """The words with the largest weights per category (hashing keeps no vocabulary: rebuild one)."""
+    union, _, calibrated = model.steps[0][1], model.steps[1][1], model.steps[2][1]
+    word_vec = union.transformer_list[0][1]
+    coef = np.mean([c.estimator.coef_ for c in calibrated.calibrated_classifiers_], axis=0)
+    vocab = pd.Series(" ".join(textnorm.normalize_series(texts)).split()).value_counts()
+    vocab = [w for w in vocab[vocab >= 2].index if not w.startswith("_") and len(w) > 2][:20000]
+    index = word_vec.transform(vocab).tocoo().col
+    out = {}
+    for i, cls in enumerate(model.classes_):
+        weights = coef[i, index]
+        out[cls] = [vocab[j] for j in np.argsort(-weights)[:per_class]]
+    return out
+
+
+def cross_validated(texts: pd.Series, labels: pd.Series, folds: int = 5) -> dict:
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = min(folds, int(labels.value_counts().min()))
+    if folds < 2:
+        return {"macro_f1": None, "per_class": {}, "note": "too few examples per category to cross-validate"}
+    norm = textnorm.normalize_series(texts).tolist()
+    pred = cross_val_predict(classify.build_pipeline(), norm, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=0))
+    classes = sorted(labels.unique())
+    p, r, f, s = precision_recall_fscore_support(labels, pred, labels=classes, zero_division=0)
+    return {"macro_f1": round(float(f1_score(labels, pred, average="macro")), 4),
+            "per_class": {c: {"precision": round(float(a), 3), "recall": round(float(b), 3), "f1": round(float(d), 3),
+                              "support": int(e)} for c, a, b, d, e in zip(classes, p, r, f, s)}}
+
+
+def train_and_save(extra: pd.DataFrame | None = None, con=None, note: str = "", cv: bool = True) -> dict:
+    import joblib
+
+    started = time.perf_counter()
+    parts = {"corpus": corpus(), "operator": operator_labels(con) if con is not None else pd.DataFrame(),
+             "extra": extra if extra is not None else pd.DataFrame()}
+    data = pd.concat([p[["text", "category"]] for p in parts.values() if len(p)], ignore_index=True)
+    model = classify.build_pipeline().fit(textnorm.normalize_series(data["text"]).tolist(), data["category"])
+    version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    meta = {
+        "version": version, "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(), "note": note,
+        "sizes": {k: int(len(v)) for k, v in parts.items()}, "classes": list(model.classes_),
+        "previous": classify.current_version(), "top_words": top_words(model, data["text"]),
+    }
+    if cv:
+        meta["cross_validation"] = cross_validated(data["text"], data["category"])
+    meta["seconds"] = round(time.perf_counter() - started, 1)
+    folder = classify.model_dir() / version
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, folder / "model.joblib", compress=3)
+    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    _point_to(version)
+    return meta
+
+
+def _point_to(version: str) -> None:
+    pointer = classify.model_dir() / "current"
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(version)
+    tmp.replace(pointer)  # atomic: a running app never sees a half-written pointer
+
+
+def versions() -> list[dict]:
+    out = []
+    for meta in sorted(classify.model_dir().glob("*/meta.json")):
+        out.append(json.loads(meta.read_text(encoding="utf-8")))
+    return out
+
+
+def rollback() -> str:
+    info = classify.model_info()
+    if info is None or not info.get("previous"):
+        raise LabelledDataError("no previous model version to restore")
+    _point_to(info["previous"])
+    return info["previous"]
+
+
+def evaluate(model, frame: pd.DataFrame) -> tuple[str, float, float]:
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+
+    pred = classify.predict_proba(model, frame["text"].tolist()).idxmax(axis=1)
+    truth = frame["category"]
+    labels = sorted(set(truth) | set(pred))
+    report = classification_report(truth, pred, labels=labels, zero_division=0, digits=3)
+    matrix = pd.DataFrame(confusion_matrix(truth, pred, labels=labels), index=labels, columns=labels)
+    macro, acc = f1_score(truth, pred, labels=sorted(set(truth)), average="macro", zero_division=0), accuracy_score(truth, pred)
+    text = (report + "\nconfusion matrix (rows: true, columns: predicted)\n" + matrix.to_string()
+            + f"\nmacro_f1={macro:.3f} accuracy={acc:.3f}")
+    return text, macro, acc
+
+
+# ---- CLI -----------------------------------------------------------------------------------
+def arguments_train(parser) -> None:
+    parser.add_argument("--data", help="extra labelled CSV with columns text,category")
+    parser.add_argument("--db", help="DuckDB file whose operator-confirmed labels are used (default: SC_DB)")
+    parser.add_argument("--no-cv", action="store_true", help="skip the 5-fold cross-validation")
+
+
+def run_train(args) -> int:
+    try:
+        extra = load_labelled(args.data)[["text", "category"]] if args.data else None
+    except LabelledDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    con = None
+    db = settings.db_path(args.db)
+    if db.exists():
+        try:
+            con = store.connect(db, read_only=True)
+        except store.StoreLocked:
+            print(f"note: {db} is held by the running app; operator labels are not included", file=sys.stderr)
+    meta = train_and_save(extra, con, note="python -m pipeline train", cv=not args.no_cv)
+    cv = meta.get("cross_validation", {}).get("macro_f1")
+    print(f"version={meta['version']} corpus={meta['sizes']['corpus']} operator={meta['sizes']['operator']} "
+          f"extra={meta['sizes']['extra']} cv_macro_f1={cv} seconds={meta['seconds']}")
+    return 0
+
+
+def arguments_evaluate(parser) -> None:
+    parser.add_argument("--data", required=True, help="labelled CSV with columns text,category")
+    parser.add_argument("--model", help="a model folder or model.joblib (default: the current model)")
+
+
+def run_evaluate(args) -> int:
+    import joblib
+
+    try:
+        frame = load_labelled(args.data)
+    except LabelledDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.model:
+        path = Path(args.model)
+        model = joblib.load(path / "model.joblib" if path.is_dir() else path)
+    else:
+        model = classify.load_model()
+        if model is None:
+            print("error: no model: the corpus does not cover every category yet", file=sys.stderr)
+            return 2
+    print(evaluate(model, frame)[0])
+    return 0
+
+
+def arguments_classify(parser) -> None:
+    parser.add_argument("--data", required=True, help="CSV with a text column")
+    parser.add_argument("--out", required=True, help="CSV to write with category, confidence, language added")
+
+
+def run_classify(args) -> int:
+    try:
+        frame = load_labelled(args.data, need_category=False)
+    except LabelledDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    labels = classify.classify_texts(frame["text"].tolist())
+    frame[["category", "confidence", "language"]] = labels[["category", "confidence", "language"]].to_numpy()
+    frame.to_csv(args.out, index=False)
+    print(f"classified {len(frame)} texts -> {args.out}")
+    return 0
+
+
+def arguments_rollback(parser) -> None:
+    pass
+
+
+def run_rollback(args) -> int:
+    try:
+        print(f"current model is now {rollback()}")
+    except LabelledDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,119 @@
+"""Classifier: normalisation, language, the contract, training, versions, strict labelled files."""
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from pipeline import classify, reference, settings, textnorm, train
+
+# A few hand-written lines per category are enough to check the machinery, not the quality.
+SEED = {
+    "roads": ["яма на дороге у дома", "асфальт разбит колдобины", "жолда үлкен шұңқыр"],
+    "traffic": ["не работает светофор", "нужен пешеходный переход у школы", "бағдаршам істемейді"],
+    "street_lighting": ["во дворе не горят фонари", "темно нет освещения на улице", "көше шамы жанбайды"],
+    "electricity": ["нет света в доме отключили электричество", "оборвался провод", "үйде жарық жоқ"],
+    "heating": ["батареи холодные нет отопления", "нет горячей воды отопление", "жылу жоқ батарея суық"],
+    "water": ["нет холодной воды", "открытый люк канализация", "су жоқ кәріз"],
+    "gas": ["пахнет газом в подъезде", "нет газа", "газ иісі шығып тұр"],
+    "waste": ["мусор не вывозят контейнеры полные", "свалка мусора", "қоқыс шығарылмайды"],
+    "street_cleaning": ["снег не убирают гололед", "тротуар не чистят", "қар тазаланбаған мұз"],
+    "landscaping": ["сломаны качели на площадке", "аварийное дерево в парке", "балалар алаңы сынған"],
+    "housing": ["не работает лифт", "течет крыша кск не отвечает", "лифт істемейді"],
+    "public_transport": ["автобус не ходит по маршруту", "водитель автобуса хамит", "автобус келмейді"],
+    "stray_animals": ["бездомные собаки стая", "бродячие собаки кусают", "қаңғыбас иттер көп"],
+    "ecology": ["дым от сжигания мусора", "выбросы завода запах", "түтін ауа ластанған"],
+    "health": ["в поликлинике очередь к врачу", "нет лекарств в аптеке", "емханада дәрігер жоқ"],
+    "education": ["очередь в детский сад", "в школе не хватает учителей", "балабақшаға кезек"],
+    "social": ["не назначили пособие по инвалидности", "адресная социальная помощь", "жәрдемақы берілмеді"],
+    "construction": ["стройка шумит ночью", "земельный участок самозахват", "құрылыс түнде жүріп жатыр"],
+    "other": ["нет мобильной связи", "очередь в цон", "ұялы байланыс жоқ"],
+}
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path, monkeypatch):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    rows = [(t, c) for c, texts in SEED.items() for t in texts]
+    pd.DataFrame(rows, columns=["text", "category"]).to_csv(folder / "train_tiny.csv", index=False)
+    monkeypatch.setenv("SC_CORPUS_DIR", str(folder))
+    monkeypatch.setenv("SC_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setattr(classify, "MIN_PER_CATEGORY", 3)
+    classify._loaded.clear()
+    return folder
+
+
+def test_normalisation():
+    assert textnorm.normalize("<p>Дoрога&nbsp;разбита!!!</p><br>") == "дорога разбита"  # Latin o inside
+    assert textnorm.normalize("Звоните +7 701 123-45-67, ужааасно, дом 15") == "звоните _phone_ ужасно дом _num_"
+    assert textnorm.normalize("ЁЛКА https://x.kz a@b.kz") == "елка _url_ _email_"
+    assert textnorm.normalize("Қоқыс ҮЙДЕ") == "қоқыс үйде"
+
+
+def test_language_detection():
+    assert classify.detect_language([
+        "Сәлеметсіз бе, аулада жарық жоқ",
+        "Здравствуйте, во дворе нет света уже неделю",
+        "Сәлеметсіз бе, у нас во дворе свет не горит, балалар қорқады",
+        "аулада жарык жок биз кайда барамыз",  # Kazakh typed without Kazakh letters
+        "",
+    ]) == ["kk", "ru", "mixed", "kk", "ru"]
+
+
+def test_without_a_full_corpus_the_keyword_scorer_answers(tmp_path, monkeypatch):
+    folder = tmp_path / "partial"
+    folder.mkdir()
+    pd.DataFrame({"text": ["лифт не работает"] * 30, "category": "housing"}).to_csv(folder / "train_x.csv", index=False)
+    monkeypatch.setenv("SC_CORPUS_DIR", str(folder))
+    monkeypatch.setenv("SC_MODEL_DIR", str(tmp_path / "m"))
+    classify._loaded.clear()
+    assert classify.load_model() is None
+    assert classify.classify_texts(["Во дворе яма на дороге"])["category"].tolist() == ["roads"]
+
+
+def test_contract_training_and_versions(tiny_corpus):
+    texts = ["Во дворе яма, асфальт разбит", "Пахнет газом в подъезде", "Қоқыс шығарылмайды үш күн", ""]
+    out = classify.classify_texts(texts)  # no model yet: trains one from the corpus
+    assert list(out.columns) == ["category", "confidence", "language", "category2", "confidence2"]
+    assert len(out) == 4 and out["confidence"].between(0, 1).all()
+    assert out["category"].tolist()[:3] == ["roads", "gas", "waste"]
+    first = classify.current_version()
+    info = classify.model_info()
+    assert info["sizes"]["corpus"] == 57 and set(info["top_words"]) == set(reference.category_codes())
+    extra = pd.DataFrame({"text": ["шлагбаум во дворе сломан"] * 5, "category": "traffic"})
+    second = train.train_and_save(extra, note="test", cv=False)["version"]
+    assert classify.current_version() == second != first
+    assert train.rollback() == first and classify.current_version() == first
+
+
+def run_cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
+                          cwd=settings.ROOT, env=env, timeout=300)
+
+
+def test_cli_evaluate_last_line_and_bad_files(tiny_corpus, tmp_path, monkeypatch):
+    import os
+    env = {**os.environ}
+    good = tmp_path / "eval.csv"
+    pd.DataFrame({"text": ["яма на дороге огромная", "лифт не работает неделю"],
+                  "category": ["roads", "housing"]}).to_csv(good, index=False, sep=";", encoding="cp1251")
+    out = run_cli("train", "--no-cv", env=env)
+    assert out.returncode == 0 and out.stdout.startswith("version="), out.stderr
+    out = run_cli("evaluate", "--data", str(good), env=env)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.startswith("macro_f1=") and " accuracy=" in last and len(last) == len("macro_f1=0.000 accuracy=0.000")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,category\nяма,roads\n,water\nлифт,lifts\nсвет,lighting\n", encoding="utf-8")
+    out = run_cli("evaluate", "--data", str(bad), env=env)
+    assert out.returncode == 2
+    assert "empty text in rows 3" in out.stderr and "rows 4, 5: ['lifts', 'lighting']" in out.stderr
+    assert str(bad) in out.stderr
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("message,label\nяма,roads\n", encoding="utf-8")
+    out = run_cli("train", "--data", str(nocol), env=env)
+    assert out.returncode == 2 and "missing column(s) text, category" in out.stderr
+    labelled = tmp_path / "labelled.csv"
+    out = run_cli("classify", "--data", str(good), "--out", str(labelled), env=env)
+    assert out.returncode == 0 and list(pd.read_csv(labelled).columns)[-3:] == ["category", "confidence", "language"]
