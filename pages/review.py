@@ -1,8 +1,74 @@
-"""Placeholder until its issue lands."""
+"""Category review: confirm or correct the model's doubtful labels, one by one or in bulk."""
+import pandas as pd
 import streamlit as st
 
-from ui import core
+from pipeline import classify, reference, settings
+from pipeline.queries import review
+from ui import cases, core
 
 core.page_guard()
-st.title(core.t("nav.review"))
+st.title(core.t("review.title"))
 core.demo_banner()
+if "flash" in st.session_state:
+    st.success(st.session_state.pop("flash"))
+
+threshold = settings.get_float("REVIEW_THRESHOLD")
+con = core.cursor()
+c1, c2 = st.columns(2)
+category = c1.selectbox(core.t("common.category"), [None, *reference.category_codes()], key="rv_category",
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c))
+district = c2.selectbox(core.t("filter.district"), [None, *reference.districts()["code"]], key="rv_district",
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c))
+remaining = review.queue_size(con, threshold, category, district)
+st.caption(core.t("review.remaining", n=remaining, threshold=threshold))
+rows = review.queue(con, threshold, category, district, limit=50)
+if rows.empty:
+    st.info(core.t("review.empty"))
+    st.stop()
+
+codes = reference.category_codes()
+mode = st.segmented_control("mode", ["one", "bulk"], default="one", key="rv_mode", label_visibility="collapsed",
+                            format_func=lambda m: core.t("review.one_by_one" if m == "one" else "review.bulk")) or "one"
+
+
+def save(decisions: dict) -> None:
+    review.label(core.cursor(), decisions, cases.actor())
+    st.session_state["flash"] = core.t("review.saved", n=len(decisions))
+    st.rerun()
+
+
+if mode == "one":
+    skipped = st.session_state.setdefault("rv_skipped", [])
+    pending = rows[~rows["id"].isin(skipped)]
+    row = (pending if len(pending) else rows).iloc[0]
+    top = classify.classify_texts([row["text"]]).iloc[0]
+    st.markdown(f"**#{row['id']}**")
+    st.write(row["text"])
+    st.caption(f"{cases.when(row['received_at'])} · {cases.district_name(row['district'])}")
+    st.info(core.t("review.suggested", first=cases.category_name(row["category"]), c1=row["category_confidence"],
+                   second=cases.category_name(top["category2"]), c2=top["confidence2"]))
+    b1, b2, b3 = st.columns([1, 2, 1])
+    if b1.button(core.t("review.confirm"), type="primary", key=f"rv_ok_{row['id']}"):
+        save({int(row["id"]): row["category"]})
+    with b2.form(f"rv_fix_{row['id']}", border=False):
+        other = [c for c in codes if c != row["category"]]
+        new = st.selectbox(core.t("review.correct"), other, index=other.index(top["category2"]) if top["category2"] in other else 0,
+                           format_func=cases.category_name, key=f"rv_new_{row['id']}")
+        if st.form_submit_button(core.t("review.save")):
+            save({int(row["id"]): new})
+    if b3.button(core.t("review.skip"), key=f"rv_skip_{row['id']}"):
+        skipped.append(int(row["id"]))
+        st.rerun()
+else:
+    names = {c: cases.category_name(c) for c in codes}
+    table = pd.DataFrame({"id": rows["id"], core.t("intake.text"): rows["text"],
+                          "%": (100 * rows["category_confidence"]).round(0),
+                          core.t("common.category"): rows["category"].map(names), core.t("review.ok"): False})
+    edited = st.data_editor(table, hide_index=True, key="rv_bulk", disabled=["id", core.t("intake.text"), "%"],
+                            column_config={core.t("common.category"): st.column_config.SelectboxColumn(
+                                options=list(names.values()), required=True)})
+    if st.button(core.t("review.apply_bulk"), type="primary"):
+        by_name = {v: k for k, v in names.items()}
+        ticked = edited[edited[core.t("review.ok")]]
+        if len(ticked):
+            save({int(i): by_name[n] for i, n in zip(ticked["id"], ticked[core.t("common.category")])})

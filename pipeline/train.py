@@ -99,14 +99,18 @@ def cross_validated(texts: pd.Series, labels: pd.Series, folds: int = 5) -> dict
     from sklearn.metrics import f1_score, precision_recall_fscore_support
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    folds = min(folds, int(labels.value_counts().min()))
-    if folds < 2:
+    smallest = int(labels.value_counts().min())
+    folds = min(folds, smallest)
+    if smallest < 4:  # each training fold must still hold 3 per class for the calibrator's own folds
         return {"macro_f1": None, "per_class": {}, "note": "too few examples per category to cross-validate"}
     norm = textnorm.normalize_series(texts).tolist()
     pred = cross_val_predict(classify.build_pipeline(), norm, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=0))
+    from sklearn.metrics import confusion_matrix
+
     classes = sorted(labels.unique())
     p, r, f, s = precision_recall_fscore_support(labels, pred, labels=classes, zero_division=0)
-    return {"macro_f1": round(float(f1_score(labels, pred, average="macro")), 4),
+    return {"macro_f1": round(float(f1_score(labels, pred, average="macro")), 4), "classes": classes,
+            "confusion": confusion_matrix(labels, pred, labels=classes).tolist(),
             "per_class": {c: {"precision": round(float(a), 3), "recall": round(float(b), 3), "f1": round(float(d), 3),
                               "support": int(e)} for c, a, b, d, e in zip(classes, p, r, f, s)}}
 

@@ -1,0 +1,58 @@
+"""AppTests for the review queue and the model page."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import events, settings, store, train
+
+from .test_classifier import tiny_corpus  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "r.duckdb"
+    con = store.connect(path)
+    store.set_meta(con, "dataset", "real")
+    con.executemany("INSERT INTO submissions (source, source_id, received_at, text, category, category_confidence, "
+                    "category_source) VALUES ('web', ?, now(), ?, ?, ?, 'model')",
+                    [["1", "Яма и темно во дворе", "roads", 0.31], ["2", "Лифт стоит", "housing", 0.42],
+                     ["3", "Пахнет газом", "gas", 0.97]])
+    events.record_created(con)
+    con.close()
+    monkeypatch.setenv("SC_DB", str(path))
+    return path
+
+
+def page(name):
+    at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_review_confirm_and_correct_become_operator_labels(db, tiny_corpus):  # noqa: F811
+    at = page("review")
+    assert "Ждут проверки: 2" in at.caption[0].value
+    at.button(key="rv_ok_2").click().run()              # newest first: «Лифт стоит», confirmed as housing
+    assert "Сохранено меток: 1" in at.success[0].value
+    at.selectbox(key="rv_new_1").set_value("street_lighting")
+    at.button[1].click().run()                          # the correction form's submit
+    assert not at.exception
+    assert at.info[0].value.startswith("Очередь пуста")
+    at.app_store = None
+    from ui import core
+    con = core._app_store(str(db)).cursor()
+    labels = dict(train.operator_labels(con).values.tolist()[::-1])
+    assert labels == {"Лифт стоит": "housing", "Яма и темно во дворе": "street_lighting"}
+    assert events.inconsistencies(con).empty
+
+
+def test_model_page_shows_the_model_and_retrains(db, tiny_corpus):  # noqa: F811
+    at = page("model")
+    assert at.metric[0].value  # a model was trained on first use from the corpus
+    versions_before = len(train.versions())
+    at.button[0].click().run()                          # retrain
+    assert not at.exception
+    assert len(train.versions()) == versions_before + 1
+    # Three examples per category are too few to cross-validate: the page says so instead.
+    assert any("Слова, определяющие категорию" in s.value for s in at.subheader)
+    assert any("Кросс-валидация не проводилась" in c.value for c in at.caption)
