@@ -44,9 +44,13 @@ def test_walk_one_case_from_new_to_resolved(tmp_path, browser, shot):
         for target in ("Обратная связь дана", "В работе", "Решено"):
             wait_for_app(page)
             choose(page, "Статус", target)
+            box = page.locator("[data-testid='stSelectbox']").filter(has_text="Статус").last
+            assert target in (box.inner_text() + box.locator("input").input_value())
             page.get_by_role("button", name="Применить").first.click()
-            page.wait_for_selector("text=Сохранено.", timeout=60_000)
-            wait_for_app(page)
+            # The case's status metric, not a message that may linger from the step before.
+            page.wait_for_function(
+                "t => (document.querySelector(\"[data-testid='stMetric']\") || {innerText: ''}).innerText.includes(t)",
+                arg=target, timeout=60_000)
         assert "Решено" in page.locator("[data-testid='stMetric']").first.inner_text()
         shot(page, "deadlines_ru")
         page.close()
