@@ -78,8 +78,8 @@ def keyword_scores(texts: Sequence[str]) -> pd.DataFrame:
     lowered = pd.Series(list(texts), dtype=object).fillna("").str.lower().str.replace("ё", "е")
     for j, (_, words) in enumerate(_keywords()):
         if words:
-            # Stems match at a word start; short ones (Kazakh «ит», dog) only as whole words.
-            pattern = r"\b(?:" + "|".join(re.escape(w) + (r"\b" if len(w) <= 3 else "") for w in words) + ")"
+            # Stems match at a word start; two-letter ones (Kazakh «ит», dog; «су», water) only as whole words.
+            pattern = r"\b(?:" + "|".join(re.escape(w) + (r"\b" if len(w) <= 2 else "") for w in words) + ")"
             scores[:, j] = lowered.str.count(pattern).to_numpy()
     total = scores.sum(axis=1, keepdims=True)
     proba = np.where(total > 0, scores / np.maximum(total, 1), 0.0)

@@ -177,7 +177,7 @@ def test_unknown_district_quarantined_and_every_row_classified(tmp_path):
     assert receipt["inserted"] == 1 and receipt["quarantined"] == 1
     row = con.execute("SELECT district, category, category_source, status, priority, due_at IS NOT NULL "
                       "FROM submissions").fetchall()[0]
-    assert row == (None, "water", "model", "new", "normal", True)
+    assert row == (None, "water", "model", "new", "emergency", True)  # "no water" is an emergency (data/emergency_words.csv)
     assert "unknown district 'Нарния'" in con.execute("SELECT reason FROM quarantine").fetchall()[0][0]
 
 
