@@ -60,9 +60,10 @@ def language_switch(container=None) -> str:
     """ru / kk / en radio. The label is the same in every language so the widget keeps its identity."""
     box = container or st.sidebar
     labels = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
-    st.session_state.setdefault("lang_switch", lang())
-    box.radio("Язык · Тіл · Language", list(labels), format_func=labels.get, horizontal=True,
-              key="lang_switch", on_change=_apply_language)
+    # index follows the language, so the radio shows it even when Streamlit drops the widget's state
+    # (it does on the first request after a start, when page_guard re-enters the router).
+    box.radio("Язык · Тіл · Language", list(labels), index=list(labels).index(lang()), format_func=labels.get,
+              horizontal=True, key="lang_switch", on_change=_apply_language)
     return lang()
 
 

@@ -71,3 +71,19 @@ def test_language_switch_changes_visible_text(app_server, page):
     page.locator("[data-testid='stSidebar'] label").filter(has_text="Қазақша").click()
     page.wait_for_function("() => document.body.innerText.includes('Мәселелердің санаттар бойынша үлесі')",
                            timeout=60_000)
+
+
+def test_cold_deep_link_shows_the_language_it_renders(tmp_path, browser):
+    server = AppServer(tmp_path / "l.duckdb").start()
+    try:
+        page = browser.new_page()
+        page.goto(server.url + "/deadlines?lang=kk")
+        page.wait_for_function("() => document.body.innerText.includes('Мерзімдер мен өтініштер')", timeout=120_000)
+        wait_for_app(page)
+        checked = page.locator("[data-testid='stSidebar'] input[type='radio']:checked")
+        assert checked.count() == 1
+        label = checked.locator("xpath=ancestor::label").inner_text()
+        assert "Қазақша" in label
+        page.close()
+    finally:
+        server.stop()
