@@ -360,10 +360,8 @@ def arguments_demo(parser) -> None:
 
 def run_demo(args) -> int:
     db = settings.db_path(args.db)
-    try:
-        con = store.connect(db)
-    except store.StoreLocked as exc:
-        print(f"error: {exc}; stop the app first")
+    con = store.connect_writer_or_explain(db, "stop the app first")
+    if con is None:
         return 1
     if store.submission_count(con) and store.get_meta(con, "dataset") != "demo":
         print(f"error: {db} holds real (non-demo) submissions; refusing to overwrite them")

@@ -171,10 +171,8 @@ def run_drain(args) -> int:
     from pipeline import ingest, settings
 
     db = settings.db_path(args.db)
-    try:
-        con = store.connect(db)
-    except store.StoreLocked as exc:
-        print(f"error: {exc}; the running app drains the inbox itself", flush=True)
+    con = store.connect_writer_or_explain(db, "the running app drains the inbox itself")
+    if con is None:
         return 1
     receipts = drain(con, settings.inbox_path(db))
     con.close()

@@ -7,6 +7,7 @@ when no app runs); everyone else hands work to it through the spool inbox (pipel
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import duckdb
@@ -35,6 +36,15 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
     if not read_only:
         migrate(con)
     return con
+
+
+def connect_writer_or_explain(path, hint: str):
+    """For CLI commands that must write: the connection, or None after saying who holds the file."""
+    try:
+        return connect(path)
+    except StoreLocked as exc:
+        print(f"error: {exc}; {hint}", file=sys.stderr)
+        return None
 
 
 def configure(con: duckdb.DuckDBPyConnection) -> None:
