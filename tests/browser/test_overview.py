@@ -74,16 +74,23 @@ def test_language_switch_changes_visible_text(app_server, page):
 
 
 def test_cold_deep_link_shows_the_language_it_renders(tmp_path, browser):
-    server = AppServer(tmp_path / "l.duckdb").start()
+    # A larger demo makes the first run long enough for Streamlit to drop the radio's state.
+    server = AppServer(tmp_path / "l.duckdb", env={"SC_DEMO_ROWS": "20000"}).start()
     try:
         page = browser.new_page()
         page.goto(server.url + "/deadlines?lang=kk")
         page.wait_for_function("() => document.body.innerText.includes('Мерзімдер мен өтініштер')", timeout=120_000)
         wait_for_app(page)
+        page.wait_for_timeout(3000)
+        wait_for_app(page)
+        # Any widget interaction reruns the page; the radio must still show the language.
+        page.locator("[data-testid='stSelectbox']").filter(has_text="Өтінішті ашу").locator("input").click()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(3000)
+        wait_for_app(page)
         checked = page.locator("[data-testid='stSidebar'] input[type='radio']:checked")
-        assert checked.count() == 1
-        label = checked.locator("xpath=ancestor::label").inner_text()
-        assert "Қазақша" in label
+        assert checked.count() == 1 and "Қазақша" in checked.locator("xpath=ancestor::label").inner_text()
         page.close()
     finally:
         server.stop()
