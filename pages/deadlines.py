@@ -44,7 +44,7 @@ else:
         core.t("intake.text"): rows["text"],
     }), hide_index=True, height=320)
 
-options = [None, *rows["id"].tolist()]
+options = [None, *rows["id"].head(500).tolist()]  # the table lists them all; any number can be typed below
 picked = st.selectbox(core.t("deadlines.case"), options, key="dl_case",
                       format_func=lambda i: "—" if i is None else
                       f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}")

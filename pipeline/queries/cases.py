@@ -50,7 +50,8 @@ def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=N
 
 
 def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, department=None, district=None,
-                 category=None, limit: int = 500) -> pd.DataFrame:
+                 category=None, limit: int | None = None) -> pd.DataFrame:
+    """Every case in the bucket (or the first `limit`), soonest deadline first."""
     if bucket not in _BUCKET_SQL:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     params = _params(now, department, district, category) | {"limit": limit}
@@ -58,7 +59,7 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
         SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at,
                left(text, 140) AS text
         FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
-        ORDER BY due_at, id LIMIT $limit""", params)
+        ORDER BY due_at, id LIMIT coalesce(CAST($limit AS BIGINT), 9223372036854775807)""", params)
 
 
 def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFrame:
