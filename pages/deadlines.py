@@ -33,14 +33,14 @@ if rows.empty:
     st.caption(core.t("deadlines.none"))
 else:
     st.dataframe(pd.DataFrame({
-        "№": [workflow.registration_number(i, r) for i, r in zip(rows["id"], rows["received_at"])],
-        core.t("deadlines.received"): rows["received_at"].map(cases.when),
-        core.t("deadlines.status"): rows["status"].map(lambda s: core.t(f"status.{s}")),
-        core.t("intake.priority"): rows["priority"].map(lambda p: core.t(f"priority.{p}")),
-        core.t("common.category"): rows["category"].map(cases.category_name),
-        core.t("filter.district"): rows["district"].map(cases.district_name),
-        core.t("deadlines.department"): rows["department"].map(cases.department_name),
-        core.t("deadlines.due"): rows["due_at"].map(cases.when),
+        "№": cases.registration_numbers(rows["id"], rows["received_at"]),
+        core.t("deadlines.received"): cases.when_column(rows["received_at"]),
+        core.t("deadlines.status"): rows["status"].map({s: core.t(f"status.{s}") for s in workflow.STATUSES}),
+        core.t("intake.priority"): rows["priority"].map({p: core.t(f"priority.{p}") for p in sla.PRIORITIES}),
+        core.t("common.category"): cases.names("category", rows["category"]),
+        core.t("filter.district"): cases.names("district", rows["district"]),
+        core.t("deadlines.department"): cases.names("department", rows["department"]),
+        core.t("deadlines.due"): cases.when_column(rows["due_at"]),
         core.t("intake.text"): rows["text"],
     }), hide_index=True, height=320)
 

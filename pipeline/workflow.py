@@ -14,7 +14,7 @@ import uuid
 import duckdb
 import pandas as pd
 
-from pipeline import classify, events, reference, sla, store
+from pipeline import calendar, classify, events, reference, sla, store
 
 STATUSES = ("new", "feedback_given", "in_progress", "resolved", "rejected", "forwarded", "reopened")
 OPEN = ("new", "feedback_given", "in_progress", "reopened")
@@ -125,7 +125,8 @@ def set_priority(con, case_id: int, priority: str, actor: str, comment: str | No
 
 
 def registration_number(case_id: int, received_at) -> str:
-    return f"109-{pd.Timestamp(received_at).year}-{case_id:06d}"
+    """109-<local year of registration>-<id>: what the operator reads back to the caller."""
+    return f"109-{calendar.local(received_at).year}-{case_id:06d}"
 
 
 def register_call(con, text: str, actor: str, district: str | None = None, address: str | None = None,

@@ -16,6 +16,11 @@ def new_case(con, **kw):
     return wf.register_call(con, "Яма у дома на Маресьева 12", "op1", district="abai", at=T0, **kw)[0]
 
 
+def test_registration_number_uses_the_local_year():
+    # 1 January 03:00 local is still 31 December in UTC.
+    assert wf.registration_number(7, pd.Timestamp("2025-12-31 22:00", tz="UTC")) == "109-2026-000007"
+
+
 def test_register_call_reads_back_a_number_and_sets_deadlines(con):
     case_id, number = wf.register_call(con, "Нет света во всём доме", "op1", district="turan",
                                        contact="+7 701 111 22 33", category="electricity", at=T0)

@@ -1,6 +1,8 @@
 """Shared pieces for case work: names of codes in the UI language, local times, actions with messages."""
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 
@@ -19,20 +21,42 @@ def when(value) -> str:
     return "—" if value is None or pd.isna(value) else calendar.local(value).strftime("%d.%m.%Y %H:%M")
 
 
+def registration_numbers(ids: pd.Series, received: pd.Series) -> pd.Series:
+    """workflow.registration_number for a whole column."""
+    year = pd.to_datetime(received, utc=True).dt.tz_convert(calendar.settings.get("TZ")).dt.year
+    return "109-" + year.astype(str) + "-" + ids.astype(str).str.zfill(6)
+
+
+def when_column(values: pd.Series) -> pd.Series:
+    local = pd.to_datetime(values, utc=True).dt.tz_convert(calendar.settings.get("TZ"))
+    return local.dt.strftime("%d.%m.%Y %H:%M").fillna("—")
+
+
 def end_of_local_day(day) -> pd.Timestamp:
     return pd.Timestamp(day).tz_localize(calendar.settings.get("TZ")) + pd.Timedelta(hours=23, minutes=59, seconds=59)
 
 
+@functools.cache
+def name_map(kind: str, lang: str) -> dict[str, str]:
+    table = {"category": reference.taxonomy, "district": reference.districts, "department": sla.departments}[kind]()
+    return dict(zip(table["code"], table[f"name_{lang}"]))
+
+
+def names(kind: str, codes: pd.Series) -> pd.Series:
+    """A whole column of codes in the UI language at once (tables list thousands of cases)."""
+    return codes.map(name_map(kind, core.lang())).fillna("—")
+
+
 def category_name(code) -> str:
-    return reference.name(reference.taxonomy(), code, core.lang())
+    return name_map("category", core.lang()).get(code, str(code))
 
 
 def district_name(code) -> str:
-    return "—" if code is None or pd.isna(code) else reference.name(reference.districts(), code, core.lang())
+    return "—" if code is None or pd.isna(code) else name_map("district", core.lang()).get(code, str(code))
 
 
 def department_name(code) -> str:
-    return "—" if code is None or pd.isna(code) else reference.name(sla.departments(), code, core.lang())
+    return "—" if code is None or pd.isna(code) else name_map("department", core.lang()).get(code, str(code))
 
 
 def act(action, *args, **kwargs) -> bool:
