@@ -44,6 +44,14 @@ else:
         core.t("intake.text"): rows["text"],
     }), hide_index=True, height=320)
 
+with st.expander(core.t("deadlines.by_department")):
+    table = q.by_department(con, now)
+    st.dataframe(pd.DataFrame({
+        core.t("deadlines.department"): cases.names("department", table["department"]),
+        core.t("filter.district"): cases.names("district", table["district"]),
+        core.t("overview.kpi.open"): table["open"], core.t("overview.kpi.overdue"): table["overdue"],
+    }), hide_index=True, height=300)
+
 options = [None, *rows["id"].head(500).tolist()]  # the table lists them all; any number can be typed below
 picked = st.selectbox(core.t("deadlines.case"), options, key="dl_case",
                       format_func=lambda i: "—" if i is None else

@@ -1,7 +1,8 @@
 """Call intake: register a 109 call while the caller is on the line, with a live category."""
 import streamlit as st
 
-from pipeline import classify, reference, sla, workflow
+from pipeline import reference, sla, workflow
+from pipeline.queries import cases as q
 from ui import cases, core
 
 core.page_guard()
@@ -40,7 +41,7 @@ else:
 
 if "intake_last" in st.session_state:
     case_id, number = st.session_state["intake_last"]
-    case = workflow.case_summary(core.cursor(), case_id)
+    case = q.case(core.cursor(), case_id)
     st.success(core.t("intake.read_back", number=number, feedback=cases.when(case["feedback_due_at"]),
                       due=cases.when(case["due_at"])))
     st.markdown(f"<div style='font-size:3rem;font-weight:700' data-testid='registration-number'>{number}</div>",

@@ -172,7 +172,3 @@ def suggest(text: str, district: str | None = None, at: dt.datetime | None = Non
                         "text": [text], "district": [district]})
     return {"category": label["category"], "confidence": float(label["confidence"]),
             "priority": sla.priority_of(row).iloc[0]}
-
-
-def case_summary(con, case_id: int) -> dict:
-    return _case(con, case_id)
