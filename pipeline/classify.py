@@ -67,20 +67,34 @@ def detect_language(texts: Sequence[str]) -> list[str]:
 
 
 # ---- keyword fallback ----------------------------------------------------------------------
-def _keywords() -> list[tuple[str, list[str]]]:
+@functools.cache
+def _keyword_index() -> tuple[re.Pattern, dict[str, list[int]], list[str]]:
+    """One regex over every seed keyword of every category, and which categories each belongs to."""
     tax = reference.taxonomy()
-    return [(row.code, [k for k in row.keywords.split("|") if k]) for row in tax.itertuples()]
+    codes = tax["code"].tolist()
+    owners: dict[str, list[int]] = {}
+    for j, row in enumerate(tax.itertuples()):
+        for word in filter(None, row.keywords.split("|")):
+            owners.setdefault(word, [])
+            if j not in owners[word]:
+                owners[word].append(j)
+    # Stems match at a word start; two-letter ones (Kazakh «ит», dog; «су», water) only as whole
+    # words. Longer keywords first so «су жоқ» wins over «су».
+    alternatives = [re.escape(w) + (r"\b" if len(w) <= 2 else "") for w in sorted(owners, key=len, reverse=True)]
+    return re.compile(r"\b(?:" + "|".join(alternatives) + ")"), owners, codes
 
 
 def keyword_scores(texts: Sequence[str]) -> pd.DataFrame:
-    codes = [c for c, _ in _keywords()]
-    scores = np.zeros((len(texts), len(codes)))
+    """Share of seed-keyword hits per category (one regex pass); 'other' when nothing matches."""
+    pattern, owners, codes = _keyword_index()
     lowered = pd.Series(list(texts), dtype=object).fillna("").str.lower().str.replace("ё", "е")
-    for j, (_, words) in enumerate(_keywords()):
-        if words:
-            # Stems match at a word start; two-letter ones (Kazakh «ит», dog; «су», water) only as whole words.
-            pattern = r"\b(?:" + "|".join(re.escape(w) + (r"\b" if len(w) <= 2 else "") for w in words) + ")"
-            scores[:, j] = lowered.str.count(pattern).to_numpy()
+    scores = np.zeros((len(lowered), len(codes)))
+    hits = lowered.str.findall(pattern).explode().dropna()
+    if len(hits):
+        rows = hits.index.to_numpy()
+        for word, idx in pd.Series(rows).groupby(hits.to_numpy()).groups.items():
+            for j in owners[word]:
+                np.add.at(scores[:, j], rows[np.asarray(idx)], 1)
     total = scores.sum(axis=1, keepdims=True)
     proba = np.where(total > 0, scores / np.maximum(total, 1), 0.0)
     proba[total[:, 0] == 0, codes.index("other")] = 1.0
