@@ -11,9 +11,12 @@ classify.load_model()  # trains the first model from the corpus when there is no
 info = classify.model_info()
 b1, b2 = st.columns(2)
 if b1.button(core.t("model.retrain"), type="primary"):
-    with st.spinner("…"):
-        info = train.train_and_save(con=core.cursor(), note="retrained from the model page")
-    st.rerun()
+    try:
+        with st.spinner("…"):
+            train.train_and_save(con=core.cursor(), note="retrained from the model page")
+        st.rerun()
+    except train.LabelledDataError as exc:
+        st.error(str(exc))
 if info is not None and info.get("previous") and b2.button(core.t("model.rollback")):
     train.rollback()
     st.rerun()

@@ -122,6 +122,12 @@ def train_and_save(extra: pd.DataFrame | None = None, con=None, note: str = "", 
     parts = {"corpus": corpus(), "operator": operator_labels(con) if con is not None else pd.DataFrame(),
              "extra": extra if extra is not None else pd.DataFrame()}
     data = pd.concat([p[["text", "category"]] for p in parts.values() if len(p)], ignore_index=True)
+    counts = data["category"].value_counts()
+    thin = [c for c in reference.category_codes() if counts.get(c, 0) < 3]
+    if thin:
+        # A model without a category would silently drop it from every percentage on every screen.
+        raise LabelledDataError(f"no model trained: too few examples (< 3) for categories {thin}; "
+                                f"add texts to {settings.get('CORPUS_DIR')} or pass --data")
     model = classify.build_pipeline().fit(textnorm.normalize_series(data["text"]).tolist(), data["category"])
     version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     meta = {
@@ -196,7 +202,11 @@ def run_train(args) -> int:
             con = store.connect(db, read_only=True)
         except store.StoreLocked:
             print(f"note: {db} is held by the running app; operator labels are not included", file=sys.stderr)
-    meta = train_and_save(extra, con, note="python -m pipeline train", cv=not args.no_cv)
+    try:
+        meta = train_and_save(extra, con, note="python -m pipeline train", cv=not args.no_cv)
+    except LabelledDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cv = meta.get("cross_validation", {}).get("macro_f1")
     print(f"version={meta['version']} corpus={meta['sizes']['corpus']} operator={meta['sizes']['operator']} "
           f"extra={meta['sizes']['extra']} cv_macro_f1={cv} seconds={meta['seconds']}")

@@ -70,6 +70,9 @@ def test_without_a_full_corpus_the_keyword_scorer_answers(tmp_path, monkeypatch)
     classify._loaded.clear()
     assert classify.load_model() is None
     assert classify.classify_texts(["Во дворе яма на дороге"])["category"].tolist() == ["roads"]
+    with pytest.raises(train.LabelledDataError, match="too few examples"):
+        train.train_and_save(cv=False)  # an explicit train must not install a model missing categories
+    assert classify.current_version() is None
 
 
 def test_contract_training_and_versions(tiny_corpus):
