@@ -1,4 +1,6 @@
-"""Assemble the hand-written corpus B from data/corpus/src_b/*.txt into CSV files.
+"""Assemble a hand-written corpus from data/corpus/src_<part>/*.txt into train_<part>.csv and
+eval_<part>.csv: `python data/corpus/build.py a` (or b). Part a holds roads, traffic, street_lighting,
+electricity, heating, water, gas, waste, street_cleaning and landscaping; part b the other nine.
 
 Source format: one example per line, "<lang>|<text>" where lang is r (ru), k (kk) or m (mixed);
 a literal "\\n" inside a text stands for a line break. Files are named <split>_<category>.txt.
@@ -10,10 +12,14 @@ import pathlib
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-SRC = HERE / "src_b"
 LANGS = {"r": "ru", "k": "kk", "m": "mixed"}
-CATS = {"housing", "public_transport", "stray_animals", "ecology", "health", "education",
-        "social", "construction", "other"}
+PARTS = {"a": {"roads", "traffic", "street_lighting", "electricity", "heating", "water", "gas", "waste",
+               "street_cleaning", "landscaping"},
+         "b": {"housing", "public_transport", "stray_animals", "ecology", "health", "education",
+               "social", "construction", "other"}}
+PART = sys.argv[1] if len(sys.argv) > 1 else "b"
+SRC = HERE / f"src_{PART}"
+CATS = PARTS[PART]
 
 
 def read_split(split):
@@ -33,6 +39,11 @@ def read_split(split):
     return rows
 
 
+def csv_texts(path):
+    with open(path, encoding="utf-8") as fh:
+        return [row["text"] for row in csv.DictReader(fh)]
+
+
 def write(rows, name):
     with open(HERE / name, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
@@ -50,8 +61,12 @@ def main():
     leak = {norm(r[0]) for r in train} & {norm(r[0]) for r in evl}
     if leak:
         print("train/eval overlap:", *list(leak)[:10], sep="\n  ")
-    write(train, "train_b.csv")
-    write(evl, "eval_b.csv")
+    demo = {" ".join(t.lower().split()) for t in csv_texts(HERE.parent / "demo" / "problems.csv")}
+    copied = [r[0][:60] for r in train + evl if any(d in norm(r[0]) for d in demo if len(d) > 25)]
+    if copied:
+        print("texts containing a demo phrase:", *copied[:10], sep="\n  ")
+    write(train, f"train_{PART}.csv")
+    write(evl, f"eval_{PART}.csv")
     for name, rows in (("train", train), ("eval", evl)):
         c = collections.Counter((r[1], r[2]) for r in rows)
         print(f"{name}: {len(rows)} rows")
