@@ -24,6 +24,10 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline evaluate --data heldout.csv"),
     ("classify", "pipeline.train", "add category, confidence and language to a CSV of texts",
      "python -m pipeline classify --data texts.csv --out labelled.csv"),
+    ("surges", "pipeline.surge", "list current surge alerts: categories abnormally busy in a district",
+     "python -m pipeline surges --at '2026-11-20 18:00' --region shymkent"),
+    ("geo", "pipeline.geo", "build the schematic district map, or check an official GeoJSON before using it",
+     "python -m pipeline geo --check official_districts.geojson"),
     ("rollback", "pipeline.train", "restore the previous model version",
      "python -m pipeline rollback"),
 ]

@@ -24,6 +24,7 @@ LANG_SHARES = {"aktobe": (0.70, 0.15, 0.15), "shymkent": (0.55, 0.30, 0.15)}  # 
 LANGS = ("ru", "kk", "mixed")
 SOURCES = ("hotline_109", "qr", "web")
 SOURCE_P = (0.70, 0.20, 0.10)
+MIN_SURGE = 24       # extra calls of the smallest planted surge: about what one broken water main brings
 
 
 def _csv(name: str) -> pd.DataFrame:
@@ -142,7 +143,7 @@ def generate(rows: int, seed: int, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.
         cat_i = int(np.flatnonzero(codes == s.category)[0])
         dist_i = int(np.flatnonzero(d["code"].to_numpy() == s.district)[0])
         expected = base_rows * (grid.loc[in_window, "weight"] * season_p[cat_i, grid.loc[in_window, "month"] - 1]).sum() * dist_p[dist_i]
-        extra.append(max(12, int(round(expected * (s.multiplier - 1)))))
+        extra.append(max(MIN_SURGE, int(round(expected * (s.multiplier - 1)))))
     surges["extra_count"] = extra
     base_rows = rows - int(sum(extra))
 
