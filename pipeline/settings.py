@@ -14,6 +14,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("INBOX", "", "spool folder drained by the writer process; empty means <DB>.inbox next to the DB"),
     ("MODEL_DIR", "data/models", "folder of versioned classifier models (generated, not committed)"),
     ("CORPUS_DIR", "data/corpus", "hand-written labelled texts the classifier trains on (train*.csv)"),
+    ("GEOJSON", "data/geo/districts.geojson", "district map: the schematic one we build, or an akimat's official GeoJSON with a `code` property per district"),
+    ("WALL_REFRESH", "30", "seconds between refreshes of the wall display"),
     ("TZ", "Asia/Almaty", "local time zone for display and day boundaries (Kazakhstan is UTC+5 since 2024-03-01)"),
     ("DEMO_ROWS", "150000", "rows of demo data created when the app starts on an empty database"),
     ("DEMO_SEED", "42", "seed for the demo data generator"),
@@ -24,7 +26,7 @@ SETTINGS: list[tuple[str, str, str]] = [
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
-_PATHS = {"DB", "INBOX", "MODEL_DIR", "CORPUS_DIR"}
+_PATHS = {"DB", "INBOX", "MODEL_DIR", "CORPUS_DIR", "GEOJSON"}
 
 
 def get(name: str) -> str:
