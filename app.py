@@ -5,7 +5,8 @@ from ui import core
 
 st.set_page_config(page_title="Situation Centre", page_icon="📊", layout="wide")
 core.app_store()
-core.language_switch()
+if not core.kiosk():  # a wall screen takes its language from the URL and shows no menus
+    core.language_switch()
 t = core.t
 
 pages = {
@@ -22,6 +23,6 @@ pages = {
         st.Page("pages/model.py", title=t("nav.model"), url_path="model"),
     ],
 }
-page = st.navigation(pages)
+page = st.navigation(pages, position="hidden" if core.kiosk() else "sidebar")
 with core.routed():
     page.run()

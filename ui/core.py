@@ -40,6 +40,11 @@ def page_guard() -> None:
     st.stop()
 
 
+def kiosk() -> bool:
+    """`?kiosk=1`: a wall screen with no menus, no sidebar and no scrolling."""
+    return st.query_params.get("kiosk", "0") not in ("0", "", "false", "no")
+
+
 # ---- language ------------------------------------------------------------------------------
 def lang() -> str:
     if "lang" not in st.session_state:

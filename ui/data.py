@@ -6,7 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from pipeline.queries import overview
+from pipeline import geo, surge
+from pipeline.queries import overview, wall
 from pipeline.queries.filters import Filters
 from ui import core
 
@@ -58,3 +59,58 @@ def _top_rising(f: Filters, data_version: tuple):
 
 def top_rising(f: Filters):
     return _top_rising(f, version())
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=600)
+def _wall_snapshot(region: str | None, at: dt.datetime, data_version: tuple):
+    return wall.snapshot(core.cursor(), at, region)
+
+
+def wall_snapshot(region: str | None, now: dt.datetime, step: int):
+    """One wall screen's data. Screens showing the same region within one refresh step share it;
+    an ingest changes the data version and so shows up at the next refresh."""
+    at = dt.datetime.fromtimestamp(now.timestamp() // step * step, dt.timezone.utc)
+    return _wall_snapshot(region, at, version())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _district_rings(path: str, mtime: float):
+    return geo.load(path)
+
+
+def district_rings():
+    """(rings, None) from the configured district GeoJSON, or (None, reason) when it is unusable."""
+    path = geo.path()
+    try:
+        return _district_rings(str(path), path.stat().st_mtime), None
+    except (OSError, ValueError) as exc:
+        return None, str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=60)
+def _district_stats(f: Filters, category: str | None, data_version: tuple):
+    return overview.district_stats(core.cursor(), f, dt.datetime.now(dt.timezone.utc), category)
+
+
+def district_stats(f: Filters, category: str | None = None):
+    return _district_stats(f, category, version())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _points(f: Filters, category: str | None, data_version: tuple):
+    return overview.points(core.cursor(), f, category)
+
+
+def points(f: Filters, category: str | None = None):
+    return _points(f, category, version())
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=60)
+def _alerts(region: str | None, at: dt.datetime, data_version: tuple):
+    return surge.current_alerts(core.cursor(), at, region=region)
+
+
+def alerts(region: str | None = None):
+    """Surge alerts now; recomputed at most once a minute or when the data changes."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return _alerts(region, now.replace(second=0, microsecond=0), version())

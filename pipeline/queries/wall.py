@@ -1,0 +1,128 @@
+"""Queries behind the wall display and the district map; `snapshot` gathers one screen's data."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+
+from pipeline import metrics, privacy, reference, settings, surge
+from pipeline.queries.overview import OPEN
+
+TYPICAL_WEEKS = 8
+
+
+def _local_midnight(now: dt.datetime) -> dt.datetime:
+    tz = ZoneInfo(settings.get("TZ"))
+    local = now.astimezone(tz)
+    return dt.datetime.combine(local.date(), dt.time(), tz)
+
+
+def today_vs_typical(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None) -> dict:
+    """Submissions since local midnight, and the median of the same weekday in the previous weeks
+    counted up to the same time of day (so a morning is compared with mornings)."""
+    midnight = _local_midnight(now)
+    offsets = [0, *range(1, TYPICAL_WEEKS + 1)]
+    rows = con.execute("""
+        SELECT w.k, count(s.id) AS n
+        FROM (SELECT unnest(?) AS k) w
+        LEFT JOIN submissions s
+          ON s.received_at >= CAST(? AS TIMESTAMPTZ) - to_days(7 * w.k)
+         AND s.received_at < CAST(? AS TIMESTAMPTZ) - to_days(7 * w.k)
+         AND (CAST(? AS VARCHAR) IS NULL OR s.region = ?)
+        GROUP BY w.k ORDER BY w.k""", [offsets, midnight, now, region, region]).fetchall()
+    counts = dict(rows)
+    typical = metrics.median([counts.get(k, 0) for k in offsets[1:]])
+    today = counts.get(0, 0)
+    change = None if not typical else 100.0 * (today - typical) / typical
+    return {"today": today, "typical": typical, "change_pct": change}
+
+
+def case_figures(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None,
+                 days: int = 30) -> dict:
+    """Open and overdue cases now (whenever received); feedback in time over the last `days`."""
+    since = now - dt.timedelta(days=days)
+    row = con.execute(f"""
+        SELECT count(*) FILTER (WHERE status IN {OPEN}) AS open,
+               count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue,
+               count(*) FILTER (WHERE received_at >= ? AND feedback_at <= feedback_due_at) AS in_time,
+               count(*) FILTER (WHERE received_at >= ? AND (feedback_at IS NOT NULL OR feedback_due_at < ?)) AS due
+        FROM submissions WHERE (CAST(? AS VARCHAR) IS NULL OR region = ?)""",
+        [now, since, since, now, region, region]).fetchall()[0]
+    open_, overdue, in_time, due = row
+    return {"open": open_, "overdue": overdue, "feedback_in_time_pct": 100.0 * in_time / due if due else None}
+
+
+def shares(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None, days: int = 30) -> pd.DataFrame:
+    """Category, count and percent of the submissions in the last `days` local days."""
+    start = _local_midnight(now) - dt.timedelta(days=days - 1)
+    return con.execute("""
+        SELECT coalesce(category, 'other') AS category, count(*) AS n,
+               100.0 * count(*) / sum(count(*)) OVER () AS pct
+        FROM submissions
+        WHERE received_at >= ? AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
+        GROUP BY 1 ORDER BY n DESC, category""", [start, now, region, region]).df()
+
+
+def trend_vs_last_year(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None,
+                       days: int = 30) -> pd.DataFrame:
+    """day, n, last_year: daily counts of the last `days` days and of the same days 52 weeks
+    earlier (364 days, so Mondays meet Mondays); today is the day so far."""
+    start = _local_midnight(now) - dt.timedelta(days=days - 1)
+    return con.execute("""
+        WITH days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST(? AS DATE), CAST(? AS DATE) + 1, INTERVAL 1 DAY) t(d)),
+        cur AS (SELECT CAST(received_at AS DATE) AS day, count(*) AS n FROM submissions
+                WHERE received_at >= ? AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?) GROUP BY 1),
+        ly AS (SELECT CAST(received_at AS DATE) + 364 AS day, count(*) AS n FROM submissions
+               WHERE received_at >= CAST(? AS TIMESTAMPTZ) - INTERVAL 364 DAY
+                 AND received_at < CAST(? AS TIMESTAMPTZ) - INTERVAL 363 DAY
+                 AND (CAST(? AS VARCHAR) IS NULL OR region = ?) GROUP BY 1)
+        SELECT days.day, coalesce(cur.n, 0) AS n, ly.n AS last_year
+        FROM days LEFT JOIN cur USING (day) LEFT JOIN ly USING (day) ORDER BY days.day""",
+        [start.date(), now.astimezone(start.tzinfo).date(), start, now, region, region,
+         start, now, region, region]).df()
+
+
+def district_stats(con: duckdb.DuckDBPyConnection, now: dt.datetime, days: int = 30,
+                   category: str | None = None, region: str | None = None) -> pd.DataFrame:
+    """Per district: submissions in the last `days` (of one category when given), per 10,000
+    residents, open, overdue and the overdue share of open cases."""
+    start = _local_midnight(now) - dt.timedelta(days=days - 1)
+    df = con.execute(f"""
+        SELECT district,
+               count(*) FILTER (WHERE received_at >= ? AND (CAST(? AS VARCHAR) IS NULL OR category = ?)) AS n,
+               count(*) FILTER (WHERE status IN {OPEN}) AS open,
+               count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue
+        FROM submissions
+        WHERE district IS NOT NULL AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
+        GROUP BY district""", [start, category, category, now, now, region, region]).df()
+    d = reference.districts()[["code", "region", "population"]].rename(columns={"code": "district"})
+    if region:
+        d = d[d["region"] == region]
+    out = d.merge(df, on="district", how="left").fillna({"n": 0, "open": 0, "overdue": 0})
+    out["per_10k"] = 10_000 * out["n"] / out["population"]
+    out["overdue_share"] = (100.0 * out["overdue"] / out["open"]).where(out["open"] > 0)
+    return out
+
+
+def latest(con: duckdb.DuckDBPyConnection, now: dt.datetime, limit: int = 12, region: str | None = None) -> pd.DataFrame:
+    """The newest submissions with their texts masked for a shared screen."""
+    df = con.execute("""
+        SELECT received_at, category, district, text FROM submissions
+        WHERE received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
+        ORDER BY received_at DESC, id DESC LIMIT ?""", [now, region, region, limit]).df()
+    df["text"] = [privacy.mask(" ".join(str(t).split()))[:160] for t in df["text"]]
+    return df
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None) -> dict:
+    """Everything one wall screen shows, at `now`."""
+    return {"now": now, "region": region,
+            "today": today_vs_typical(con, now, region),
+            "cases": case_figures(con, now, region),
+            "shares": shares(con, now, region),
+            "trend": trend_vs_last_year(con, now, region),
+            "districts": district_stats(con, now, region=region),
+            "alerts": surge.current_alerts(con, now, region=region),
+            "latest": latest(con, now, region=region)}
