@@ -20,6 +20,15 @@ cols[2].metric(core.t("overview.kpi.overdue"), f"{k['overdue']:,}".replace(",", 
 cols[3].metric(core.t("overview.kpi.feedback"),
                "—" if k["feedback_in_time_pct"] is None else f"{k['feedback_in_time_pct']:.1f} %")
 
+alerts = data.alerts(f.region)
+st.subheader(core.t("overview.alerts"), help=core.t("overview.alerts.help"))
+if alerts.empty:
+    st.caption(core.t("overview.alerts.none"))
+else:
+    for a in alerts.itertuples():
+        st.error(f"**{charts.category_names([a.category], lang)[0]} · {charts.short_name(a.district, lang)}**: "
+                 + core.t("wall.alert.line", n=int(a.observed), e=f"{a.expected:.0f}"), icon="🚨")
+
 shares = data.category_shares(f)
 if shares.empty:
     st.info(core.t("common.no_data"))
@@ -35,6 +44,9 @@ rows = [{core.t("common.category"): r.name, core.t("common.count"): int(r.n), "%
 rows.append({core.t("common.category"): core.t("overview.percent_total"), core.t("common.count"): int(shares["n"].sum()),
              "%": f"{shares['pct'].sum():.1f}"})
 right.table(rows, hide_index=True)
+
+st.subheader(core.t("map.title"), help=core.t("map.click_hint"))
+widgets.district_map(f)
 
 st.subheader(core.t("overview.trend"))
 st.plotly_chart(charts.trend_lines(data.daily_trend(f), lang), width="stretch", config={"displayModeBar": False})

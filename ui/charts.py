@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from pipeline import reference
+from pipeline import geo, reference
 
 
 def category_names(codes, lang: str) -> list[str]:
@@ -47,4 +47,62 @@ def trend_lines(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360)
                                  line=dict(color=colors.get(code, "#888"), width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
                       legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+    return fig
+
+
+# ---- district map ----------------------------------------------------------------------------
+RAMP = ("#1d3557", "#2a6f97", "#2c9c8f", "#8ab54a", "#e9c46a", "#f4a261", "#e76f51", "#d62828")
+
+
+def ramp(value: float | None, lo: float, hi: float) -> str:
+    """Colour of a value on the sequential ramp; grey when there is no value."""
+    if value is None or pd.isna(value):
+        return "#2b3446"
+    x = 0.0 if hi <= lo else min(max((value - lo) / (hi - lo), 0.0), 1.0)
+    return RAMP[min(int(x * len(RAMP)), len(RAMP) - 1)]
+
+
+def short_name(code: str, lang: str) -> str:
+    d = reference.districts()
+    hit = d.loc[d["code"] == code, f"short_{lang}" if lang in reference.LANGS else "short_ru"]
+    return hit.iloc[0] if len(hit) else code
+
+
+def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: str, area_titles: dict[str, str],
+                 selected: str | None = None, points: pd.DataFrame | None = None, height: int = 640) -> go.Figure:
+    """Schematic districts coloured by `metric` on plain axes (no tiles, no geo basemap, so it draws
+    offline); one clickable marker per district carries its code in customdata; optional binned
+    points (lat, lon, n, area) drawn on top."""
+    placed, areas = geo.arrange(rings)
+    values = stats.set_index("district")[metric]
+    present = values.dropna()
+    lo, hi = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
+    fig = go.Figure()
+    for r in placed.itertuples():
+        xs, ys = zip(*(r.points + r.points[:1]))
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=ramp(values.get(r.code), lo, hi),
+                                 line=dict(color="#ff4d6d" if r.code == selected else "#ffffff",
+                                           width=4 if r.code == selected else 1),
+                                 hoverinfo="skip", showlegend=False))
+    if points is not None and len(points):
+        xy = [areas[a][2]((lon, lat)) if a in areas else (None, None)
+              for lon, lat, a in zip(points["lon"], points["lat"], points["area"])]
+        size = 4 + 14 * (points["n"] / max(float(points["n"].max()), 1.0)) ** 0.5
+        fig.add_trace(go.Scatter(x=[p[0] for p in xy], y=[p[1] for p in xy], mode="markers",
+                                 marker=dict(size=size, color="rgba(20,20,20,0.45)", line=dict(width=0)),
+                                 hoverinfo="skip", showlegend=False))
+    labels = placed.assign(value=placed["code"].map(values))
+    fig.add_trace(go.Scatter(
+        x=[p[0] for p in labels["label"]], y=[p[1] for p in labels["label"]], mode="markers+text",
+        marker=dict(size=18, color="rgba(255,255,255,0.85)", line=dict(width=1, color="#333")),
+        text=[f"{short_name(c, lang)}<br>{'—' if pd.isna(v) else f'{v:.0f}'}" for c, v in zip(labels["code"], labels["value"])],
+        textposition="top center", textfont=dict(size=12, color="#111"), customdata=labels["code"],
+        hovertext=[short_name(c, lang) for c in labels["code"]], hoverinfo="text", showlegend=False))
+    for area, (tx, ty, _) in areas.items():
+        fig.add_annotation(x=tx, y=ty, text=area_titles.get(area, area), showarrow=False, xanchor="left",
+                           font=dict(size=15, color="#555"))
+    fig.update_xaxes(visible=False, range=[0, 1000])
+    fig.update_yaxes(visible=False, range=[1000, 0], scaleanchor="x")
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), template="plotly_white",
+                      dragmode=False, clickmode="event+select")
     return fig

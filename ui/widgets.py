@@ -7,7 +7,7 @@ import streamlit as st
 
 from pipeline import reference
 from pipeline.queries.filters import Filters
-from ui import core, data
+from ui import charts, core, data
 
 PRESETS = ("today", "7d", "30d", "month", "quarter", "year", "all", "custom")
 SOURCES = ("hotline_109", "qr", "web", "import")
@@ -28,7 +28,9 @@ def _choice(label: str, options: list, key: str, fmt) -> str | None:
     options = [None, *options]
     wanted = st.query_params.get(key)
     index = options.index(wanted) if wanted in options else 0
-    value = st.sidebar.selectbox(label, options, index=index, key=f"f_{key}",
+    # once the widget has state (a map click may have set it) passing an index too makes Streamlit warn
+    extra = {} if f"f_{key}" in st.session_state else {"index": index}
+    value = st.sidebar.selectbox(label, options, key=f"f_{key}", **extra,
                                  format_func=lambda v: core.t("filter.all") if v is None else fmt(v))
     if value is None:
         st.query_params.pop(key, None)
@@ -62,3 +64,49 @@ def filters() -> Filters:
     source = _choice(core.t("filter.source"), list(SOURCES), "source", lambda s: core.t(f"source.{s}"))
     language = _choice(core.t("filter.language"), list(LANGUAGES), "language", lambda s: core.t(f"language.{s}"))
     return Filters(start=start, end=end, region=region, district=district, source=source, language=language)
+
+
+def _pick_district() -> None:
+    """Map click: the clicked district becomes the district filter of every chart on the page."""
+    event = st.session_state.get("district_map")
+    points = (event or {}).get("selection", {}).get("points", [])
+    codes = [p.get("customdata") for p in points if isinstance(p.get("customdata"), str)]
+    if codes:
+        st.session_state["f_district"] = codes[0]
+        st.query_params["district"] = codes[0]
+
+
+def _clear_district() -> None:
+    st.session_state["f_district"] = None
+    st.query_params.pop("district", None)
+
+
+def district_map(f: Filters) -> None:
+    """The schematic district map with its metric picker; clicking a district filters the page."""
+    lang = core.lang()
+    rings, error = data.district_rings()
+    if rings is None:
+        st.warning(core.t("map.no_geometry", error=error))
+        return
+    metrics = ("per_10k", "overdue_share", "category")
+    left, mid, right = st.columns([2, 2, 1])
+    metric = left.radio(core.t("map.metric"), metrics, horizontal=True, key="map_metric",
+                        format_func=lambda m: core.t(f"map.metric.{m}"))
+    category = None
+    if metric == "category":
+        codes = reference.category_codes()
+        category = mid.selectbox(core.t("map.category"), codes, key="map_category",
+                                 format_func=lambda c: reference.name(reference.taxonomy(), c, lang))
+    show_points = right.toggle(core.t("map.points"), key="map_points")
+    stats = data.district_stats(f, category)
+    titles = {a: core.t(f"map.area.{a}") for a in ("aktobe_region", "aktobe_city", "shymkent")}
+    if f.region:
+        rings = rings[rings["code"].isin(stats["district"])]
+    fig = charts.district_map(rings, stats, "overdue_share" if metric == "overdue_share" else "per_10k", lang, titles,
+                              selected=f.district, points=data.points(f, category) if show_points else None)
+    st.plotly_chart(fig, width="stretch", key="district_map", on_select=_pick_district, selection_mode="points",
+                    config={"displayModeBar": False, "scrollZoom": False})
+    schematic = bool(rings["schematic"].any())
+    st.caption(core.t("wall.schematic" if schematic else "wall.official") + " · " + core.t("map.click_hint"))
+    if f.district:
+        st.button(core.t("map.clear"), on_click=_clear_district, key="map_clear")

@@ -6,6 +6,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from dataclasses import replace
+
+from pipeline import reference
 from pipeline.queries.filters import Filters, where
 
 OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"
@@ -59,6 +62,40 @@ def top_rising(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10, min_
         FROM cur LEFT JOIN prev USING (category, district)
         WHERE cur.n >= ? AND cur.n > coalesce(prev.n, 0) AND cur.district IS NOT NULL
         ORDER BY change DESC, cur.n DESC LIMIT ?""", [*params, *prev_params, min_count, limit]).df()
+
+
+def district_stats(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime, category: str | None = None) -> pd.DataFrame:
+    """Per district of the filtered period (every district of the region, whatever district is
+    picked, so the map keeps its context): submissions (of one category when given), per 10,000
+    residents, open, overdue and the overdue share of the open ones."""
+    cond, params = where(replace(f, district=None))
+    df = con.execute(f"""
+        SELECT district,
+               count(*) FILTER (WHERE CAST(? AS VARCHAR) IS NULL OR category = ?) AS n,
+               count(*) FILTER (WHERE status IN {OPEN}) AS open,
+               count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue
+        FROM submissions WHERE {cond} AND district IS NOT NULL GROUP BY district""",
+        [category, category, now, *params]).df()
+    d = reference.districts()[["code", "region", "population"]].rename(columns={"code": "district"})
+    if f.region:
+        d = d[d["region"] == f.region]
+    out = d.merge(df, on="district", how="left").fillna({"n": 0, "open": 0, "overdue": 0})
+    out["per_10k"] = 10_000 * out["n"] / out["population"]
+    out["overdue_share"] = (100.0 * out["overdue"] / out["open"]).where(out["open"] > 0)
+    return out
+
+
+def points(con: duckdb.DuckDBPyConnection, f: Filters, category: str | None = None, cell: float = 0.01) -> pd.DataFrame:
+    """Submissions with coordinates binned to a `cell`-degree grid: lat, lon, n, area (the point
+    layer; binning keeps it to a few thousand points at any volume)."""
+    cond, params = where(f)
+    df = con.execute(f"""
+        SELECT district, round(lat / ?) * ? AS lat, round(lon / ?) * ? AS lon, count(*) AS n
+        FROM submissions
+        WHERE {cond} AND lat IS NOT NULL AND lon IS NOT NULL AND district IS NOT NULL
+          AND (CAST(? AS VARCHAR) IS NULL OR category = ?)
+        GROUP BY ALL""", [cell, cell, cell, cell, *params, category, category]).df()
+    return df.assign(area=df["district"].map(reference.districts().set_index("code")["map_area"]))
 
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date | None]:
