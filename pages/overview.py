@@ -27,7 +27,7 @@ if alerts.empty:
 else:
     for a in alerts.itertuples():
         st.error(f"**{charts.category_names([a.category], lang)[0]} · {charts.short_name(a.district, lang)}**: "
-                 + core.t("wall.alert.line", n=int(a.observed), e=f"{a.expected:.0f}"), icon="🚨")
+                 + core.t("wall.alert.line", n=int(a.observed), e=f"{a.expected:.0f}"), icon=":material/warning:")
 
 shares = data.category_shares(f)
 if shares.empty:
