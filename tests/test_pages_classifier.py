@@ -14,7 +14,7 @@ def db(tmp_path, monkeypatch):
     store.set_meta(con, "dataset", "real")
     con.executemany("INSERT INTO submissions (source, source_id, received_at, text, category, category_confidence, "
                     "category_source) VALUES ('web', ?, now(), ?, ?, ?, 'model')",
-                    [["1", "Яма и темно во дворе", "roads", 0.31], ["2", "Лифт стоит", "housing", 0.42],
+                    [["1", "Яма и темно во дворе", "roads", 0.31], ["2", "Лифт стоит", "housing", 0.38],
                      ["3", "Пахнет газом", "gas", 0.97]])
     events.record_created(con)
     con.close()
