@@ -90,6 +90,13 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _value(v, hi: float) -> str:
+    """A map value: one decimal while the scale is small, none above ten."""
+    if v is None or pd.isna(v):
+        return "—"
+    return f"{v:.1f}" if hi < 10 else f"{v:.0f}"
+
+
 def _int(n) -> str:
     return f"{int(n):,}".replace(",", "\u202f")
 
@@ -114,6 +121,8 @@ def kpis(snap: dict, lang: str) -> str:
     t, c = snap["today"], snap["cases"]
     if t["change_pct"] is None:
         today_sub, cls = i18n.t("wall.no_typical", lang), ""
+    elif t["typical"] < 20:  # a percent of a handful of calls says more noise than news
+        today_sub, cls = i18n.t("wall.typical_only", lang, typical=_int(round(t["typical"]))), ""
     else:
         today_sub = i18n.t("wall.vs_typical", lang, pct=f"{t['change_pct']:+.0f}\u202f%", typical=_int(round(t["typical"])))
         cls = "bad" if t["change_pct"] > 25 else ""
@@ -173,7 +182,7 @@ def map_svg(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: str, al
         d = "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in r.points) + "Z"
         stroke, sw = ("#ff4d6d", 4) if r.code in alerts else ("#0a101c", 1.5)
         parts.append(f'<path d="{d}" fill="{ramp(v, lo, hi)}" stroke="{stroke}" stroke-width="{sw}"/>')
-        (cx, cy), val = r.label, "—" if v is None or pd.isna(v) else f"{v:.0f}"
+        (cx, cy), val = r.label, _value(v, hi)
         labels.append(f'<text x="{cx:.0f}" y="{cy:.0f}" text-anchor="middle" font-size="{fs}" '
                       f'fill="#fff" stroke="#0a101c" stroke-width="4" paint-order="stroke" font-weight="700">'
                       f'<tspan x="{cx:.0f}">{_e(short_name(r.code, lang))}</tspan>'
@@ -192,7 +201,7 @@ def map_panel(snap: dict, rings: pd.DataFrame | None, metric: str, lang: str, er
     svg, lo, hi = map_svg(rings, snap["districts"], metric, lang, alerts)
     note = i18n.t("wall.schematic" if bool(rings["schematic"].any()) else "wall.official", lang)
     return (f'<section class="panel map"><h2>{_e(title)}</h2><div class="mapbox">{svg_image(svg, "wall-map", title)}</div>'
-            f'<div class="legend"><span>{lo:.0f}</span><span class="ramp"></span><span>{hi:.0f}</span>'
+            f'<div class="legend"><span>{_value(lo, hi)}</span><span class="ramp"></span><span>{_value(hi, hi)}</span>'
             f'<span>· {_e(note)}</span></div></section>')
 
 
