@@ -82,12 +82,11 @@ def operator_labels(con) -> pd.DataFrame:
 # ---- training ------------------------------------------------------------------------------
 def top_words(model, texts: pd.Series, per_class: int = 12) -> dict[str, list[str]]:
     """The words with the largest weights per category (hashing keeps no vocabulary: rebuild one)."""
-    union, _, calibrated = model.steps[0][1], model.steps[1][1], model.steps[2][1]
-    word_vec = union.transformer_list[0][1]
+    calibrated = model.steps[2][1]
     coef = np.mean([c.estimator.coef_ for c in calibrated.calibrated_classifiers_], axis=0)
     vocab = pd.Series(" ".join(textnorm.normalize_series(texts)).split()).value_counts()
     vocab = [w for w in vocab[vocab >= 2].index if not w.startswith("_") and len(w) > 2][:20000]
-    index = word_vec.transform(vocab).tocoo().col
+    index = classify.word_columns(model, vocab)
     out = {}
     for i, cls in enumerate(model.classes_):
         weights = coef[i, index]
