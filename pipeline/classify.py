@@ -236,14 +236,21 @@ def _chunk_worker(model_path: str, texts: list[str]) -> pd.DataFrame:
 def classify_texts(texts: Sequence[str]) -> pd.DataFrame:
     texts = list(texts)
     model = load_model()
-    if model is not None and len(texts) >= PARALLEL_FROM:
-        from joblib import Parallel, delayed
+    if model is None or len(texts) < PARALLEL_FROM:
+        return _classify(model, texts)
+    return _classify_on_two_cores(model, texts)
 
-        path = str(model_dir() / current_version() / "model.joblib")
-        half = (len(texts) + 1) // 2
-        parts = Parallel(n_jobs=2)(delayed(_chunk_worker)(path, texts[i:i + half]) for i in (0, half))
-        return pd.concat(parts, ignore_index=True)
-    return _classify(model, texts)
+
+def _classify_on_two_cores(model, texts: list[str]) -> pd.DataFrame:
+    """The second half goes to a worker process while this one, whose model is already loaded,
+    classifies the first: one worker to start instead of two, and no core left idle."""
+    from joblib.externals.loky import get_reusable_executor
+
+    path = str(model_dir() / current_version() / "model.joblib")
+    half = (len(texts) + 1) // 2
+    second = get_reusable_executor(max_workers=1).submit(_chunk_worker, path, texts[half:])
+    first = _classify(model, texts[:half])
+    return pd.concat([first, second.result()], ignore_index=True)
 
 
 def _classify(model, texts: list[str]) -> pd.DataFrame:
