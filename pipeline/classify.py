@@ -41,6 +41,7 @@ _KK_LETTER = re.compile(f"[{KAZAKH_LETTERS}]", re.IGNORECASE)
 _TOKEN = re.compile(r"\w+")
 _NOT_LETTER = re.compile(r"[\d_]")
 LANGID_CHARS = 1000  # py3langid's cost grows with the text; its first thousand characters tell kk from ru
+LANGUAGE_CHARS = 5000  # a letter keeps to its language: its first pages decide, the rest only costs
 
 
 # ---- language ------------------------------------------------------------------------------
@@ -62,6 +63,7 @@ def _letter_words(tokens: list[str], text: str) -> int:
 
 
 def _language(text: str) -> str:
+    text = text[:LANGUAGE_CHARS]
     tokens = _TOKEN.findall(text)
     # Lower-cased token by token through one join: lowering can lengthen a token (İ), never split one.
     lowered = " ".join(tokens).lower().split(" ") if tokens else []
@@ -124,6 +126,7 @@ def keyword_scores(texts: Sequence[str]) -> pd.DataFrame:
 
 # ---- the model -----------------------------------------------------------------------------
 FEATURE_CHARS = 2000  # a long letter states its problem early; hashing all of it costs more than it tells
+RAW_CHARS = 2 * FEATURE_CHARS  # markup and links shrink in normalisation: keep some spare
 N_FEATURES = 2**20
 PREFIX = 5  # батареи/батарея/батареялар -> батар: a cheap stemmer for Russian and Kazakh endings
 _cut = operator.itemgetter(slice(0, PREFIX))
@@ -215,7 +218,9 @@ def load_model():
 
 
 def predict_proba(model, texts: Sequence[str]) -> pd.DataFrame:
-    norm = textnorm.normalize_series(pd.Series(list(texts), dtype=object))
+    # Only the start of a text is hashed (FEATURE_CHARS): normalising a whole 50-page letter is wasted.
+    texts = [t[:RAW_CHARS] if isinstance(t, str) else t for t in texts]
+    norm = textnorm.normalize_series(pd.Series(texts, dtype=object))
     chunks = [norm[i:i + 20000] for i in range(0, len(norm), 20000)] or [norm]
     proba = np.vstack([model.predict_proba(c.tolist()) for c in chunks]) if len(norm) else np.zeros((0, len(model.classes_)))
     return pd.DataFrame(proba, columns=list(model.classes_))
