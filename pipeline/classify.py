@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import operator
 import re
 import threading
 from pathlib import Path
@@ -29,14 +30,18 @@ from pipeline import reference, settings, textnorm
 log = logging.getLogger(__name__)
 KAZAKH_LETTERS = "әғқңөұүһі"
 MIN_PER_CATEGORY = 20
-_KK_WORD = re.compile(rf"\b\w*[{KAZAKH_LETTERS}]\w*\b", re.IGNORECASE)
-_WORD = re.compile(r"\b[^\W\d_]+\b")
 # Kazakh words without Kazakh-only letters, as typed on Russian keyboards.
-_KK_PLAIN = re.compile(r"\b(?:жок|жоқ|жане|және|емес|ушин|үшін|бар|мен|біз|биз|бизде|ауыл|аулада|гой|ғой|"
-                       r"сураймыз|сұраймыз|рахмет|салем|сәлем|кайда|қайда|неге|болды|жатыр|тур|тұр)\b",
-                       re.IGNORECASE)
-_RU_STOP = re.compile(r"\b(?:не|на|в|во|и|что|уже|нет|это|у|нас|с|по|как|мы|от|для|из|за|до|все|так|"
-                      r"когда|очень|просим|прошу|дом|дома|двор|улиц\w*)\b", re.IGNORECASE)
+_KK_PLAIN = frozenset("жок жоқ жане және емес ушин үшін бар мен біз биз бизде ауыл аулада гой ғой сураймыз сұраймыз "
+                      "рахмет салем сәлем кайда қайда неге болды жатыр тур тұр".split())
+_RU_STOP = frozenset("не на в во и что уже нет это у нас с по как мы от для из за до все так когда очень просим прошу "
+                     "дом дома двор".split())
+_RU_STOP_STEM = "улиц"  # улица, улице, улицы...
+_KK_SET = frozenset(KAZAKH_LETTERS)
+_KK_LETTER = re.compile(f"[{KAZAKH_LETTERS}]", re.IGNORECASE)
+_TOKEN = re.compile(r"\w+")
+_NOT_LETTER = re.compile(r"[\d_]")
+LANGID_CHARS = 1000  # py3langid's cost grows with the text; its first thousand characters tell kk from ru
+LANGUAGE_CHARS = 5000  # a letter keeps to its language: its first pages decide, the rest only costs
 
 
 # ---- language ------------------------------------------------------------------------------
@@ -50,20 +55,38 @@ def _langid():
     return ident
 
 
+def _letter_words(tokens: list[str], text: str) -> int:
+    """Tokens made of letters only (no digits, no underscore); at least 1, as a divisor."""
+    if not _NOT_LETTER.search(text):
+        return max(len(tokens), 1)
+    return max(sum(1 for t in tokens if not _NOT_LETTER.search(t)), 1)
+
+
+def _language(text: str) -> str:
+    text = text[:LANGUAGE_CHARS]
+    tokens = _TOKEN.findall(text)
+    # Lower-cased token by token through one join: lowering can lengthen a token (İ), never split one.
+    lowered = " ".join(tokens).lower().split(" ") if tokens else []
+    kk_plain = sum(map(_KK_PLAIN.__contains__, lowered))
+    kk_letters = sum(1 for t in lowered if not _KK_SET.isdisjoint(t)) if _KK_LETTER.search(text) else 0
+    if kk_plain == kk_letters == 0:
+        return "ru"
+    words = _letter_words(tokens, text)
+    kk = (kk_letters + kk_plain) / words
+    ru = (sum(map(_RU_STOP.__contains__, lowered)) + sum(1 for t in lowered if t.startswith(_RU_STOP_STEM))) / words
+    if kk_letters == 0 and ru < 0.12:  # Kazakh words but no Kazakh letters: let py3langid decide
+        return _langid().classify(text[:LANGID_CHARS])[0]
+    if kk >= 0.2:
+        return "mixed" if ru >= 0.12 else "kk"
+    if kk >= 0.05:
+        return "mixed" if ru >= 0.05 else "kk"
+    return "ru"
+
+
 def detect_language(texts: Sequence[str]) -> list[str]:
     """ru, kk or mixed. Kazakh-only letters decide most texts; py3langid (restricted to kk and ru,
     offline) decides those with Kazakh words but none of those letters."""
-    s = pd.Series(list(texts), dtype=object).fillna("").astype(str)
-    words = s.str.count(_WORD).clip(lower=1)
-    kk_letters, kk_plain = s.str.count(_KK_WORD), s.str.count(_KK_PLAIN)
-    kk = (kk_letters + kk_plain) / words
-    ru = s.str.count(_RU_STOP) / words
-    out = np.where(kk >= 0.2, np.where(ru >= 0.12, "mixed", "kk"),
-                   np.where(kk >= 0.05, np.where(ru >= 0.05, "mixed", "kk"), "ru")).astype(object)
-    unsure = (kk_letters == 0) & (kk_plain > 0) & (ru < 0.12)
-    for i in np.flatnonzero(unsure.to_numpy()):
-        out[i] = _langid().classify(s.iloc[i])[0]
-    return out.tolist()
+    return [_language(t if isinstance(t, str) else "" if pd.isna(t) else str(t)) for t in texts]
 
 
 # ---- keyword fallback ----------------------------------------------------------------------
@@ -102,9 +125,31 @@ def keyword_scores(texts: Sequence[str]) -> pd.DataFrame:
 
 
 # ---- the model -----------------------------------------------------------------------------
+FEATURE_CHARS = 2000  # a long letter states its problem early; hashing all of it costs more than it tells
+RAW_CHARS = 2 * FEATURE_CHARS  # markup and links shrink in normalisation: keep some spare
+N_FEATURES = 2**20
+PREFIX = 5  # батареи/батарея/батареялар -> батар: a cheap stemmer for Russian and Kazakh endings
+_cut = operator.itemgetter(slice(0, PREFIX))
+_space_join = " ".join
+_tilde_join = "~".join
+
+
+def analyze(text: str) -> list[str]:
+    """Word uni- and bigrams plus five-letter-prefix uni- and bigrams of a normalised text, the
+    prefix ones marked with ~ so a short word and its own prefix stay two features. Normalised text
+    is words and single spaces, so split() tokenises; one-letter words carry nothing."""
+    if len(text) > FEATURE_CHARS:
+        text = text[:FEATURE_CHARS].rsplit(" ", 1)[0]
+    words = text.split()
+    if min(map(len, words), default=2) < 2:
+        words = [w for w in words if len(w) > 1]
+    stems = list(map(_cut, words))
+    return (words + list(map(_space_join, zip(words, words[1:])))
+            + ["~" + w for w in stems] + list(map(_tilde_join, zip(stems, stems[1:]))))
+
+
 def prefixes(texts):
-    """Each word cut to its first five letters: a cheap stemmer for Russian and Kazakh endings
-    (батареи/батарея/батареялар -> батар), and far faster than character n-grams."""
+    """Kept because model versions saved before `analyze` replaced it still name it."""
     return [_PREFIX.sub(r"\1", t) for t in texts]
 
 
@@ -114,20 +159,28 @@ _PREFIX = re.compile(r"\b(\w{5})\w+")
 def build_pipeline():
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-    from sklearn.linear_model import SGDClassifier
-    from sklearn.pipeline import make_pipeline, make_union
-    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.pipeline import make_pipeline
 
-    features = make_union(
-        HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**19, alternate_sign=False, norm=None),
-        make_pipeline(FunctionTransformer(prefixes),
-                      HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**19, alternate_sign=False,
-                                        norm=None)),
-    )
-    sgd = SGDClassifier(loss="modified_huber", alpha=5e-5, class_weight="balanced", max_iter=30, tol=None,
-                        random_state=0)
+    from pipeline.sgd import EpochBudgetSGD
+
+    features = HashingVectorizer(analyzer=analyze, n_features=N_FEATURES, alternate_sign=False, norm=None)
+    # n_jobs=2: the one-vs-rest fits run in threads (the SGD loop releases the GIL), one per core.
+    sgd = EpochBudgetSGD(loss="modified_huber", alpha=5e-5, class_weight="balanced", max_iter=30, tol=None,
+                         random_state=0, n_jobs=2)
     return make_pipeline(features, TfidfTransformer(sublinear_tf=True),
                          CalibratedClassifierCV(sgd, method="sigmoid", cv=3))
+
+
+def word_columns(model, words: list[str]) -> np.ndarray:
+    """The feature column of each single word in a model from build_pipeline (hashing keeps no
+    vocabulary to look words up in)."""
+    from sklearn.feature_extraction import FeatureHasher
+
+    features = model.steps[0][1]
+    if hasattr(features, "transformer_list"):  # versions saved before `analyze`: words, then prefixes
+        return features.transformer_list[0][1].transform(words).tocoo().col
+    hasher = FeatureHasher(features.n_features, input_type="string", alternate_sign=False)
+    return hasher.transform([[w] for w in words]).tocoo().col
 
 
 def model_dir() -> Path:
@@ -165,7 +218,9 @@ def load_model():
 
 
 def predict_proba(model, texts: Sequence[str]) -> pd.DataFrame:
-    norm = textnorm.normalize_series(pd.Series(list(texts), dtype=object))
+    # Only the start of a text is hashed (FEATURE_CHARS): normalising a whole 50-page letter is wasted.
+    texts = [t[:RAW_CHARS] if isinstance(t, str) else t for t in texts]
+    norm = textnorm.normalize_series(pd.Series(texts, dtype=object))
     chunks = [norm[i:i + 20000] for i in range(0, len(norm), 20000)] or [norm]
     proba = np.vstack([model.predict_proba(c.tolist()) for c in chunks]) if len(norm) else np.zeros((0, len(model.classes_)))
     return pd.DataFrame(proba, columns=list(model.classes_))
@@ -186,14 +241,21 @@ def _chunk_worker(model_path: str, texts: list[str]) -> pd.DataFrame:
 def classify_texts(texts: Sequence[str]) -> pd.DataFrame:
     texts = list(texts)
     model = load_model()
-    if model is not None and len(texts) >= PARALLEL_FROM:
-        from joblib import Parallel, delayed
+    if model is None or len(texts) < PARALLEL_FROM:
+        return _classify(model, texts)
+    return _classify_on_two_cores(model, texts)
 
-        path = str(model_dir() / current_version() / "model.joblib")
-        half = (len(texts) + 1) // 2
-        parts = Parallel(n_jobs=2)(delayed(_chunk_worker)(path, texts[i:i + half]) for i in (0, half))
-        return pd.concat(parts, ignore_index=True)
-    return _classify(model, texts)
+
+def _classify_on_two_cores(model, texts: list[str]) -> pd.DataFrame:
+    """The second half goes to a worker process while this one, whose model is already loaded,
+    classifies the first: one worker to start instead of two, and no core left idle."""
+    from joblib.externals.loky import get_reusable_executor
+
+    path = str(model_dir() / current_version() / "model.joblib")
+    half = (len(texts) + 1) // 2
+    second = get_reusable_executor(max_workers=1).submit(_chunk_worker, path, texts[half:])
+    first = _classify(model, texts[:half])
+    return pd.concat([first, second.result()], ignore_index=True)
 
 
 def _classify(model, texts: list[str]) -> pd.DataFrame:

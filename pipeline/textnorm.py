@@ -1,5 +1,6 @@
 """Text normalisation for classification: what residents type and web forms leave behind, made
-comparable. Vectorised over a pandas Series (ingest classifies hundreds of thousands of rows)."""
+comparable. Ingest classifies hundreds of thousands of rows, so each text goes through one plain
+Python function: pandas' string methods would walk the whole column once per rule instead."""
 from __future__ import annotations
 
 import html
@@ -9,29 +10,51 @@ import pandas as pd
 
 # Latin letters that look Cyrillic, typed inside Cyrillic words ("дoрога" with a Latin o).
 _LOOKALIKE = str.maketrans("aceopxyABCEHKMOPTXY", "асеорхуАВСЕНКМОРТХУ")
+_LATIN = re.compile(r"[a-zA-Z]")
 _MIXED_WORD = re.compile(r"\b(?=\w*[а-яәғқңөұүһі])(?=\w*[a-z])\w+\b", re.IGNORECASE)
-_RULES = [
-    (re.compile(r"<[^>]{0,200}>"), " "),                                     # HTML tags
-    (re.compile(r"https?://\S+|www\.\S+"), " _url_ "),
-    (re.compile(r"\S+@\S+\.\w+"), " _email_ "),
-    (re.compile(r"(?:\+7|8)[\s(-]*7\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}"), " _phone_ "),
-    (re.compile(r"\d+"), " _num_ "),
-    (re.compile(r"(\w)\1{2,}"), r"\1"),                                      # "ужааасно" -> "ужасно"
-    (re.compile(r"[^\w\s]+"), " "),
-    (re.compile(r"\s+"), " "),
-]
+_TAG = re.compile(r"<[^>]{0,200}>")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_PHONE = re.compile(r"(?:\+7|8)[\s(-]*7\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}")
+_DIGIT = re.compile(r"\d")
+_NUMBER = re.compile(r"\d+")
+_REPEAT = re.compile(r"(\w)\1\1+")  # "ужааасно" -> "ужасно"
+# Punctuation becomes a space and runs of spaces one space: a single pass over non-word runs.
+_NON_WORD = re.compile(r"\W+")
+
+
+def _latin_lookalikes_to_cyrillic(text: str) -> str:
+    return _MIXED_WORD.sub(lambda m: m.group(0).translate(_LOOKALIKE), text)
+
+
+def _placeholders(text: str) -> str:
+    """Tags, links, e-mails, phones and numbers; the cheap `in` tests skip the regexes for the
+    many texts that cannot contain them."""
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "http" in text or "www." in text:
+        text = _URL.sub(" _url_ ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" _email_ ", text)
+    if _DIGIT.search(text):
+        text = _NUMBER.sub(" _num_ ", _PHONE.sub(" _phone_ ", text))
+    return text
+
+
+def normalize_text(text: str) -> str:
+    if "&" in text:
+        text = html.unescape(text)
+    text = text.replace("\xa0", " ")
+    if _LATIN.search(text):  # most texts have no Latin letters at all
+        text = _latin_lookalikes_to_cyrillic(text)
+    text = _placeholders(text.lower().replace("ё", "е"))
+    return _NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip()
 
 
 def normalize_series(texts: pd.Series) -> pd.Series:
-    s = texts.fillna("").astype(str).map(html.unescape).str.replace("\xa0", " ")
-    latin = s.str.contains(r"[a-zA-Z]", regex=True)
-    if latin.any():  # most texts have no Latin letters at all: skip the costly pass for them
-        s[latin] = s[latin].str.replace(_MIXED_WORD, lambda m: m.group(0).translate(_LOOKALIKE), regex=True)
-    s = s.str.lower().str.replace("ё", "е")
-    for pattern, repl in _RULES:
-        s = s.str.replace(pattern, repl, regex=True)
-    return s.str.strip()
+    values = texts.fillna("").astype(str).tolist()
+    return pd.Series([normalize_text(t) for t in values], index=texts.index, dtype=object)
 
 
 def normalize(text: str) -> str:
-    return normalize_series(pd.Series([text])).iloc[0]
+    return normalize_text("" if text is None else str(text))
