@@ -20,7 +20,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("DEMO_ROWS", "150000", "rows of demo data created when the app starts on an empty database"),
     ("DEMO_SEED", "42", "seed for the demo data generator"),
     ("LANG", "ru", "default interface language: ru, kk or en"),
-    ("REVIEW_THRESHOLD", "0.40", "classifier confidence below which a submission goes to the review queue (0.40: about 10-18 % reviewed, 91-93 % of the rest right)"),
+    ("REVIEW_THRESHOLD", "0.40", "classifier confidence below which a submission goes to the review queue (0.40: about 10-18 % reviewed, 90-92 % of the rest right)"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
 ]
