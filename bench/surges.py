@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -22,7 +21,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from pipeline import demo, reference, store, surge  # noqa: E402
+import demo_db  # noqa: E402
+from pipeline import reference, surge  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*inplace keyword")  # raised inside duckdb .df()
 
@@ -105,20 +105,12 @@ def evaluate(grid, pairs, hours, planted: pd.DataFrame, rule_alert) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="an existing demo database (default: build one in a temp folder)")
-    parser.add_argument("--rows", type=int, default=300_000)
+    demo_db.arguments(parser, rows=300_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = args.db or str(Path(tmp) / "demo.duckdb")
-        if not args.db:
-            con = store.connect(path)
-            demo.build_demo(con, args.rows, 42)
-            con.close()
-        con = store.connect(path, read_only=True)
+    with demo_db.opened(args) as con:
         grid, pairs, hours = hourly(con)
         planted = con.execute("SELECT * FROM demo_surges").df()
         n = int(grid.sum())
-        con.close()
     rule = surge.Rule()
     t = time.perf_counter()
     ours = evaluate(grid, pairs, hours, planted, lambda o, h, ro, rh: surge.score(o, h, ro, rh, rule)[2])

@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -21,7 +20,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from pipeline import demo, geo, store  # noqa: E402
+import demo_db  # noqa: E402
+from pipeline import geo  # noqa: E402
 from pipeline.queries import wall as q  # noqa: E402
 from ui import wall  # noqa: E402
 
@@ -54,24 +54,15 @@ def timed(fn, *args):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="an existing database (default: build a demo in a temp folder)")
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    demo_db.arguments(parser, rows=1_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = args.db or str(Path(tmp) / "demo.duckdb")
-        if not args.db:
-            con = store.connect(path)
-            print(f"building a demo of {args.rows:,} rows ...", flush=True)
-            demo.build_demo(con, args.rows, 42)
-            con.close()
-        con = store.connect(path, read_only=True)
+    with demo_db.opened(args) as con:
         n = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
         now = dt.datetime.now(dt.timezone.utc)
         rings = geo.load()
         cold = timed(build_ours, con, now, rings)
         warm = statistics.median(timed(build_ours, con, now, rings) for _ in range(5))
         base = statistics.median(timed(build_pandas, con, now) for _ in range(3))
-        con.close()
     print(f"submissions: {n:,}")
     print(f"wall display (all queries + HTML): cold {cold:.3f} s, warm {warm:.3f} s (target < 1 s)")
     print(f"pandas baseline (load columns + headline figures only): {base:.3f} s")
