@@ -7,13 +7,14 @@ import datetime as dt
 
 import streamlit as st
 
-from pipeline import settings
+from pipeline import reference, settings
 from ui import core, data, wall
 
 core.page_guard()
 lang = core.lang()
 kiosk = core.kiosk()
-region = st.query_params.get("region") or None
+region = st.query_params.get("region")
+region = region if region in reference.regions()["code"].tolist() else None  # unknown: the whole area
 fixed_metric = st.query_params.get("metric")
 refresh = max(2, settings.get_int("WALL_REFRESH"))
 if kiosk:
