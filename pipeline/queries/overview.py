@@ -76,10 +76,16 @@ def district_stats(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime,
                count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue
         FROM submissions WHERE {cond} AND district IS NOT NULL GROUP BY district""",
         [category, category, now, *params]).df()
+    return per_district(df, f.region)
+
+
+def per_district(counts: pd.DataFrame, region: str | None) -> pd.DataFrame:
+    """Counts (district, n, open, overdue) on every district of the region, with submissions per
+    10,000 residents and the overdue share of open cases; districts without rows get zeros."""
     d = reference.districts()[["code", "region", "population"]].rename(columns={"code": "district"})
-    if f.region:
-        d = d[d["region"] == f.region]
-    out = d.merge(df, on="district", how="left").fillna({"n": 0, "open": 0, "overdue": 0})
+    if region:
+        d = d[d["region"] == region]
+    out = d.merge(counts, on="district", how="left").fillna({"n": 0, "open": 0, "overdue": 0})
     out["per_10k"] = 10_000 * out["n"] / out["population"]
     out["overdue_share"] = (100.0 * out["overdue"] / out["open"]).where(out["open"] > 0)
     return out

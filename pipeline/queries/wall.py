@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import metrics, privacy, reference, settings, surge
+from pipeline import metrics, privacy, settings, surge
+from pipeline.queries import overview
+from pipeline.queries.filters import Filters
 from pipeline.queries.overview import OPEN
 
 TYPICAL_WEEKS = 8
@@ -56,13 +58,8 @@ def case_figures(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str |
 
 def shares(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None, days: int = 30) -> pd.DataFrame:
     """Category, count and percent of the submissions in the last `days` local days."""
-    start = _local_midnight(now) - dt.timedelta(days=days - 1)
-    return con.execute("""
-        SELECT coalesce(category, 'other') AS category, count(*) AS n,
-               100.0 * count(*) / sum(count(*)) OVER () AS pct
-        FROM submissions
-        WHERE received_at >= ? AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
-        GROUP BY 1 ORDER BY n DESC, category""", [start, now, region, region]).df()
+    today = _local_midnight(now).date()
+    return overview.category_shares(con, Filters(today - dt.timedelta(days=days - 1), today, region=region))
 
 
 def trend_vs_last_year(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None,
@@ -97,13 +94,7 @@ def district_stats(con: duckdb.DuckDBPyConnection, now: dt.datetime, days: int =
         FROM submissions
         WHERE district IS NOT NULL AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
         GROUP BY district""", [start, category, category, now, now, region, region]).df()
-    d = reference.districts()[["code", "region", "population"]].rename(columns={"code": "district"})
-    if region:
-        d = d[d["region"] == region]
-    out = d.merge(df, on="district", how="left").fillna({"n": 0, "open": 0, "overdue": 0})
-    out["per_10k"] = 10_000 * out["n"] / out["population"]
-    out["overdue_share"] = (100.0 * out["overdue"] / out["open"]).where(out["open"] > 0)
-    return out
+    return overview.per_district(df, region)
 
 
 def latest(con: duckdb.DuckDBPyConnection, now: dt.datetime, limit: int = 12, region: str | None = None) -> pd.DataFrame:
