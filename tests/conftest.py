@@ -16,6 +16,25 @@ def _isolated_settings(tmp_path, monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture
+def real_app(tmp_path, monkeypatch):
+    """An AppTest of app.py on a database filled by `fill(con)` and marked as real data (no demo)."""
+    from streamlit.testing.v1 import AppTest
+
+    from pipeline import settings
+
+    def make(fill, name: str = "app.duckdb") -> AppTest:
+        db = tmp_path / name
+        c = store.connect(db)
+        fill(c)
+        store.set_meta(c, "dataset", "real")
+        c.close()
+        monkeypatch.setenv("SC_DB", str(db))
+        return AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60)
+
+    return make
+
+
+@pytest.fixture
 def con():
     """In-memory database with the full schema."""
     c = store.connect(":memory:")

@@ -2,9 +2,7 @@
 import datetime as dt
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from pipeline import settings, store
 from pipeline.queries import overview
 from pipeline.queries.filters import Filters
 
@@ -66,14 +64,8 @@ def test_top_rising_and_trend(small):
     assert trend["n"].sum() == 6 and str(trend["day"].min())[:10] == "2026-03-01"
 
 
-def test_overview_page_shows_percentages_that_sum_to_100(tmp_path, monkeypatch):
-    db = tmp_path / "o.duckdb"
-    con = store.connect(db)
-    fill(con)
-    store.set_meta(con, "dataset", "real")
-    con.close()
-    monkeypatch.setenv("SC_DB", str(db))
-    at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60)
+def test_overview_page_shows_percentages_that_sum_to_100(real_app):
+    at = real_app(fill)
     at.query_params["period"] = "custom"
     at.run()
     assert not at.exception

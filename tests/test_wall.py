@@ -2,9 +2,8 @@
 import datetime as dt
 
 import pandas as pd
-from streamlit.testing.v1 import AppTest
 
-from pipeline import geo, settings, store
+from pipeline import geo
 from pipeline.queries import wall as q
 from ui import wall
 
@@ -84,14 +83,8 @@ def test_snapshot_handles_an_empty_database(con):
     assert 'id="wall-today">0<' in html and "Всплесков нет" in html
 
 
-def test_wall_page_runs_in_kiosk_mode(tmp_path, monkeypatch):
-    db = tmp_path / "w.duckdb"
-    con = store.connect(db)
-    build(con)
-    store.set_meta(con, "dataset", "real")
-    con.close()
-    monkeypatch.setenv("SC_DB", str(db))
-    at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60)
+def test_wall_page_runs_in_kiosk_mode(real_app):
+    at = real_app(build)
     at.switch_page("pages/wall.py")
     at.query_params["kiosk"] = "1"
     at.query_params["lang"] = "kk"

@@ -62,6 +62,14 @@ def ramp(value: float | None, lo: float, hi: float) -> str:
     return RAMP[min(int(x * len(RAMP)), len(RAMP) - 1)]
 
 
+def metric_scale(stats: pd.DataFrame, metric: str) -> tuple[pd.Series, float, float]:
+    """A map metric per district and the range its colours span."""
+    values = stats.set_index("district")[metric]
+    present = values.dropna()
+    lo, hi = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
+    return values, lo, hi
+
+
 def short_name(code: str, lang: str) -> str:
     d = reference.districts()
     hit = d.loc[d["code"] == code, f"short_{lang}" if lang in reference.LANGS else "short_ru"]
@@ -74,9 +82,7 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
     offline); one clickable marker per district carries its code in customdata; optional binned
     points (lat, lon, n, area) drawn on top."""
     placed, areas = geo.arrange(rings)
-    values = stats.set_index("district")[metric]
-    present = values.dropna()
-    lo, hi = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
+    values, lo, hi = metric_scale(stats, metric)
     fig = go.Figure()
     for r in placed.itertuples():
         xs, ys = zip(*(r.points + r.points[:1]))

@@ -169,9 +169,7 @@ def map_svg(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: str, al
             width: int = 1000, height: int = 1000) -> tuple[str, float, float]:
     """Three schematic maps in one SVG: the Aktobe region on top, Aktobe city and Shymkent side by
     side below; districts coloured by `metric`, surge districts outlined in red."""
-    values = stats.set_index("district")[metric]
-    present = values.dropna()
-    lo, hi = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
+    values, lo, hi = charts.metric_scale(stats, metric)
     placed, areas = geo.arrange(rings, width, height)
     parts, labels = [], []
     for area, (tx, ty, _) in areas.items():
