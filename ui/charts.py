@@ -100,7 +100,7 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
     labels = placed.assign(value=placed["code"].map(values))
     fig.add_trace(go.Scatter(
         x=[p[0] for p in labels["label"]], y=[p[1] for p in labels["label"]], mode="markers+text",
-        marker=dict(size=18, color="rgba(255,255,255,0.85)", line=dict(width=1, color="#333")),
+        marker=dict(size=10, color="rgba(255,255,255,0.9)", line=dict(width=1, color="#333")),
         text=[f"{short_name(c, lang)}<br>{'—' if pd.isna(v) else f'{v:.0f}'}" for c, v in zip(labels["code"], labels["value"])],
         textposition="top center", textfont=dict(size=12, color="#111"), customdata=labels["code"],
         hovertext=[short_name(c, lang) for c in labels["code"]], hoverinfo="text", showlegend=False))
