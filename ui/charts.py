@@ -70,6 +70,12 @@ def metric_scale(stats: pd.DataFrame, metric: str) -> tuple[pd.Series, float, fl
     return values, lo, hi
 
 
+def _ink(fill: str) -> str:
+    """Black or white text, whichever reads on the fill colour."""
+    r, g, b = (int(fill[i:i + 2], 16) for i in (1, 3, 5))
+    return "#111111" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
+
+
 def short_name(code: str, lang: str) -> str:
     d = reference.districts()
     hit = d.loc[d["code"] == code, f"short_{lang}" if lang in reference.LANGS else "short_ru"]
@@ -102,7 +108,8 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
         x=[p[0] for p in labels["label"]], y=[p[1] for p in labels["label"]], mode="markers+text",
         marker=dict(size=10, color="rgba(255,255,255,0.9)", line=dict(width=1, color="#333")),
         text=[f"{short_name(c, lang)}<br>{'—' if pd.isna(v) else f'{v:.0f}'}" for c, v in zip(labels["code"], labels["value"])],
-        textposition="top center", textfont=dict(size=12, color="#111"), customdata=labels["code"],
+        textposition="top center", customdata=labels["code"],
+        textfont=dict(size=12, color=[_ink(ramp(v, lo, hi)) for v in labels["value"]]),
         hovertext=[short_name(c, lang) for c in labels["code"]], hoverinfo="text", showlegend=False))
     for area, (tx, ty, _) in areas.items():
         fig.add_annotation(x=tx, y=ty, text=area_titles.get(area, area), showarrow=False, xanchor="left",
