@@ -70,12 +70,6 @@ def metric_scale(stats: pd.DataFrame, metric: str) -> tuple[pd.Series, float, fl
     return values, lo, hi
 
 
-def _ink(fill: str) -> str:
-    """Black or white text, whichever reads on the fill colour."""
-    r, g, b = (int(fill[i:i + 2], 16) for i in (1, 3, 5))
-    return "#111111" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
-
-
 def short_name(code: str, lang: str) -> str:
     d = reference.districts()
     hit = d.loc[d["code"] == code, f"short_{lang}" if lang in reference.LANGS else "short_ru"]
@@ -104,13 +98,16 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
                                  marker=dict(size=size, color="rgba(20,20,20,0.45)", line=dict(width=0)),
                                  hoverinfo="skip", showlegend=False))
     labels = placed.assign(value=placed["code"].map(values))
-    fig.add_trace(go.Scatter(
-        x=[p[0] for p in labels["label"]], y=[p[1] for p in labels["label"]], mode="markers+text",
+    fig.add_trace(go.Scatter(  # the click targets: one marker per district carrying its code
+        x=[p[0] for p in labels["label"]], y=[p[1] for p in labels["label"]], mode="markers",
         marker=dict(size=10, color="rgba(255,255,255,0.9)", line=dict(width=1, color="#333")),
-        text=[f"{short_name(c, lang)}<br>{'—' if pd.isna(v) else f'{v:.0f}'}" for c, v in zip(labels["code"], labels["value"])],
-        textposition="top center", customdata=labels["code"],
-        textfont=dict(size=12, color=[_ink(ramp(v, lo, hi)) for v in labels["value"]]),
-        hovertext=[short_name(c, lang) for c in labels["code"]], hoverinfo="text", showlegend=False))
+        customdata=labels["code"], hovertext=[short_name(c, lang) for c in labels["code"]], hoverinfo="text",
+        showlegend=False))
+    for (x, y), code, v in zip(labels["label"], labels["code"], labels["value"]):
+        # boxed labels read on any fill and where a label overhangs the outline onto the page
+        fig.add_annotation(x=x, y=y, yshift=16, showarrow=False, font=dict(size=11, color="#111"),
+                           text=f"{short_name(code, lang)} {'—' if pd.isna(v) else f'{v:.0f}'}",
+                           bgcolor="rgba(255,255,255,0.8)", borderpad=1)
     for area, (tx, ty, _) in areas.items():
         fig.add_annotation(x=tx, y=ty, text=area_titles.get(area, area), showarrow=False, xanchor="left",
                            font=dict(size=15, color="#555"))
