@@ -1,6 +1,7 @@
 """Assemble a hand-written corpus from data/corpus/src_<part>/*.txt into train_<part>.csv and
 eval_<part>.csv: `python data/corpus/build.py a` (or b). Part a holds roads, traffic, street_lighting,
-electricity, heating, water, gas, waste, street_cleaning and landscaping; part b the other nine.
+electricity, heating, water, gas, waste, street_cleaning and landscaping; part b the other nine;
+parts c (residents' registers) and d (short formal Kazakh complaints) every category.
 
 Source format: one example per line, "<lang>|<text>" where lang is r (ru), k (kk) or m (mixed);
 a literal "\\n" inside a text stands for a line break. Files are named <split>_<category>.txt.
@@ -17,6 +18,10 @@ PARTS = {"a": {"roads", "traffic", "street_lighting", "electricity", "heating", 
                "street_cleaning", "landscaping"},
          "b": {"housing", "public_transport", "stray_animals", "ecology", "health", "education",
                "social", "construction", "other"}}
+# Parts c and d cover every category: c rewrites them in the registers residents really use (terse
+# notes, formal letters, a building's common parts, everyday words); d is short formal Kazakh.
+ALL = PARTS["a"] | PARTS["b"]
+PARTS.update({"c": ALL, "d": ALL})
 PART = sys.argv[1] if len(sys.argv) > 1 else "b"
 SRC = HERE / f"src_{PART}"
 CATS = PARTS[PART]
