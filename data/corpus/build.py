@@ -4,7 +4,8 @@ electricity, heating, water, gas, waste, street_cleaning and landscaping; part b
 parts c (residents' registers) and d (short formal Kazakh complaints) every category.
 
 Source format: one example per line, "<lang>|<text>" where lang is r (ru), k (kk) or m (mixed);
-a literal "\\n" inside a text stands for a line break. Files are named <split>_<category>.txt.
+a literal "\\n" inside a text stands for a line break. Files are named <split>_<category>.txt, or
+<split>_<category>.<n>.txt for a later batch of the same category.
 Blank lines and lines starting with '#' are ignored.
 """
 import csv
@@ -30,7 +31,7 @@ CATS = PARTS[PART]
 def read_split(split):
     rows = []
     for path in sorted(SRC.glob(f"{split}_*.txt")):
-        cat = path.stem[len(split) + 1:]
+        cat = path.stem[len(split) + 1:].split(".")[0]  # train_housing.2.txt adds to housing
         if cat not in CATS:
             sys.exit(f"bad category file {path.name}")
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -71,7 +72,8 @@ def main():
     if copied:
         print("texts containing a demo phrase:", *copied[:10], sep="\n  ")
     write(train, f"train_{PART}.csv")
-    write(evl, f"eval_{PART}.csv")
+    if evl:  # part c has no held-out file of its own: real appeals measure it (bench/realdev.py)
+        write(evl, f"eval_{PART}.csv")
     for name, rows in (("train", train), ("eval", evl)):
         c = collections.Counter((r[1], r[2]) for r in rows)
         print(f"{name}: {len(rows)} rows")
