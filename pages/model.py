@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from pipeline import classify, train
+from pipeline import classify, settings, train
+from pipeline.queries import review
 from ui import cases, charts_model, core
 
 core.page_guard()
@@ -13,7 +14,8 @@ b1, b2 = st.columns(2)
 if b1.button(core.t("model.retrain"), type="primary"):
     try:
         with st.spinner("…"):
-            train.train_and_save(con=core.cursor(), note="retrained from the model page")
+            con = core.cursor()
+            train.train_and_save(con=con, note="model_page", unlabelled=train.unlabelled_texts(con))
         st.rerun()
     except train.LabelledDataError as exc:
         st.error(str(exc))
@@ -24,12 +26,41 @@ if info is None:
     st.warning(core.t("model.none"))
     st.stop()
 
-m = st.columns(3)
+def note(code: str) -> str:
+    """Notes are codes (first_use, model_page, ...); older versions kept English sentences."""
+    key = f"model.note.{code}"
+    text = core.t(key)
+    return "" if text == key else text
+
+
+threshold = settings.get_float("REVIEW_THRESHOLD")
+own = review.own_accuracy(core.cursor(), threshold)
+cv = info.get("cross_validation") or {}
+cv_accuracy = (sum(cv["confusion"][i][i] for i in range(len(cv["confusion"]))) / max(cv.get("texts") or 1, 1)
+               if cv.get("confusion") else None)
+m = st.columns(4)
 m[0].metric(core.t("model.version"), info["version"][:15])
 m[1].metric(core.t("model.trained"), cases.when(pd.Timestamp(info["trained_at"])))
-cv = info.get("cross_validation") or {}
-m[2].metric(core.t("model.cv"), "—" if cv.get("macro_f1") is None else f"{cv['macro_f1']:.3f}")
+m[2].metric(core.t("model.cv", folds=cv.get("folds", 5)), "—" if cv.get("macro_f1") is None else f"{cv['macro_f1']:.3f}",
+            help=core.t("model.cv.help"))
+m[3].metric(core.t("model.own"), "—" if own["accuracy"] is None else f"{own['accuracy']:.1%}",
+            help=core.t("model.own.help"))
+st.caption(core.t("model.own.caption", n=own["decisions"], audit=own["audit"],
+                  low="—" if own["low"] is None else f"{own['low']:.1%}", high="—" if own["high"] is None else f"{own['high']:.1%}",
+                  cv="—" if cv_accuracy is None else f"{cv_accuracy:.1%}"))
+if own["accuracy"] is not None and cv_accuracy is not None and own["audit"] >= 30 and cv_accuracy - own["accuracy"] > 0.10:
+    st.warning(core.t("model.own.diverge", own=f"{own['accuracy']:.1%}", cv=f"{cv_accuracy:.1%}"))
 st.caption(core.t("model.sizes", **info["sizes"]))
+adaptation = info.get("adaptation")
+if adaptation and adaptation.get("pseudo_labelled"):
+    st.subheader(core.t("model.adaptation"))
+    st.caption(core.t("model.adaptation.caption", n=adaptation["unlabelled"], k=adaptation["pseudo_labelled"],
+                      changed=adaptation["labels_changed_pct"]))
+    before, after = adaptation["shares_before"], adaptation["shares_after"]
+    codes = sorted(set(before) | set(after), key=lambda c: -after.get(c, 0))
+    st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c in codes],
+                           core.t("model.adaptation.before"): [f"{before.get(c, 0):.1f} %" for c in codes],
+                           core.t("model.adaptation.after"): [f"{after.get(c, 0):.1f} %" for c in codes]}), hide_index=True)
 if cv.get("macro_f1") is None:
     st.caption(core.t("model.not_cv"))
 else:
@@ -46,4 +77,4 @@ st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c 
 st.subheader(core.t("model.versions"))
 st.table(pd.DataFrame([{core.t("model.version"): v["version"][:15], core.t("model.trained"): cases.when(
     pd.Timestamp(v["trained_at"])), "macro-F1": (v.get("cross_validation") or {}).get("macro_f1"),
-    "": v.get("note", "")} for v in reversed(train.versions())]), hide_index=True)
+    "": note(v.get("note", ""))} for v in reversed(train.versions())]), hide_index=True)

@@ -39,11 +39,14 @@ left.subheader(core.t("overview.shares"))
 left.plotly_chart(charts.category_share_bar(shares, lang), width="stretch", config={"displayModeBar": False})
 right.subheader(core.t("overview.table"))
 table = shares.assign(name=charts.category_names(shares["category"], lang))
-rows = [{core.t("common.category"): r.name, core.t("common.count"): int(r.n), "%": f"{r.pct:.1f}"}
+rows = [{core.t("common.category"): r.name, core.t("overview.share.counted"): f"{int(r.n)} · {r.counted_pct:.1f} %",
+         core.t("overview.share.estimated"): f"{r.pct:.1f} %", core.t("overview.share.interval"): f"{r.low:.1f}–{r.high:.1f}"}
         for r in table.itertuples()]
-rows.append({core.t("common.category"): core.t("overview.percent_total"), core.t("common.count"): int(shares["n"].sum()),
-             "%": f"{shares['pct'].sum():.1f}"})
+rows.append({core.t("common.category"): core.t("overview.percent_total"),
+             core.t("overview.share.counted"): f"{int(shares['n'].sum())} · 100.0 %",
+             core.t("overview.share.estimated"): f"{shares['pct'].sum():.1f} %", core.t("overview.share.interval"): ""})
 right.table(rows, hide_index=True)
+right.caption(core.t(f"overview.share.method.{shares.attrs.get('method', 'none')}", n=shares.attrs.get("basis", 0)))
 
 st.subheader(core.t("map.title"), help=core.t("map.click_hint"))
 widgets.district_map(f)

@@ -21,6 +21,9 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("DEMO_SEED", "42", "seed for the demo data generator"),
     ("LANG", "ru", "default interface language: ru, kk or en"),
     ("REVIEW_THRESHOLD", "0.40", "classifier confidence below which a submission goes to the review queue (0.40: about 10-18 % reviewed, 90-92 % of the rest right)"),
+    ("REVIEW_AUDIT", "2", "percent of confident labels that also go to the review queue as an audit sample, so that the model's accuracy and the share correction rest on an unbiased sample"),
+    ("REVIEW_MIN", "300", "operator decisions on model labels needed before the shares are corrected from them instead of from cross-validation"),
+    ("REVIEW_MIN_AUDIT", "50", "of those, decisions from the audit sample of confident labels"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
 ]

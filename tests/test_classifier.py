@@ -105,8 +105,9 @@ def test_cli_evaluate_last_line_and_bad_files(tiny_corpus, tmp_path, monkeypatch
     assert out.returncode == 0 and out.stdout.startswith("version="), out.stderr
     out = run_cli("evaluate", "--data", str(good), env=env)
     assert out.returncode == 0, out.stderr
-    last = out.stdout.strip().splitlines()[-1]
+    *_, shares_line, last = out.stdout.strip().splitlines()
     assert last.startswith("macro_f1=") and " accuracy=" in last and len(last) == len("macro_f1=0.000 accuracy=0.000")
+    assert shares_line.startswith("share_error_max=") and " adjusted_share_error_max=" in shares_line
     bad = tmp_path / "bad.csv"
     bad.write_text("text,category\nяма,roads\n,water\nлифт,lifts\nсвет,lighting\n", encoding="utf-8")
     out = run_cli("evaluate", "--data", str(bad), env=env)
@@ -119,4 +120,7 @@ def test_cli_evaluate_last_line_and_bad_files(tiny_corpus, tmp_path, monkeypatch
     assert out.returncode == 2 and "missing column(s) text, category" in out.stderr
     labelled = tmp_path / "labelled.csv"
     out = run_cli("classify", "--data", str(good), "--out", str(labelled), env=env)
-    assert out.returncode == 0 and list(pd.read_csv(labelled).columns)[-3:] == ["category", "confidence", "language"]
+    result = pd.read_csv(labelled)
+    # The input's own `category` (true labels) survives; the model's answer goes beside it.
+    assert out.returncode == 0 and list(result.columns) == [*train.read_table(good).columns, "predicted_category", "confidence", "language"]
+    assert result["category"].tolist() == train.read_table(good)["category"].tolist()

@@ -38,13 +38,16 @@ def small(con):
 def test_shares_are_percent_of_the_period_with_local_day_bounds(small):
     shares = overview.category_shares(small, MARCH).set_index("category")
     assert shares["n"].to_dict() == {"water": 3, "roads": 2, "heating": 1}
-    assert shares["pct"].round(4).to_dict() == {"water": 50.0, "roads": 33.3333, "heating": 16.6667}
+    assert shares["counted_pct"].round(4).to_dict() == {"water": 50.0, "roads": 33.3333, "heating": 16.6667}
+    assert shares["counted_pct"].sum() == pytest.approx(100.0)
+    # The corrected share (what screens show) also sums to 100 and lies inside its interval.
     assert shares["pct"].sum() == pytest.approx(100.0)
+    assert ((shares["low"] <= shares["pct"] + 1e-9) & (shares["pct"] <= shares["high"] + 1e-9)).all()
 
 
 def test_filters_by_region_and_district(small):
     aktobe = overview.category_shares(small, Filters(MARCH.start, MARCH.end, region="aktobe"))
-    assert aktobe.set_index("category")["pct"].to_dict() == {"roads": 50.0, "heating": 50.0}
+    assert aktobe.set_index("category")["counted_pct"].to_dict() == {"roads": 50.0, "heating": 50.0}
     turan = overview.category_shares(small, Filters(MARCH.start, MARCH.end, district="turan"))
     assert turan["n"].sum() == 2
 
@@ -72,9 +75,10 @@ def test_overview_page_shows_percentages_that_sum_to_100(real_app):
     at.sidebar.date_input(key="f_range").set_value((MARCH.start, MARCH.end)).run()
     assert not at.exception
     table = at.table[0].value
-    pct = dict(zip(table.iloc[:, 0], table["%"]))
-    assert pct == {"Водоснабжение и канализация": "50.0", "Дороги и тротуары": "33.3",
-                   "Отопление": "16.7", "Итого": "100.0"}
+    counted = dict(zip(table.iloc[:, 0], table["Меток (доля)"]))
+    assert counted == {"Водоснабжение и канализация": "3 · 50.0 %", "Дороги и тротуары": "2 · 33.3 %",
+                       "Отопление": "1 · 16.7 %", "Итого": "6 · 100.0 %"}
+    assert dict(zip(table.iloc[:, 0], table["Оценка доли"]))["Итого"] == "100.0 %"
     at.sidebar.selectbox(key="f_region").set_value("aktobe").run()
-    assert dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value["%"]))["Отопление"] == "50.0"
+    assert dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value["Меток (доля)"]))["Отопление"] == "1 · 50.0 %"
     assert not at.info  # real data: no demo banner

@@ -27,10 +27,14 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
         marker_color=[colors.get(c, "#888") for c in ordered["category"]],
         text=[f"{p:.1f} %" for p in ordered["pct"]], textposition="outside", cliponaxis=False,
         customdata=ordered["n"], hovertemplate="%{y}: %{x:.1f} % (%{customdata})<extra></extra>",
+        # The 90 % interval of the corrected share, where the frame has one.
+        error_x=dict(type="data", symmetric=False, array=(ordered["high"] - ordered["pct"]).clip(lower=0),
+                     arrayminus=(ordered["pct"] - ordered["low"]).clip(lower=0), color="#555", thickness=1, width=3)
+        if {"low", "high"} <= set(ordered.columns) else None,
     ))
     fig.update_layout(
         height=height, margin=dict(l=10, r=60, t=10, b=10), font=dict(size=font_size),
-        xaxis=dict(ticksuffix=" %", range=[0, max(5.0, float(shares["pct"].max()) * 1.18) if len(shares) else 5]),
+        xaxis=dict(ticksuffix=" %", range=[0, max(5.0, float(shares[["pct", "high"] if "high" in shares else "pct"].max(axis=None)) * 1.18) if len(shares) else 5]),
         template="plotly_dark" if dark else "plotly_white", showlegend=False,
     )
     return fig

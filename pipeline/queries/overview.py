@@ -15,13 +15,28 @@ OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"
 
 
 def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """count and percent per category; percents of the filtered total, summing to 100."""
+    """Per category of the filtered submissions: n (labels counted), counted_pct (their share),
+    pct (the share corrected for the classifier's errors: the figure every screen shows) and
+    low/high (its 90 % interval), all percents of the filtered total, each column summing to 100.
+    How it was corrected is in .attrs: method ('reviews', 'cross_validation' or 'none') and basis."""
+    from pipeline import classify, quantify, settings
+    from pipeline.queries import review
+
+    threshold = settings.get_float("REVIEW_THRESHOLD")
     cond, params = where(f)
-    return con.execute(f"""
-        SELECT coalesce(category, 'other') AS category, count(*) AS n,
-               100.0 * count(*) / sum(count(*)) OVER () AS pct
-        FROM submissions WHERE {cond}
-        GROUP BY 1 ORDER BY n DESC, category""", params).df()
+    cells = con.execute(f"""
+        SELECT coalesce(category, 'other') AS category, coalesce(category_source = 'operator', false) AS exact,
+               CASE WHEN category_confidence < ? THEN 'low' ELSE 'high' END AS band, count(*) AS n
+        FROM submissions WHERE {cond} GROUP BY ALL""", [threshold, *params]).df()
+    if cells.empty:
+        return pd.DataFrame(columns=["category", "n", "counted_pct", "pct", "low", "high"])
+    classes = sorted(set(reference.category_codes()) | set(cells["category"]))
+    shares = quantify.estimate(cells, review.decisions(con, threshold), (classify.model_info() or {}).get("cross_validation"),
+                               classes, settings.get_int("REVIEW_MIN"), settings.get_int("REVIEW_MIN_AUDIT"))
+    out = (shares.table.rename(columns={"pct": "counted_pct", "adj_pct": "pct"})
+           .query("n > 0 or pct >= 0.05").sort_values(["pct", "category"], ascending=[False, True]).reset_index(drop=True))
+    out.attrs.update(method=shares.method, basis=shares.basis)
+    return out[["category", "n", "counted_pct", "pct", "low", "high"]]
 
 
 def kpis(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:

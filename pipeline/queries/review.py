@@ -5,10 +5,19 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipeline import events, reference, store
+from pipeline import events, reference, settings, store
 
-_WHERE = ("category_source = 'model' AND category_confidence < ? "
+# The audit sample: a fixed pseudo-random share of submissions, chosen by id (a multiplicative hash,
+# so neighbouring ids do not cluster), whose confident labels also wait for review. Their decisions
+# are an unbiased sample of the confident labels: what the model's real accuracy and the share
+# correction rest on. `?` is the sample's size in per mille.
+AUDIT = "((id * 2654435761) % 1000003) % 1000 < ?"
+_WHERE = (f"category_source = 'model' AND (category_confidence < ? OR {AUDIT}) "
           "AND (CAST(? AS VARCHAR) IS NULL OR category = ?) AND (CAST(? AS VARCHAR) IS NULL OR district = ?)")
+
+
+def _audit_permille() -> int:
+    return int(round(10 * settings.get_float("REVIEW_AUDIT")))
 
 
 def queue(con: duckdb.DuckDBPyConnection, threshold: float, category=None, district=None,
@@ -17,12 +26,12 @@ def queue(con: duckdb.DuckDBPyConnection, threshold: float, category=None, distr
         SELECT id, received_at, text, category, category_confidence, district, language
         FROM submissions WHERE {_WHERE}
         ORDER BY received_at DESC, id DESC LIMIT ?""",
-                       [threshold, category, category, district, district, limit]).df()
+                       [threshold, _audit_permille(), category, category, district, district, limit]).df()
 
 
 def queue_size(con: duckdb.DuckDBPyConnection, threshold: float, category=None, district=None) -> int:
     return con.execute(f"SELECT count(*) FROM submissions WHERE {_WHERE}",
-                       [threshold, category, category, district, district]).fetchall()[0][0]
+                       [threshold, _audit_permille(), category, category, district, district]).fetchall()[0][0]
 
 
 def label(con: duckdb.DuckDBPyConnection, decisions: dict[int, str], actor: str, comment: str | None = None) -> int:
@@ -39,3 +48,62 @@ def label(con: duckdb.DuckDBPyConnection, decisions: dict[int, str], actor: str,
 
 def operator_label_count(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM submissions WHERE category_source = 'operator'").fetchall()[0][0]
+
+
+def decisions(con: duckdb.DuckDBPyConnection, threshold: float) -> pd.DataFrame:
+    """One row per operator decision on a model label that the queue brought: band ('low' below
+    the threshold, 'high' for the audit sample of confident ones), the model's label and
+    confidence, the operator's label. Confident labels changed outside the audit sample are left
+    out: someone chose to look at them, so they are not a sample of anything. The model's label
+    and confidence are the `old` values of the events that the decision wrote."""
+    return con.execute(f"""
+        WITH decided AS (
+            SELECT submission_id, happened_at FROM events
+            WHERE field = 'category_source' AND old = 'model' AND new = 'operator'),
+        prior AS (
+            SELECT d.submission_id AS id,
+                   any_value(e.old) FILTER (WHERE e.field = 'category') AS old_category,
+                   any_value(e.old) FILTER (WHERE e.field = 'category_confidence') AS old_confidence
+            FROM decided d JOIN events e ON e.submission_id = d.submission_id AND e.happened_at = d.happened_at
+            GROUP BY d.submission_id)
+        SELECT CASE WHEN TRY_CAST(p.old_confidence AS DOUBLE) < ? THEN 'low' ELSE 'high' END AS band,
+               coalesce(p.old_category, s.category) AS predicted, s.category AS "true",
+               TRY_CAST(p.old_confidence AS DOUBLE) AS confidence
+        FROM prior p JOIN submissions s ON s.id = p.id
+        WHERE s.category_source = 'operator' AND p.old_confidence IS NOT NULL
+          AND (TRY_CAST(p.old_confidence AS DOUBLE) < ? OR {AUDIT.replace("id", "s.id")})""",
+                       [threshold, threshold, _audit_permille()]).df()
+
+
+def accuracy_on_own_data(d: pd.DataFrame, low_share: float) -> dict:
+    """The model's accuracy on the customer's own confirmed labels: each band's accuracy on its
+    decisions, weighted by the band's share of all model labels (low_share below the threshold),
+    so that the queue's many doubtful cases do not make the model look worse than it is."""
+    out = {"decisions": int(len(d)), "audit": int((d["band"] == "high").sum()) if len(d) else 0}
+    for band in ("low", "high"):
+        part = d[d["band"] == band] if len(d) else d
+        out[band] = float((part["predicted"] == part["true"]).mean()) if len(part) else None
+    if out["low"] is not None and out["high"] is not None:
+        out["accuracy"] = low_share * out["low"] + (1 - low_share) * out["high"]
+    else:
+        out["accuracy"] = out["high"]
+    return out
+
+
+def low_share(con: duckdb.DuckDBPyConnection, threshold: float) -> float:
+    """Share of model labels (reviewed ones included) below the threshold."""
+    row = con.execute("""
+        SELECT count(*) FILTER (WHERE category_source = 'model' AND category_confidence < ?),
+               count(*) FILTER (WHERE category_source = 'model')
+        FROM submissions""", [threshold]).fetchall()[0]
+    reviewed_low, reviewed = con.execute("""
+        SELECT count(*) FILTER (WHERE field = 'category_confidence' AND TRY_CAST(old AS DOUBLE) < ?),
+               count(*) FILTER (WHERE field = 'category_source' AND old = 'model')
+        FROM events WHERE field IN ('category_confidence', 'category_source')""", [threshold]).fetchall()[0]
+    total = row[1] + reviewed
+    return (row[0] + reviewed_low) / total if total else 0.0
+
+
+def own_accuracy(con: duckdb.DuckDBPyConnection, threshold: float) -> dict:
+    """The model's accuracy measured on the customer's confirmed labels (see accuracy_on_own_data)."""
+    return accuracy_on_own_data(decisions(con, threshold), low_share(con, threshold))
