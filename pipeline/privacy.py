@@ -127,7 +127,8 @@ _RU_SURNAME = re.compile(r"\w\w(?:ов|ев|ёв)(?:а|у|ым|ой|ою|е|ых
 _ADJ_SURNAME = re.compile(r"\w\w(?:ск|цк)(?:ий|ая|ого|ому|им|ом|ой|ую)$")  # "Брусиловский", or "Алгинский"
 _SURNAME_LIKE = re.compile("|".join((_RU_SURNAME.pattern, _KZ_SURNAME.pattern, _ADJ_SURNAME.pattern)))
 _PERSON = ("name", "surn", "patr")
-_NOT_PERSON = ("word", "place")
+_STRONG = ("def", "role", "verb")
+_NOT_PERSON = ("word", "place", "lone")
 
 _RU_ENDS = {"а": ("а", "ы", "и", "е", "у", "ой", "ою", "ей"), "я": ("я", "и", "е", "ю", "ей", "ёй", "ею"),
             "й": ("й", "я", "ю", "ем", "е", "ём"), "ь": ("ь", "я", "ю", "ем", "е", "ём", "и", "ью")}
@@ -196,35 +197,52 @@ def _is_common(w: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1 << 16)
+def _dict_kind(w: str) -> str | None:
+    """pymorphy3's view of a lower-cased word: name, surn, patr, amb (maybe a person), word (a common
+    word); None when its dictionary does not have it. Costs ~0.2 ms a word, so only asked where it matters."""
+    morph = _morph()
+    if not morph.word_is_known(w):
+        return None
+    score = {"Name": 0.0, "Surn": 0.0, "Patr": 0.0}
+    for p in morph.parse(w):
+        if "plur" not in p.tag:  # "ал", "электр" are no names, whatever plural of "Ала" they match
+            for g in score:
+                if g in p.tag:
+                    score[g] += p.score
+    if sum(score.values()) > 0.5:
+        kind = {"Name": "name", "Surn": "surn", "Patr": "patr"}[max(score, key=score.get)]
+        # a rare surname in the dictionary without a surname's ending ("Тексер") may be a Kazakh word
+        return "amb" if kind == "surn" and not _SURNAME_LIKE.search(w) else kind
+    return "amb" if any(score.values()) else "word"
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def _kind(w: str) -> str:
-    """What a lower-cased word is: name, surn, patr, amb (maybe a name), word (common), place, unk."""
+    """What a lower-cased word is: name, surn, patr, amb (maybe a name), word (common), place, or unk
+    (not listed, no telling ending: see _dict_kind)."""
     listed = _LISTED.get(w)
     if listed:
         return listed
     if _KZ_SURNAME.search(w):
         return "surn"
-    if len(w) < 2:
-        return "word"
-    morph = _morph()
-    if morph.word_is_known(w):
-        score = {"Name": 0.0, "Surn": 0.0, "Patr": 0.0}
-        for p in morph.parse(w):
-            if "plur" not in p.tag:  # "ал", "электр" are no names, whatever plural of "Ала" they match
-                for g in score:
-                    if g in p.tag:
-                        score[g] += p.score
-        if sum(score.values()) > 0.5:
-            kind = {"Name": "name", "Surn": "surn", "Patr": "patr"}[max(score, key=score.get)]
-            # a rare surname in the dictionary without a surname's ending ("Тексер") may be a Kazakh word
-            return "amb" if kind == "surn" and not _SURNAME_LIKE.search(w) else kind
-        return "amb" if any(score.values()) else "word"
-    if _PATR.search(w):
-        return "patr"
-    if _RU_SURNAME.search(w) and not (w.endswith(("ин", "ина", "ину", "ином", "иной", "ине")) and _KZ_LETTERS & set(w)):
-        return "surn"
-    if "-" in w and w.split("-")[0][-1:] in ("о", "е"):
+    if len(w) < 2 or "-" in w and w.split("-")[0][-1:] in ("о", "е"):
         return "word"  # "Фельдшерско-акушерский"
-    return "amb" if _ADJ_SURNAME.search(w) else "unk"
+    if _PATR.search(w):
+        ending = "patr"
+    elif _RU_SURNAME.search(w) and not (w.endswith(("ин", "ина", "ину", "ином", "иной", "ине")) and _KZ_LETTERS & set(w)):
+        ending = "surn"
+    elif _ADJ_SURNAME.search(w):
+        ending = "amb"
+    else:
+        return "unk"
+    # the dictionary tells common words with a surname's ending ("Снова", "Машина") from names
+    return _dict_kind(w) or ending
+
+
+def _refined(w: str) -> str:
+    """The kind of an "unk" token once the dictionary is asked."""
+    k = _dict_kind(w.lower()) or "unk"
+    return "amb" if k == "name" and w[1:2].isupper() else k
 
 
 _TOKEN_KINDS: dict[str, str] = {}
@@ -304,7 +322,7 @@ def _street(low: str, toks: list, kinds: list, i: int, before: str | None) -> bo
         # "ул. Абая", "пр. Алии Молдагуловой", "ул. Братьев Жубановых", кафе «Арай»
         if nxt and kinds[i + 1] in ("surn", "place", "unk", "amb"):
             kinds[i + 1] = "place"
-    elif i and kinds[i - 1] == "place" and _CROSSING.fullmatch(low, toks[i - 1][1], toks[i][0]):
+    elif i and kinds[i - 1] in ("place", "lone") and _CROSSING.fullmatch(low, toks[i - 1][1], toks[i][0]):
         pass  # "Кайтпас - Жандосова", "Абилкайыр хана/Братьев Жубановых": a crossing
     elif i + 1 < len(toks) and kinds[i] in ("surn", "amb", "unk") and kinds[i + 1] in ("surn", "amb", "unk", "place") \
             and _CROSSING.fullmatch(low, toks[i][1], toks[i + 1][0]) and not _CROSSING.fullmatch(low, toks[i][1], toks[i][1] + 1):
@@ -338,10 +356,13 @@ def _name_spans(text: str, low: str, spans: list) -> None:
         kinds = [_TOKEN_KINDS.get(w) or _token_kind(w) for _, _, w in toks]
         if not all(k in _NOT_PERSON for k in kinds):
             _runs(text, low, toks, kinds, spans)
-    if "зовут" in low or "атым" in low or "фио" in low or "ф.и" in low or "есімім" in low or "аты" in low:
+    if "зовут" in low or "аты" in low or "фио" in low or "ф.и" in low or "есімім" in low:
         for m in _NAMING.finditer(low):  # "меня зовут айгуль": a lower-case word that is no common word
             w = _LOWER_WORD.match(text, m.end())
-            if w and _starts_word(low, m.start()) and _kind(w.group(1)) not in _NOT_PERSON:
+            k = _kind(w.group(1)) if w else "word"
+            if k == "unk":
+                k = _dict_kind(w.group(1)) or "unk"
+            if k not in _NOT_PERSON and _starts_word(low, m.start()):
                 end = w.end()
                 nxt = _NEXT_WORD.match(text, end)
                 if nxt and _kind(nxt.group(1)) in _PERSON:
@@ -352,18 +373,29 @@ def _name_spans(text: str, low: str, spans: list) -> None:
 def _runs(text: str, low: str, toks: list, kinds: list, spans: list) -> None:
     """Runs of neighbouring capitalised words that may be one person's name."""
     cues = {}
+    n = len(toks)
     for i, (s, e, w) in enumerate(toks):
-        if kinds[i] in _NOT_PERSON:
+        k = kinds[i]
+        if k in _NOT_PERSON:
             continue
-        if kinds[i] == "init" and low.startswith("ф.и.о", s):
+        if k == "init" and low.startswith("ф.и.о", s):
             kinds[i] = "word"
             continue
-        cues[i] = _before(low, s)
-        if _street(low, toks, kinds, i, cues[i]):
+        cue = cues[i] = _before(low, s)
+        if (k == "unk" and cue not in _STRONG or k == "amb" and cue is None) \
+                and not (i and kinds[i - 1] not in _NOT_PERSON and _GAP.fullmatch(text, toks[i - 1][1], s)) \
+                and not (i + 1 < n and kinds[i + 1] not in _NOT_PERSON and _GAP.fullmatch(text, e, toks[i + 1][0])):
+            kinds[i] = "lone"  # a lone unknown word with no cue before it is no name
             continue
-        if kinds[i] in ("surn", "amb", "unk") and cues[i] not in ("def", "role", "verb") and _HOUSE.match(text, e):
+        if k == "unk":
+            k = kinds[i] = _refined(w)
+            if k in _NOT_PERSON:
+                continue
+        if _street(low, toks, kinds, i, cue):
+            continue
+        if k in ("surn", "amb", "unk") and cue not in _STRONG and _HOUSE.match(text, e):
             kinds[i] = "word"  # "на Абая 12", "Маресьева 97": a street with a house number
-    i, n = 0, len(toks)
+    i = 0
     while i < n:
         if kinds[i] in _NOT_PERSON:
             i += 1
@@ -374,7 +406,7 @@ def _runs(text: str, low: str, toks: list, kinds: list, spans: list) -> None:
         run, ks, cue = range(i, j + 1), kinds[i:j + 1], cues.get(i)
         i = j + 1
         persons = [x for x, k in enumerate(ks) if k in _PERSON]
-        if cue in ("def", "role", "verb"):
+        if cue in _STRONG:
             chosen = run[:3]
         elif persons:
             first, last = persons[0], persons[-1]
