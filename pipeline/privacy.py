@@ -79,6 +79,7 @@ _FLAT = re.compile(r"(?:кв\.?|квартир[аеуы]|пәтер|патер|a
 # ---- names ---------------------------------------------------------------------------------
 # a capitalised or all-capital word, or initials ("И.", "И.И.")
 _TOKEN = re.compile(rf"[{_UP}](?:\.(?:[ ]?[{_UP}]\.)?|[{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?|[{_UP}]+(?:-[{_UP}]{{2,}})?)(?![\w])")
+_MID_SENTENCE = re.compile(r"[^\W\d][,;]?[ \t]+$")  # a word, maybe a comma, and spaces before a token
 _GAP = re.compile(r"[ \t]+|[ \t]*-[ \t]*")
 _NEXT_WORD = re.compile(rf"[ \t]+([{_LOW}]+(?:-[{_LOW}]+)?)(?![\w])")
 _LOWER_WORD = re.compile(rf"([{_LOW}]+)(?![\w])")
@@ -99,7 +100,7 @@ _STREET_AFTER = re.compile(r"[ \t]+(?:хан|хана|батыр|батыра|б
 _BEFORE_WORDS = {
     "street": "ул ул. улица улицы улице улицу пр пр. пр-т просп просп. проспект проспекта проспекте пер пер. "
               "переулок переулка переулке бульвар бульвара бульваре б-р мкр мкр. мкрн мкрн. мкр-н микрорайон "
-              "микрорайона микрорайоне ж/м жм жилмассив жилмассива жилмассиве жк им. имени пл. площадь площади "
+              "микрорайона микрорайоне ж/м жм жилмассив жилмассива жилмассиве жк им. пл. площадь площади "
               "шоссе тупик с. село села селе пос. посёлок поселок посёлка поселка аул аула ауле ст. станция станции "
               "ост. остановка остановки остановке остановку парк парка парке сквер сквера сквере шк. школа школы "
               "школе лицей лицея гимназия гимназии тц трц бц рынок рынка рынке базар базара базаре г. город города "
@@ -344,7 +345,7 @@ def _street(low: str, toks: list, kinds: list, i: int, before: str | None) -> bo
 
 def _name_spans(text: str, low: str, spans: list) -> None:
     toks = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)
-            if not (m.start() and text[m.start() - 1].isalnum())]
+            if not (m.start() and text[m.start() - 1].isalpha())]
     words = low.split()
     if not _LOWER_NAMES.isdisjoint(words):  # first names written in lower case ("айгуль", "айгуль,"),
         # unless the form is also a common word: "жене" (to a wife), "лени" (of laziness)
@@ -385,8 +386,11 @@ def _runs(text: str, low: str, toks: list, kinds: list, spans: list) -> None:
         if (k == "unk" and cue not in _STRONG or k == "amb" and cue is None) \
                 and not (i and kinds[i - 1] not in _NOT_PERSON and _GAP.fullmatch(text, toks[i - 1][1], s)) \
                 and not (i + 1 < n and kinds[i + 1] not in _NOT_PERSON and _GAP.fullmatch(text, e, toks[i + 1][0])):
-            kinds[i] = "lone"  # a lone unknown word with no cue before it is no name
-            continue
+            # a lone word with no cue before it: a name only if the dictionary says so mid-sentence
+            # ("вчера Зарема сказала"); at a sentence start it is just capitalised
+            if k == "amb" or not _MID_SENTENCE.search(text, max(0, s - 3), s) or _refined(w) not in _PERSON:
+                kinds[i] = "lone"
+                continue
         if k == "unk":
             k = kinds[i] = _refined(w)
             if k in _NOT_PERSON:
