@@ -4,23 +4,28 @@ Appeals carry phone numbers, names, flat numbers, e-mails, IINs and document num
 free text. What is masked:
 - phones: +7 / 8 / 7 and 10 digits in any grouping ("+7 (7132) 55-66-77", "8 7132 556677"),
   bare 10-digit Kazakh numbers ("7011234567", "701 123 45 67"), local 7- and 6-digit numbers
-  ("123-45-67", "55-66-77" unless it is a date), and any number after a phone cue ("тел.",
-  "телефон", "ұялы", "WhatsApp", ...);
-- IINs (12 digits, also "900101 300123", "9001-0130-0123", after "ИИН"/"ЖСН" in any grouping),
-  card numbers, any run of 9+ digits, passport, ID card ("куәлік") and other document numbers
-  after their cue; e-mails, also "aliya [at] mail.kz";
-- flat numbers ("кв. 54", "квартира 54", "54-пәтер", "пәтер 54");
-- names: first names from data/privacy_names.csv (Russian and Kazakh, in their case forms, also
-  lower-case), surnames and patronymics by their endings (-ов, -ова, -ой, -ский, -ұлы, -қызы,
-  -ович, -овна, ...), capitalised words next to them ("Звонит Асхат Жаксылык", "Ким Ольга"),
-  initials, and capitalised words after person cues ("меня зовут", "гражданки", "звонит",
-  "обратилась", "хабарласушы", ...; after "от", "для", "у" a word that may be a name).
-pymorphy3's Russian dictionary tells common words with a surname-like ending ("Снова", "Машина",
-"Детская") from names; Kazakh words it does not know fall back to the endings.
-What stays: street names (after "ул.", "пр.", "мкр." ..., before "көшесі", "даңғылы", or
-followed by a house number: "на Абая 12"), house and route numbers, registration numbers
-("109-2026-000123"), dates, times, money amounts and counts. It errs towards masking.
-Works on spans of the original text, so nothing in a text (a NUL byte, "***") can mislead it.
+  ("123-45-67", "55-66-77" unless it reads as a date), and any number of 5+ digits after a phone
+  cue ("тел.", "телефон", "телефоным", "ұялы", "WhatsApp", ...);
+- IINs (12 digits, also "900101 300123", "9001-0130-0123", any grouping after "ИИН"/"ЖСН"),
+  card numbers, any run of 9+ digits, passport ("N12345678"), ID card ("куәлік", "удостоверение")
+  and other document or account numbers after their cue; e-mails, also "aliya [at] mail.kz";
+- flat numbers ("кв. 54", "квартира 54", "54-пәтер", "пәтер 54"; not "в квартире 17 градусов");
+- names: first names from data/privacy_names.csv (Russian and Kazakh, with their case forms, also
+  in lower case), surnames and patronymics by their endings (-ов, -ова, -ой, -ских, -ұлы, -қызы,
+  -ович, -овна, ...), the capitalised words next to a name ("Звонит Асхат Жаксылык", "Ким Ольга"),
+  initials, capitalised words after person cues ("меня зовут", "ФИО:", "гражданки", "звонит",
+  "обратилась", "хабарласушы", ...; after "от", "для", "у" a word that may be a name: "от Веры"),
+  and mid-sentence words the dictionary knows as names ("вчера Зарема сказала").
+pymorphy3's Russian dictionary tells common words with a surname's ending ("Снова", "Машина")
+from names; it is asked only for such words and for words next to a name or after a cue.
+What stays: street and place names (after "ул.", "пр.", "мкр.", "перекрестке", ..., before
+"көшесі", "даңғылы", "ауданы", "батыра", with a house number: "на Абая 12", at crossings:
+"Кайтпас - Жандосова", in quotes: кафе «Арай»), house and route numbers, registration numbers
+("109-2026-000123"), dates, times, money amounts and counts ("5 дней", "3 подъезд").
+Not masked: numbers spelt out in words, names outside the list written alone at a sentence start,
+and a surname that is also a listed street ("Байтурсынова Гульнар" keeps "Байтурсынова").
+It errs towards masking. It works on spans of the unchanged text and replaces them once, so
+nothing in a text (a NUL byte, "***") can mislead it.
 """
 from __future__ import annotations
 
@@ -172,7 +177,10 @@ def _load() -> tuple[dict[str, str], frozenset[str]]:
     for p in places:
         for form in _forms(p) if len(p) > 3 else (p,):
             kinds[form] = "place"  # "Астану", "Шымкента"
-    names = [k for k, v in kinds.items() if v == "name"]  # also as split() leaves them: "айгуль,"
+    # lower-case names are looked for in their forms as split() leaves them ("айгуль,"); not those
+    # of short names, which meet Kazakh words written without its letters ("Иса": "иси" for "иісі")
+    names = [f for row in rows if row["kind"] == "name" and len(row["word"]) > 4 for f in _forms(row["word"])
+             if kinds.get(f) == "name"]
     return kinds, frozenset(names + [n + c for n in names for c in _TRAILING])
 
 
