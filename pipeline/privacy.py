@@ -303,13 +303,15 @@ def _number_spans(text: str, low: str, spans: list) -> None:
 
 def _before(low: str, s: int) -> str | None:
     """What the word(s) right before position s say about the word there (see _BEFORE)."""
-    parts = low[max(0, s - 32):s].split()
+    parts = low[max(0, s - 32):s].rsplit(None, 3)
     if not parts:
         return None
     last = parts[-1]
     kind = _BEFORE.get(last)
     if kind:
         return kind
+    if last[-1] in ".!?":
+        return None  # a sentence starts here
     if last[-1] in _QUOTES:
         return "quote"  # «Арай», "Айсулу": the name of a shop, a company
     if ";" in last or ">" in last or "/" in last:  # "&nbsp;Улица", "<p>ул.", "хана/Братьев"
