@@ -8,7 +8,7 @@ from pipeline import events, metrics, reference, sla, workflow
 from pipeline.queries import cases as q
 from ui import cases, core, widgets
 
-core.page_guard()
+viewer = core.page_guard("page:deadlines")
 st.title(core.t("deadlines.title"))
 core.demo_banner()
 if "flash" in st.session_state:
@@ -28,7 +28,7 @@ counts = q.bucket_counts(con, now, department, district, category)
 bucket = st.segmented_control(
     "bucket", q.BUCKETS, default="overdue", key="dl_bucket", label_visibility="collapsed",
     format_func=lambda b: f"{core.t(f'deadlines.bucket.{b}')}: {counts[b]}") or "overdue"
-rows = q.bucket_cases(con, bucket, now, department, district, category)
+rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer)
 if rows.empty:
     st.caption(core.t("deadlines.none"))
 else:
@@ -63,13 +63,13 @@ if typed.strip():
     case_id = int(digits) if digits.isdigit() else -1
 
 if case_id is not None:
-    case = q.case(con, case_id)
+    case = q.case(con, case_id, viewer)
     if case is None:
         st.warning(core.t("deadlines.not_found", number=typed))
     else:
         number = workflow.registration_number(case_id, case["received_at"])
         st.subheader(f"{number} · {cases.category_name(case['category'])} · {cases.district_name(case['district'])}")
-        st.write(case["text"])
+        st.text(case["text"])  # a resident's text is data: never Markdown
         m = st.columns(5)
         m[0].metric(core.t("deadlines.status"), core.t(f"status.{case['status']}"))
         m[1].metric(core.t("intake.priority"), core.t(f"priority.{case['priority']}"))
@@ -78,39 +78,40 @@ if case_id is not None:
             col.markdown(f"{core.t(key)}  \n**{cases.when(case[field])}**")
         st.caption(f"{core.t('deadlines.department')}: {cases.department_name(case['department'])}")
 
-        a1, a2 = st.columns(2)
-        targets = workflow.allowed(case["status"])
-        with a1.form(f"status_{case_id}"):
-            st.markdown(f"**{core.t('deadlines.change_status')}**")
-            if targets:
-                to = st.selectbox(core.t("deadlines.status"), targets, format_func=lambda s: core.t(f"status.{s}"),
-                                  key=f"to_{case_id}")
-                comment = st.text_input(core.t("deadlines.comment"), key=f"comment_{case_id}")
-                if st.form_submit_button(core.t("deadlines.apply"), type="primary"):
-                    if cases.act(workflow.transition, case_id, to, cases.actor(), comment or None):
+        if viewer.can("case:act"):  # analysts and the akim see cases, operators act on them
+            a1, a2 = st.columns(2)
+            targets = workflow.allowed(case["status"])
+            with a1.form(f"status_{case_id}"):
+                st.markdown(f"**{core.t('deadlines.change_status')}**")
+                if targets:
+                    to = st.selectbox(core.t("deadlines.status"), targets, format_func=lambda s: core.t(f"status.{s}"),
+                                      key=f"to_{case_id}")
+                    comment = st.text_input(core.t("deadlines.comment"), key=f"comment_{case_id}")
+                    if st.form_submit_button(core.t("deadlines.apply"), type="primary"):
+                        if cases.act(workflow.transition, case_id, to, viewer, comment or None):
+                            st.rerun()
+                else:
+                    st.caption(core.t("deadlines.final"))
+                    st.form_submit_button(core.t("deadlines.apply"), disabled=True)
+            with a2.form(f"extend_{case_id}"):
+                st.markdown(f"**{core.t('deadlines.extend')}**")
+                new_due = st.date_input(core.t("deadlines.new_due"), value=None, key=f"due_{case_id}")
+                reason = st.text_input(core.t("deadlines.reason"), key=f"reason_{case_id}")
+                if st.form_submit_button(core.t("deadlines.apply")) and new_due is not None:
+                    if cases.act(workflow.extend, case_id, cases.end_of_local_day(new_due), reason, viewer):
                         st.rerun()
-            else:
-                st.caption(core.t("deadlines.final"))
-                st.form_submit_button(core.t("deadlines.apply"), disabled=True)
-        with a2.form(f"extend_{case_id}"):
-            st.markdown(f"**{core.t('deadlines.extend')}**")
-            new_due = st.date_input(core.t("deadlines.new_due"), value=None, key=f"due_{case_id}")
-            reason = st.text_input(core.t("deadlines.reason"), key=f"reason_{case_id}")
-            if st.form_submit_button(core.t("deadlines.apply")) and new_due is not None:
-                if cases.act(workflow.extend, case_id, cases.end_of_local_day(new_due), reason, cases.actor()):
-                    st.rerun()
-        b1, b2 = st.columns(2)
-        with b1.form(f"reassign_{case_id}"):
-            st.markdown(f"**{core.t('deadlines.reassign')}**")
-            dept = st.selectbox(core.t("deadlines.department"), sla.departments()["code"].tolist(),
-                                format_func=cases.department_name, key=f"dept_{case_id}")
-            if st.form_submit_button(core.t("deadlines.apply")):
-                if cases.act(workflow.reassign, case_id, dept, cases.actor()):
-                    st.rerun()
-        if case["status"] == "resolved" and pd.isna(case["resident_confirmed_at"]):
-            if b2.button(core.t("deadlines.confirm"), key=f"confirm_{case_id}"):
-                if cases.act(workflow.confirm_by_resident, case_id, cases.actor()):
-                    st.rerun()
+            b1, b2 = st.columns(2)
+            with b1.form(f"reassign_{case_id}"):
+                st.markdown(f"**{core.t('deadlines.reassign')}**")
+                dept = st.selectbox(core.t("deadlines.department"), sla.departments()["code"].tolist(),
+                                    format_func=cases.department_name, key=f"dept_{case_id}")
+                if st.form_submit_button(core.t("deadlines.apply")):
+                    if cases.act(workflow.reassign, case_id, dept, viewer):
+                        st.rerun()
+            if case["status"] == "resolved" and pd.isna(case["resident_confirmed_at"]):
+                if b2.button(core.t("deadlines.confirm"), key=f"confirm_{case_id}"):
+                    if cases.act(workflow.confirm_by_resident, case_id, viewer):
+                        st.rerun()
 
         st.markdown(f"**{core.t('deadlines.history')}**")
         history = events.history(con, case_id)

@@ -5,7 +5,7 @@ from pipeline import reference, sla, workflow
 from pipeline.queries import cases as q
 from ui import cases, core
 
-core.page_guard()
+viewer = core.page_guard("page:intake")
 st.title(core.t("intake.title"))
 lang = core.lang()
 form = st.session_state.setdefault("intake_form", 0)  # a new number clears the fields
@@ -30,7 +30,7 @@ if text.strip():
                             format_func=lambda p: core.t(f"priority.{p}"), key=f"intake_priority_{form}")
     if st.button(core.t("intake.register"), type="primary", shortcut="ctrl+enter"):
         case_id, number = workflow.register_call(
-            core.cursor(), text, cases.actor(), district=district, address=address, contact=contact,
+            core.cursor(), text, viewer, district=district, address=address, contact=contact,
             category=category if category != suggestion["category"] else None,
             priority=priority if priority != suggestion["priority"] else None)
         st.session_state["intake_last"] = (case_id, number)

@@ -6,12 +6,12 @@ from pipeline import classify, settings, train
 from pipeline.queries import review
 from ui import cases, charts_model, core
 
-core.page_guard()
+viewer = core.page_guard("page:model")
 st.title(core.t("model.title"))
 classify.load_model()  # trains the first model from the corpus when there is none yet
 info = classify.model_info()
 b1, b2 = st.columns(2)
-if b1.button(core.t("model.retrain"), type="primary"):
+if viewer.can("model") and b1.button(core.t("model.retrain"), type="primary"):
     try:
         with st.spinner("…"):
             con = core.cursor()
@@ -19,7 +19,7 @@ if b1.button(core.t("model.retrain"), type="primary"):
         st.rerun()
     except train.LabelledDataError as exc:
         st.error(str(exc))
-if info is not None and info.get("previous") and b2.button(core.t("model.rollback")):
+if viewer.can("model") and info is not None and info.get("previous") and b2.button(core.t("model.rollback")):
     train.rollback()
     st.rerun()
 if info is None:

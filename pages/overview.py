@@ -4,7 +4,7 @@ import streamlit as st
 from pipeline import reference
 from ui import charts, core, data, widgets
 
-core.page_guard()
+core.page_guard("page:overview")
 lang = core.lang()
 st.title(core.t("overview.title"))
 core.demo_banner()

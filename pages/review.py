@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from pipeline import classify, reference, settings
+from pipeline import classify, reference, settings, workflow
 from pipeline.queries import review
 from ui import cases, core
 
-core.page_guard()
+viewer = core.page_guard("page:review")
 st.title(core.t("review.title"))
 core.demo_banner()
 if "flash" in st.session_state:
@@ -21,7 +21,7 @@ district = c2.selectbox(core.t("filter.district"), [None, *reference.districts()
                         format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c))
 remaining = review.queue_size(con, threshold, category, district)
 st.caption(core.t("review.remaining", n=remaining, threshold=threshold))
-rows = review.queue(con, threshold, category, district, limit=50)
+rows = review.queue(con, threshold, category, district, limit=50, viewer=viewer)
 if rows.empty:
     st.info(core.t("review.empty"))
     st.stop()
@@ -32,7 +32,7 @@ mode = st.segmented_control("mode", ["one", "bulk"], default="one", key="rv_mode
 
 
 def save(decisions: dict) -> None:
-    review.label(core.cursor(), decisions, cases.actor())
+    review.label(core.cursor(), decisions, viewer)
     st.session_state["flash"] = core.t("review.saved", n=len(decisions))
     st.rerun()
 
@@ -42,8 +42,8 @@ if mode == "one":
     pending = rows[~rows["id"].isin(skipped)]
     row = (pending if len(pending) else rows).iloc[0]
     top = classify.classify_texts([row["text"]]).iloc[0]
-    st.markdown(f"**#{row['id']}**")
-    st.write(row["text"])
+    st.subheader(workflow.registration_number(int(row["id"]), row["received_at"]))
+    st.text(row["text"])  # a resident's text is data: never Markdown
     st.caption(f"{cases.when(row['received_at'])} · {cases.district_name(row['district'])}")
     st.info(core.t("review.suggested", first=cases.category_name(row["category"]), c1=row["category_confidence"],
                    second=cases.category_name(top["category2"]), c2=top["confidence2"]))

@@ -10,7 +10,7 @@ import streamlit as st
 from pipeline import reference, settings
 from ui import core, data, wall
 
-core.page_guard()
+core.page_guard("page:wall")
 lang = core.lang()
 kiosk = core.kiosk()
 region = st.query_params.get("region")

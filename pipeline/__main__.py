@@ -30,6 +30,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline geo --check official_districts.geojson"),
     ("rollback", "pipeline.train", "restore the previous model version",
      "python -m pipeline rollback"),
+    ("users", "pipeline.auth", "manage users (add, passwd, disable, enable, role, list), wall tokens and the audit log",
+     "python -m pipeline users add aliya --role operator"),
 ]
 
 

@@ -142,3 +142,14 @@ def inconsistencies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ).df()
     finally:
         con.unregister("_rebuilt")
+
+
+def actions(con: duckdb.DuckDBPyConnection, actor: str | None = None, since: dt.datetime | None = None,
+            limit: int = 500) -> pd.DataFrame:
+    """People's changes to cases and labels, newest first (ingest's 'created' events left out):
+    the case and label half of the audit log; sign-ins and user changes are in pipeline.auth."""
+    return con.execute("""
+        SELECT happened_at, actor, field, submission_id, old, new, comment FROM events
+        WHERE field <> 'created' AND (CAST(? AS VARCHAR) IS NULL OR actor = ?)
+          AND (CAST(? AS TIMESTAMPTZ) IS NULL OR happened_at >= ?)
+        ORDER BY happened_at DESC, id DESC LIMIT ?""", [actor, actor, since, since, limit]).df()

@@ -474,3 +474,32 @@ def mask(text: str) -> str:
         last = e
     out.append(text[last:])
     return "".join(out)
+
+
+# Bidirectional overrides and isolates, and other invisible format characters: a text can use them
+# to show staff something other than what it says ("‮txt.exe" reading backwards).
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u0000-\u0008\u000b\u000c\u000e-\u001f]")
+
+
+def display_text(text) -> str:
+    """A resident's text as it may be shown: without bidi overrides and invisible control characters."""
+    return "" if text is None or (isinstance(text, float) and text != text) else _INVISIBLE.sub("", str(text))
+
+
+def for_viewer(rows, viewer):
+    """Rows of submissions as `viewer` may see them: texts cleaned of invisible characters, and
+    for a viewer without the `contacts` permission texts masked, contacts and addresses hidden.
+    `viewer` None is the trusted path of the CLI and jobs."""
+    from pipeline import auth
+
+    rows = rows.copy()
+    if "text" in rows:
+        rows["text"] = [display_text(t) for t in rows["text"]]
+    if not auth.may_see_contacts(viewer):
+        if "text" in rows:
+            rows["text"] = [mask(t) for t in rows["text"]]
+        if "contact" in rows:
+            rows["contact"] = [None if v is None or v != v else MASK for v in rows["contact"]]
+        if "address" in rows:  # the street and house stay: they say where the problem is
+            rows["address"] = [v if v is None or v != v else mask(str(v)) for v in rows["address"]]
+    return rows

@@ -24,12 +24,17 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REVIEW_AUDIT", "2", "percent of confident labels that also go to the review queue as an audit sample, so that the model's accuracy and the share correction rest on an unbiased sample"),
     ("REVIEW_MIN", "300", "operator decisions on model labels needed before the shares are corrected from them instead of from cross-validation"),
     ("REVIEW_MIN_AUDIT", "50", "of those, decisions from the audit sample of confident labels"),
+    ("AUTH_DB", "", "SQLite file of users, sessions, wall tokens and the audit log; empty means <DB>.auth.sqlite"),
+    ("LOGIN_ATTEMPTS", "5", "failed sign-ins after which an account is locked"),
+    ("LOGIN_LOCK_MINUTES", "15", "how long a locked account stays locked"),
+    ("SESSION_HOURS", "12", "a session ends this many hours after sign-in"),
+    ("SESSION_IDLE_MINUTES", "60", "a session ends after this many minutes without use"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
-_PATHS = {"DB", "INBOX", "MODEL_DIR", "CORPUS_DIR", "GEOJSON"}
+_PATHS = {"DB", "INBOX", "MODEL_DIR", "CORPUS_DIR", "GEOJSON", "AUTH_DB"}
 
 
 def get(name: str) -> str:

@@ -14,7 +14,7 @@ import uuid
 import duckdb
 import pandas as pd
 
-from pipeline import calendar, classify, events, reference, sla, store
+from pipeline import auth, calendar, classify, events, reference, sla, store
 
 STATUSES = ("new", "feedback_given", "in_progress", "resolved", "rejected", "forwarded", "reopened")
 OPEN = ("new", "feedback_given", "in_progress", "reopened")
@@ -48,8 +48,11 @@ def _case(con, case_id: int) -> dict:
     return rows.iloc[0].to_dict()
 
 
-def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor: str, comment: str | None = None,
+def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor, comment: str | None = None,
                at: dt.datetime | None = None, forwarded_to: str | None = None) -> list[str]:
+    """`actor`, here and in every action: a signed-in auth.Viewer (who must be allowed to act on
+    cases) or the name of a trusted process."""
+    actor = auth.actor_of(actor, "case:act")
     at = _now(at)
     with store.transaction(con):
         case = _case(con, case_id)
@@ -72,7 +75,8 @@ def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor: str
         return events.change(con, case_id, changes, actor, comment, at)
 
 
-def confirm_by_resident(con, case_id: int, actor: str, comment: str | None = None, at=None) -> list[str]:
+def confirm_by_resident(con, case_id: int, actor, comment: str | None = None, at=None) -> list[str]:
+    actor = auth.actor_of(actor, "case:act")
     with store.transaction(con):
         case = _case(con, case_id)
         if case["status"] != "resolved":
@@ -81,8 +85,9 @@ def confirm_by_resident(con, case_id: int, actor: str, comment: str | None = Non
         return events.change(con, case_id, {"resident_confirmed_at": _now(at)}, actor, comment, _now(at))
 
 
-def extend(con, case_id: int, new_due: dt.datetime, reason: str, actor: str, at=None) -> list[str]:
+def extend(con, case_id: int, new_due: dt.datetime, reason: str, actor, at=None) -> list[str]:
     """Once, with a reason, up to two months in total from registration (APC art. 76)."""
+    actor = auth.actor_of(actor, "case:act")
     if not (reason or "").strip():
         raise WorkflowError(f"case {case_id}: an extension needs a reason")
     new_due = pd.Timestamp(new_due)
@@ -103,15 +108,17 @@ def extend(con, case_id: int, new_due: dt.datetime, reason: str, actor: str, at=
                              actor, reason, _now(at))
 
 
-def reassign(con, case_id: int, department: str, actor: str, comment: str | None = None, at=None) -> list[str]:
+def reassign(con, case_id: int, department: str, actor, comment: str | None = None, at=None) -> list[str]:
+    actor = auth.actor_of(actor, "case:act")
     if department not in set(sla.departments()["code"]):
         raise WorkflowError(f"unknown department {department!r}; see data/departments.csv")
     _case(con, case_id)
     return events.change(con, case_id, {"department": department}, actor, comment, _now(at))
 
 
-def set_priority(con, case_id: int, priority: str, actor: str, comment: str | None = None, at=None) -> list[str]:
+def set_priority(con, case_id: int, priority: str, actor, comment: str | None = None, at=None) -> list[str]:
     """A new priority recomputes both deadlines from registration, unless the case was extended."""
+    actor = auth.actor_of(actor, "case:act")
     if priority not in sla.PRIORITIES:
         raise WorkflowError(f"unknown priority {priority!r}; use one of {', '.join(sla.PRIORITIES)}")
     with store.transaction(con):
@@ -129,10 +136,11 @@ def registration_number(case_id: int, received_at) -> str:
     return f"109-{calendar.local(received_at).year}-{case_id:06d}"
 
 
-def register_call(con, text: str, actor: str, district: str | None = None, address: str | None = None,
+def register_call(con, text: str, actor, district: str | None = None, address: str | None = None,
                   contact: str | None = None, category: str | None = None, priority: str | None = None,
                   at: dt.datetime | None = None) -> tuple[int, str]:
     """Register a 109 call while the operator is on the phone; returns (id, registration number)."""
+    actor = auth.actor_of(actor, "case:act")
     if not (text or "").strip():
         raise WorkflowError("the text of the call is empty")
     if district is not None and district not in set(reference.districts()["code"]):

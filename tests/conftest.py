@@ -29,9 +29,28 @@ def real_app(tmp_path, monkeypatch):
         store.set_meta(c, "dataset", "real")
         c.close()
         monkeypatch.setenv("SC_DB", str(db))
-        return AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60)
+        return signed_in(AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60))
 
     return make
+
+
+TEST_PASSWORD = "test-password-1"
+
+
+def signed_in(at, role: str = "admin"):
+    """An AppTest whose session is signed in as a user of `role` (created in the test's auth file)."""
+    from pipeline import auth
+
+    con = auth.connect()
+    try:
+        name = f"test_{role}"
+        if name not in set(auth.users(con)["username"]):
+            auth.add_user(con, name, role, TEST_PASSWORD)
+        token, _ = auth.sign_in(con, name, TEST_PASSWORD)
+    finally:
+        con.close()
+    at.session_state["auth_token"] = token
+    return at
 
 
 @pytest.fixture

@@ -31,12 +31,17 @@ def test_pages_have_no_sql_and_no_duckdb():
         assert not [s for s in strings if SQL.search(s)], f"SQL string in {page.name}"
 
 
-def test_every_page_starts_with_the_router_guard():
-    # Without it a cold deep link runs the page directly, skipping app.py (see ui/core.page_guard).
+def test_every_page_starts_with_the_router_guard_and_its_own_permission():
+    # Without it a cold deep link runs the page directly, skipping app.py and its sign-in (see
+    # ui/core.page_guard); the permission is the page's own: page:<file name>, listed in data/roles.csv.
+    from pipeline import auth
+
+    known = set().union(*auth.role_permissions().values())
     for page in (ROOT / "pages").glob("*.py"):
-        calls = [n for n in ast.parse(page.read_text(encoding="utf-8")).body
-                 if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
-        assert calls and ast.unparse(calls[0].value) == "core.page_guard()", page.name
+        first = next(n for n in ast.parse(page.read_text(encoding="utf-8")).body
+                     if isinstance(n, (ast.Expr, ast.Assign)) and isinstance(n.value, ast.Call))
+        assert ast.unparse(first.value) == f"core.page_guard('page:{page.stem}')", page.name
+        assert f"page:{page.stem}" in known, page.name
 
 
 def test_app_is_only_a_router():

@@ -3,11 +3,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import signed_in
+
 from pipeline import events, settings, store, workflow
 
 
-def app(db, page):
-    at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=90)
+def app(db, page, role="operator"):
+    at = signed_in(AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=90), role)
     at.run()
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, at.exception

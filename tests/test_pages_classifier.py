@@ -2,6 +2,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import signed_in
+
 from pipeline import events, settings, store, train
 
 from .test_classifier import tiny_corpus  # noqa: F401  (fixture)
@@ -23,7 +25,7 @@ def db(tmp_path, monkeypatch):
 
 
 def page(name):
-    at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=120).run()
+    at = signed_in(AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=120)).run()
     at.switch_page(f"pages/{name}.py").run()
     assert not at.exception, at.exception
     return at

@@ -9,14 +9,6 @@ import streamlit as st
 from pipeline import calendar, reference, sla, workflow
 from ui import core
 
-ACTOR_KEY = "actor"
-
-
-def actor() -> str:
-    # No login yet: actions are signed by the session's operator name.
-    return st.session_state.get(ACTOR_KEY, "operator")
-
-
 def when(value) -> str:
     return "—" if value is None or pd.isna(value) else calendar.local(value).strftime("%d.%m.%Y %H:%M")
 

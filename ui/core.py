@@ -1,4 +1,4 @@
-"""App-wide state: the one writer connection, language, routing guard, demo banner."""
+"""App-wide state: the one writer connection, the signed-in viewer, language, routing guard, demo banner."""
 from __future__ import annotations
 
 import atexit
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import i18n, settings, spool, store
+from pipeline import auth, i18n, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -28,16 +28,113 @@ def routed():
         _routing.active = False
 
 
-def page_guard() -> None:
-    """First line of every page.
+def page_guard(permission: str) -> auth.Viewer:
+    """First line of every page: the page's own permission check, and the viewer.
 
     Streamlit runs pages/x.py directly when the first request after a server start is a deep
-    link, skipping app.py (page config, login gate, navigation). Re-enter through the router.
-    """
-    if getattr(_routing, "active", False):
+    link, skipping app.py (page config, sign-in, navigation). Re-enter through the router, whose
+    sign-in stops the run of anyone not signed in; then the page itself checks the role, so a page
+    never relies on the menu having hidden it."""
+    if not getattr(_routing, "active", False):
+        runpy.run_path(str(APP), run_name="__main__")
+        st.stop()
+    who = viewer()
+    if who is None or not who.can(permission):
+        st.error(t("auth.forbidden"))
+        st.stop()
+    return who
+
+
+# ---- who is signed in ----------------------------------------------------------------------
+TOKEN_KEY = "auth_token"
+
+
+def _auth():
+    return auth.connect()
+
+
+COOKIE = "sc_session"
+
+
+def _remember(token: str | None) -> None:
+    """Keep the session across reloads and new tabs in a cookie of this site only (SameSite=Strict);
+    the token is random and stored hashed, and it dies with the session on the server."""
+    if st.session_state.get("_cookie_for") == token:
         return
-    runpy.run_path(str(APP), run_name="__main__")
+    value, age = (token, int(settings.get_float("SESSION_HOURS") * 3600)) if token else ("", 0)
+    st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={age}; SameSite=Strict';</script>",
+            unsafe_allow_javascript=True, width=1)
+    st.session_state["_cookie_for"] = token
+
+
+def viewer() -> auth.Viewer | None:
+    """The signed-in user, or a wall screen's token (`?token=`, wall only); None for anyone else."""
+    con = _auth()
+    try:
+        if TOKEN_KEY not in st.session_state and not st.session_state.get("_signed_out") and st.context.cookies.get(COOKIE):
+            st.session_state[TOKEN_KEY] = st.context.cookies.get(COOKIE)  # a reload or a new tab
+        who = auth.session_viewer(con, st.session_state.get(TOKEN_KEY))
+        if who is None and st.query_params.get("token"):
+            who = auth.wall_viewer(con, st.query_params.get("token"))
+        return who
+    finally:
+        con.close()
+
+
+def sign_in_form() -> None:
+    """The sign-in form for anyone not signed in; stops the run."""
+    st.session_state.pop(TOKEN_KEY, None)
+    st.title(t("auth.title"))
+    con = _auth()
+    try:
+        if auth.user_count(con) == 0:
+            st.warning(t("auth.no_users"))
+            st.code("python -m pipeline users add NAME --role admin", language="bash")
+        if is_demo():
+            st.info(t("auth.demo_hint"))
+        with st.form("sign_in"):
+            username = st.text_input(t("auth.username"), key="auth_user")
+            password = st.text_input(t("auth.password"), type="password", key="auth_password")
+            if st.form_submit_button(t("auth.sign_in"), type="primary"):
+                try:
+                    token, _ = auth.sign_in(con, username, password, origin=st.context.ip_address)
+                    st.session_state[TOKEN_KEY] = token
+                    st.session_state.pop("auth_password", None)
+                    st.rerun()
+                except auth.AuthError:
+                    st.error(t("auth.refused"))
+    finally:
+        con.close()
+    if _oidc_configured():
+        if st.button(t("auth.sso")):
+            st.login()
     st.stop()
+
+
+def _oidc_configured() -> bool:
+    """OpenID Connect through st.login when .streamlit/secrets.toml has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def sign_out_button() -> None:
+    """Who is signed in and the sign-out button; keeps the session's cookie up to date."""
+    who = viewer()
+    if who is None or TOKEN_KEY not in st.session_state:
+        return
+    _remember(st.session_state[TOKEN_KEY])
+    st.sidebar.caption(t("auth.signed_in", name=who.display_name, role=t(f"role.{who.role}")))
+    if st.sidebar.button(t("auth.sign_out"), key="sign_out"):
+        con = _auth()
+        try:
+            auth.sign_out(con, st.session_state.pop(TOKEN_KEY, None), who.username)
+        finally:
+            con.close()
+        _remember(None)
+        st.session_state["_signed_out"] = True
+        st.rerun()
 
 
 def kiosk() -> bool:
@@ -89,6 +186,15 @@ class AppStore:
             from pipeline import demo
 
             demo.build_demo(self.con, rows=settings.get_int("DEMO_ROWS"), seed=settings.get_int("DEMO_SEED"))
+        users = auth.connect()
+        try:
+            if store.get_meta(self.con, "dataset") == "demo":
+                auth.ensure_demo_users(users)  # the documented demo sign-ins, on demo data only
+            elif auth.user_count(users) == 0:
+                log.warning("no users yet: create the first admin with "
+                            "`python -m pipeline users add NAME --role admin`")
+        finally:
+            users.close()
 
     def start(self) -> "AppStore":
         self.drain_once()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import settings
+from pipeline import auth, privacy, settings
 from pipeline.queries.filters import Filters, where
 
 OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"
@@ -50,16 +50,17 @@ def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=N
 
 
 def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, department=None, district=None,
-                 category=None, limit: int | None = None) -> pd.DataFrame:
-    """Every case in the bucket (or the first `limit`), soonest deadline first."""
+                 category=None, limit: int | None = None, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """Every case in the bucket (or the first `limit`), soonest deadline first; texts masked for a
+    viewer who may not see contacts."""
     if bucket not in _BUCKET_SQL:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     params = _params(now, department, district, category) | {"limit": limit}
-    return _run(con, f"""
+    return privacy.for_viewer(_run(con, f"""
         SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at,
                left(text, 140) AS text
         FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
-        ORDER BY due_at, id LIMIT coalesce(CAST($limit AS BIGINT), 9223372036854775807)""", params)
+        ORDER BY due_at, id LIMIT coalesce(CAST($limit AS BIGINT), 9223372036854775807)""", params), viewer)
 
 
 def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFrame:
@@ -69,8 +70,9 @@ def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFr
                        {"now": now}).df()
 
 
-def case(con: duckdb.DuckDBPyConnection, case_id: int) -> dict | None:
-    rows = con.execute("SELECT * FROM submissions WHERE id = ?", [case_id]).df()
+def case(con: duckdb.DuckDBPyConnection, case_id: int, viewer: auth.Viewer | None = None) -> dict | None:
+    """One case; its text, contact and address masked for a viewer who may not see contacts."""
+    rows = privacy.for_viewer(con.execute("SELECT * FROM submissions WHERE id = ?", [case_id]).df(), viewer)
     return None if rows.empty else rows.iloc[0].to_dict()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipeline import events, reference, settings, store
+from pipeline import auth, events, privacy, reference, settings, store
 
 # The audit sample: a fixed pseudo-random share of submissions, chosen by id (a multiplicative hash,
 # so neighbouring ids do not cluster), whose confident labels also wait for review. Their decisions
@@ -21,12 +21,14 @@ def _audit_permille() -> int:
 
 
 def queue(con: duckdb.DuckDBPyConnection, threshold: float, category=None, district=None,
-          limit: int = 50) -> pd.DataFrame:
-    return con.execute(f"""
+          limit: int = 50, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The waiting labels, newest first; texts masked for a viewer who may not see contacts."""
+    rows = con.execute(f"""
         SELECT id, received_at, text, category, category_confidence, district, language
         FROM submissions WHERE {_WHERE}
         ORDER BY received_at DESC, id DESC LIMIT ?""",
                        [threshold, _audit_permille(), category, category, district, district, limit]).df()
+    return privacy.for_viewer(rows, viewer)
 
 
 def queue_size(con: duckdb.DuckDBPyConnection, threshold: float, category=None, district=None) -> int:
@@ -34,8 +36,10 @@ def queue_size(con: duckdb.DuckDBPyConnection, threshold: float, category=None, 
                        [threshold, _audit_permille(), category, category, district, district]).fetchall()[0][0]
 
 
-def label(con: duckdb.DuckDBPyConnection, decisions: dict[int, str], actor: str, comment: str | None = None) -> int:
-    """Apply operator labels {submission id: category}; keeping the model's category confirms it."""
+def label(con: duckdb.DuckDBPyConnection, decisions: dict[int, str], actor, comment: str | None = None) -> int:
+    """Apply operator labels {submission id: category}; keeping the model's category confirms it.
+    `actor`: a signed-in auth.Viewer allowed to label, or a trusted process's name."""
+    actor = auth.actor_of(actor, "label")
     unknown = set(decisions.values()) - set(reference.category_codes())
     if unknown:
         raise ValueError(f"unknown category codes: {sorted(unknown)}")

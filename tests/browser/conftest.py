@@ -110,3 +110,16 @@ def shot(tmp_path):
         return path
 
     return take
+
+
+def sign_in(page, url: str, user: str = "admin", password: str = "demo", timeout: float = 120_000) -> None:
+    """Open `url`, sign in through the form (the demo's documented sign-ins by default) and wait
+    for the page behind it. The session then lives in a cookie, so later page.goto calls stay in."""
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stForm']", timeout=timeout)
+    wait_for_app(page, timeout)
+    page.locator("input[type='text']").first.fill(user)
+    page.locator("input[type='password']").first.fill(password)
+    page.locator("input[type='password']").first.press("Enter")  # submits the form
+    page.wait_for_function("() => !document.querySelector('input[type=password]')", timeout=timeout)
+    wait_for_app(page, timeout)

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline import store
 
-from .conftest import AppServer, wait_for_app
+from .conftest import AppServer, wait_for_app, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,8 +22,7 @@ def test_walk_one_case_from_new_to_resolved(tmp_path, browser, shot):
     server = AppServer(tmp_path / "w.duckdb").start()
     try:
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.goto(server.url + "/intake")
-        wait_for_app(page, 120_000)
+        sign_in(page, server.url + "/intake", "operator")
         page.get_by_label("Суть обращения (со слов заявителя)").fill("Во дворе дома 12 огромная яма, машины бьют колёса")
         page.get_by_label("Адрес").fill("ул. Маресьева, 12")  # leaving the text area applies it
         page.wait_for_selector("text=Классификатор:", timeout=60_000)

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline import reference, store
 
-from .conftest import AppServer, wait_for_app
+from .conftest import AppServer, wait_for_app, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +15,8 @@ def read_table(page):
     out = {}
     for i in range(rows.count()):
         cells = [c.inner_text().strip() for c in rows.nth(i).locator("td, th").all()]
-        out[cells[0]] = (int(cells[1].replace(" ", "")), float(cells[2]))
+        count, counted_pct = cells[1].replace("%", "").replace(" ", "").split("·")  # "322 · 10.7 %"
+        out[cells[0]] = (int(count), float(counted_pct), float(cells[2].replace("%", "")))
     return out
 
 
@@ -23,7 +24,7 @@ def test_overview_percentages_match_sql(tmp_path, browser, shot):
     server = AppServer(tmp_path / "o.duckdb").start()
     try:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(server.url + "/?period=all")
+        sign_in(page, server.url + "/?period=all", "analyst")
         page.wait_for_selector("[data-testid='stTable']", timeout=120_000)
         wait_for_app(page)
         assert "демонстрационные данные" in page.inner_text("body")
@@ -32,39 +33,52 @@ def test_overview_percentages_match_sql(tmp_path, browser, shot):
         page.close()
     finally:
         server.stop()  # the app holds the database; read it only after it has let go
-    total_count, total_pct = shown.pop("Итого")
-    assert sum(p for _, p in shown.values()) == pytest.approx(100.0, abs=0.5)
-    assert total_pct == pytest.approx(100.0, abs=0.05)
+    total_count, total_pct, total_estimated = shown.pop("Итого")
+    assert sum(p for _, p, _ in shown.values()) == pytest.approx(100.0, abs=0.5)
+    assert sum(e for _, _, e in shown.values()) == pytest.approx(100.0, abs=0.5)  # corrected shares too
+    assert total_pct == pytest.approx(100.0, abs=0.05) and total_estimated == pytest.approx(100.0, abs=0.05)
     con = store.connect(server.db, read_only=True)
     expected = dict(con.execute("SELECT category, count(*) FROM submissions GROUP BY 1").fetchall())
     total = sum(expected.values())
     tax = reference.taxonomy()
     assert total_count == total
     for code, n in expected.items():
-        count, pct = shown[reference.name(tax, code, "ru")]
+        count, pct, _ = shown[reference.name(tax, code, "ru")]
         assert count == n and pct == pytest.approx(round(100 * n / total, 1), abs=0.051)
 
 
-def test_deep_link_first_request_runs_the_router(tmp_path, browser):
+def test_deep_link_first_request_runs_the_router_and_its_sign_in(tmp_path, browser):
     server = AppServer(tmp_path / "d.duckdb").start()
     try:
         page = browser.new_page()
         page.goto(server.url + "/deadlines?lang=kk")  # the very first request after the start
-        # The first request after a start briefly shows Streamlit's pages/ list (file names) before
-        # page_guard re-enters the router; what settles must be the router's translated titles.
+        # Streamlit runs pages/deadlines.py directly; page_guard re-enters the router, whose sign-in
+        # must stop the run before a single case is on screen.
+        page.wait_for_function("() => document.body.innerText.includes('Жағдаяттық орталыққа кіру')", timeout=120_000)
+        wait_for_app(page)
+        page.wait_for_timeout(2000)
+        wait_for_app(page)
+        body = page.inner_text("body")
+        assert "109-" not in body and not page.locator("[data-testid='stDataFrame']").count()
+        assert "Мерзімдер мен өтініштер" not in body
+        sign_in(page, server.url + "/deadlines?lang=kk", "operator")
         page.wait_for_function("() => (document.querySelector('[data-testid=\"stSidebarNav\"]') || {}).innerText"
                                "?.includes('Мерзімдер')", timeout=120_000)
         wait_for_app(page)
         nav = page.inner_text("[data-testid='stSidebarNav']")
         assert "Мерзімдер" in nav and "Шолу" in nav          # titles from the router, in Kazakh
+        assert "Модель" not in nav and "Пайдаланушылар" not in nav  # not the operator's pages
         assert not re.search(r"\bdeadlines\b|\boverview\b", nav)  # not file names
+        page.goto(server.url + "/?lang=kk")                   # a reload keeps the session (cookie)
+        page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+        assert not page.locator("input[type=password]").count()
         page.close()
     finally:
         server.stop()
 
 
 def test_language_switch_changes_visible_text(app_server, page):
-    page.goto(app_server.url + "/?period=all")
+    sign_in(page, app_server.url + "/?period=all", "akim")
     page.wait_for_selector("[data-testid='stTable']", timeout=120_000)
     wait_for_app(page)
     assert "Доля проблем по категориям" in page.inner_text("body")
@@ -78,7 +92,7 @@ def test_cold_deep_link_shows_the_language_it_renders(tmp_path, browser):
     server = AppServer(tmp_path / "l.duckdb", env={"SC_DEMO_ROWS": "20000"}).start()
     try:
         page = browser.new_page()
-        page.goto(server.url + "/deadlines?lang=kk")
+        sign_in(page, server.url + "/deadlines?lang=kk", "operator")
         page.wait_for_function("() => document.body.innerText.includes('Мерзімдер мен өтініштер')", timeout=120_000)
         wait_for_app(page)
         page.wait_for_timeout(3000)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline import settings
+from pipeline import auth, settings
 
-from .conftest import AppServer, wait_for_app
+from .conftest import AppServer, sign_in, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +42,9 @@ LAYOUT = """() => {
 @pytest.fixture(scope="module")
 def wall_server(tmp_path_factory):
     server = AppServer(tmp_path_factory.mktemp("wall") / "w.duckdb", env={"SC_WALL_REFRESH": "3"}).start()
+    con = auth.connect(f"{server.db}.auth.sqlite")
+    server.wall_token = auth.add_wall_token(con, "test wall")  # a wall screen opens with its token alone
+    con.close()
     yield server
     server.stop()
 
@@ -49,7 +52,7 @@ def wall_server(tmp_path_factory):
 def open_wall(browser, server, lang, width, height):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    page.goto(f"{server.url}/wall?kiosk=1&lang={lang}")
+    page.goto(f"{server.url}/wall?kiosk=1&lang={lang}&token={server.wall_token}")
     page.wait_for_selector("[data-testid=wall]", timeout=120_000)
     page.wait_for_function("() => { const i = document.querySelector('[data-testid=wall-map]'); "
                            "return i && i.complete && i.naturalWidth > 0 }", timeout=30_000)
@@ -111,10 +114,10 @@ def test_maps_render_with_the_network_cut_off(browser, wall_server, shot):
     context.route("**/*", only_this_machine)
     page = context.new_page()
     try:
-        page.goto(f"{wall_server.url}/wall?kiosk=1")
+        page.goto(f"{wall_server.url}/wall?kiosk=1&token={wall_server.wall_token}")
         page.wait_for_function("() => { const i = document.querySelector('[data-testid=wall-map]'); "
                                "return i && i.complete && i.naturalWidth > 0 }", timeout=120_000)
-        page.goto(f"{wall_server.url}/?region=shymkent")
+        sign_in(page, f"{wall_server.url}/?region=shymkent", "akim")
         chart = page.locator(".st-key-district_map")
         chart.locator(".js-plotly-plot").wait_for(timeout=120_000)
         wait_for_app(page)
