@@ -30,6 +30,10 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline geo --check official_districts.geojson"),
     ("rollback", "pipeline.train", "restore the previous model version",
      "python -m pipeline rollback"),
+    ("backup", "pipeline.backup", "a consistent backup (store, users, model in use) to a new folder, also while the app runs",
+     "python -m pipeline backup /srv/backups/2026-11-30"),
+    ("restore", "pipeline.backup", "put a checked backup in place of the store (stop the app first)",
+     "python -m pipeline restore /srv/backups/2026-11-30"),
     ("users", "pipeline.auth", "manage users (add, passwd, disable, enable, role, list), wall tokens and the audit log",
      "python -m pipeline users add aliya --role operator"),
 ]

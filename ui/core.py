@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, i18n, settings, spool, store
+from pipeline import auth, backup, i18n, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -209,7 +209,9 @@ class AppStore:
         self.con.close()
 
     def drain_once(self) -> list[dict]:
-        return spool.drain(self.con.cursor(), self.inbox)
+        receipts = spool.drain(self.con.cursor(), self.inbox)
+        backup.serve_requests(self.con.cursor(), self.path)  # `python -m pipeline backup` while we hold the file
+        return receipts
 
     def _drain_loop(self) -> None:
         while not self._stop.wait(settings.get_float("DRAIN_INTERVAL")):
