@@ -154,23 +154,26 @@ def share_errors(truth: pd.Series, shares: pd.Series) -> tuple[float, float]:
 
 
 def estimate(cells: pd.DataFrame, decisions: pd.DataFrame, cross_validation: dict | None, classes: list[str],
-             min_reviews: int, min_audit: int) -> Shares:
+             min_reviews: int, min_audit: int, mode: str = "reviews") -> Shares:
     """The shares shown on every screen, from one filter's label counts.
 
     cells: category, exact (an operator's label), band ('low' below the review threshold, else
     'high'), n. decisions: band, predicted, true, one per operator decision on a model label (the
     whole store's, not only the filter's: the error rates are the model's, not the district's).
-    Reviews are used once there are min_reviews of them and min_audit from the audit sample;
-    before that the cross-validated confusion rates; plain counting when neither exists."""
+    mode 'reviews': the decisions once there are min_reviews of them and min_audit from the audit
+    sample, else plain counting. 'cv': the same, but the cross-validated confusion rates before
+    there are enough decisions. 'none': plain counting. Measured on 30,806 real appeals the corpus's
+    cross-validated rates made the worst share error worse (1.8 -> 3.5 points): the corpus's
+    confusions are not the customer's, so 'reviews' is the default."""
     exact = cells[cells["exact"]].groupby("category")["n"].sum()
     model = cells[~cells["exact"]]
     audit = int((decisions["band"] == "high").sum()) if len(decisions) else 0
-    if len(decisions) >= min_reviews and audit >= min_audit:
+    if mode != "none" and len(decisions) >= min_reviews and audit >= min_audit:
         return from_reviews(model.rename(columns={"category": "predicted"})[["band", "predicted", "n"]],
                             decisions, exact, classes)
     counts = model.groupby("category")["n"].sum()
     cv = cross_validation or {}
-    if not cv.get("confusion") or counts.sum() == 0:
+    if mode != "cv" or not cv.get("confusion") or counts.sum() == 0:
         return plain(counts.add(exact, fill_value=0), classes)
     cv_classes = list(cv["classes"])
     corrected = from_rates(counts, np.array(cv["confusion"]), cv_classes)

@@ -32,7 +32,8 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
         return pd.DataFrame(columns=["category", "n", "counted_pct", "pct", "low", "high"])
     classes = sorted(set(reference.category_codes()) | set(cells["category"]))
     shares = quantify.estimate(cells, review.decisions(con, threshold), (classify.model_info() or {}).get("cross_validation"),
-                               classes, settings.get_int("REVIEW_MIN"), settings.get_int("REVIEW_MIN_AUDIT"))
+                               classes, settings.get_int("REVIEW_MIN"), settings.get_int("REVIEW_MIN_AUDIT"),
+                               settings.get("SHARE_CORRECTION"))
     out = (shares.table.rename(columns={"pct": "counted_pct", "adj_pct": "pct"})
            .query("n > 0 or pct >= 0.05").sort_values(["pct", "category"], ascending=[False, True]).reset_index(drop=True))
     out.attrs.update(method=shares.method, basis=shares.basis)
