@@ -12,6 +12,7 @@ without inserting again). Rows are unique on (source, source_id), so nothing is 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
@@ -24,6 +25,7 @@ import pandas as pd
 
 from pipeline import events, store
 
+log = logging.getLogger(__name__)
 _drain_lock = threading.Lock()
 SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", "region", "district",
                       "address", "lat", "lon", "placement", "contact", "category", "category_confidence",
@@ -92,50 +94,108 @@ def _receipt_from_run(con, spool_id: str) -> dict | None:
             "duplicates": duplicates, "quarantined": quarantined}
 
 
-def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    spool_id = meta["spool_id"]
+def spool_id_of(folder: Path) -> str:
+    return folder.name.removesuffix(".spool")
+
+
+def _remove(folder: Path) -> None:
+    """Rename the folder into inbox/trash (atomic) and only then delete it: a kill in the middle of
+    the deletion leaves a half-deleted folder in trash/, which the next drain empties, never a
+    half-deleted spool in the inbox."""
+    trash = folder.parent / "trash"
+    trash.mkdir(exist_ok=True)
+    target = trash / folder.name
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(folder, target)
+    _fsync_dir(folder.parent)
+    shutil.rmtree(target)
+
+
+def empty_trash(inbox: Path) -> None:
+    trash = Path(inbox) / "trash"
+    if trash.is_dir():
+        for entry in trash.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def _set_aside(folder: Path, why: str) -> None:
+    """A folder that cannot be applied is moved to inbox/broken/ (kept, never deleted) so that it
+    stops no later drain."""
+    broken = folder.parent / "broken"
+    broken.mkdir(exist_ok=True)
+    target = broken / folder.name
+    if target.exists():
+        target = broken / f"{folder.name}.{time.strftime('%Y%m%dT%H%M%S')}"
+    os.rename(folder, target)
+    log.warning("spool %s set aside in %s: %s", folder.name, target, why)
+
+
+def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
+    """Apply one spool folder; its receipt, or None when it had to be set aside (see _set_aside)."""
+    # The folder name is the spool id: a folder whose id is already recorded was applied, and
+    # whatever is left of it (a kill -9 during an older, in-place removal may have taken meta.json
+    # first) only needs the clean-up.
+    spool_id = spool_id_of(folder)
     done = _receipt_from_run(con, spool_id)
     if done is None:
-        rows = pd.read_parquet(folder / "rows.parquet")
-        quarantine = pd.read_parquet(folder / "quarantine.parquet")
-        started = pd.Timestamp.now(tz="UTC")
-        with store.transaction(con):
-            run_id = con.execute(
-                "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                [spool_id, meta["file"], meta["checksum"], meta["source"], started, meta["read"]],
-            ).fetchall()[0][0]
-            inserted = 0
-            if len(rows):
-                con.register("_spool_rows", rows)
-                cols = ", ".join(SUBMISSION_COLUMNS)
-                con.execute(
-                    f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ? FROM _spool_rows "
-                    "ON CONFLICT (source, source_id) DO NOTHING", [run_id])
-                con.unregister("_spool_rows")
-                inserted = con.execute("SELECT count(*) FROM submissions WHERE ingest_run_id = ?",
-                                       [run_id]).fetchall()[0][0]
-                events.record_created(con, ingest_run_id=run_id)
-            if len(quarantine):
-                con.register("_spool_q", quarantine)
-                con.execute("INSERT INTO quarantine (ingest_run_id, file, record_no, raw, reason) "
-                            "SELECT ?, ?, record_no, raw, reason FROM _spool_q", [run_id, meta["file"]])
-                con.unregister("_spool_q")
-            duplicates = len(rows) - inserted + meta["file_duplicates"]
-            con.execute(
-                "UPDATE ingest_runs SET finished_at = now(), inserted_count = ?, duplicate_count = ?, "
-                "quarantined_count = ? WHERE id = ?", [inserted, duplicates, len(quarantine), run_id])
-        done = _receipt_from_run(con, spool_id)
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            rows = pd.read_parquet(folder / "rows.parquet")
+            quarantine = pd.read_parquet(folder / "quarantine.parquet")
+        except (FileNotFoundError, ValueError) as exc:
+            # Spools are renamed into the inbox complete, so this is a leftover or damage.
+            _set_aside(folder, f"incomplete spool folder ({exc})")
+            return None
+        done = _insert(con, meta, rows, quarantine)
     _write_receipt(folder.parent, done)
-    shutil.rmtree(folder)
+    _remove(folder)
     return done
+
+
+def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quarantine: pd.DataFrame) -> dict:
+    """One transaction: the rows, their events, the quarantine and the ingest_runs record."""
+    spool_id = meta["spool_id"]
+    started = pd.Timestamp.now(tz="UTC")
+    with store.transaction(con):
+        run_id = con.execute(
+            "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [spool_id, meta["file"], meta["checksum"], meta["source"], started, meta["read"]],
+        ).fetchall()[0][0]
+        inserted = 0
+        if len(rows):
+            con.register("_spool_rows", rows)
+            cols = ", ".join(SUBMISSION_COLUMNS)
+            con.execute(
+                f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ? FROM _spool_rows "
+                "ON CONFLICT (source, source_id) DO NOTHING", [run_id])
+            con.unregister("_spool_rows")
+            inserted = con.execute("SELECT count(*) FROM submissions WHERE ingest_run_id = ?",
+                                   [run_id]).fetchall()[0][0]
+            events.record_created(con, ingest_run_id=run_id)
+        if len(quarantine):
+            con.register("_spool_q", quarantine)
+            con.execute("INSERT INTO quarantine (ingest_run_id, file, record_no, raw, reason) "
+                        "SELECT ?, ?, record_no, raw, reason FROM _spool_q", [run_id, meta["file"]])
+            con.unregister("_spool_q")
+        duplicates = len(rows) - inserted + meta["file_duplicates"]
+        con.execute(
+            "UPDATE ingest_runs SET finished_at = now(), inserted_count = ?, duplicate_count = ?, "
+            "quarantined_count = ? WHERE id = ?", [inserted, duplicates, len(quarantine), run_id])
+    return _receipt_from_run(con, spool_id)
 
 
 def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
     """Apply every spool folder waiting in the inbox, oldest first. Only the writer calls this."""
+    inbox = Path(inbox)
     with _drain_lock:
-        return [apply_spool(con, folder) for folder in pending(Path(inbox))]
+        empty_trash(inbox)
+        receipts = [apply_spool(con, folder) for folder in pending(inbox)]
+        return [r for r in receipts if r is not None]
 
 
 def apply_or_wait(db: Path, inbox: Path, spool_ids: list[str], wait_seconds: float) -> dict[str, dict]:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pipeline import events, settings, store, synth
+from pipeline import events, settings, spool, store, synth
 
 ENV = {**os.environ, "PYTHONPATH": str(settings.ROOT)}
 
@@ -135,3 +135,79 @@ def test_kill_app_mid_drain_then_restart(tmp_path):
     app.kill()
     app.wait()
     check_exactly_once(db, rows)
+
+
+# ---- a kill -9 while the spool folder is being removed ---------------------------------------
+DIE_IN_REMOVAL = textwrap.dedent("""
+    import os, shutil, signal, sys
+    from pathlib import Path
+    from pipeline import settings, spool, store
+
+    def dying_rmtree(path, *args, **kwargs):
+        meta = Path(path) / "meta.json"
+        if meta.exists():
+            meta.unlink()                     # rmtree happened to remove meta.json first...
+        os.kill(os.getpid(), signal.SIGKILL)  # ...and then the process was killed
+
+    shutil.rmtree = dying_rmtree
+    con = store.connect(sys.argv[1])
+    spool.drain(con, settings.inbox_path(sys.argv[1]))
+""")
+
+
+def _spooled_csv(tmp_path, db, rows=20, name="s.csv"):
+    """A small file with ids of its own (prefix = file name), prepared and put in the inbox."""
+    from pipeline import ingest
+
+    csv = tmp_path / name
+    csv.write_text("№ обращения;Дата поступления;Текст обращения\n" + "".join(
+        f"{name}-{i};01.02.2026 10:{i % 60:02d};Не горит фонарь у дома {i}\n" for i in range(rows)),
+        encoding="utf-8")
+    return spool.write(ingest.prepare(csv), settings.inbox_path(db))
+
+
+def test_kill_during_spool_folder_removal_is_cleaned_up_by_the_next_drain(tmp_path):
+    db = tmp_path / "rm.duckdb"
+    inbox = settings.inbox_path(db)
+    sid = _spooled_csv(tmp_path, db)
+    killed = subprocess.run([sys.executable, "-c", DIE_IN_REMOVAL, str(db)], cwd=settings.ROOT,
+                            env={**os.environ, "PYTHONPATH": str(settings.ROOT)}, capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    con = store.connect(db)
+    try:
+        spool.drain(con, inbox)                             # cleans up; no FileNotFoundError
+        later = _spooled_csv(tmp_path, db, rows=5, name="later.csv")
+        receipts = spool.drain(con, inbox)                  # later ingests still work
+        assert [r["spool_id"] for r in receipts] == [later] and receipts[0]["inserted"] == 5
+    finally:
+        con.close()
+    assert not list(inbox.glob("*.spool")) and not any((inbox / "trash").glob("*"))
+    assert spool.receipt_path(inbox, sid).exists()
+    check_exactly_once(db, 25)
+
+
+def test_leftover_folders_in_the_inbox_do_not_stop_the_drain(tmp_path):
+    db = tmp_path / "left.duckdb"
+    inbox = settings.inbox_path(db)
+    applied = _spooled_csv(tmp_path, db)
+    con = store.connect(db)
+    try:
+        spool.drain(con, inbox)
+        # 1. a half-removed folder of a spool already applied: only rows.parquet is left
+        half = inbox / f"{applied}.spool"
+        half.mkdir()
+        (half / "rows.parquet").write_bytes(b"PAR1 partial")
+        # 2. a folder without meta.json whose id was never applied: kept aside, never deleted
+        stray = inbox / "20260101T000000-000000000000.spool"
+        stray.mkdir()
+        (stray / "rows.parquet").write_bytes(b"PAR1 partial")
+        fresh = _spooled_csv(tmp_path, db, rows=3, name="fresh.csv")
+        receipts = spool.drain(con, inbox)
+    finally:
+        con.close()
+    # the leftover of the applied spool is only cleaned up (inserted as counted the first time)
+    assert {r["spool_id"]: r["inserted"] for r in receipts} == {applied: 20, fresh: 3}
+    assert not list(inbox.glob("*.spool"))
+    assert (inbox / "broken" / stray.name / "rows.parquet").exists()
+    check_exactly_once(db, 23)

@@ -91,7 +91,10 @@ class AppStore:
             demo.build_demo(self.con, rows=settings.get_int("DEMO_ROWS"), seed=settings.get_int("DEMO_SEED"))
 
     def start(self) -> "AppStore":
-        self.drain_once()
+        try:
+            self.drain_once()
+        except Exception:  # a spool that fails to apply must not take every page down; it stays queued
+            log.exception("inbox drain failed")
         self._thread.start()
         atexit.register(self.close)
         return self
