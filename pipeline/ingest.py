@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, readers, reference, settings, sla
+from pipeline import classify, readers, reference, settings, sla, store
 
 SOURCES = ("hotline_109", "qr", "web", "import")
 MAX_TEXT = 20000
@@ -278,6 +278,17 @@ def run_ingest(args) -> int:
 
     db = settings.db_path(args.db)
     inbox = settings.inbox_path(db)
+    # Before any work: a --db that is not a DuckDB file (or an inbox that cannot be made) would
+    # otherwise be found out only after the files were read and spooled.
+    try:
+        store.check_path(db)
+        (inbox / "tmp").mkdir(parents=True, exist_ok=True)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot create the spool inbox {inbox} ({exc.strerror})", file=sys.stderr)
+        return 2
     failed = 0
     spooled = []
     for path in expand(args.files):
