@@ -199,26 +199,30 @@ def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
 
 
 def apply_or_wait(db: Path, inbox: Path, spool_ids: list[str], wait_seconds: float) -> dict[str, dict]:
-    """Drain ourselves when we can be the writer, else wait for the running app's receipts."""
+    """Drain ourselves whenever we can be the writer, else wait for the writer's receipts.
+
+    Until `wait_seconds` have passed, the lock is tried again and again: the process that held it
+    may be another CLI command that exits a moment later without draining our spool (it listed
+    the inbox before our spool arrived), not an app that drains."""
     if not spool_ids:
         return {}
-    try:
-        con = store.connect(db)
-    except store.StoreLocked:
-        con = None
-    if con is not None:
-        try:
-            drain(con, inbox)
-        finally:
-            con.close()
     receipts: dict[str, dict] = {}
-    deadline = time.monotonic() + (0 if con is not None else wait_seconds)
+    deadline = time.monotonic() + wait_seconds
     while True:
+        try:
+            con = store.connect(db)
+        except store.StoreLocked:
+            con = None
+        if con is not None:
+            try:
+                drain(con, inbox)
+            finally:
+                con.close()
         for sid in spool_ids:
             path = receipt_path(inbox, sid)
             if sid not in receipts and path.exists():
                 receipts[sid] = json.loads(path.read_text(encoding="utf-8"))
-        if len(receipts) == len(spool_ids) or time.monotonic() >= deadline:
+        if len(receipts) == len(spool_ids) or con is not None or time.monotonic() >= deadline:
             return receipts
         time.sleep(0.2)
 

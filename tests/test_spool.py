@@ -211,3 +211,56 @@ def test_leftover_folders_in_the_inbox_do_not_stop_the_drain(tmp_path):
     assert not list(inbox.glob("*.spool"))
     assert (inbox / "broken" / stray.name / "rows.parquet").exists()
     check_exactly_once(db, 23)
+
+
+# ---- two writers-to-be: ingest waits for the lock instead of leaving its spool queued -----------
+HOLD_UNTIL_SPOOLED = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from pipeline import settings, store
+    con = store.connect(sys.argv[1])          # another CLI command holding the file for a moment
+    print("ready", flush=True)
+    inbox = settings.inbox_path(sys.argv[1])
+    while not list(inbox.glob("*.spool")):
+        time.sleep(0.02)
+    time.sleep(1.0)                           # the ingest has now found the file locked
+    con.close()                               # ... and exits without draining
+""")
+
+
+def _ids_csv(path, rows, prefix):
+    path.write_text("№ обращения;Дата поступления;Текст обращения\n" + "".join(
+        f"{prefix}-{i};01.02.2026 10:{i % 60:02d};Не горит фонарь у дома {i}\n" for i in range(rows)),
+        encoding="utf-8")
+    return path
+
+
+def test_ingest_waits_for_a_lock_that_is_released_and_applies_its_own_spool(tmp_path):
+    db = tmp_path / "w.duckdb"
+    csv = _ids_csv(tmp_path / "w.csv", 30, "w")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_UNTIL_SPOOLED, str(db)], cwd=settings.ROOT, env=ENV,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        run = cli("ingest", str(csv), "--db", str(db),
+                  env={"SC_INGEST_WAIT": "30", "SC_MODEL_DIR": os.environ["SC_MODEL_DIR"]})
+        out, err = run.communicate(timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run.returncode == 0, err
+    assert out.strip() == "read=30 inserted=30 duplicates=0 quarantined=0", out + err
+    assert not list(settings.inbox_path(db).glob("*.spool"))
+    check_exactly_once(db, 30)
+
+
+def test_two_ingests_at_once_both_apply_and_print_their_counts(tmp_path):
+    db = tmp_path / "two.duckdb"
+    env = {"SC_INGEST_WAIT": "60", "SC_MODEL_DIR": os.environ["SC_MODEL_DIR"]}
+    runs = [cli("ingest", str(_ids_csv(tmp_path / f"{p}.csv", n, p)), "--db", str(db), env=env)
+            for p, n in (("a", 40), ("b", 25))]
+    outs = [r.communicate(timeout=120) for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outs
+    assert [o.strip() for o, _ in outs] == ["read=40 inserted=40 duplicates=0 quarantined=0",
+                                            "read=25 inserted=25 duplicates=0 quarantined=0"], outs
+    check_exactly_once(db, 65)
