@@ -204,7 +204,9 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         contact = contact.where(piece.isna(), contact.fillna("").str.cat(piece, sep="; ").str.strip("; "))
 
     address = _clean(frame["address"])
-    extra = frame["_extra"].map(lambda e: json.dumps(e, ensure_ascii=False) if isinstance(e, dict) else None)
+    # default=str: XLSX cells are dates and numbers, JSON sources may nest; all kept as text.
+    extra = frame["_extra"].map(lambda e: json.dumps(e, ensure_ascii=False, default=str)
+                                if isinstance(e, dict) else None)
 
     ok = reasons == ""
     rows = pd.DataFrame({

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _drain_lock = threading.Lock()
 SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", "region", "district",
                       "address", "lat", "lon", "placement", "contact", "category", "category_confidence",
-                      "category_source", "priority", "status", "department", "feedback_due_at", "due_at"]
+                      "category_source", "priority", "status", "department", "feedback_due_at", "due_at", "extra"]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -168,6 +168,9 @@ def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quar
         ).fetchall()[0][0]
         inserted = 0
         if len(rows):
+            if "extra" not in rows:  # a spool written before unmapped columns were carried through
+                rows = rows.assign(extra=None)
+            rows = rows.assign(extra=rows["extra"].astype(object))
             con.register("_spool_rows", rows)
             cols = ", ".join(SUBMISSION_COLUMNS)
             con.execute(
