@@ -11,6 +11,7 @@ import functools
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,6 +235,9 @@ def read_jsonl(path: Path, text: str) -> ReadResult:
         except json.JSONDecodeError as exc:
             result.bad.append((i, line, f"invalid JSON on line {i}: {exc.msg} at column {exc.colno}"))
             continue
+        except RecursionError:
+            result.bad.append((i, line, f"JSON on line {i} nested too deeply"))
+            continue
         if not isinstance(obj, dict):
             result.bad.append((i, line, f"line {i} is a JSON {type(obj).__name__}, not an object"))
             continue
@@ -249,6 +253,8 @@ def read_json(path: Path, text: str) -> ReadResult:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise UnreadableFile(f"{path}: JSON nested too deeply (more than {sys.getrecursionlimit()} levels)") from exc
     if isinstance(data, dict):
         data = data.get("service_requests") or data.get("requests") or data.get("records")
     if not isinstance(data, list):
@@ -256,7 +262,11 @@ def read_json(path: Path, text: str) -> ReadResult:
     open311 = any(isinstance(o, dict) and "service_request_id" in o for o in data[:50])
     result = ReadResult(path, "open311" if open311 else "json", [], [], [])
     for i, obj in enumerate(data, start=1):
-        raw = json.dumps(obj, ensure_ascii=False)
+        try:
+            raw = json.dumps(obj, ensure_ascii=False)
+        except RecursionError:
+            result.bad.append((i, f"record {i}", f"record {i} is nested too deeply"))
+            continue
         if not isinstance(obj, dict):
             result.bad.append((i, raw, f"record {i} is a JSON {type(obj).__name__}, not an object"))
             continue

@@ -23,6 +23,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REVIEW_THRESHOLD", "0.40", "classifier confidence below which a submission goes to the review queue (0.40: about 10-18 % reviewed, 90-92 % of the rest right)"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
+    ("DEBUG", "0", "1: a command that fails unexpectedly shows the Python traceback instead of one error line"),
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
