@@ -229,3 +229,15 @@ def test_unmapped_columns_reach_the_extra_json_column_of_an_upgraded_database(tm
     assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'submissions' "
                        "AND column_name = 'extra'").fetchall() == [("JSON",)]
     con.close()
+
+
+def test_a_nul_byte_quarantines_its_record_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "nul.csv"
+    lines = [f"{i};01.02.2026 10:00;Абай;;Не горит фонарь у дома {i};" for i in range(1, 151)]
+    lines.insert(4, "999;01.02.2026 10:00;Абай;;Текст с \x00 внутри;")   # within the first 8 KB
+    path.write_bytes((HEADER_RU + "\n".join(lines) + "\n").encode("utf-8"))
+    prepared = ingest.prepare(path, "hotline_109")
+    assert prepared.read == 151 and len(prepared.rows) == 150
+    assert prepared.quarantine[["record_no", "reason"]].values.tolist() == [
+        [6, "NUL byte in the record (a damaged export?)"]]
+    assert "\x00" in prepared.quarantine["raw"][0]
