@@ -285,6 +285,7 @@ def run_ingest(args) -> int:
     try:
         store.check_path(db)
         (inbox / "tmp").mkdir(parents=True, exist_ok=True)
+        spool.clean_tmp(inbox)
     except store.StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REVIEW_THRESHOLD", "0.40", "classifier confidence below which a submission goes to the review queue (0.40: about 10-18 % reviewed, 90-92 % of the rest right)"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
+    ("RECEIPT_DAYS", "7", "days the inbox keeps receipts of applied spool files (<inbox>/done/)"),
     ("XLSX_MAX_ROWS", "200000", "data rows read from one XLSX sheet; the rest is reported in quarantine (save big exports as CSV)"),
     ("XLSX_MAX_COLUMNS", "256", "columns read from an XLSX sheet; a row with a value further right is quarantined"),
     ("XLSX_MAX_CELL", "32767", "characters in one XLSX cell (Excel's own limit); a row with a longer cell is quarantined"),

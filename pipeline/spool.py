@@ -112,14 +112,54 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(target)
 
 
+TMP_MAX_AGE = 3600  # seconds: a spool still in tmp/ after this was left by a killed ingest
+
+
+def _newest_mtime(path: Path) -> float:
+    try:
+        stamps = [path.lstat().st_mtime]
+        if path.is_dir() and not path.is_symlink():
+            stamps += [p.lstat().st_mtime for p in path.rglob("*")]
+        return max(stamps)
+    except OSError:  # removed meanwhile
+        return time.time()
+
+
+def _remove_entry(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
+
+
+def clean_tmp(inbox: Path, max_age: float = TMP_MAX_AGE) -> None:
+    """Remove half-written spools of killed ingests from inbox/tmp (only old ones: a recent one
+    may be an ingest writing right now). Any process may call this, writer or not."""
+    tmp = Path(inbox) / "tmp"
+    if tmp.is_dir():
+        cutoff = time.time() - max_age
+        for entry in tmp.iterdir():
+            if _newest_mtime(entry) < cutoff:
+                _remove_entry(entry)
+
+
+def clean_receipts(inbox: Path, days: float | None = None) -> None:
+    """Receipts are for the ingest waiting on them; keep them SC_RECEIPT_DAYS, then remove them."""
+    from pipeline import settings
+
+    done = Path(inbox) / "done"
+    if done.is_dir():
+        cutoff = time.time() - 86400 * (settings.get_float("RECEIPT_DAYS") if days is None else days)
+        for entry in done.iterdir():
+            if _newest_mtime(entry) < cutoff:
+                _remove_entry(entry)
+
+
 def empty_trash(inbox: Path) -> None:
     trash = Path(inbox) / "trash"
     if trash.is_dir():
         for entry in trash.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            _remove_entry(entry)
 
 
 def _set_aside(folder: Path, why: str) -> None:
@@ -197,6 +237,8 @@ def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
     inbox = Path(inbox)
     with _drain_lock:
         empty_trash(inbox)
+        clean_tmp(inbox)
+        clean_receipts(inbox)
         receipts = [apply_spool(con, folder) for folder in pending(inbox)]
         return [r for r in receipts if r is not None]
 

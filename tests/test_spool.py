@@ -264,3 +264,55 @@ def test_two_ingests_at_once_both_apply_and_print_their_counts(tmp_path):
     assert [o.strip() for o, _ in outs] == ["read=40 inserted=40 duplicates=0 quarantined=0",
                                             "read=25 inserted=25 duplicates=0 quarantined=0"], outs
     check_exactly_once(db, 65)
+
+
+# ---- leftovers: half-written spools in tmp/ and old receipts in done/ ----------------------------
+def _age(path, seconds):
+    stamp = time.time() - seconds
+    for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        os.utime(p, (stamp, stamp))
+
+
+def _leftovers(inbox):
+    old_tmp, fresh_tmp = inbox / "tmp" / "old.spool", inbox / "tmp" / "fresh.spool"
+    for folder in (old_tmp, fresh_tmp):
+        folder.mkdir(parents=True)
+        (folder / "rows.parquet").write_bytes(b"PAR1 half written")
+    _age(old_tmp, 2 * 3600)
+    done = inbox / "done"
+    done.mkdir(exist_ok=True)
+    old_receipt, fresh_receipt = done / "old.json", done / "fresh.json"
+    old_receipt.write_text("{}")
+    fresh_receipt.write_text("{}")
+    _age(old_receipt, 30 * 86400)
+    return old_tmp, fresh_tmp, old_receipt, fresh_receipt
+
+
+def test_drain_cleans_old_tmp_spools_and_old_receipts(tmp_path, monkeypatch):
+    monkeypatch.setenv("SC_RECEIPT_DAYS", "7")
+    db = tmp_path / "c.duckdb"
+    inbox = settings.inbox_path(db)
+    old_tmp, fresh_tmp, old_receipt, fresh_receipt = _leftovers(inbox)
+    con = store.connect(db)
+    try:
+        spool.drain(con, inbox)
+    finally:
+        con.close()
+    assert not old_tmp.exists() and fresh_tmp.exists()    # a fresh one may be an ingest writing now
+    assert not old_receipt.exists() and fresh_receipt.exists()
+
+
+def test_ingest_cleans_old_tmp_spools_even_while_the_app_holds_the_database(tmp_path, monkeypatch):
+    from pipeline.__main__ import main
+
+    db = tmp_path / "i.duckdb"
+    inbox = settings.inbox_path(db)
+    old_tmp, fresh_tmp, _, _ = _leftovers(inbox)
+    monkeypatch.setenv("SC_INGEST_WAIT", "60")
+    app = _start_app(db, "drain")
+    try:
+        assert main(["ingest", str(_ids_csv(tmp_path / "i.csv", 3, "i")), "--db", str(db)]) == 0
+    finally:
+        app.kill()
+        app.wait()
+    assert not old_tmp.exists() and fresh_tmp.exists()
