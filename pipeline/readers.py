@@ -133,7 +133,7 @@ def read_file(path: str | Path) -> ReadResult:
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise UnreadableFile(f"{path}: an old binary Excel .xls file; save it as .xlsx or CSV")
     if _looks_binary(data[:8192]):
-        raise UnreadableFile(f"{path}: binary data, not a text table (NUL or control bytes at the start)")
+        raise UnreadableFile(f"{path}: binary data, not a text table (many NUL or control bytes at the start)")
     text, encoding = decode(data, path)
     stripped = text.lstrip("\ufeff \r\n\t")
     if suffix in (".json", ".geojson") or stripped.startswith("["):
