@@ -49,6 +49,26 @@ def _overview() -> str:
     return "\n".join(lines)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception a command did not expect."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     table = {name: (module, help_, example) for name, module, help_, example in COMMANDS}
@@ -60,13 +80,22 @@ def main(argv: list[str] | None = None) -> int:
     name = argv[0]
     module_name, help_, example = table[name]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=f"python -m pipeline {name}", description=help_, epilog=f"example: {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     getattr(module, f"arguments_{name}")(parser)
     args = parser.parse_args(argv[1:])
-    return int(getattr(module, f"run_{name}")(args) or 0)
+    try:
+        return int(getattr(module, f"run_{name}")(args) or 0)
+    except KeyboardInterrupt:
+        print(f"error: {name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last net: commands report what they expect themselves
+        if settings.get("DEBUG") == "1":
+            raise
+        print(f"error: {name}: {describe(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

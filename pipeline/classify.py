@@ -17,8 +17,10 @@ import functools
 import json
 import logging
 import operator
+import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -253,6 +255,32 @@ def predict_proba(model, texts: Sequence[str]) -> pd.DataFrame:
 PARALLEL_FROM = 40000  # below this, starting worker processes costs more than it saves
 
 
+_watchdog: list[threading.Thread] = []
+
+
+def exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave as soon as the process that started us is gone.
+
+    A kill -9 of the parent runs no clean-up, and loky's idle worker (with its two resource
+    trackers, which wait for it) would otherwise live on for many minutes."""
+    if _watchdog:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    _watchdog.append(threading.Thread(target=watch, name="exit-with-parent", daemon=True))
+    _watchdog[0].start()
+
+
+def _executor():
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=1, initializer=exit_with_parent, initargs=(os.getpid(),))
+
+
 def _chunk_worker(model_path: str, texts: list[str]) -> pd.DataFrame:
     import joblib
 
@@ -273,11 +301,9 @@ def classify_texts(texts: Sequence[str]) -> pd.DataFrame:
 def _classify_on_two_cores(model, texts: list[str]) -> pd.DataFrame:
     """The second half goes to a worker process while this one, whose model is already loaded,
     classifies the first: one worker to start instead of two, and no core left idle."""
-    from joblib.externals.loky import get_reusable_executor
-
     path = str(model_dir() / current_version() / "model.joblib")
     half = (len(texts) + 1) // 2
-    second = get_reusable_executor(max_workers=1).submit(_chunk_worker, path, texts[half:])
+    second = _executor().submit(_chunk_worker, path, texts[half:])
     first = _classify(model, texts[:half])
     return pd.concat([first, second.result()], ignore_index=True)
 

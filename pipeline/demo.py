@@ -9,7 +9,9 @@ rebuilt from it; a few surges are planted and recorded in demo_surges. Same seed
 """
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 
 import holidays
@@ -352,8 +354,19 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
 
 
 # ---- CLI -------------------------------------------------------------------------------------
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} rows: a demo needs at least 1 row")
+    return number
+
+
 def arguments_demo(parser) -> None:
-    parser.add_argument("--rows", type=int, default=settings.get_int("DEMO_ROWS"), help="submissions to create")
+    parser.add_argument("--rows", type=_positive_int, default=settings.get_int("DEMO_ROWS"),
+                        help="submissions to create (at least 1)")
     parser.add_argument("--seed", type=int, default=settings.get_int("DEMO_SEED"))
     parser.add_argument("--end", help="last day of the history, YYYY-MM-DD (default: now)")
     parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
@@ -365,9 +378,15 @@ def run_demo(args) -> int:
     if con is None:
         return 1
     if store.submission_count(con) and store.get_meta(con, "dataset") != "demo":
-        print(f"error: {db} holds real (non-demo) submissions; refusing to overwrite them")
+        print(f"error: {db} holds real (non-demo) submissions; refusing to overwrite them", file=sys.stderr)
+        con.close()
         return 1
-    end = pd.Timestamp(args.end + " 23:59:59") if args.end else None
+    try:
+        end = pd.Timestamp(args.end + " 23:59:59") if args.end else None
+    except ValueError:
+        print(f"error: --end {args.end!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
+        con.close()
+        return 2
     stats = build_demo(con, rows=args.rows, seed=args.seed, end=end)
     con.close()
     print(json.dumps(stats) if False else " ".join(f"{k}={v}" for k, v in stats.items()) + f" db={db}")

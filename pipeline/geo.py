@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import math
 from pathlib import Path
 
@@ -181,7 +182,7 @@ def run_geo(args: argparse.Namespace) -> int:
         try:
             rings = load(args.check)
         except ValueError as exc:
-            print(f"error: {exc}")
+            print(f"error: {exc}", file=sys.stderr)
             return 2
         missing = sorted(set(reference.districts()["code"]) - set(rings["code"]))
         print(f"{args.check}: {rings['code'].nunique()} districts, {len(rings)} polygons"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, readers, reference, settings, sla
+from pipeline import classify, readers, reference, settings, sla, store
 
 SOURCES = ("hotline_109", "qr", "web", "import")
 MAX_TEXT = 20000
@@ -204,7 +204,9 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         contact = contact.where(piece.isna(), contact.fillna("").str.cat(piece, sep="; ").str.strip("; "))
 
     address = _clean(frame["address"])
-    extra = frame["_extra"].map(lambda e: json.dumps(e, ensure_ascii=False) if isinstance(e, dict) else None)
+    # default=str: XLSX cells are dates and numbers, JSON sources may nest; all kept as text.
+    extra = frame["_extra"].map(lambda e: json.dumps(e, ensure_ascii=False, default=str)
+                                if isinstance(e, dict) else None)
 
     ok = reasons == ""
     rows = pd.DataFrame({
@@ -278,6 +280,18 @@ def run_ingest(args) -> int:
 
     db = settings.db_path(args.db)
     inbox = settings.inbox_path(db)
+    # Before any work: a --db that is not a DuckDB file (or an inbox that cannot be made) would
+    # otherwise be found out only after the files were read and spooled.
+    try:
+        store.check_path(db)
+        (inbox / "tmp").mkdir(parents=True, exist_ok=True)
+        spool.clean_tmp(inbox)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot create the spool inbox {inbox} ({exc.strerror})", file=sys.stderr)
+        return 2
     failed = 0
     spooled = []
     for path in expand(args.files):

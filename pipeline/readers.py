@@ -11,11 +11,13 @@ import functools
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline import settings
 from pipeline.settings import ROOT
 
 csv.field_size_limit(16 * 1024 * 1024)
@@ -84,10 +86,10 @@ def _record(mapped: list[str | None], headers: list, values: list) -> dict:
 
 # ---- sniffing ------------------------------------------------------------------------------
 def _looks_binary(head: bytes) -> bool:
+    # A share of control bytes, not any NUL: one NUL in a text export is a damaged record, which is
+    # quarantined (read_csv_text), not a reason to reject 150 good ones.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False
-    if b"\x00" in head:
-        return True
     control = sum(1 for b in head if b < 9 or 13 < b < 32)
     return len(head) > 0 and control / len(head) > 0.05
 
@@ -131,7 +133,7 @@ def read_file(path: str | Path) -> ReadResult:
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise UnreadableFile(f"{path}: an old binary Excel .xls file; save it as .xlsx or CSV")
     if _looks_binary(data[:8192]):
-        raise UnreadableFile(f"{path}: binary data, not a text table (NUL or control bytes at the start)")
+        raise UnreadableFile(f"{path}: binary data, not a text table (many NUL or control bytes at the start)")
     text, encoding = decode(data, path)
     stripped = text.lstrip("\ufeff \r\n\t")
     if suffix in (".json", ".geojson") or stripped.startswith("["):
@@ -175,6 +177,9 @@ def read_csv_text(path: Path, text: str) -> ReadResult:
         prev_end = end
         if not row or all(not v.strip() for v in row):
             continue  # blank line, not a record
+        if "\x00" in raw:
+            result.bad.append((start, raw, "NUL byte in the record (a damaged export?)"))
+            continue
         if len(row) != len(headers):
             result.bad.append((start, raw, f"{len(row)} fields where the header has {len(headers)} "
                                            f"(an unquoted '{delimiter}' in the text or a broken line)"))
@@ -185,37 +190,115 @@ def read_csv_text(path: Path, text: str) -> ReadResult:
     return result
 
 
-def read_xlsx(path: Path) -> ReadResult:
-    from openpyxl import load_workbook
+def _xlsx_unpacked_size(path: Path) -> int:
+    import zipfile
 
+    try:
+        with zipfile.ZipFile(path) as archive:
+            # zipfile stops every member at its declared size, so the sum bounds what is parsed.
+            return sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableFile(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+
+
+def read_xlsx(path: Path) -> ReadResult:
+    """The first sheet, streamed (openpyxl read-only mode), within the XLSX_* limits of settings.
+
+    The sheet's declared dimension is ignored: openpyxl pads every row to it and fills missing
+    rows with padded empty rows, so a few KB declaring A1:XFD1048576 would take minutes."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    max_rows, max_cols = settings.get_int("XLSX_MAX_ROWS"), settings.get_int("XLSX_MAX_COLUMNS")
+    max_cell, max_mb = settings.get_int("XLSX_MAX_CELL"), settings.get_int("XLSX_MAX_MB")
+    unpacked = _xlsx_unpacked_size(path)
+    if unpacked > max_mb * 2**20:
+        raise UnreadableFile(f"{path}: unpacks to {unpacked / 2**20:.0f} MB, more than SC_XLSX_MAX_MB={max_mb}; "
+                             f"save it as CSV or split it")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for broken workbooks
         raise UnreadableFile(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
+    try:
+        if not wb.worksheets:
+            raise UnreadableFile(f"{path}: the workbook has no worksheet")
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()
+        return _read_sheet(path, ws, max_rows, max_cols, max_cell, get_column_letter)
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # a damaged sheet part found only while streaming it
+        raise UnreadableFile(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    finally:
+        wb.close()
+
+
+def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, letter) -> ReadResult:
     result = ReadResult(path, "xlsx", [], [], [])
+    rows = ws.iter_rows(values_only=True)  # only the cells present; empty tuples for missing rows
+
+    def blank(v) -> bool:
+        return v is None or (isinstance(v, str) and not v.strip())
+
+    def beyond(row: tuple) -> int | None:
+        """Column number of a value right of the limit (rows are as long as their last cell)."""
+        tail = row[max_cols:]
+        if not tail or tail.count(None) == len(tail):  # C speed for the usual and the padded case
+            return None
+        if not blank(row[-1]):
+            return len(row)
+        return next((i for i, v in enumerate(tail, start=max_cols + 1) if not blank(v)), None)
+
+    def problem(row: tuple) -> str | None:
+        column = beyond(row)
+        if column:
+            return f"value in column {letter(column)}, beyond the limit of {max_cols} columns (SC_XLSX_MAX_COLUMNS)"
+        for i, v in enumerate(row[:max_cols], start=1):
+            if isinstance(v, str) and len(v) > max_cell:
+                return f"cell in column {letter(i)} holds {len(v)} characters, more than SC_XLSX_MAX_CELL={max_cell}"
+        return None
+
+    def raw_of(row: tuple, bad: bool) -> str:
+        if not bad:
+            return json.dumps([None if v is None else str(v) for v in row], ensure_ascii=False)
+        # only the cells present, by column letter, each cut to the cell limit
+        cells = {letter(i): str(v)[:max_cell] for i, v in enumerate(row, start=1) if v is not None and v != ""}
+        return json.dumps(cells, ensure_ascii=False)
+
     headers, mapped, header_row = None, None, 0
     for i, row in enumerate(rows, start=1):
-        m, unmapped = map_headers(list(row))
-        if "text" in m:
-            headers, mapped, header_row, result.unmapped = list(row), m, i, unmapped
-            break
+        if row:
+            m, unmapped = map_headers(list(row[:max_cols]))
+            if "text" in m:
+                headers, mapped, header_row, result.unmapped = list(row[:max_cols]), m, i, unmapped
+                break
         if i >= 20:
             break
     if headers is None:
-        wb.close()
         raise UnreadableFile(f"{path}: no header row with a submission text column in the first 20 rows "
                              f"of sheet '{ws.title}' (see data/column_map.csv)")
+    width = len(headers)
+    cells, max_cells = 0, max_rows * max_cols  # rows padded far to the right cost time too
     for i, row in enumerate(rows, start=header_row + 1):
-        values = list(row) + [None] * (len(headers) - len(row))
-        if all(v is None or str(v).strip() == "" for v in values):
+        if not row or (all(blank(v) for v in row[:max_cols]) and beyond(row) is None):
             continue
-        raw = json.dumps([None if v is None else str(v) for v in values], ensure_ascii=False)
+        cells += len(row)
+        if len(result.records) + len(result.bad) >= max_rows:
+            result.bad.append((i, "", f"more than {max_rows} data rows (SC_XLSX_MAX_ROWS): rows from {i} on "
+                                      f"were not read; split the workbook or save it as CSV"))
+            break
+        if cells > max_cells:
+            result.bad.append((i, "", f"more than {max_cells} cells (SC_XLSX_MAX_ROWS x SC_XLSX_MAX_COLUMNS): "
+                                      f"rows from {i} on were not read; split the workbook or save it as CSV"))
+            break
+        why = problem(row)
+        if why:
+            result.bad.append((i, raw_of(row, True), why))
+            continue
+        values = list(row[:width]) + [None] * (width - len(row))
         result.records.append(_record(mapped, headers, values))
         result.record_nos.append(i)
-        result.raws.append(raw)
-    wb.close()
+        result.raws.append(raw_of(tuple(values), False))
     return result
 
 
@@ -234,6 +317,9 @@ def read_jsonl(path: Path, text: str) -> ReadResult:
         except json.JSONDecodeError as exc:
             result.bad.append((i, line, f"invalid JSON on line {i}: {exc.msg} at column {exc.colno}"))
             continue
+        except RecursionError:
+            result.bad.append((i, line, f"JSON on line {i} nested too deeply"))
+            continue
         if not isinstance(obj, dict):
             result.bad.append((i, line, f"line {i} is a JSON {type(obj).__name__}, not an object"))
             continue
@@ -249,6 +335,8 @@ def read_json(path: Path, text: str) -> ReadResult:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise UnreadableFile(f"{path}: JSON nested too deeply (more than {sys.getrecursionlimit()} levels)") from exc
     if isinstance(data, dict):
         data = data.get("service_requests") or data.get("requests") or data.get("records")
     if not isinstance(data, list):
@@ -256,7 +344,11 @@ def read_json(path: Path, text: str) -> ReadResult:
     open311 = any(isinstance(o, dict) and "service_request_id" in o for o in data[:50])
     result = ReadResult(path, "open311" if open311 else "json", [], [], [])
     for i, obj in enumerate(data, start=1):
-        raw = json.dumps(obj, ensure_ascii=False)
+        try:
+            raw = json.dumps(obj, ensure_ascii=False)
+        except RecursionError:
+            result.bad.append((i, f"record {i}", f"record {i} is nested too deeply"))
+            continue
         if not isinstance(obj, dict):
             result.bad.append((i, raw, f"record {i} is a JSON {type(obj).__name__}, not an object"))
             continue

@@ -32,6 +32,12 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("SESSION_IDLE_MINUTES", "60", "a session ends after this many minutes without use"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
+    ("RECEIPT_DAYS", "7", "days the inbox keeps receipts of applied spool files (<inbox>/done/)"),
+    ("XLSX_MAX_ROWS", "200000", "data rows read from one XLSX sheet; the rest is reported in quarantine (save big exports as CSV)"),
+    ("XLSX_MAX_COLUMNS", "256", "columns read from an XLSX sheet; a row with a value further right is quarantined"),
+    ("XLSX_MAX_CELL", "32767", "characters in one XLSX cell (Excel's own limit); a row with a longer cell is quarantined"),
+    ("XLSX_MAX_MB", "256", "megabytes an XLSX workbook may unpack to; a bigger one is refused before it is parsed"),
+    ("DEBUG", "0", "1: a command that fails unexpectedly shows the Python traceback instead of one error line"),
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}

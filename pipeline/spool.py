@@ -12,6 +12,7 @@ without inserting again). Rows are unique on (source, source_id), so nothing is 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
@@ -24,10 +25,11 @@ import pandas as pd
 
 from pipeline import events, store
 
+log = logging.getLogger(__name__)
 _drain_lock = threading.Lock()
 SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", "region", "district",
                       "address", "lat", "lon", "placement", "contact", "category", "category_confidence",
-                      "category_source", "priority", "status", "department", "feedback_due_at", "due_at"]
+                      "category_source", "priority", "status", "department", "feedback_due_at", "due_at", "extra"]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -92,73 +94,180 @@ def _receipt_from_run(con, spool_id: str) -> dict | None:
             "duplicates": duplicates, "quarantined": quarantined}
 
 
-def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    spool_id = meta["spool_id"]
+def spool_id_of(folder: Path) -> str:
+    return folder.name.removesuffix(".spool")
+
+
+def _remove(folder: Path) -> None:
+    """Rename the folder into inbox/trash (atomic) and only then delete it: a kill in the middle of
+    the deletion leaves a half-deleted folder in trash/, which the next drain empties, never a
+    half-deleted spool in the inbox."""
+    trash = folder.parent / "trash"
+    trash.mkdir(exist_ok=True)
+    target = trash / folder.name
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(folder, target)
+    _fsync_dir(folder.parent)
+    shutil.rmtree(target)
+
+
+TMP_MAX_AGE = 3600  # seconds: a spool still in tmp/ after this was left by a killed ingest
+
+
+def _newest_mtime(path: Path) -> float:
+    try:
+        stamps = [path.lstat().st_mtime]
+        if path.is_dir() and not path.is_symlink():
+            stamps += [p.lstat().st_mtime for p in path.rglob("*")]
+        return max(stamps)
+    except OSError:  # removed meanwhile
+        return time.time()
+
+
+def _remove_entry(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
+
+
+def clean_tmp(inbox: Path, max_age: float = TMP_MAX_AGE) -> None:
+    """Remove half-written spools of killed ingests from inbox/tmp (only old ones: a recent one
+    may be an ingest writing right now). Any process may call this, writer or not."""
+    tmp = Path(inbox) / "tmp"
+    if tmp.is_dir():
+        cutoff = time.time() - max_age
+        for entry in tmp.iterdir():
+            if _newest_mtime(entry) < cutoff:
+                _remove_entry(entry)
+
+
+def clean_receipts(inbox: Path, days: float | None = None) -> None:
+    """Receipts are for the ingest waiting on them; keep them SC_RECEIPT_DAYS, then remove them."""
+    from pipeline import settings
+
+    done = Path(inbox) / "done"
+    if done.is_dir():
+        cutoff = time.time() - 86400 * (settings.get_float("RECEIPT_DAYS") if days is None else days)
+        for entry in done.iterdir():
+            if _newest_mtime(entry) < cutoff:
+                _remove_entry(entry)
+
+
+def empty_trash(inbox: Path) -> None:
+    trash = Path(inbox) / "trash"
+    if trash.is_dir():
+        for entry in trash.iterdir():
+            _remove_entry(entry)
+
+
+def _set_aside(folder: Path, why: str) -> None:
+    """A folder that cannot be applied is moved to inbox/broken/ (kept, never deleted) so that it
+    stops no later drain."""
+    broken = folder.parent / "broken"
+    broken.mkdir(exist_ok=True)
+    target = broken / folder.name
+    if target.exists():
+        target = broken / f"{folder.name}.{time.strftime('%Y%m%dT%H%M%S')}"
+    os.rename(folder, target)
+    log.warning("spool %s set aside in %s: %s", folder.name, target, why)
+
+
+def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
+    """Apply one spool folder; its receipt, or None when it had to be set aside (see _set_aside)."""
+    # The folder name is the spool id: a folder whose id is already recorded was applied, and
+    # whatever is left of it (a kill -9 during an older, in-place removal may have taken meta.json
+    # first) only needs the clean-up.
+    spool_id = spool_id_of(folder)
     done = _receipt_from_run(con, spool_id)
     if done is None:
-        rows = pd.read_parquet(folder / "rows.parquet")
-        quarantine = pd.read_parquet(folder / "quarantine.parquet")
-        started = pd.Timestamp.now(tz="UTC")
-        with store.transaction(con):
-            run_id = con.execute(
-                "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                [spool_id, meta["file"], meta["checksum"], meta["source"], started, meta["read"]],
-            ).fetchall()[0][0]
-            inserted = 0
-            if len(rows):
-                con.register("_spool_rows", rows)
-                cols = ", ".join(SUBMISSION_COLUMNS)
-                con.execute(
-                    f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ? FROM _spool_rows "
-                    "ON CONFLICT (source, source_id) DO NOTHING", [run_id])
-                con.unregister("_spool_rows")
-                inserted = con.execute("SELECT count(*) FROM submissions WHERE ingest_run_id = ?",
-                                       [run_id]).fetchall()[0][0]
-                events.record_created(con, ingest_run_id=run_id)
-            if len(quarantine):
-                con.register("_spool_q", quarantine)
-                con.execute("INSERT INTO quarantine (ingest_run_id, file, record_no, raw, reason) "
-                            "SELECT ?, ?, record_no, raw, reason FROM _spool_q", [run_id, meta["file"]])
-                con.unregister("_spool_q")
-            duplicates = len(rows) - inserted + meta["file_duplicates"]
-            con.execute(
-                "UPDATE ingest_runs SET finished_at = now(), inserted_count = ?, duplicate_count = ?, "
-                "quarantined_count = ? WHERE id = ?", [inserted, duplicates, len(quarantine), run_id])
-        done = _receipt_from_run(con, spool_id)
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            rows = pd.read_parquet(folder / "rows.parquet")
+            quarantine = pd.read_parquet(folder / "quarantine.parquet")
+        except (FileNotFoundError, ValueError) as exc:
+            # Spools are renamed into the inbox complete, so this is a leftover or damage.
+            _set_aside(folder, f"incomplete spool folder ({exc})")
+            return None
+        done = _insert(con, meta, rows, quarantine)
     _write_receipt(folder.parent, done)
-    shutil.rmtree(folder)
+    _remove(folder)
     return done
+
+
+def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quarantine: pd.DataFrame) -> dict:
+    """One transaction: the rows, their events, the quarantine and the ingest_runs record."""
+    spool_id = meta["spool_id"]
+    started = pd.Timestamp.now(tz="UTC")
+    with store.transaction(con):
+        run_id = con.execute(
+            "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [spool_id, meta["file"], meta["checksum"], meta["source"], started, meta["read"]],
+        ).fetchall()[0][0]
+        inserted = 0
+        if len(rows):
+            if "extra" not in rows:  # a spool written before unmapped columns were carried through
+                rows = rows.assign(extra=None)
+            rows = rows.assign(extra=rows["extra"].astype(object))
+            con.register("_spool_rows", rows)
+            cols = ", ".join(SUBMISSION_COLUMNS)
+            con.execute(
+                f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ? FROM _spool_rows "
+                "ON CONFLICT (source, source_id) DO NOTHING", [run_id])
+            con.unregister("_spool_rows")
+            inserted = con.execute("SELECT count(*) FROM submissions WHERE ingest_run_id = ?",
+                                   [run_id]).fetchall()[0][0]
+            events.record_created(con, ingest_run_id=run_id)
+        if len(quarantine):
+            con.register("_spool_q", quarantine)
+            con.execute("INSERT INTO quarantine (ingest_run_id, file, record_no, raw, reason) "
+                        "SELECT ?, ?, record_no, raw, reason FROM _spool_q", [run_id, meta["file"]])
+            con.unregister("_spool_q")
+        duplicates = len(rows) - inserted + meta["file_duplicates"]
+        con.execute(
+            "UPDATE ingest_runs SET finished_at = now(), inserted_count = ?, duplicate_count = ?, "
+            "quarantined_count = ? WHERE id = ?", [inserted, duplicates, len(quarantine), run_id])
+    return _receipt_from_run(con, spool_id)
 
 
 def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
     """Apply every spool folder waiting in the inbox, oldest first. Only the writer calls this."""
+    inbox = Path(inbox)
     with _drain_lock:
-        return [apply_spool(con, folder) for folder in pending(Path(inbox))]
+        empty_trash(inbox)
+        clean_tmp(inbox)
+        clean_receipts(inbox)
+        receipts = [apply_spool(con, folder) for folder in pending(inbox)]
+        return [r for r in receipts if r is not None]
 
 
 def apply_or_wait(db: Path, inbox: Path, spool_ids: list[str], wait_seconds: float) -> dict[str, dict]:
-    """Drain ourselves when we can be the writer, else wait for the running app's receipts."""
+    """Drain ourselves whenever we can be the writer, else wait for the writer's receipts.
+
+    Until `wait_seconds` have passed, the lock is tried again and again: the process that held it
+    may be another CLI command that exits a moment later without draining our spool (it listed
+    the inbox before our spool arrived), not an app that drains."""
     if not spool_ids:
         return {}
-    try:
-        con = store.connect(db)
-    except store.StoreLocked:
-        con = None
-    if con is not None:
-        try:
-            drain(con, inbox)
-        finally:
-            con.close()
     receipts: dict[str, dict] = {}
-    deadline = time.monotonic() + (0 if con is not None else wait_seconds)
+    deadline = time.monotonic() + wait_seconds
     while True:
+        try:
+            con = store.connect(db)
+        except store.StoreLocked:
+            con = None
+        if con is not None:
+            try:
+                drain(con, inbox)
+            finally:
+                con.close()
         for sid in spool_ids:
             path = receipt_path(inbox, sid)
             if sid not in receipts and path.exists():
                 receipts[sid] = json.loads(path.read_text(encoding="utf-8"))
-        if len(receipts) == len(spool_ids) or time.monotonic() >= deadline:
+        if len(receipts) == len(spool_ids) or con is not None or time.monotonic() >= deadline:
             return receipts
         time.sleep(0.2)
 

@@ -17,21 +17,78 @@ from pipeline import settings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class StoreLocked(RuntimeError):
+class StoreError(RuntimeError):
+    """The database file cannot be used; the message is one line naming the path and why."""
+
+
+class StoreLocked(StoreError):
     """Another process holds the database file read-write."""
 
 
+# DuckDB opens a path with these endings as a read-only view of that file in an in-memory
+# database (or creates one): ingest would report rows inserted and nothing would be saved.
+NOT_A_DATABASE = {".csv", ".tsv", ".txt", ".parquet", ".json", ".jsonl", ".ndjson", ".geojson", ".xlsx",
+                  ".xls"}
+COMPRESSED = {".gz", ".zst", ".bz2", ".xz"}
+MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def check_path(path: str | Path) -> Path:
+    """The path if it can be a DuckDB database file (existing or to be created), else StoreError."""
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in COMPRESSED:
+        suffixes.pop()
+    if suffixes and suffixes[-1] in NOT_A_DATABASE:
+        raise StoreError(f"{path}: a {suffixes[-1]} path is not a DuckDB database; DuckDB would open it "
+                         f"as a throw-away in-memory database (use e.g. data/situation.duckdb)")
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a DuckDB database file")
+    if path.exists():
+        if not path.is_file():
+            raise StoreError(f"{path} is not a regular file, so not a DuckDB database")
+        try:
+            with open(path, "rb") as f:
+                head = f.read(12)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read ({exc.strerror})") from exc
+        if head[8:12] != MAGIC:
+            what = "an empty file" if not head else "not a DuckDB database (no DUCK header)"
+            raise StoreError(f"{path} exists but is {what}; refusing to open it")
+        return path
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StoreError(f"{path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
 def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database (":memory:" for tests), apply migrations when writable."""
+    """Open the database (":memory:" for tests), apply migrations when writable.
+
+    Raises StoreLocked when another process holds the file, StoreError when the path is not a
+    DuckDB database (a CSV, Parquet or JSON path, another kind of file, a folder, an unusable place).
+    """
     target = str(path) if path else str(settings.db_path())
     if target != ":memory:":
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        check_path(target)
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{target}: cannot create its folder ({exc.strerror})") from exc
     try:
         con = duckdb.connect(target, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreLocked(f"{target} is in use by another process ({_holder(exc)})") from exc
-        raise
+        raise StoreError(f"{target}: cannot open the database ({_one_line(exc)})") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"{target}: cannot open the database ({_one_line(exc)})") from exc
     configure(con)
     if not read_only:
         migrate(con)
@@ -44,6 +101,9 @@ def connect_writer_or_explain(path, hint: str):
         return connect(path)
     except StoreLocked as exc:
         print(f"error: {exc}; {hint}", file=sys.stderr)
+        return None
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return None
 
 

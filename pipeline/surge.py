@@ -130,12 +130,23 @@ def arguments_surges(parser: argparse.ArgumentParser) -> None:
 
 def run_surges(args: argparse.Namespace) -> int:
     tz = settings.get("TZ")
-    now = pd.Timestamp(args.at).tz_localize(tz) if args.at else pd.Timestamp.now(tz=tz)
     try:
-        con = store.connect(settings.db_path(args.db), read_only=True)
+        now = pd.Timestamp(args.at).tz_localize(tz) if args.at else pd.Timestamp.now(tz=tz)
+    except (ValueError, TypeError):
+        print(f"error: --at {args.at!r} is not a time; use e.g. '2026-11-20 18:00'", file=sys.stderr)
+        return 2
+    db = settings.db_path(args.db)
+    if not db.exists():
+        print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
+        return 1
+    try:
+        con = store.connect(db, read_only=True)
     except store.StoreLocked as exc:
         print(f"error: {exc}; the running app shows the same alerts on the wall display and the overview",
               file=sys.stderr)
+        return 1
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     alerts = current_alerts(con, now.to_pydatetime(), region=args.region)
     if alerts.empty:

@@ -27,6 +27,8 @@ class LabelledDataError(ValueError):
 # ---- data ----------------------------------------------------------------------------------
 def read_table(path: Path) -> pd.DataFrame:
     data = Path(path).read_bytes()
+    if not data.strip():
+        raise readers.UnreadableFile(f"{path}: the file is empty")
     text, _ = readers.decode(data, Path(path))
     return pd.read_csv(io.StringIO(text), sep=readers.sniff_delimiter(text), dtype=str, keep_default_na=False)
 
@@ -40,8 +42,12 @@ def load_labelled(path: str | Path, need_category: bool = True) -> pd.DataFrame:
     path = Path(path)
     try:
         frame = read_table(path)
-    except (OSError, readers.UnreadableFile, pd.errors.ParserError) as exc:
-        raise LabelledDataError(f"{path}: cannot read ({exc})") from exc
+    except readers.UnreadableFile as exc:
+        raise LabelledDataError(str(exc)) from exc
+    except OSError as exc:
+        raise LabelledDataError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise LabelledDataError(f"{path}: cannot read ({' '.join(str(exc).split())})") from exc
     frame.columns = [c.strip().lower().lstrip("\ufeff") for c in frame.columns]
     needed = ["text", "category"] if need_category else ["text"]
     missing = [c for c in needed if c not in frame.columns]
@@ -307,6 +313,9 @@ def run_train(args) -> int:
             con = store.connect(db, read_only=True)
         except store.StoreLocked:
             print(f"note: {db} is held by the running app; operator labels are not included", file=sys.stderr)
+        except store.StoreError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     unlabelled = None
     if not args.no_adapt:
         try:

@@ -1,6 +1,7 @@
 """Classifier: normalisation, language, the contract, training, versions, strict labelled files."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -124,3 +125,66 @@ def test_cli_evaluate_last_line_and_bad_files(tiny_corpus, tmp_path, monkeypatch
     # The input's own `category` (true labels) survives; the model's answer goes beside it.
     assert out.returncode == 0 and list(result.columns) == [*train.read_table(good).columns, "predicted_category", "confidence", "language"]
     assert result["category"].tolist() == train.read_table(good)["category"].tolist()
+
+
+KILLED_DURING_CLASSIFICATION = """
+import time, joblib
+from sklearn.dummy import DummyClassifier
+from pipeline import classify
+version = classify.model_dir() / "v1"
+version.mkdir(parents=True)
+joblib.dump(DummyClassifier(strategy="prior").fit([[0], [1]], ["roads", "water"]), version / "model.joblib")
+(classify.model_dir() / "current").write_text("v1")
+classify.PARALLEL_FROM = 10          # use the worker process for a small batch
+classify.classify_texts(["яма на дороге"] * 50)
+print("classified", flush=True)
+time.sleep(600)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_worker_processes_exit_when_their_parent_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipeline import settings
+
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_DURING_CLASSIFICATION], cwd=settings.ROOT,
+                            env={**os.environ, "PYTHONPATH": str(settings.ROOT),
+                                 "SC_MODEL_DIR": str(tmp_path / "models")},
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "classified"
+        workers = _children(proc.pid)
+        assert workers
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(map(_alive, workers)):
+        time.sleep(0.2)
+    left = [w for w in workers if _alive(w)]
+    for w in left:  # do not leave them behind when the test fails
+        os.kill(w, signal.SIGKILL)
+    assert left == []

@@ -90,4 +90,4 @@ def test_cli_refuses_to_overwrite_real_data(tmp_path):
     con.close()
     out = subprocess.run([sys.executable, "-m", "pipeline", "demo", "--rows", "100", "--db", str(db)],
                          capture_output=True, text=True, cwd=settings.ROOT)
-    assert out.returncode == 1 and "refusing to overwrite" in out.stdout
+    assert out.returncode == 1 and "refusing to overwrite" in out.stderr

@@ -69,4 +69,4 @@ def test_an_unusable_geojson_is_refused_with_the_file_and_reason(tmp_path, conte
     with pytest.raises(ValueError, match=reason):
         geo.load(path)
     assert main(["geo", "--check", str(path)]) == 2
-    assert str(path) in capsys.readouterr().out
+    assert str(path) in capsys.readouterr().err

@@ -189,3 +189,55 @@ def test_cli_summary_line_and_help(tmp_path):
     assert out.stdout.strip() == "read=1 inserted=1 duplicates=0 quarantined=0"
     helped = run_cli("ingest", "--help")
     assert "example: python -m pipeline ingest" in helped.stdout
+
+
+def test_unmapped_columns_reach_the_extra_json_column_of_an_upgraded_database(tmp_path, monkeypatch):
+    import datetime as dt
+    import shutil
+
+    from openpyxl import Workbook
+
+    # A database made by the schema before `extra` existed, with a row in it.
+    old = tmp_path / "old_migrations"
+    old.mkdir()
+    for name in ("001_core.sql", "050_demo.sql"):
+        shutil.copy(store.MIGRATIONS / name, old / name)
+    db = tmp_path / "old.duckdb"
+    monkeypatch.setattr(store, "MIGRATIONS", old)
+    con = store.connect(db)
+    con.execute("INSERT INTO submissions (source, source_id, received_at, text, status) "
+                "VALUES ('qr', 'old-1', '2026-01-05 10:00:00+05', 'Старая запись', 'new')")
+    con.close()
+    monkeypatch.undo()
+
+    csv = tmp_path / "x.csv"
+    csv.write_text("№,Текст обращения,Оператор,Смена\n1,Яма во дворе,Иванова,вторая смена\n", encoding="utf-8")
+    wb = Workbook()
+    wb.active.append(["№", "Текст обращения", "Дата звонка оператору"])
+    wb.active.append([2, "Нет света", dt.datetime(2026, 3, 2, 9, 30)])
+    wb.save(tmp_path / "x.xlsx")
+    con, receipt = ingest_file(csv, db)
+    assert receipt["inserted"] == 1
+    spool.write(ingest.prepare(tmp_path / "x.xlsx"), settings.inbox_path(db))
+    assert spool.drain(con, settings.inbox_path(db))[0]["inserted"] == 1
+    rows = con.execute("SELECT source_id, text, extra FROM submissions ORDER BY source_id").fetchall()
+    assert [(sid, text) for sid, text, _ in rows] == [("1", "Яма во дворе"), ("2", "Нет света"),
+                                                      ("old-1", "Старая запись")]
+    assert json.loads(rows[0][2]) == {"Оператор": "Иванова", "Смена": "вторая смена"}
+    assert json.loads(rows[1][2]) == {"Дата звонка оператору": "2026-03-02 09:30:00"}
+    assert rows[2][2] is None
+    assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'submissions' "
+                       "AND column_name = 'extra'").fetchall() == [("JSON",)]
+    con.close()
+
+
+def test_a_nul_byte_quarantines_its_record_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "nul.csv"
+    lines = [f"{i};01.02.2026 10:00;Абай;;Не горит фонарь у дома {i};" for i in range(1, 151)]
+    lines.insert(4, "999;01.02.2026 10:00;Абай;;Текст с \x00 внутри;")   # within the first 8 KB
+    path.write_bytes((HEADER_RU + "\n".join(lines) + "\n").encode("utf-8"))
+    prepared = ingest.prepare(path, "hotline_109")
+    assert prepared.read == 151 and len(prepared.rows) == 150
+    assert prepared.quarantine[["record_no", "reason"]].values.tolist() == [
+        [6, "NUL byte in the record (a damaged export?)"]]
+    assert "\x00" in prepared.quarantine["raw"][0]

@@ -79,3 +79,43 @@ def test_every_interface_text_has_all_languages():
     for lang in i18n.LANGS:
         assert i18n.missing(lang) == []
     assert i18n.t("no.such.key", "kk") == "no.such.key"
+
+
+@pytest.mark.parametrize("name,content", [
+    ("export.csv", b"text,date\n\xd0\xaf\xd0\xbc\xd0\xb0,01.02.2026\n"),
+    ("export.parquet", None),                      # does not exist yet: refused by its ending alone
+    ("export.json", b'[{"text": "x"}]'),
+    ("not_duckdb.duckdb", b"SQLite format 3\x00" + b"\x00" * 100),
+    ("empty.duckdb", b""),
+], ids=["csv", "parquet", "json", "sqlite", "empty"])
+def test_connect_refuses_paths_that_are_not_duckdb_files(tmp_path, name, content):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    for read_only in (False, True):
+        with pytest.raises(store.StoreError) as exc:
+            store.connect(path, read_only=read_only)
+        assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+    assert path.read_bytes() == content if content is not None else not path.exists()
+
+
+def test_connect_accepts_a_duckdb_file_whatever_its_name(tmp_path):
+    path = tmp_path / "situation.db"
+    store.connect(path).close()
+    assert path.read_bytes()[8:12] == b"DUCK"
+    store.connect(path).close()
+    assert issubclass(store.StoreLocked, store.StoreError)
+
+
+def test_ingest_refuses_a_csv_as_database_and_loses_nothing(tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    data = tmp_path / "calls.csv"
+    data.write_text("Текст обращения\nЯма на дороге\n", encoding="utf-8")
+    target = tmp_path / "target.csv"
+    target.write_text("a,b\n1,2\n", encoding="utf-8")
+    code = main(["ingest", str(data), "--db", str(target)])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and err.startswith("error: ") and "\n" not in err and "not a DuckDB" in err
+    assert target.read_text(encoding="utf-8") == "a,b\n1,2\n"
+    assert not settings.inbox_path(target).exists()     # nothing spooled, so nothing deleted either

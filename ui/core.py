@@ -197,7 +197,10 @@ class AppStore:
             users.close()
 
     def start(self) -> "AppStore":
-        self.drain_once()
+        try:
+            self.drain_once()
+        except Exception:  # a spool that fails to apply must not take every page down; it stays queued
+            log.exception("inbox drain failed")
         self._thread.start()
         atexit.register(self.close)
         return self
