@@ -247,7 +247,7 @@ def sign_in(con, username: str, password: str, origin: str | None = None) -> tup
 
 def session_viewer(con, token: str | None) -> Viewer | None:
     """The viewer of a live session, touching it; None when it expired, ended or its user is disabled."""
-    if not token:
+    if not token or not isinstance(token, str):
         return None
     now = _now()
     row = con.execute("SELECT s.username, s.created_at, s.seen_at, u.role, u.display_name, u.disabled "

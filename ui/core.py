@@ -71,8 +71,9 @@ def viewer() -> auth.Viewer | None:
     """The signed-in user, or a wall screen's token (`?token=`, wall only); None for anyone else."""
     con = _auth()
     try:
-        if TOKEN_KEY not in st.session_state and not st.session_state.get("_signed_out") and st.context.cookies.get(COOKIE):
-            st.session_state[TOKEN_KEY] = st.context.cookies.get(COOKIE)  # a reload or a new tab
+        cookie = st.context.cookies.get(COOKIE)
+        if TOKEN_KEY not in st.session_state and not st.session_state.get("_signed_out") and isinstance(cookie, str) and cookie:
+            st.session_state[TOKEN_KEY] = cookie  # a reload or a new tab
         who = auth.session_viewer(con, st.session_state.get(TOKEN_KEY))
         if who is None and st.query_params.get("token"):
             who = auth.wall_viewer(con, st.query_params.get("token"))
