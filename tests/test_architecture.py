@@ -48,3 +48,14 @@ def test_app_is_only_a_router():
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert not {"duckdb", "pandas", "plotly"} & _imports(ROOT / "app.py")
+
+
+def test_readme_lists_every_setting_with_its_default():
+    from pipeline import settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(SC_[A-Z_]+)` \| `([^`]*)` \|", readme, re.M))
+    for name, default, _ in settings.SETTINGS:
+        assert f"SC_{name}" in rows, name
+        if default and name not in ("INBOX", "AUTH_DB"):
+            assert rows[f"SC_{name}"] == default, (name, rows[f"SC_{name}"], default)

@@ -178,3 +178,12 @@ def test_a_wall_token_opens_the_wall_and_nothing_else(app_db):
     assert "wall-today" in html and "701 123" not in html
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/deadlines.py")
+
+
+def test_the_server_config_hides_tracebacks_and_exports_and_listens_on_localhost():
+    import tomllib
+
+    config = tomllib.loads((settings.ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["client"]["disableDataExport"] is True
+    assert config["server"]["address"] == "127.0.0.1"
