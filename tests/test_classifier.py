@@ -188,3 +188,18 @@ def test_worker_processes_exit_when_their_parent_is_killed(tmp_path):
     for w in left:  # do not leave them behind when the test fails
         os.kill(w, signal.SIGKILL)
     assert left == []
+
+
+def test_adaptation_to_unlabelled_texts_is_recorded_and_keeps_every_category(tiny_corpus, monkeypatch):
+    # The customer's own words: "парадная" is not in the corpus; its texts arrive without labels.
+    monkeypatch.setattr(train, "ADAPT_MIN_TEXTS", 20)
+    monkeypatch.setattr(train, "ADAPT_MIN_CONFIDENCE", 0.05)  # three texts a category make a timid model
+    own = pd.Series(["в парадной не горит лампа, лифт не работает"] * 15 + ["яма на дороге у дома, асфальт разбит"] * 15)
+    meta = train.train_and_save(note="test", cv=False, unlabelled=own)
+    info = meta["adaptation"]
+    assert info["unlabelled"] == 30 and 0 < info["pseudo_labelled"] <= 30
+    assert set(info["shares_after"]) <= set(reference.category_codes())
+    assert sum(info["shares_before"].values()) == pytest.approx(100, abs=0.5)
+    assert meta["classes"] == sorted(reference.category_codes())  # no category lost to the pseudo-labels
+    few = train.train_and_save(note="test", cv=False, unlabelled=own.head(5))["adaptation"]
+    assert few["note"].startswith("fewer than") and "pseudo_labelled" not in few

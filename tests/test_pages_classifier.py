@@ -58,3 +58,6 @@ def test_model_page_shows_the_model_and_retrains(db, tiny_corpus):  # noqa: F811
     # Three examples per category are too few to cross-validate: the page says so instead.
     assert any("Слова, определяющие категорию" in s.value for s in at.subheader)
     assert any("Кросс-валидация не проводилась" in c.value for c in at.caption)
+    # Quality on the customer's own confirmed labels, next to the corpus figure (none decided yet).
+    assert [m.label for m in at.metric][3] == "Точность на ваших обращениях"
+    assert any(c.value.startswith("Решений операторов: 0") for c in at.caption)
