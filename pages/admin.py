@@ -58,7 +58,8 @@ try:
     f1, f2 = st.columns(2)
     actor = f1.text_input(core.t("admin.filter_actor")).strip().lower() or None
     action = f2.selectbox(core.t("admin.filter_action"), [None, "sign_in", "sign_out", "user.add", "user.disable",
-                                                          "user.enable", "user.role", "user.password", "wall_token.add"],
+                                                          "user.enable", "user.role", "user.password", "wall_token.add",
+                                                          "model.retrain", "model.rollback"],
                           format_func=lambda a: core.t("filter.all") if a is None else a)
     log = auth.audit_log(con, viewer, actor=actor, action=action, limit=500)
     st.dataframe(pd.DataFrame({

@@ -14,13 +14,12 @@ b1, b2 = st.columns(2)
 if viewer.can("model") and b1.button(core.t("model.retrain"), type="primary"):
     try:
         with st.spinner("…"):
-            con = core.cursor()
-            train.train_and_save(con=con, note="model_page", unlabelled=train.unlabelled_texts(con))
+            train.retrain(core.cursor(), viewer)
         st.rerun()
     except train.LabelledDataError as exc:
         st.error(str(exc))
 if viewer.can("model") and info is not None and info.get("previous") and b2.button(core.t("model.rollback")):
-    train.rollback()
+    train.rollback(viewer)
     st.rerun()
 if info is None:
     st.warning(core.t("model.none"))

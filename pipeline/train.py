@@ -246,12 +246,33 @@ def versions() -> list[dict]:
     return out
 
 
-def rollback() -> str:
+def rollback(viewer=None) -> str:
+    """Back to the previous version; a signed-in viewer needs the `model` permission."""
+    _authorise(viewer, "rollback")
     info = classify.model_info()
     if info is None or not info.get("previous"):
         raise LabelledDataError("no previous model version to restore")
     _point_to(info["previous"])
     return info["previous"]
+
+
+def retrain(con, viewer) -> dict:
+    """The model page's retrain: corpus, operator labels, adapted to the store's own texts."""
+    _authorise(viewer, "retrain")
+    return train_and_save(con=con, note="model_page", unlabelled=unlabelled_texts(con))
+
+
+def _authorise(viewer, action: str) -> None:
+    from pipeline import auth
+
+    if viewer is None:  # the CLI: whoever may run it on the server may train
+        return
+    viewer.require("model")
+    users = auth.connect()
+    try:
+        auth.audit(users, viewer.username, f"model.{action}")
+    finally:
+        users.close()
 
 
 def evaluate(model, frame: pd.DataFrame, confusion: dict | None = None) -> tuple[str, float, float]:

@@ -5,6 +5,7 @@ import atexit
 import contextlib
 import logging
 import runpy
+import sys
 import threading
 from pathlib import Path
 
@@ -192,8 +193,8 @@ class AppStore:
             if store.get_meta(self.con, "dataset") == "demo":
                 auth.ensure_demo_users(users)  # the documented demo sign-ins, on demo data only
             elif auth.user_count(users) == 0:
-                log.warning("no users yet: create the first admin with "
-                            "`python -m pipeline users add NAME --role admin`")
+                print("Situation Centre: no users yet. Create the first administrator with\n"
+                      "    python -m pipeline users add NAME --role admin", file=sys.stderr, flush=True)
         finally:
             users.close()
 
