@@ -115,14 +115,7 @@ if case_id is not None:
 
         st.markdown(f"**{core.t('deadlines.history')}**")
         history = events.history(con, case_id)
-        st.table(pd.DataFrame({
-            core.t("deadlines.when"): history["happened_at"].map(cases.when),
-            core.t("deadlines.who"): history["actor"],
-            core.t("deadlines.what"): history["field"],
-            core.t("deadlines.old"): history["old"].fillna(""),
-            core.t("deadlines.new"): [("" if f == "created" else v) for f, v in zip(history["field"], history["new"].fillna(""))],
-            core.t("deadlines.comment"): history["comment"].fillna(""),
-        }), hide_index=True)
+        st.table(cases.history_table(history), hide_index=True)
 
 st.divider()
 st.subheader(core.t("deadlines.metrics"))

@@ -58,7 +58,7 @@ def test_deadlines_page_walks_a_case_and_records_events(db):
         assert not at.exception and not at.error
     assert at.metric[0].value == "Решено"
     history = at.table[-1].value
-    assert history.iloc[:, 2].tolist().count("status") == 4
+    assert history.iloc[:, 2].tolist().count("Статус") == 4
     assert "still a hole" in history.iloc[:, 5].tolist()
 
 
@@ -71,3 +71,19 @@ def test_refused_transition_shows_why(db):
     at.selectbox(key=f"to_{case_id}").set_value("rejected")
     at.button[0].click().run()
     assert "needs a comment" in at.error[0].value
+
+
+def test_case_history_reads_in_words_and_local_time(db):
+    con = store.connect(db)
+    case_id, _ = workflow.register_call(con, "Нет воды в доме 5", "aliya", district="turan")
+    workflow.transition(con, case_id, "feedback_given", "aliya")
+    con.close()
+    at = app(db, "deadlines")
+    at.text_input(key="dl_case_typed").set_value(str(case_id)).run()
+    assert not at.exception
+    history = at.table[-1].value
+    text = " ".join(history.astype(str).values.ravel())
+    assert "Зарегистрировано" in text and "Обратная связь дана" in text and "Новое" in text
+    for raw in ("created", "feedback_given", "feedback_at", "+00:00", "T0", "T1"):
+        assert raw not in text, raw
+    assert set(history["Кто"]) == {"aliya"}

@@ -60,3 +60,37 @@ def act(action, *args, **kwargs) -> bool:
         return False
     st.session_state["flash"] = core.t("deadlines.done")
     return True
+
+
+def history_value(field: str, value) -> str:
+    """One value of the event log as staff read it: names instead of codes, local times."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return ""
+    if field == "status":
+        return core.t(f"status.{value}")
+    if field == "priority":
+        return core.t(f"priority.{value}")
+    if field in ("category", "district", "department"):
+        return name_map(field, core.lang()).get(value, str(value))
+    if field == "category_source":
+        return core.t(f"history.source.{value}")
+    if field == "category_confidence":
+        return f"{float(value):.0%}"
+    if field == "due_extended":
+        return core.t("common.yes" if str(value).lower() == "true" else "common.no")
+    if field.endswith("_at"):
+        return when(pd.Timestamp(value))
+    return str(value)
+
+
+def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """A case's event log in words: what changed, from what to what, by whom, when (local time)."""
+    return pd.DataFrame({
+        core.t("deadlines.when"): history["happened_at"].map(when),
+        core.t("deadlines.who"): history["actor"],
+        core.t("deadlines.what"): [core.t(f"history.field.{f}") for f in history["field"]],
+        core.t("deadlines.old"): [history_value(f, v) for f, v in zip(history["field"], history["old"])],
+        core.t("deadlines.new"): ["" if f == "created" else history_value(f, v)
+                                  for f, v in zip(history["field"], history["new"])],
+        core.t("deadlines.comment"): history["comment"].fillna(""),
+    })
