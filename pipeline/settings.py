@@ -24,7 +24,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REVIEW_AUDIT", "2", "percent of confident labels that also go to the review queue as an audit sample, so that the model's accuracy and the share correction rest on an unbiased sample"),
     ("REVIEW_MIN", "1000", "operator decisions on model labels needed before the shares on screen are corrected from them"),
     ("REVIEW_MIN_AUDIT", "100", "of those, decisions from the audit sample of confident labels"),
-    ("SHARE_CORRECTION", "reviews", "how shares are corrected for the classifier's errors: reviews (from operator decisions once there are enough, else counted as labelled), cv (else from cross-validated confusion rates; on 30,806 real appeals this made the worst share error 1.8 -> 3.5 points), none"),
+    ("SHARE_CORRECTION", "reviews", "how shares are corrected for the classifier's errors: reviews (from operator decisions once there are enough, else counted as labelled), cv (else from cross-validated confusion rates; on 30,806 real appeals this made the worst share error worse, 1.7 -> 2.0 points), none"),
     ("AUTH_DB", "", "SQLite file of users, sessions, wall tokens and the audit log; empty means <DB>.auth.sqlite"),
     ("LOGIN_ATTEMPTS", "5", "failed sign-ins after which an account is locked"),
     ("LOGIN_LOCK_MINUTES", "15", "how long a locked account stays locked"),
