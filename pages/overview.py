@@ -39,8 +39,10 @@ left.subheader(core.t("overview.shares"))
 left.plotly_chart(charts.category_share_bar(shares, lang), width="stretch", config={"displayModeBar": False})
 right.subheader(core.t("overview.table"))
 table = shares.assign(name=charts.category_names(shares["category"], lang))
+corrected = shares.attrs.get("method", "none") != "none"  # uncorrected shares have no error estimate
 rows = [{core.t("common.category"): r.name, core.t("overview.share.counted"): f"{int(r.n)} · {r.counted_pct:.1f} %",
-         core.t("overview.share.estimated"): f"{r.pct:.1f} %", core.t("overview.share.interval"): f"{r.low:.1f}–{r.high:.1f}"}
+         core.t("overview.share.estimated"): f"{r.pct:.1f} %",
+         core.t("overview.share.interval"): f"{r.low:.1f}–{r.high:.1f}" if corrected else "—"}
         for r in table.itertuples()]
 rows.append({core.t("common.category"): core.t("overview.percent_total"),
              core.t("overview.share.counted"): f"{int(shares['n'].sum())} · 100.0 %",
