@@ -66,6 +66,7 @@ else:
     st.subheader(core.t("model.per_class"))
     per = pd.DataFrame(cv["per_class"]).T
     per.index = [cases.category_name(c) for c in per.index]
+    per.columns = [core.t(f"model.metric.{c}") for c in per.columns]
     st.dataframe(per, width="stretch")
     st.subheader(core.t("model.confusion"))
     st.plotly_chart(charts_model.confusion(cv["confusion"], [cases.category_name(c) for c in cv["classes"]]),
