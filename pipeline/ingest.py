@@ -22,6 +22,9 @@ SOURCES = ("hotline_109", "qr", "web", "import")
 MAX_TEXT = 20000
 FUTURE_TOLERANCE = pd.Timedelta(hours=1)
 OLDEST = pd.Timestamp("2000-01-01", tz="UTC")
+# Years a date in a file may have before it is unparseable: pandas cannot move a year 1 or year -1
+# between time zones (it raises NotImplementedError), and such a value is a typo anyway.
+YEARS = (1900, 2200)
 DATE_FORMATS = [
     "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
@@ -106,9 +109,9 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
 def _parse_iso(v: str):
     try:
         ts = pd.Timestamp(v)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
-    if ts is pd.NaT:
+    if ts is pd.NaT or not YEARS[0] <= ts.year <= YEARS[1]:
         return None
     if ts.tzinfo is None:
         ts = ts.tz_localize(settings.get("TZ"), ambiguous="NaT", nonexistent="NaT")
@@ -117,6 +120,7 @@ def _parse_iso(v: str):
 
 def _localise(stamps: pd.Series, tz: str) -> pd.Series:
     stamps = pd.to_datetime(stamps)
+    stamps = stamps.where(stamps.dt.year.between(*YEARS))
     if getattr(stamps.dt, "tz", None) is None:
         stamps = stamps.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     return stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
