@@ -307,6 +307,29 @@ def _from_object(obj: dict) -> dict:
     return _record(mapped, list(obj), list(obj.values()))
 
 
+MAX_DEPTH = 100  # levels of nesting a JSON record may have (Open311 records are flat)
+
+
+def _too_deep(obj, limit: int = MAX_DEPTH) -> bool:
+    """Nested deeper than `limit`, found without recursion: such a record, if kept, would end the
+    ingest later with a RecursionError (str() or json.dumps of it, from a deeper call stack)."""
+    stack = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _json_problem(obj, what: str) -> str | None:
+    """Why a parsed JSON record cannot be kept, or None."""
+    if _too_deep(obj):
+        return f"{what} nested too deeply (more than {MAX_DEPTH} levels)"
+    return None
+
+
 def read_jsonl(path: Path, text: str) -> ReadResult:
     result = ReadResult(path, "jsonl", [], [], [])
     for i, line in enumerate(text.splitlines(), start=1):
@@ -322,6 +345,10 @@ def read_jsonl(path: Path, text: str) -> ReadResult:
             continue
         if not isinstance(obj, dict):
             result.bad.append((i, line, f"line {i} is a JSON {type(obj).__name__}, not an object"))
+            continue
+        problem = _json_problem(obj, f"JSON on line {i}")
+        if problem:
+            result.bad.append((i, line, problem))
             continue
         result.records.append(_from_object(obj))
         result.record_nos.append(i)
@@ -344,11 +371,15 @@ def read_json(path: Path, text: str) -> ReadResult:
     open311 = any(isinstance(o, dict) and "service_request_id" in o for o in data[:50])
     result = ReadResult(path, "open311" if open311 else "json", [], [], [])
     for i, obj in enumerate(data, start=1):
-        try:
-            raw = json.dumps(obj, ensure_ascii=False)
-        except RecursionError:
-            result.bad.append((i, f"record {i}", f"record {i} is nested too deeply"))
+        problem = _json_problem(obj, f"record {i}")
+        if problem:
+            try:
+                raw = json.dumps(obj, ensure_ascii=False)
+            except RecursionError:
+                raw = f"record {i}"
+            result.bad.append((i, raw, problem))
             continue
+        raw = json.dumps(obj, ensure_ascii=False)
         if not isinstance(obj, dict):
             result.bad.append((i, raw, f"record {i} is a JSON {type(obj).__name__}, not an object"))
             continue
