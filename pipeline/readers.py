@@ -327,6 +327,13 @@ def _json_problem(obj, what: str) -> str | None:
     """Why a parsed JSON record cannot be kept, or None."""
     if _too_deep(obj):
         return f"{what} nested too deeply (more than {MAX_DEPTH} levels)"
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"{what} holds invalid Unicode: a lone surrogate \\u{ord(exc.object[exc.start]):04x} "
+                f"(one half of a \\u escape pair; a damaged export?)")
+    except (RecursionError, ValueError) as exc:  # ValueError: NaN is fine, this is a safety net
+        return f"{what} cannot be stored ({type(exc).__name__})"
     return None
 
 
@@ -342,6 +349,9 @@ def read_jsonl(path: Path, text: str) -> ReadResult:
             continue
         except RecursionError:
             result.bad.append((i, line, f"JSON on line {i} nested too deeply"))
+            continue
+        except ValueError as exc:  # an integer of more than 4300 digits
+            result.bad.append((i, line, f"invalid JSON on line {i}: {' '.join(str(exc).split())[:200]}"))
             continue
         if not isinstance(obj, dict):
             result.bad.append((i, line, f"line {i} is a JSON {type(obj).__name__}, not an object"))
@@ -364,6 +374,8 @@ def read_json(path: Path, text: str) -> ReadResult:
         raise UnreadableFile(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
     except RecursionError as exc:
         raise UnreadableFile(f"{path}: JSON nested too deeply (more than {sys.getrecursionlimit()} levels)") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise UnreadableFile(f"{path}: invalid JSON ({' '.join(str(exc).split())[:200]})") from exc
     if isinstance(data, dict):
         data = data.get("service_requests") or data.get("requests") or data.get("records")
     if not isinstance(data, list):
@@ -373,8 +385,8 @@ def read_json(path: Path, text: str) -> ReadResult:
     for i, obj in enumerate(data, start=1):
         problem = _json_problem(obj, f"record {i}")
         if problem:
-            try:
-                raw = json.dumps(obj, ensure_ascii=False)
+            try:  # the record as far as it can be shown: escaped, so it can be stored
+                raw = json.dumps(obj, ensure_ascii=True)
             except RecursionError:
                 raw = f"record {i}"
             result.bad.append((i, raw, problem))

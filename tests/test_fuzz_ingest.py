@@ -65,3 +65,25 @@ def test_a_record_nested_just_below_the_parser_limit_does_not_end_the_ingest(tmp
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["2", "1", "1"]
 
+
+def test_lone_surrogates_and_huge_integers_in_json_quarantine_their_record_only(tmp_path):
+    # '\\ud800' is valid JSON but no UTF-8 string (pyarrow refused the whole file); an integer of
+    # 5000 digits is refused by json.loads with a ValueError (the whole file was lost).
+    jl = tmp_path / "q.jsonl"
+    jl.write_text(_lines({"text": "Яма во дворе"}, '{"text": "Сломан \\ud800 лифт"}',
+                         '{"text": "ok", "\\udfff": 1}', '{"text": "x", "id": ' + "9" * 5000 + "}",
+                         {"text": "Нет света"}), encoding="utf-8")
+    prepared = ingest.prepare(jl, "qr")
+    assert prepared.rows["text"].tolist() == ["Яма во дворе", "Нет света"]
+    assert prepared.quarantine["record_no"].tolist() == [2, 3, 4]
+    reasons = prepared.quarantine["reason"].tolist()
+    assert reasons[0].startswith("JSON on line 2 holds invalid Unicode: a lone surrogate \\ud800")
+    assert reasons[1].startswith("JSON on line 3 holds invalid Unicode: a lone surrogate \\udfff")
+    assert reasons[2].startswith("invalid JSON on line 4: Exceeds the limit (4300 digits)")
+    arr = tmp_path / "requests.json"
+    arr.write_text('[{"service_request_id": "1", "description": "Сломан \\ud800 лифт"},'
+                   ' {"service_request_id": "2", "description": "Яма"}]', encoding="utf-8")
+    prepared = ingest.prepare(arr)
+    assert prepared.rows["source_id"].tolist() == ["2"]
+    [raw] = prepared.quarantine["raw"].tolist()
+    assert "\\ud800" in raw and raw.encode("utf-8")       # kept, escaped, so it can be stored
