@@ -94,17 +94,49 @@ def _looks_binary(head: bytes) -> bool:
     return len(head) > 0 and control / len(head) > 0.05
 
 
+DAMAGED = " (damaged)"  # suffix of an encoding whose invalid bytes were replaced by U+FFFD
+
+
 def decode(data: bytes, path: Path) -> tuple[str, str]:
+    """The text and its encoding. Invalid bytes in a file that is otherwise clearly UTF-8 (or
+    UTF-16, or cp1251) become U+FFFD and the encoding gets the DAMAGED suffix: the records holding
+    them are quarantined (read_file) and the rest are read, instead of decoding a whole UTF-8 file
+    with one broken byte as cp1251, which turned every Cyrillic letter into two wrong ones."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:  # an odd byte at the end, a lone surrogate
+            return data.decode("utf-16", errors="replace"), "utf-16" + DAMAGED
+    name = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
-        return data.decode("utf-8-sig"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+        return data.decode("utf-8-sig"), name
     except UnicodeDecodeError:
         pass
+    as_utf8 = data.decode("utf-8-sig", errors="replace")
+    invalid = as_utf8.count("\ufffd")
+    valid = len(as_utf8) - len(as_utf8.encode("ascii", "ignore")) - invalid  # non-ASCII letters read
+    # cp1251 Cyrillic read as UTF-8 is almost all invalid; UTF-8 with a few broken bytes is not.
+    if valid >= 4 * invalid:
+        return as_utf8, name + DAMAGED
     try:
         return data.decode("cp1251"), "cp1251"
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"{path}: neither UTF-8 nor cp1251 text ({exc.reason} at byte {exc.start})") from exc
+    except UnicodeDecodeError:  # 0x98, the one byte cp1251 does not define
+        return data.decode("cp1251", errors="replace"), "cp1251" + DAMAGED
+
+
+def _quarantine_damaged(result: "ReadResult") -> None:
+    """Records holding bytes that were not valid in the file's encoding go to quarantine."""
+    keep = [i for i, raw in enumerate(result.raws) if "\ufffd" not in raw]
+    if len(keep) == len(result.raws):
+        return
+    encoding = result.encoding.removesuffix(DAMAGED)
+    reason = f"bytes that are not valid {encoding} in the record (shown as \ufffd; a damaged export?)"
+    kept = set(keep)
+    result.bad.extend((no, raw, reason) for i, (no, raw) in enumerate(zip(result.record_nos, result.raws))
+                      if i not in kept)
+    result.records = [result.records[i] for i in keep]
+    result.record_nos = [result.record_nos[i] for i in keep]
+    result.raws = [result.raws[i] for i in keep]
 
 
 def sniff_delimiter(text: str) -> str:
@@ -143,6 +175,8 @@ def read_file(path: str | Path) -> ReadResult:
     else:
         result = read_csv_text(path, text)
     result.encoding = encoding
+    if encoding.endswith(DAMAGED):
+        _quarantine_damaged(result)
     return result
 
 

@@ -87,3 +87,33 @@ def test_lone_surrogates_and_huge_integers_in_json_quarantine_their_record_only(
     assert prepared.rows["source_id"].tolist() == ["2"]
     [raw] = prepared.quarantine["raw"].tolist()
     assert "\\ud800" in raw and raw.encode("utf-8")       # kept, escaped, so it can be stored
+
+
+def test_broken_bytes_in_a_utf8_file_quarantine_their_record_not_the_encoding_of_the_file(tmp_path):
+    # One broken UTF-8 sequence made the reader take the whole file for cp1251: with English
+    # headers every Russian text was inserted as mojibake ('Нет' -> 'РќРµС‚'), and a later clean
+    # copy of the file counted as duplicates of it.
+    path = tmp_path / "en.csv"
+    path.write_bytes("ID,Date,Text\n1,01.02.2026 10:00,Нет воды\n".encode("utf-8")
+                     + b"2,01.02.2026 10:00,\xd0\x9d\xd0 \xff\xc3\x28 broken\n"
+                     + "3,01.02.2026 10:00,Не горит фонарь\n".encode("utf-8"))
+    prepared = ingest.prepare(path)
+    assert prepared.encoding == "utf-8 (damaged)"
+    assert prepared.rows["text"].tolist() == ["Нет воды", "Не горит фонарь"]
+    [(no, raw, reason)] = prepared.quarantine.values.tolist()
+    assert no == 3 and raw.startswith("2,01.02.2026 10:00,Н\ufffd")
+    assert reason == "bytes that are not valid utf-8 in the record (shown as \ufffd; a damaged export?)"
+
+
+def test_cp1251_still_read_as_cp1251_and_damaged_utf16_keeps_its_good_records(tmp_path):
+    cp = tmp_path / "cp.csv"
+    cp.write_bytes((HEADER + "1;01.02.2026 10:00;Нет отопления\n").encode("cp1251") + b"2;01.02.2026;\x98\xcd\xe5\xf2\n")
+    prepared = ingest.prepare(cp)
+    assert (prepared.encoding, prepared.rows["text"].tolist()) == ("cp1251 (damaged)", ["Нет отопления"])
+    assert prepared.quarantine["record_no"].tolist() == [3]
+    # An Excel "Unicode text" export cut after an odd number of bytes raised UnicodeDecodeError.
+    u16 = tmp_path / "u16.csv"
+    u16.write_bytes((HEADER + "1;01.02.2026 10:00;Нет отопления\n2;01.02.2026 10:00;Яма\n").encode("utf-16")[:-3])
+    prepared = ingest.prepare(u16)
+    assert prepared.encoding == "utf-16 (damaged)"
+    assert prepared.rows["text"].tolist() == ["Нет отопления"] and prepared.quarantine["record_no"].tolist() == [3]
