@@ -126,9 +126,13 @@ def _localise(stamps: pd.Series, tz: str) -> pd.Series:
     return stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
 
 
-def _content_id(text: pd.Series, received: pd.Series, contact: pd.Series) -> pd.Series:
-    keys = (text.str.lower().str.replace(r"\s+", " ", regex=True) + "|"
-            + received.dt.strftime("%Y-%m-%dT%H:%M:%S") + "|" + contact.fillna(""))
+def _content_id(text: pd.Series, when: pd.Series | str, contact: pd.Series) -> pd.Series:
+    """An id for rows without one: text, time and contact; `when` is the received time, or for a
+    file without dates the file's checksum (its rows get the time of the ingest, which would make
+    the same file loaded twice two sets of rows)."""
+    if not isinstance(when, str):
+        when = when.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    keys = text.str.lower().str.replace(r"\s+", " ", regex=True) + "|" + when + "|" + contact.fillna("")
     return keys.map(lambda k: "h:" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:20])
 
 
@@ -218,10 +222,12 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         "region": region, "district": district, "address": address, "lat": lat, "lon": lon,
         "placement": _clean(frame["placement"]), "contact": contact, "extra": extra,
     })[ok].reset_index(drop=True)
+    checksum = file_checksum(path)
     missing_id = rows["source_id"].isna()
     if missing_id.any():
-        rows.loc[missing_id, "source_id"] = _content_id(
-            rows.loc[missing_id, "text"], rows.loc[missing_id, "received_at"], rows.loc[missing_id, "contact"])
+        when = rows.loc[missing_id, "received_at"] if has_date_column else "file:" + checksum
+        rows.loc[missing_id, "source_id"] = _content_id(rows.loc[missing_id, "text"], when,
+                                                        rows.loc[missing_id, "contact"])
     dupes = rows.duplicated(["source", "source_id"])
     rows = rows[~dupes].reset_index(drop=True)
     rows = enrich(rows)
@@ -231,7 +237,7 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
     if result.bad:
         quarantine = pd.concat([quarantine, pd.DataFrame(result.bad, columns=["record_no", "raw", "reason"])])
     quarantine = quarantine.sort_values("record_no").reset_index(drop=True)
-    prepared = Prepared(path, file_checksum(path), default_source, result.read, rows, int(dupes.sum()),
+    prepared = Prepared(path, checksum, default_source, result.read, rows, int(dupes.sum()),
                         quarantine, result.fmt, result.encoding)
     assert len(rows) + prepared.file_duplicates + len(quarantine) == prepared.read
     return prepared

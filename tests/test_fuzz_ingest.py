@@ -117,3 +117,26 @@ def test_cp1251_still_read_as_cp1251_and_damaged_utf16_keeps_its_good_records(tm
     prepared = ingest.prepare(u16)
     assert prepared.encoding == "utf-16 (damaged)"
     assert prepared.rows["text"].tolist() == ["Нет отопления"] and prepared.quarantine["record_no"].tolist() == [3]
+
+
+def test_a_file_without_ids_or_dates_loaded_twice_adds_nothing_the_second_time(tmp_path):
+    # Such rows are registered at the time of the ingest, and that time was part of their content
+    # id: every run of the same QR-form export inserted all its rows again.
+    from pipeline import spool, store
+
+    path = tmp_path / "qr_form.csv"
+    path.write_text("Текст обращения;Телефон\nЯма во дворе;+7 701 000 00 01\nНет света;\nНет света;\n",
+                    encoding="utf-8")
+    db = tmp_path / "t.duckdb"
+    con = store.connect(db)
+    try:
+        counts = []
+        for _ in range(2):
+            prepared = ingest.prepare(path, "qr", now=pd.Timestamp.now(tz="UTC") + pd.Timedelta(minutes=len(counts)))
+            spool.write(prepared, settings.inbox_path(db))
+            [receipt] = spool.drain(con, settings.inbox_path(db))
+            counts.append((receipt["read"], receipt["inserted"], receipt["duplicates"]))
+        assert counts == [(3, 2, 1), (3, 0, 3)]
+        assert store.submission_count(con) == 2
+    finally:
+        con.close()
