@@ -74,11 +74,14 @@ def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
 
 def _record(mapped: list[str | None], headers: list, values: list) -> dict:
     rec, extra = {}, {}
-    for col, h, v in zip(mapped, headers, values):
+    for i, (col, h, v) in enumerate(zip(mapped, headers, values), start=1):
         if col:
             rec[col] = v
         elif v not in (None, ""):
-            extra[str(h)] = v
+            key = "" if h is None else str(h)
+            if not key.strip() or key in extra:  # two columns of one name, or none: both kept
+                key = f"{key} (column {i})".lstrip()
+            extra[key] = v
     if extra:
         rec["_extra"] = extra  # kept with the record so nothing in the file is lost
     return rec

@@ -140,3 +140,15 @@ def test_a_file_without_ids_or_dates_loaded_twice_adds_nothing_the_second_time(t
         assert store.submission_count(con) == 2
     finally:
         con.close()
+
+
+def test_unmapped_columns_with_the_same_name_or_no_name_are_all_kept(tmp_path):
+    # extra was keyed by the header alone: of two 'Комментарий' columns, or of columns with an
+    # empty header, only the last value survived.
+    path = tmp_path / "x.csv"
+    path.write_text("Текст обращения;Комментарий;Комментарий;;\nЯма;первый;второй;третий;четвёртый\n",
+                    encoding="utf-8")
+    prepared = ingest.prepare(path)
+    assert json.loads(prepared.rows["extra"][0]) == {
+        "Комментарий": "первый", "Комментарий (column 3)": "второй", "(column 4)": "третий",
+        "(column 5)": "четвёртый"}
