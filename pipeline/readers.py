@@ -414,7 +414,8 @@ def read_json(path: Path, text: str) -> ReadResult:
     except ValueError as exc:  # an integer of more than 4300 digits
         raise UnreadableFile(f"{path}: invalid JSON ({' '.join(str(exc).split())[:200]})") from exc
     if isinstance(data, dict):
-        data = data.get("service_requests") or data.get("requests") or data.get("records")
+        data = next((data[k] for k in ("service_requests", "requests", "records") if isinstance(data.get(k), list)),
+                    None)
     if not isinstance(data, list):
         raise UnreadableFile(f"{path}: JSON is not an array of requests (Open311 GeoReport v2 'requests')")
     open311 = any(isinstance(o, dict) and "service_request_id" in o for o in data[:50])

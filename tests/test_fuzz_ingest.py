@@ -152,3 +152,11 @@ def test_unmapped_columns_with_the_same_name_or_no_name_are_all_kept(tmp_path):
     assert json.loads(prepared.rows["extra"][0]) == {
         "Комментарий": "первый", "Комментарий (column 3)": "второй", "(column 4)": "третий",
         "(column 5)": "четвёртый"}
+
+
+def test_an_open311_answer_with_no_requests_is_read_as_zero_records(tmp_path):
+    # {"service_requests": []} (a quiet day) was refused as "not an array of requests".
+    path = tmp_path / "quiet.json"
+    path.write_text('{"service_requests": [], "requests": {"note": "not a list"}}', encoding="utf-8")
+    prepared = ingest.prepare(path)
+    assert (prepared.read, len(prepared.rows), len(prepared.quarantine)) == (0, 0, 0)
