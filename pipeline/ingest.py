@@ -67,6 +67,13 @@ def _clean(series: pd.Series) -> pd.Series:
     return s.where(s.astype(bool), None)
 
 
+def _shown(series: pd.Series) -> pd.Series:
+    """Each value as text for a quarantine reason, a missing one as ''. (In pandas 3
+    `astype(str)` keeps missing values missing, and 'lat=' + missing is a missing reason.)"""
+    return series.astype(object).map(lambda v: "" if v is None or v is pd.NA or v is pd.NaT
+                                     or (isinstance(v, float) and v != v) else str(v))
+
+
 def map_distinct(series: pd.Series, fn) -> pd.Series:
     """fn applied once per distinct non-missing value: exports repeat a few dozen district names."""
     values = series.dropna().unique()
@@ -175,10 +182,10 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         received = parse_dates(raw_dates.where(raw_dates.notna(), None), tz)
         empty_date = _clean(raw_dates).isna()
         reject(empty_date, "empty date (column received_at)")
-        reject(received.isna(), "unparseable date " + raw_dates.astype(str).map(repr) +
+        reject(received.isna(), "unparseable date " + _shown(raw_dates).map(repr) +
                " (expected e.g. 21.03.2026 14:05, 2026-03-21 14:05:00 or ISO 8601)")
-        reject(received > now + FUTURE_TOLERANCE, "date in the future: " + raw_dates.astype(str))
-        reject(received < OLDEST, "date before 2000: " + raw_dates.astype(str))
+        reject(received > now + FUTURE_TOLERANCE, "date in the future: " + _shown(raw_dates))
+        reject(received < OLDEST, "date before 2000: " + _shown(raw_dates))
     else:
         # A file without any date column (e.g. a QR form export): registered on the day it arrives.
         received = pd.Series(now, index=frame.index).astype("datetime64[us, UTC]")
@@ -200,11 +207,11 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
     lon = pd.to_numeric(_clean(frame["lon"]), errors="coerce")
     bad_coord = (_clean(frame["lat"]).notna() & ~lat.between(-90, 90)) | (
         _clean(frame["lon"]).notna() & ~lon.between(-180, 180))
-    reject(bad_coord, "invalid coordinates lat=" + frame["lat"].astype(str) + " lon=" + frame["lon"].astype(str))
+    reject(bad_coord, "invalid coordinates lat=" + _shown(frame["lat"]) + " lon=" + _shown(frame["lon"]))
 
     src = _normalise_source(_clean(frame["source"]), default_source) if source is None else pd.Series(
         source, index=frame.index)
-    reject(src == "?", "unknown source " + frame["source"].astype(str).map(repr))
+    reject(src == "?", "unknown source " + _shown(frame["source"]).map(repr))
 
     contact = _clean(frame["contact"])
     for part in ("phone", "name"):
