@@ -544,3 +544,14 @@ def test_every_quarantine_record_has_its_reason_when_a_value_in_it_is_missing(tm
     assert prepared.quarantine["reason"].tolist() == [
         "invalid coordinates lat=north lon=", "invalid coordinates lat= lon=500.5", "unknown source '???'",
         "unparseable date 'завтра' (expected e.g. 21.03.2026 14:05, 2026-03-21 14:05:00 or ISO 8601)"]
+
+
+def test_an_old_date_that_ingest_accepts_gets_its_deadline_instead_of_failing_the_file(tmp_path):
+    # Dates from 2000 on pass validation but the working calendar started in 2015: computing the
+    # deadline raised "date outside the working calendar" and the whole file was refused.
+    path = tmp_path / "old.csv"
+    path.write_text(HEADER + "1;01.01.2000 09:00;Яма\n2;01.02.2003 10:00;Яма\n3;01.02.2026 10:00;Яма\n",
+                    encoding="utf-8")
+    prepared = ingest.prepare(path)
+    assert prepared.rows["source_id"].tolist() == ["1", "2", "3"] and prepared.rows["due_at"].notna().all()
+    assert prepared.rows["due_at"][0] > pd.Timestamp("2000-01-01", tz="UTC")
