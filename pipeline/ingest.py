@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,6 +310,8 @@ def run_ingest(args) -> int:
     except OSError as exc:
         print(f"error: cannot create the spool inbox {inbox} ({exc.strerror})", file=sys.stderr)
         return 2
+    # A spool set aside is reported below in one line; the drain's log warning would be a second.
+    logging.getLogger("pipeline.spool").addHandler(logging.NullHandler())
     failed = 0
     spooled = []
     for path in expand(args.files):
@@ -327,6 +330,12 @@ def run_ingest(args) -> int:
     total = {"read": 0, "inserted": 0, "duplicates": 0, "quarantined": 0}
     for path, sid in spooled:
         receipt = receipts.get(sid)
+        aside = spool.broken_path(inbox, sid)
+        if receipt is None and aside.exists():
+            why = (aside / "why.txt").read_text(encoding="utf-8").strip() if (aside / "why.txt").exists() else "?"
+            print(f"error: {path}: not applied, {why}; kept in {aside}", file=sys.stderr)
+            failed += 1
+            continue
         if receipt is None:
             print(f"{path}: queued as {sid}; the running app will apply it when it drains {inbox}")
             continue

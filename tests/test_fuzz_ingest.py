@@ -555,3 +555,41 @@ def test_an_old_date_that_ingest_accepts_gets_its_deadline_instead_of_failing_th
     prepared = ingest.prepare(path)
     assert prepared.rows["source_id"].tolist() == ["1", "2", "3"] and prepared.rows["due_at"].notna().all()
     assert prepared.rows["due_at"][0] > pd.Timestamp("2000-01-01", tz="UTC")
+
+
+def test_a_spool_the_database_refuses_is_set_aside_and_holds_up_no_later_spool(tmp_path, monkeypatch, capsys):
+    # A spool that fails a constraint (here: a quarantine record without a reason, as the bug
+    # above made) was rolled back and left in the inbox; every later drain failed on it again,
+    # so no later file was ever applied, and the running app's drain thread failed forever.
+    from pipeline import spool
+    from pipeline.__main__ import main
+
+    db = tmp_path / "p.duckdb"
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "1;01.02.2026 10:00;Яма\n", encoding="utf-8")
+    poison = tmp_path / "poison.csv"
+    poison.write_text(HEADER + "2;01.02.2026 10:00;Нет света\n3;завтра;Яма\n", encoding="utf-8")
+    real_prepare = ingest.prepare
+
+    def prepare(path, source=None, now=None):
+        prepared = real_prepare(path, source, now)
+        if path.name == "poison.csv":
+            prepared.quarantine["reason"] = None
+        return prepared
+
+    monkeypatch.setattr(ingest, "prepare", prepare)
+    assert main(["ingest", str(poison), str(good), "--db", str(db)]) == 1
+    out, err = capsys.readouterr()
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"error: {poison}: not applied, the database refused it (Constraint Error")
+    assert f"kept in {settings.inbox_path(db) / 'broken'}" in line
+    assert f"{good}: read=1 inserted=1 duplicates=0 quarantined=0" in out
+    con = store.connect(db)
+    try:
+        assert con.execute("SELECT source_id FROM submissions").fetchall() == [("1",)]
+        assert con.execute("SELECT count(*) FROM ingest_runs").fetchall() == [(1,)]   # the refused one rolled back
+        assert spool.drain(con, settings.inbox_path(db)) == []                          # and is not tried again
+    finally:
+        con.close()
+    [aside] = (settings.inbox_path(db) / "broken").iterdir()
+    assert (aside / "rows.parquet").exists() and "Constraint Error" in (aside / "why.txt").read_text()
