@@ -18,7 +18,9 @@ import pandas as pd
 
 from pipeline import settings
 
-FIRST_YEAR, LAST_YEAR = 2015, 2045
+# From the year before the oldest date ingest accepts (2000, ingest.OLDEST), so that every accepted
+# date has a first working day after it in the calendar.
+FIRST_YEAR, LAST_YEAR = 1999, 2045
 
 
 @functools.cache

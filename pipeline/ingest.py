@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ SOURCES = ("hotline_109", "qr", "web", "import")
 MAX_TEXT = 20000
 FUTURE_TOLERANCE = pd.Timedelta(hours=1)
 OLDEST = pd.Timestamp("2000-01-01", tz="UTC")
+# Years a date in a file may have before it is unparseable: pandas cannot move a year 1 or year -1
+# between time zones (it raises NotImplementedError), and such a value is a typo anyway.
+YEARS = (1900, 2200)
 DATE_FORMATS = [
     "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
@@ -62,6 +66,13 @@ def _clean(series: pd.Series) -> pd.Series:
     s = series.astype(object).where(series.notna(), None)
     s = s.map(lambda v: v if v is None else str(v).strip())
     return s.where(s.astype(bool), None)
+
+
+def _shown(series: pd.Series) -> pd.Series:
+    """Each value as text for a quarantine reason, a missing one as ''. (In pandas 3
+    `astype(str)` keeps missing values missing, and 'lat=' + missing is a missing reason.)"""
+    return series.astype(object).map(lambda v: "" if v is None or v is pd.NA or v is pd.NaT
+                                     or (isinstance(v, float) and v != v) else str(v))
 
 
 def map_distinct(series: pd.Series, fn) -> pd.Series:
@@ -106,9 +117,9 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
 def _parse_iso(v: str):
     try:
         ts = pd.Timestamp(v)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
-    if ts is pd.NaT:
+    if ts is pd.NaT or not YEARS[0] <= ts.year <= YEARS[1]:
         return None
     if ts.tzinfo is None:
         ts = ts.tz_localize(settings.get("TZ"), ambiguous="NaT", nonexistent="NaT")
@@ -117,14 +128,19 @@ def _parse_iso(v: str):
 
 def _localise(stamps: pd.Series, tz: str) -> pd.Series:
     stamps = pd.to_datetime(stamps)
+    stamps = stamps.where(stamps.dt.year.between(*YEARS))
     if getattr(stamps.dt, "tz", None) is None:
         stamps = stamps.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     return stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
 
 
-def _content_id(text: pd.Series, received: pd.Series, contact: pd.Series) -> pd.Series:
-    keys = (text.str.lower().str.replace(r"\s+", " ", regex=True) + "|"
-            + received.dt.strftime("%Y-%m-%dT%H:%M:%S") + "|" + contact.fillna(""))
+def _content_id(text: pd.Series, when: pd.Series | str, contact: pd.Series) -> pd.Series:
+    """An id for rows without one: text, time and contact; `when` is the received time, or for a
+    file without dates the file's checksum (its rows get the time of the ingest, which would make
+    the same file loaded twice two sets of rows)."""
+    if not isinstance(when, str):
+        when = when.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    keys = text.str.lower().str.replace(r"\s+", " ", regex=True) + "|" + when + "|" + contact.fillna("")
     return keys.map(lambda k: "h:" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:20])
 
 
@@ -167,10 +183,10 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         received = parse_dates(raw_dates.where(raw_dates.notna(), None), tz)
         empty_date = _clean(raw_dates).isna()
         reject(empty_date, "empty date (column received_at)")
-        reject(received.isna(), "unparseable date " + raw_dates.astype(str).map(repr) +
+        reject(received.isna(), "unparseable date " + _shown(raw_dates).map(repr) +
                " (expected e.g. 21.03.2026 14:05, 2026-03-21 14:05:00 or ISO 8601)")
-        reject(received > now + FUTURE_TOLERANCE, "date in the future: " + raw_dates.astype(str))
-        reject(received < OLDEST, "date before 2000: " + raw_dates.astype(str))
+        reject(received > now + FUTURE_TOLERANCE, "date in the future: " + _shown(raw_dates))
+        reject(received < OLDEST, "date before 2000: " + _shown(raw_dates))
     else:
         # A file without any date column (e.g. a QR form export): registered on the day it arrives.
         received = pd.Series(now, index=frame.index).astype("datetime64[us, UTC]")
@@ -192,11 +208,11 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
     lon = pd.to_numeric(_clean(frame["lon"]), errors="coerce")
     bad_coord = (_clean(frame["lat"]).notna() & ~lat.between(-90, 90)) | (
         _clean(frame["lon"]).notna() & ~lon.between(-180, 180))
-    reject(bad_coord, "invalid coordinates lat=" + frame["lat"].astype(str) + " lon=" + frame["lon"].astype(str))
+    reject(bad_coord, "invalid coordinates lat=" + _shown(frame["lat"]) + " lon=" + _shown(frame["lon"]))
 
     src = _normalise_source(_clean(frame["source"]), default_source) if source is None else pd.Series(
         source, index=frame.index)
-    reject(src == "?", "unknown source " + frame["source"].astype(str).map(repr))
+    reject(src == "?", "unknown source " + _shown(frame["source"]).map(repr))
 
     contact = _clean(frame["contact"])
     for part in ("phone", "name"):
@@ -214,10 +230,12 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         "region": region, "district": district, "address": address, "lat": lat, "lon": lon,
         "placement": _clean(frame["placement"]), "contact": contact, "extra": extra,
     })[ok].reset_index(drop=True)
+    checksum = file_checksum(path)
     missing_id = rows["source_id"].isna()
     if missing_id.any():
-        rows.loc[missing_id, "source_id"] = _content_id(
-            rows.loc[missing_id, "text"], rows.loc[missing_id, "received_at"], rows.loc[missing_id, "contact"])
+        when = rows.loc[missing_id, "received_at"] if has_date_column else "file:" + checksum
+        rows.loc[missing_id, "source_id"] = _content_id(rows.loc[missing_id, "text"], when,
+                                                        rows.loc[missing_id, "contact"])
     dupes = rows.duplicated(["source", "source_id"])
     rows = rows[~dupes].reset_index(drop=True)
     rows = enrich(rows)
@@ -227,7 +245,7 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
     if result.bad:
         quarantine = pd.concat([quarantine, pd.DataFrame(result.bad, columns=["record_no", "raw", "reason"])])
     quarantine = quarantine.sort_values("record_no").reset_index(drop=True)
-    prepared = Prepared(path, file_checksum(path), default_source, result.read, rows, int(dupes.sum()),
+    prepared = Prepared(path, checksum, default_source, result.read, rows, int(dupes.sum()),
                         quarantine, result.fmt, result.encoding)
     assert len(rows) + prepared.file_duplicates + len(quarantine) == prepared.read
     return prepared
@@ -292,6 +310,8 @@ def run_ingest(args) -> int:
     except OSError as exc:
         print(f"error: cannot create the spool inbox {inbox} ({exc.strerror})", file=sys.stderr)
         return 2
+    # A spool set aside is reported below in one line; the drain's log warning would be a second.
+    logging.getLogger("pipeline.spool").addHandler(logging.NullHandler())
     failed = 0
     spooled = []
     for path in expand(args.files):
@@ -310,6 +330,12 @@ def run_ingest(args) -> int:
     total = {"read": 0, "inserted": 0, "duplicates": 0, "quarantined": 0}
     for path, sid in spooled:
         receipt = receipts.get(sid)
+        aside = spool.broken_path(inbox, sid)
+        if receipt is None and aside.exists():
+            why = (aside / "why.txt").read_text(encoding="utf-8").strip() if (aside / "why.txt").exists() else "?"
+            print(f"error: {path}: not applied, {why}; kept in {aside}", file=sys.stderr)
+            failed += 1
+            continue
         if receipt is None:
             print(f"{path}: queued as {sid}; the running app will apply it when it drains {inbox}")
             continue

@@ -74,11 +74,14 @@ def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
 
 def _record(mapped: list[str | None], headers: list, values: list) -> dict:
     rec, extra = {}, {}
-    for col, h, v in zip(mapped, headers, values):
+    for i, (col, h, v) in enumerate(zip(mapped, headers, values), start=1):
         if col:
             rec[col] = v
         elif v not in (None, ""):
-            extra[str(h)] = v
+            key = "" if h is None else str(h)
+            if not key.strip() or key in extra:  # two columns of one name, or none: both kept
+                key = f"{key} (column {i})".lstrip()
+            extra[key] = v
     if extra:
         rec["_extra"] = extra  # kept with the record so nothing in the file is lost
     return rec
@@ -94,17 +97,49 @@ def _looks_binary(head: bytes) -> bool:
     return len(head) > 0 and control / len(head) > 0.05
 
 
+DAMAGED = " (damaged)"  # suffix of an encoding whose invalid bytes were replaced by U+FFFD
+
+
 def decode(data: bytes, path: Path) -> tuple[str, str]:
+    """The text and its encoding. Invalid bytes in a file that is otherwise clearly UTF-8 (or
+    UTF-16, or cp1251) become U+FFFD and the encoding gets the DAMAGED suffix: the records holding
+    them are quarantined (read_file) and the rest are read, instead of decoding a whole UTF-8 file
+    with one broken byte as cp1251, which turned every Cyrillic letter into two wrong ones."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:  # an odd byte at the end, a lone surrogate
+            return data.decode("utf-16", errors="replace"), "utf-16" + DAMAGED
+    name = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
-        return data.decode("utf-8-sig"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+        return data.decode("utf-8-sig"), name
     except UnicodeDecodeError:
         pass
+    as_utf8 = data.decode("utf-8-sig", errors="replace")
+    invalid = as_utf8.count("\ufffd")
+    valid = len(as_utf8) - len(as_utf8.encode("ascii", "ignore")) - invalid  # non-ASCII letters read
+    # cp1251 Cyrillic read as UTF-8 is almost all invalid; UTF-8 with a few broken bytes is not.
+    if valid >= 4 * invalid:
+        return as_utf8, name + DAMAGED
     try:
         return data.decode("cp1251"), "cp1251"
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"{path}: neither UTF-8 nor cp1251 text ({exc.reason} at byte {exc.start})") from exc
+    except UnicodeDecodeError:  # 0x98, the one byte cp1251 does not define
+        return data.decode("cp1251", errors="replace"), "cp1251" + DAMAGED
+
+
+def _quarantine_damaged(result: "ReadResult") -> None:
+    """Records holding bytes that were not valid in the file's encoding go to quarantine."""
+    keep = [i for i, raw in enumerate(result.raws) if "\ufffd" not in raw]
+    if len(keep) == len(result.raws):
+        return
+    encoding = result.encoding.removesuffix(DAMAGED)
+    reason = f"bytes that are not valid {encoding} in the record (shown as \ufffd; a damaged export?)"
+    kept = set(keep)
+    result.bad.extend((no, raw, reason) for i, (no, raw) in enumerate(zip(result.record_nos, result.raws))
+                      if i not in kept)
+    result.records = [result.records[i] for i in keep]
+    result.record_nos = [result.record_nos[i] for i in keep]
+    result.raws = [result.raws[i] for i in keep]
 
 
 def sniff_delimiter(text: str) -> str:
@@ -143,6 +178,8 @@ def read_file(path: str | Path) -> ReadResult:
     else:
         result = read_csv_text(path, text)
     result.encoding = encoding
+    if encoding.endswith(DAMAGED):
+        _quarantine_damaged(result)
     return result
 
 
@@ -307,6 +344,36 @@ def _from_object(obj: dict) -> dict:
     return _record(mapped, list(obj), list(obj.values()))
 
 
+MAX_DEPTH = 100  # levels of nesting a JSON record may have (Open311 records are flat)
+
+
+def _too_deep(obj, limit: int = MAX_DEPTH) -> bool:
+    """Nested deeper than `limit`, found without recursion: such a record, if kept, would end the
+    ingest later with a RecursionError (str() or json.dumps of it, from a deeper call stack)."""
+    stack = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _json_problem(obj, what: str) -> str | None:
+    """Why a parsed JSON record cannot be kept, or None."""
+    if _too_deep(obj):
+        return f"{what} nested too deeply (more than {MAX_DEPTH} levels)"
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"{what} holds invalid Unicode: a lone surrogate \\u{ord(exc.object[exc.start]):04x} "
+                f"(one half of a \\u escape pair; a damaged export?)")
+    except (RecursionError, ValueError) as exc:  # ValueError: NaN is fine, this is a safety net
+        return f"{what} cannot be stored ({type(exc).__name__})"
+    return None
+
+
 def read_jsonl(path: Path, text: str) -> ReadResult:
     result = ReadResult(path, "jsonl", [], [], [])
     for i, line in enumerate(text.splitlines(), start=1):
@@ -320,8 +387,15 @@ def read_jsonl(path: Path, text: str) -> ReadResult:
         except RecursionError:
             result.bad.append((i, line, f"JSON on line {i} nested too deeply"))
             continue
+        except ValueError as exc:  # an integer of more than 4300 digits
+            result.bad.append((i, line, f"invalid JSON on line {i}: {' '.join(str(exc).split())[:200]}"))
+            continue
         if not isinstance(obj, dict):
             result.bad.append((i, line, f"line {i} is a JSON {type(obj).__name__}, not an object"))
+            continue
+        problem = _json_problem(obj, f"JSON on line {i}")
+        if problem:
+            result.bad.append((i, line, problem))
             continue
         result.records.append(_from_object(obj))
         result.record_nos.append(i)
@@ -337,18 +411,25 @@ def read_json(path: Path, text: str) -> ReadResult:
         raise UnreadableFile(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
     except RecursionError as exc:
         raise UnreadableFile(f"{path}: JSON nested too deeply (more than {sys.getrecursionlimit()} levels)") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise UnreadableFile(f"{path}: invalid JSON ({' '.join(str(exc).split())[:200]})") from exc
     if isinstance(data, dict):
-        data = data.get("service_requests") or data.get("requests") or data.get("records")
+        data = next((data[k] for k in ("service_requests", "requests", "records") if isinstance(data.get(k), list)),
+                    None)
     if not isinstance(data, list):
         raise UnreadableFile(f"{path}: JSON is not an array of requests (Open311 GeoReport v2 'requests')")
     open311 = any(isinstance(o, dict) and "service_request_id" in o for o in data[:50])
     result = ReadResult(path, "open311" if open311 else "json", [], [], [])
     for i, obj in enumerate(data, start=1):
-        try:
-            raw = json.dumps(obj, ensure_ascii=False)
-        except RecursionError:
-            result.bad.append((i, f"record {i}", f"record {i} is nested too deeply"))
+        problem = _json_problem(obj, f"record {i}")
+        if problem:
+            try:  # the record as far as it can be shown: escaped, so it can be stored
+                raw = json.dumps(obj, ensure_ascii=True)
+            except RecursionError:
+                raw = f"record {i}"
+            result.bad.append((i, raw, problem))
             continue
+        raw = json.dumps(obj, ensure_ascii=False)
         if not isinstance(obj, dict):
             result.bad.append((i, raw, f"record {i} is a JSON {type(obj).__name__}, not an object"))
             continue

@@ -171,7 +171,20 @@ def _set_aside(folder: Path, why: str) -> None:
     if target.exists():
         target = broken / f"{folder.name}.{time.strftime('%Y%m%dT%H%M%S')}"
     os.rename(folder, target)
+    try:
+        (target / "why.txt").write_text(why + "\n", encoding="utf-8")
+    except OSError:
+        pass
     log.warning("spool %s set aside in %s: %s", folder.name, target, why)
+
+
+# What the database says about the spool's content, not about itself (a full disk, memory): a spool
+# refused for these is set aside, the others stop the drain and the spool is applied later.
+REFUSED = (duckdb.IntegrityError, duckdb.DataError, duckdb.InvalidInputException, duckdb.BinderException)
+
+
+def broken_path(inbox: Path, spool_id: str) -> Path:
+    return Path(inbox) / "broken" / f"{spool_id}.spool"
 
 
 def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
@@ -190,7 +203,12 @@ def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
             # Spools are renamed into the inbox complete, so this is a leftover or damage.
             _set_aside(folder, f"incomplete spool folder ({exc})")
             return None
-        done = _insert(con, meta, rows, quarantine)
+        try:
+            done = _insert(con, meta, rows, quarantine)
+        except REFUSED as exc:
+            # Rolled back; applying it again would fail again and hold up every spool after it.
+            _set_aside(folder, f"the database refused it ({' '.join(str(exc).split())[:300]})")
+            return None
     _write_receipt(folder.parent, done)
     _remove(folder)
     return done
