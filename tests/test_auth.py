@@ -85,6 +85,24 @@ def test_actions_check_the_role_and_carry_the_signed_in_user(con, users):
     assert "701 123" not in review.queue(con, 0.4, viewer=analyst)["text"].iloc[0]
 
 
+def test_the_deadlines_table_masks_a_text_before_cutting_it(con):
+    """A phone or an IIN cut short by the table's 140 characters no longer looks like one to the
+    masker ("+7 701 123 4"): the full text is masked first (found by 20 sessions at once in a browser)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    for i, at in enumerate((126, 130, 134, 137)):  # where the phone starts
+        text = ("Добрый день, " + "очень " * 30)[:at - 15] + "перезвоните на +7 701 123 45 67, ИИН 900101300123"
+        assert text.index("+7") == at
+        con.execute("INSERT INTO submissions (source, source_id, received_at, text, status, due_at, feedback_due_at) "
+                    "VALUES ('web', ?, ?, ?, 'new', ?, ?)", [str(i), now - dt.timedelta(days=30), text,
+                                                          now - dt.timedelta(days=1), now - dt.timedelta(days=29)])
+    analyst = auth.viewer_for("analyst", "analyst")
+    shown = q.bucket_cases(con, "overdue", now, viewer=analyst)["text"]
+    assert len(shown) == 4 and all(len(t) <= q.TEXT_SHOWN for t in shown)
+    assert not any("+7" in t or "701" in t for t in shown), shown.tolist()
+    full = q.bucket_cases(con, "overdue", now, viewer=auth.viewer_for("aliya", "operator"))["text"]
+    assert all("+7" in t and len(t) == q.TEXT_SHOWN for t in full)  # an operator's texts are only cut
+
+
 def test_users_cli_adds_lists_and_refuses_bad_input(tmp_path, monkeypatch):
     env = {**__import__("os").environ, "SC_DB": str(tmp_path / "x.duckdb"), "SC_NEW_PASSWORD": "a-long-password"}
     run = lambda *a, **kw: subprocess.run([sys.executable, "-m", "pipeline", "users", *a], capture_output=True,  # noqa: E731
