@@ -114,7 +114,7 @@ if case_id is not None:
                         st.rerun()
 
         st.markdown(f"**{core.t('deadlines.history')}**")
-        history = events.history(con, case_id)
+        history = events.history(con, case_id, viewer)
         st.table(pd.DataFrame({
             core.t("deadlines.when"): history["happened_at"].map(cases.when),
             core.t("deadlines.who"): history["actor"],

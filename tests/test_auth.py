@@ -103,6 +103,26 @@ def test_the_deadlines_table_masks_a_text_before_cutting_it(con):
     assert all("+7" in t and len(t) == q.TEXT_SHOWN for t in full)  # an operator's texts are only cut
 
 
+def test_a_case_history_masks_what_staff_wrote_from_the_resident(con):
+    """An operator's comment quotes the resident; an analyst reads the history with it masked
+    (found by 20 concurrent browser sessions: the comment showed on the analyst's screen)."""
+    con.execute("INSERT INTO submissions (source, source_id, received_at, text, category, category_confidence, "
+                "category_source, status, contact) VALUES ('web', '1', now(), 'Яма у дома 5', 'roads', 0.9, "
+                "'model', 'new', '+77011234567')")
+    events.record_created(con)
+    operator = auth.viewer_for("aliya", "operator")
+    said = "Перезвонили: Асель Нурланова, +7 701 123 45 67, ИИН 900101300123"
+    workflow.transition(con, 1, "feedback_given", operator, said)
+    workflow.transition(con, 1, "forwarded", operator, f"в КСК, {said}")
+    for role in ("analyst", "akim"):
+        seen = events.history(con, 1, auth.viewer_for(role, role))
+        text = " ".join(str(v) for v in seen[["old", "new", "comment"]].to_numpy().ravel())
+        assert "Перезвонили" in text and "***" in text
+        assert not any(s in text for s in ("701 123", "Нурланова", "Асель", "900101300123", "77011234567")), text
+    full = " ".join(str(v) for v in events.history(con, 1, operator)[["new", "comment"]].to_numpy().ravel())
+    assert "Асель Нурланова, +7 701 123 45 67" in full  # an operator reads what was written
+
+
 def test_users_cli_adds_lists_and_refuses_bad_input(tmp_path, monkeypatch):
     env = {**__import__("os").environ, "SC_DB": str(tmp_path / "x.duckdb"), "SC_NEW_PASSWORD": "a-long-password"}
     run = lambda *a, **kw: subprocess.run([sys.executable, "-m", "pipeline", "users", *a], capture_output=True,  # noqa: E731
