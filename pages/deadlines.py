@@ -114,7 +114,7 @@ if case_id is not None:
                         st.rerun()
 
         st.markdown(f"**{core.t('deadlines.history')}**")
-        history = events.history(con, case_id)
+        history = events.history(con, case_id, viewer)
         st.table(cases.history_table(history), hide_index=True)
 
 st.divider()

@@ -11,6 +11,7 @@ import json
 import duckdb
 import pandas as pd
 
+from pipeline import auth, privacy
 from pipeline.store import transaction
 
 # Fields whose changes are events, with the SQL type used to read them back.
@@ -100,12 +101,26 @@ def record_created(con: duckdb.DuckDBPyConnection, ingest_run_id: int | None = N
     return con.execute("SELECT count(*) FROM events WHERE field = 'created'").fetchall()[0][0]
 
 
-def history(con: duckdb.DuckDBPyConnection, submission_id: int) -> pd.DataFrame:
-    return con.execute(
+FREE_TEXT_FIELDS = ("forwarded_to",)  # written by staff, often from what the resident said
+
+
+def history(con: duckdb.DuckDBPyConnection, submission_id: int, viewer=None) -> pd.DataFrame:
+    """A case's events, oldest first, as `viewer` may see them (None: the trusted CLI and jobs).
+
+    Comments and the free-text fields are staff's words, but they carry what the resident said
+    ("called back Асель Нурланова on +7 701 ..."): masked, like the case's text, for a viewer who
+    may not see contacts."""
+    rows = con.execute(
         "SELECT happened_at, actor, field, old, new, comment FROM events "
         "WHERE submission_id = ? ORDER BY happened_at, id",
         [submission_id],
     ).df()
+    if not auth.may_see_contacts(viewer):
+        free = rows["field"].isin(FREE_TEXT_FIELDS)
+        for col in ("old", "new"):
+            rows[col] = [privacy.mask(v) if f and isinstance(v, str) else v for f, v in zip(free, rows[col])]
+        rows["comment"] = [privacy.mask(v) if isinstance(v, str) else v for v in rows["comment"]]
+    return rows
 
 
 def rebuild_state(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

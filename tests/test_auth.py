@@ -85,6 +85,44 @@ def test_actions_check_the_role_and_carry_the_signed_in_user(con, users):
     assert "701 123" not in review.queue(con, 0.4, viewer=analyst)["text"].iloc[0]
 
 
+def test_the_deadlines_table_masks_a_text_before_cutting_it(con):
+    """A phone or an IIN cut short by the table's 140 characters no longer looks like one to the
+    masker ("+7 701 123 4"): the full text is masked first (found by 20 sessions at once in a browser)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    for i, at in enumerate((126, 130, 134, 137)):  # where the phone starts
+        text = ("Добрый день, " + "очень " * 30)[:at - 15] + "перезвоните на +7 701 123 45 67, ИИН 900101300123"
+        assert text.index("+7") == at
+        con.execute("INSERT INTO submissions (source, source_id, received_at, text, status, due_at, feedback_due_at) "
+                    "VALUES ('web', ?, ?, ?, 'new', ?, ?)", [str(i), now - dt.timedelta(days=30), text,
+                                                          now - dt.timedelta(days=1), now - dt.timedelta(days=29)])
+    analyst = auth.viewer_for("analyst", "analyst")
+    shown = q.bucket_cases(con, "overdue", now, viewer=analyst)["text"]
+    assert len(shown) == 4 and all(len(t) <= q.TEXT_SHOWN for t in shown)
+    assert not any("+7" in t or "701" in t for t in shown), shown.tolist()
+    full = q.bucket_cases(con, "overdue", now, viewer=auth.viewer_for("aliya", "operator"))["text"]
+    assert all("+7" in t and len(t) == q.TEXT_SHOWN for t in full)  # an operator's texts are only cut
+
+
+def test_a_case_history_masks_what_staff_wrote_from_the_resident(con):
+    """An operator's comment quotes the resident; an analyst reads the history with it masked
+    (found by 20 concurrent browser sessions: the comment showed on the analyst's screen)."""
+    con.execute("INSERT INTO submissions (source, source_id, received_at, text, category, category_confidence, "
+                "category_source, status, contact) VALUES ('web', '1', now(), 'Яма у дома 5', 'roads', 0.9, "
+                "'model', 'new', '+77011234567')")
+    events.record_created(con)
+    operator = auth.viewer_for("aliya", "operator")
+    said = "Перезвонили: Асель Нурланова, +7 701 123 45 67, ИИН 900101300123"
+    workflow.transition(con, 1, "feedback_given", operator, said)
+    workflow.transition(con, 1, "forwarded", operator, f"в КСК, {said}")
+    for role in ("analyst", "akim"):
+        seen = events.history(con, 1, auth.viewer_for(role, role))
+        text = " ".join(str(v) for v in seen[["old", "new", "comment"]].to_numpy().ravel())
+        assert "Перезвонили" in text and "***" in text
+        assert not any(s in text for s in ("701 123", "Нурланова", "Асель", "900101300123", "77011234567")), text
+    full = " ".join(str(v) for v in events.history(con, 1, operator)[["new", "comment"]].to_numpy().ravel())
+    assert "Асель Нурланова, +7 701 123 45 67" in full  # an operator reads what was written
+
+
 def test_users_cli_adds_lists_and_refuses_bad_input(tmp_path, monkeypatch):
     env = {**__import__("os").environ, "SC_DB": str(tmp_path / "x.duckdb"), "SC_NEW_PASSWORD": "a-long-password"}
     run = lambda *a, **kw: subprocess.run([sys.executable, "-m", "pipeline", "users", *a], capture_output=True,  # noqa: E731

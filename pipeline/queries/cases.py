@@ -12,6 +12,7 @@ from pipeline import auth, privacy, settings
 from pipeline.queries.filters import Filters, where
 
 OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"
+TEXT_SHOWN = 140  # characters of a text in the deadlines table
 BUCKETS = ("overdue", "feedback_overdue", "due_today", "due_week", "at_risk")
 # overdue: past the resolution deadline; feedback_overdue: no feedback yet and its deadline passed;
 # due_today: due before local midnight; due_week: within 7 days; at_risk: under a quarter of the
@@ -51,16 +52,20 @@ def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=N
 
 def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, department=None, district=None,
                  category=None, limit: int | None = None, viewer: auth.Viewer | None = None) -> pd.DataFrame:
-    """Every case in the bucket (or the first `limit`), soonest deadline first; texts masked for a
-    viewer who may not see contacts."""
+    """Every case in the bucket (or the first `limit`), soonest deadline first; the first
+    `TEXT_SHOWN` characters of each text, masked for a viewer who may not see contacts.
+
+    Masked first, cut after: the masker knows a phone or an IIN by its length, so one cut short
+    ("+7 701 123 4") would pass it and show most of its digits."""
     if bucket not in _BUCKET_SQL:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     params = _params(now, department, district, category) | {"limit": limit}
-    return privacy.for_viewer(_run(con, f"""
-        SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at,
-               left(text, 140) AS text
+    rows = privacy.for_viewer(_run(con, f"""
+        SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at, text
         FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
         ORDER BY due_at, id LIMIT coalesce(CAST($limit AS BIGINT), 9223372036854775807)""", params), viewer)
+    rows["text"] = [t[:TEXT_SHOWN] for t in rows["text"]]
+    return rows
 
 
 def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFrame:
