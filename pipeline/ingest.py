@@ -325,8 +325,17 @@ def run_ingest(args) -> int:
             print(f"error: {path}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        spooled.append((path, spool.write(prepared, inbox)))
-    receipts = spool.apply_or_wait(db, inbox, [sid for _, sid in spooled], settings.get_float("INGEST_WAIT"))
+        try:
+            spooled.append((path, spool.write(prepared, inbox)))
+        except OSError as exc:
+            print(f"error: {path}: cannot write its spool file in {inbox} ({spool.why(exc)}); nothing of it "
+                  f"was stored", file=sys.stderr)
+            failed += 1
+    try:
+        receipts = spool.apply_or_wait(db, inbox, [sid for _, sid in spooled], settings.get_float("INGEST_WAIT"))
+    except (spool.CannotWrite, store.StoreError) as exc:
+        print(f"error: {exc}; the spool files not applied wait in {inbox} for the next drain", file=sys.stderr)
+        return 2
     total = {"read": 0, "inserted": 0, "duplicates": 0, "quarantined": 0}
     for path, sid in spooled:
         receipt = receipts.get(sid)

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -46,22 +47,40 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         os.fsync(f.fileno())
 
 
+class CannotWrite(RuntimeError):
+    """The database could not be written (a full disk, a size limit, a read-only disk); the
+    message is one line, and the spools not applied stay in the inbox for the next drain."""
+
+
+def why(exc: BaseException) -> str:
+    """The operating system's words for a failed write ('No space left on device', 'File too
+    large', 'Read-only file system'), or the library's message, on one line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join(str(exc).split())[:300]
+
+
 def write(prepared, inbox: Path) -> str:
-    """Put a prepared file into the inbox atomically; returns its spool id."""
+    """Put a prepared file into the inbox atomically; returns its spool id. When a write fails
+    (OSError: a full disk...) the half-written folder is removed at once."""
     spool_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:12]
     tmp = inbox / "tmp" / f"{spool_id}.spool"
     tmp.mkdir(parents=True)
-    rows = prepared.rows.copy()
-    _write_parquet(rows, tmp / "rows.parquet")
-    _write_parquet(prepared.quarantine.astype({"raw": str, "reason": str}), tmp / "quarantine.parquet")
-    meta = {"spool_id": spool_id, "file": str(prepared.path), "checksum": prepared.checksum,
-            "source": prepared.source, "read": prepared.read, "file_duplicates": prepared.file_duplicates,
-            "format": prepared.fmt, "encoding": prepared.encoding}
-    with open(tmp / "meta.json", "w", encoding="utf-8") as f:
-        json.dump(meta, f, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    _fsync_dir(tmp)
+    try:
+        rows = prepared.rows.copy()
+        _write_parquet(rows, tmp / "rows.parquet")
+        _write_parquet(prepared.quarantine.astype({"raw": str, "reason": str}), tmp / "quarantine.parquet")
+        meta = {"spool_id": spool_id, "file": str(prepared.path), "checksum": prepared.checksum,
+                "source": prepared.source, "read": prepared.read, "file_duplicates": prepared.file_duplicates,
+                "format": prepared.fmt, "encoding": prepared.encoding}
+        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
+            json.dump(meta, f, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     os.rename(tmp, inbox / f"{spool_id}.spool")
     _fsync_dir(inbox)
     return spool_id
@@ -261,6 +280,13 @@ def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
         return [r for r in receipts if r is not None]
 
 
+def _close(con) -> None:
+    try:
+        con.close()
+    except duckdb.Error:  # after a failed commit; the process is about to report it anyway
+        pass
+
+
 def apply_or_wait(db: Path, inbox: Path, spool_ids: list[str], wait_seconds: float) -> dict[str, dict]:
     """Drain ourselves whenever we can be the writer, else wait for the writer's receipts.
 
@@ -279,8 +305,10 @@ def apply_or_wait(db: Path, inbox: Path, spool_ids: list[str], wait_seconds: flo
         if con is not None:
             try:
                 drain(con, inbox)
+            except duckdb.Error as exc:  # refused content is set aside in drain; this is the disk
+                raise CannotWrite(f"{db}: cannot write the database ({why(exc)})") from exc
             finally:
-                con.close()
+                _close(con)
         for sid in spool_ids:
             path = receipt_path(inbox, sid)
             if sid not in receipts and path.exists():
@@ -301,8 +329,15 @@ def run_drain(args) -> int:
     con = store.connect_writer_or_explain(db, "the running app drains the inbox itself")
     if con is None:
         return 1
-    receipts = drain(con, settings.inbox_path(db))
-    con.close()
+    inbox = settings.inbox_path(db)
+    try:
+        receipts = drain(con, inbox)
+    except duckdb.Error as exc:
+        print(f"error: {db}: cannot write the database ({why(exc)}); the spool files stay in {inbox} "
+              f"for the next drain", file=sys.stderr)
+        return 1
+    finally:
+        _close(con)
     for r in receipts:
         print(f"{r['file']}: {ingest.summary(r)}")
     print(f"applied {len(receipts)} spool file(s)")

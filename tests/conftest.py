@@ -64,3 +64,14 @@ def con():
 @pytest.fixture
 def db_file(tmp_path):
     return tmp_path / "situation.duckdb"
+
+
+@pytest.fixture
+def keyword_classifier_unless_trained(tmp_path, monkeypatch):
+    """For tests of reading, writing and kills, not of the classifier: when the session has no
+    model yet (such a file run alone), the keyword classifier is used, in this process and in the
+    CLI processes it starts, instead of training a model first (about a minute)."""
+    from pipeline import classify
+
+    if classify.current_version() is None:
+        monkeypatch.setenv("SC_CORPUS_DIR", str(tmp_path / "no_corpus"))

@@ -20,14 +20,7 @@ from pipeline import ingest, settings, store
 HEADER = "№ обращения;Дата поступления;Текст обращения\n"
 
 
-@pytest.fixture(autouse=True)
-def _no_first_use_training(tmp_path, monkeypatch):
-    """Reading is under test here, not the classifier: when the session has no model yet (this file
-    run alone), the keyword classifier is used instead of training one first (about a minute)."""
-    from pipeline import classify
-
-    if classify.current_version() is None:
-        monkeypatch.setenv("SC_CORPUS_DIR", str(tmp_path / "no_corpus"))
+pytestmark = pytest.mark.usefixtures("keyword_classifier_unless_trained")
 
 
 def test_dates_outside_any_plausible_year_are_quarantined_not_a_crash(tmp_path):
