@@ -15,7 +15,6 @@ migration newer than the backup.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -25,20 +24,13 @@ import uuid
 from pathlib import Path
 
 from pipeline import auth, classify, settings, store
+from pipeline.ingest import file_checksum
 
 DB_NAME, AUTH_NAME, MANIFEST = "situation.duckdb", "auth.sqlite", "manifest.json"
 
 
 class BackupError(RuntimeError):
     """A backup or restore that cannot be done; the message says why."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _quote(path: Path) -> str:
@@ -78,7 +70,7 @@ def backup(con, out: str | Path) -> dict:
         check.close()
     files = sorted(p for p in partial.rglob("*") if p.is_file())
     manifest = {"created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "schema": schema, "counts": counts,
-                "model": version, "files": {str(p.relative_to(partial)): _sha256(p) for p in files}}
+                "model": version, "files": {str(p.relative_to(partial)): file_checksum(p) for p in files}}
     (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     if out.exists():
         out.rmdir()
@@ -96,7 +88,7 @@ def verify(folder: str | Path) -> dict:
         path = folder / name
         if not path.is_file():
             raise BackupError(f"{folder}: {name} is missing")
-        if _sha256(path) != digest:
+        if file_checksum(path) != digest:
             raise BackupError(f"{folder}: {name} does not match its checksum (damaged or changed)")
     return manifest
 
