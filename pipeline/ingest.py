@@ -311,7 +311,9 @@ def run_ingest(args) -> int:
         print(f"error: cannot create the spool inbox {inbox} ({exc.strerror})", file=sys.stderr)
         return 2
     # A spool set aside is reported below in one line; the drain's log warning would be a second.
-    logging.getLogger("pipeline.spool").addHandler(logging.NullHandler())
+    spool_log = logging.getLogger("pipeline.spool")
+    if not any(isinstance(h, logging.NullHandler) for h in spool_log.handlers):
+        spool_log.addHandler(logging.NullHandler())
     failed = 0
     spooled = []
     for path in expand(args.files):

@@ -369,7 +369,7 @@ def _json_problem(obj, what: str) -> str | None:
     except UnicodeEncodeError as exc:
         return (f"{what} holds invalid Unicode: a lone surrogate \\u{ord(exc.object[exc.start]):04x} "
                 f"(one half of a \\u escape pair; a damaged export?)")
-    except (RecursionError, ValueError) as exc:  # ValueError: NaN is fine, this is a safety net
+    except (RecursionError, ValueError) as exc:  # a safety net; what json.loads made never fails here
         return f"{what} cannot be stored ({type(exc).__name__})"
     return None
 

@@ -313,7 +313,8 @@ def apply_or_wait(db: Path, inbox: Path, spool_ids: list[str], wait_seconds: flo
             path = receipt_path(inbox, sid)
             if sid not in receipts and path.exists():
                 receipts[sid] = json.loads(path.read_text(encoding="utf-8"))
-        if len(receipts) == len(spool_ids) or con is not None or time.monotonic() >= deadline:
+        settled = all(sid in receipts or broken_path(inbox, sid).exists() for sid in spool_ids)  # or set aside
+        if settled or con is not None or time.monotonic() >= deadline:
             return receipts
         time.sleep(0.2)
 
