@@ -1,0 +1,334 @@
+"""Word-form search over appeal texts (Russian, Kazakh, mixed): pure text functions, no database.
+
+Each stored submission gets a search key once at ingest, `doc_key(text)`: the distinct stems of its
+words, sorted, space-separated, with a leading and a trailing space (" жарық фонар ям "). The store
+finds a stem with a plain substring test, `contains(search_key, ' ям ')`, so "ямы" finds "яма",
+"ямой" and "ям", and "жарық" finds "жарығы" and "жарықтың".
+
+A query is `query_groups(q)`: one group per query word, every group required (AND), a group
+matching when the key holds ANY of its stems (OR). Most words have one stem, so most groups have
+one element. Two stems appear for a Cyrillic word without Kazakh-only letters ("жолда", "вода"):
+it may be Kazakh or Russian, so it gets the Russian Snowball stem and the Kazakh suffix-stripped
+stem ("жолда" -> жолд | жол). `query_terms(q)` is the flat list of all those stems, for
+`highlight_spans` and `score`; filtering with every one of them required would lose the Kazakh
+reading of such words, so filter with the groups (`matches` is the reference test in Python).
+Quoted phrases are out of scope: quotes are ignored and the words searched one by one.
+
+Ranking: every result holds every query word, so the list is ordered by recency (newest first);
+`score` (distinct query stems found in the text, then matched words) can reorder a shown page.
+
+Kazakh: PyStemmer has no Kazakh algorithm, so `_kk_stem` strips plural, possessive and case
+endings (and -сыз "without") from the end, one at a time, each only after the sounds Kazakh allows
+before it (locative -да after a vowel or voiced consonant, -та after a voiceless one, ...), never
+below two letters, then undoes the voicing of the final consonant (жарығы -> жарығ -> жарық,
+мектебі -> мектеп). A word with a Kazakh-only letter (ә ғ қ ң ө ұ ү һ і) is Kazakh. A word without
+one is Russian in a text with no Kazakh sign (no Kazakh-only letter, none of a few common Kazakh
+words), and both Russian and Kazakh in a text that has one (key: both stems).
+Known gaps: verbs (only nouns' endings are stripped), vowel loss ("орын"/"орны", "ауыз"/"аузы"),
+Kazakh typed with Russian letters ("жарык", "кошеси"), Latin-script Kazakh, over-stemming of
+roots that end like a suffix and are not in `_KK_KEEP` (both forms go to the same stem, so search
+still works, but e.g. "орта" and "ор" meet), Russian stems Snowball leaves apart ("дерево"/
+"деревья").
+"""
+from __future__ import annotations
+
+import re
+
+import Stemmer  # PyStemmer: Snowball in C
+
+MAX_CHARS = 4000  # the key is built from the first 4,000 characters of a text
+_CACHE_LIMIT = 500_000  # distinct words cached before the cache starts over
+
+_KK_LETTERS = frozenset("әғқңөұүһі")
+_KK_LETTER = re.compile("[әғқңөұүһі]")
+_WORD = re.compile(r"[a-zа-яәғқңөұүһі]+")
+# For highlighting: the same words found in the original text, so spans are its offsets.
+_WORD_ANYCASE = re.compile(r"[a-zа-яёәғқңөұүһі]+", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]")
+_CYRILLIC = re.compile(r"[а-яәғқңөұүһі]")
+# Latin letters typed inside Cyrillic words (after lowercasing): "дoрога", "көшесi" with a Latin i.
+_LOOKALIKE = str.maketrans("aceopxyikmthb", "асеорхуікмтнв")
+
+RU_STOP = frozenset("""
+а без бы был была были было быть в вам вас во вот все всё вы где да для до его ее её если есть еще
+ещё же за и из или им их к как ко когда кто ли мне мы на над нам нас не нет но ну о об однако он она
+они оно от по под при про с со так также там то тоже только тут у уже чем что чтобы это эта эти этот
+я ты мой моя мои наш наша наши ваш ваша ваши очень просто который которая которое которые
+""".split())
+KK_STOP = frozenset("""
+және мен бен пен бұл да де та те ол олар біз сіз сен сендер осы сол бір үшін бар жоқ деп еді әлі
+тағы енді қазір өте ғана ма ме ба бе па пе ғой қой емес екен әр барлық туралы бойынша арқылы
+""".split())
+STOP = RU_STOP | KK_STOP
+# Common Kazakh words without Kazakh-only letters: with one of them a text counts as Kazakh too.
+_KK_PLAIN_SIGNS = frozenset("мен деп емес туралы бойынша керек жане бул жок ушин биз сиз осы".split())
+
+_VOWELS = frozenset("аәеёиоөуұүыіэюя")
+_TRUE_VOWELS = frozenset("аәеоөұүэя")  # vowels a Kazakh stem takes -сы/-сі after (not у, и, ю, ы, і)
+_VOICELESS = frozenset("пткқсшфхцчщ")
+_VOICED = frozenset("бвгғджзйлмнңрўу")
+
+# Stems that end like a suffix and must stay whole (аудан is not ау + дан).
+_KK_KEEP = frozenset("""
+аудан күн мекен орын тұрғын ағын жиын заман адам қадам ауыл базар бағдар тауар адрес бизнес
+шағым қысым әкім жан мүмкін лифт объект проект пункт факт пост текст ақша дала қала бала ана ата аға әке шама орта жер су үй ауа қыс жаз күз тас бас жас
+""".split())
+
+
+def _after_any(rest: str) -> bool:
+    return True
+
+
+def _after_vowel(rest: str) -> bool:
+    return rest[-1] in _VOWELS
+
+
+def _after_voiced(rest: str) -> bool:  # a vowel or a voiced consonant
+    return rest[-1] not in _VOICELESS
+
+
+def _after_voiceless(rest: str) -> bool:
+    return rest[-1] in _VOICELESS
+
+
+def _after_voiceless_native(rest: str) -> bool:  # қоқыс|ты, мектеп|ті; not лиф|ті (ф: loans)
+    return rest[-1] in _VOICELESS and rest[-1] != "ф"
+
+
+def _after_consonant(rest: str) -> bool:
+    return rest[-1] not in _VOWELS
+
+
+def _after_possessive3(rest: str) -> bool:  # көшесі|нде, ауласы|на, жолы|н
+    return rest[-1] in "ыі"
+
+
+def _after_vowel_or_nasal(rest: str) -> bool:  # көше|нің, аудан|ның, ауданы|нан
+    return rest[-1] in _VOWELS or rest[-1] in "мнң"
+
+
+def _after_plural_l(rest: str) -> bool:  # көше|лер, үй|лер, құбыр|лар
+    return rest[-1] in _VOWELS or rest[-1] in "руй"
+
+
+def _after_possessive3_i(rest: str) -> bool:  # жол|ы, мектеб|і, су|ы; not after a vowel (көше|сі)
+    return (rest[-1] not in _VOWELS or rest[-1] in "уию") and (len(rest) >= 3 or rest[-1] in "уию")
+
+
+def _after_true_vowel(rest: str) -> bool:  # көше|сі, аула|сы; not автобу|сы
+    return rest[-1] in _TRUE_VOWELS and len(rest) >= 3
+
+
+def _after_possessive12(rest: str) -> bool:  # үйім|е; not аялдам|а
+    return rest[-2:] in ("ым", "ім", "ың", "ің") and len(rest) >= 3
+
+
+_SUFFIX_RULES = {
+    # plural
+    "лар": _after_plural_l, "лер": _after_plural_l,
+    "дар": _after_voiced, "дер": _after_voiced, "тар": _after_voiceless, "тер": _after_voiceless,
+    # possessive
+    "ым": _after_consonant, "ім": _after_consonant, "ың": _after_consonant, "ің": _after_consonant,
+    "ы": _after_possessive3_i, "і": _after_possessive3_i, "сы": _after_true_vowel, "сі": _after_true_vowel,
+    "мыз": _after_vowel, "міз": _after_vowel, "ымыз": _after_consonant, "іміз": _after_consonant,
+    "ңыз": _after_vowel, "ңіз": _after_vowel, "ыңыз": _after_consonant, "іңіз": _after_consonant,
+    # genitive
+    "ның": _after_vowel_or_nasal, "нің": _after_vowel_or_nasal,
+    "дың": _after_voiced, "дің": _after_voiced, "тың": _after_voiceless, "тің": _after_voiceless,
+    # dative
+    "ға": _after_voiced, "ге": _after_voiced, "қа": _after_voiceless, "ке": _after_voiceless,
+    "на": _after_possessive3, "не": _after_possessive3, "а": _after_possessive12, "е": _after_possessive12,
+    # accusative
+    "ды": _after_voiced, "ді": _after_voiced, "ты": _after_voiceless_native, "ті": _after_voiceless_native,
+    "ны": _after_vowel, "ні": _after_vowel, "н": _after_possessive3,
+    # locative, and its attributive -дағы ("көшедегі")
+    "да": _after_voiced, "де": _after_voiced, "та": _after_voiceless, "те": _after_voiceless,
+    "нда": _after_possessive3, "нде": _after_possessive3,
+    "дағы": _after_voiced, "дегі": _after_voiced, "тағы": _after_voiceless, "тегі": _after_voiceless,
+    "ндағы": _after_possessive3, "ндегі": _after_possessive3,
+    # ablative
+    "дан": _after_voiced, "ден": _after_voiced, "тан": _after_voiceless, "тен": _after_voiceless,
+    "нан": _after_vowel_or_nasal, "нен": _after_vowel_or_nasal,
+    # instrumental
+    "мен": _after_voiced, "бен": _after_voiced, "пен": _after_voiceless,
+    # "without": жарықсыз, сусыз
+    "сыз": _after_any, "сіз": _after_any,
+}
+_SUFFIXES_BY_END: dict[str, list[str]] = {}
+for _s in sorted(_SUFFIX_RULES, key=len, reverse=True):
+    _SUFFIXES_BY_END.setdefault(_s[-1], []).append(_s)
+_DEVOICE = {"ғ": "қ", "г": "к", "б": "п"}
+_MIN_STEM = 2
+_MAX_STRIPS = 6
+
+
+def _kk_stem(word: str) -> str:
+    """Kazakh noun endings stripped from the end, longest first; a strip that leaves a kept stem
+    (аудан|ы, not ауда|ны) wins over a longer one."""
+    for _ in range(_MAX_STRIPS):
+        if word in _KK_KEEP:
+            break
+        choices = [word[: -len(s)] for s in _SUFFIXES_BY_END.get(word[-1], ())
+                   if word.endswith(s) and len(word) - len(s) >= _MIN_STEM
+                   and _SUFFIX_RULES[s](word[: -len(s)])]
+        if not choices:
+            break
+        word = next((c for c in choices if c in _KK_KEEP), choices[0])
+    last = word[-1]
+    if last in _DEVOICE and len(word) > 2:
+        word = word[:-1] + _DEVOICE[last]
+    return word
+
+
+_RU = Stemmer.Stemmer("russian", 0)
+# word -> (stems in a text without Kazakh signs, stems in a text with them); () for a stop word.
+_CACHE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _fill(words: list[str]) -> None:
+    """Stems for words not yet cached; Snowball takes them as one list (stemWords is far faster
+    than a call per word)."""
+    if len(_CACHE) + len(words) > _CACHE_LIMIT:
+        _CACHE.clear()
+    ru_words = [w for w in words if _CYRILLIC.search(w) and _KK_LETTERS.isdisjoint(w)]
+    ru = dict(zip(ru_words, _RU.stemWords(ru_words)))
+    for w in words:
+        if w in STOP or len(w) < 2:
+            _CACHE[w] = ((), ())
+        elif w in ru:  # Cyrillic, no Kazakh-only letter: Russian, or Kazakh in a Kazakh text
+            plain = (ru[w],)
+            kk = _kk_stem(w)
+            _CACHE[w] = (plain, plain if kk == ru[w] else (ru[w], kk))
+        elif _KK_LETTERS.isdisjoint(w):  # Latin
+            _CACHE[w] = ((w,), (w,))
+        else:
+            kk = (_kk_stem(w),)
+            _CACHE[w] = (kk, kk)
+
+
+def _words(text: str) -> list[str]:
+    text = text.lower().replace("ё", "е")
+    words = _WORD.findall(text)
+    if _LATIN.search(text):
+        words = [_fix_lookalikes(w) for w in words]
+    return words
+
+
+def _fix_lookalikes(word: str) -> str:
+    if _LATIN.search(word) and _CYRILLIC.search(word):
+        return word.translate(_LOOKALIKE)
+    return word
+
+
+def _kazakh_context(words) -> bool:
+    return any(not _KK_LETTERS.isdisjoint(w) for w in words) or not _KK_PLAIN_SIGNS.isdisjoint(words)
+
+
+def stems(word: str, kazakh_context: bool = True) -> tuple[str, ...]:
+    """All stems of one word (lowercase or not): () for a stop word, a digit or a single letter;
+    two for a Cyrillic word without Kazakh-only letters when the text may be Kazakh."""
+    words = _words(word)
+    if len(words) != 1:
+        return ()
+    w = words[0]
+    if w not in _CACHE:
+        _fill([w])
+    return _CACHE[w][kazakh_context]
+
+
+def stem(word: str) -> str:
+    """The main stem of one lowercase word: Kazakh for a word with a Kazakh-only letter, Russian
+    Snowball for other Cyrillic words, the word itself for Latin ones; "" for stop words."""
+    found = stems(word, kazakh_context=False)
+    return found[0] if found else ""
+
+
+def _text_stems(words: list[str]) -> set[str]:
+    distinct = set(words)
+    missing = [w for w in distinct if w not in _CACHE]
+    if missing:
+        _fill(missing)
+    context = _kazakh_context(distinct)
+    found: set[str] = set()
+    for w in distinct:
+        found.update(_CACHE[w][context])
+    return found
+
+
+def doc_key(text: str) -> str:
+    """The search key of a stored text: " stem1 stem2 ... " (sorted, distinct), or " " if none."""
+    if not text:
+        return " "
+    found = _text_stems(_words(text[:MAX_CHARS]))
+    return " " + " ".join(sorted(found)) + " " if found else " "
+
+
+def query_groups(q: str) -> list[tuple[str, ...]]:
+    """One group of stems per distinct query word (stop words dropped); a text matches when its
+    key holds a stem of every group. A query word may be either language, so its group holds both
+    readings."""
+    words = _words(q or "")
+    missing = [w for w in set(words) if w not in _CACHE]
+    if missing:
+        _fill(missing)
+    groups: list[tuple[str, ...]] = []
+    for w in words:
+        group = _CACHE[w][True]
+        if group and group not in groups:
+            groups.append(group)
+    return groups
+
+
+def query_terms(q: str) -> list[str]:
+    """Every stem of the query, in query order, distinct: for highlighting and scoring. Filter
+    with `query_groups` (a word's readings are alternatives, not each required)."""
+    terms: list[str] = []
+    for group in query_groups(q):
+        terms.extend(s for s in group if s not in terms)
+    return terms
+
+
+def key_needles(groups: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The groups as the substrings to look for in a key: ' stem ' with its spaces."""
+    return [tuple(f" {s} " for s in group) for group in groups]
+
+
+def matches(key: str, groups: list[tuple[str, ...]]) -> bool:
+    """What the database test does, in Python: every group has a stem in the key. No groups (an
+    empty query, or only stop words) match nothing."""
+    return bool(groups) and all(any(n in key for n in group) for group in key_needles(groups))
+
+
+def _matched(text: str, wanted: set[str]) -> list[tuple[int, int, frozenset[str]]]:
+    """(start, end, query stems it carries) of each matching word of `text`, read as `doc_key`
+    reads it (Kazakh readings only in a text with a Kazakh sign)."""
+    found = [(m.start(), m.end(), _fix_lookalikes(m.group(0).lower().replace("ё", "е")))
+             for m in _WORD_ANYCASE.finditer(text)]
+    words = {w for _, _, w in found}
+    missing = [w for w in words if w not in _CACHE]
+    if missing:
+        _fill(missing)
+    context = _kazakh_context(words)
+    hits = []
+    for a, b, w in found:
+        common = wanted.intersection(_CACHE[w][context])
+        if common:
+            hits.append((a, b, frozenset(common)))
+    return hits
+
+
+def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """(start, end) character offsets in `text` of the words whose stem is in `terms`, in order;
+    the caller escapes the text around and inside them."""
+    if not text or not terms:
+        return []
+    return [(a, b) for a, b, _ in _matched(text, set(terms))]
+
+
+def score(text: str, terms: list[str]) -> tuple[int, int]:
+    """(distinct query stems found in the text, words matched): higher is better; ties go to the
+    newer submission."""
+    if not text or not terms:
+        return (0, 0)
+    hits = _matched(text, set(terms))
+    return (len(frozenset().union(*(h[2] for h in hits))), len(hits))
