@@ -33,6 +33,7 @@ still works, but e.g. "орта" and "ор" meet), Russian stems Snowball leaves
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 import Stemmer  # PyStemmer: Snowball in C
 
@@ -41,7 +42,7 @@ _CACHE_LIMIT = 500_000  # distinct words cached before the cache starts over
 
 _KK_LETTERS = frozenset("әғқңөұүһі")
 _KK_LETTER = re.compile("[әғқңөұүһі]")
-_WORD = re.compile(r"[a-zа-яәғқңөұүһі]+")
+_WORD = re.compile(r"[a-zа-яәғқңөұүһі]{2,}")  # single letters are never keyed: not read at all
 # For highlighting: the same words found in the original text, so spans are its offsets.
 _WORD_ANYCASE = re.compile(r"[a-zа-яёәғқңөұүһі]+", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]")
@@ -181,35 +182,42 @@ def _kk_stem(word: str) -> str:
 
 
 _RU = Stemmer.Stemmer("russian", 0)
-# word -> (stems in a text without Kazakh signs, stems in a text with them); () for a stop word.
-_CACHE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+# word -> its stems, () for a stop word: [False] in a text without Kazakh signs, [True] with one.
+# Two flat dicts so that a text's stems are one C-level map over its words.
+_CACHE: tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] = ({}, {})
 
 
 def _fill(words: list[str]) -> None:
     """Stems for words not yet cached; Snowball takes them as one list (stemWords is far faster
     than a call per word)."""
-    if len(_CACHE) + len(words) > _CACHE_LIMIT:
-        _CACHE.clear()
+    plain_cache, kk_cache = _CACHE
+    if len(plain_cache) + len(words) > _CACHE_LIMIT:
+        plain_cache.clear()
+        kk_cache.clear()
     ru_words = [w for w in words if _CYRILLIC.search(w) and _KK_LETTERS.isdisjoint(w)]
     ru = dict(zip(ru_words, _RU.stemWords(ru_words)))
     for w in words:
         if w in STOP or len(w) < 2:
-            _CACHE[w] = ((), ())
+            plain_cache[w] = kk_cache[w] = ()
         elif w in ru:  # Cyrillic, no Kazakh-only letter: Russian, or Kazakh in a Kazakh text
             plain = (ru[w],)
             kk = _kk_stem(w)
-            _CACHE[w] = (plain, plain if kk == ru[w] else (ru[w], kk))
+            plain_cache[w] = plain
+            kk_cache[w] = plain if kk == ru[w] else (ru[w], kk)
         elif _KK_LETTERS.isdisjoint(w):  # Latin
-            _CACHE[w] = ((w,), (w,))
+            plain_cache[w] = kk_cache[w] = (w,)
         else:
-            kk = (_kk_stem(w),)
-            _CACHE[w] = (kk, kk)
+            plain_cache[w] = kk_cache[w] = (_kk_stem(w),)
 
 
-def _words(text: str) -> list[str]:
-    text = text.lower().replace("ё", "е")
-    words = _WORD.findall(text)
-    if _LATIN.search(text):
+def _lowered(text: str) -> str:
+    text = text.lower()
+    return text.replace("ё", "е") if "ё" in text else text
+
+
+def _words(lowered: str) -> list[str]:
+    words = _WORD.findall(lowered)
+    if _LATIN.search(lowered):  # most texts have no Latin letter at all
         words = [_fix_lookalikes(w) for w in words]
     return words
 
@@ -227,13 +235,13 @@ def _kazakh_context(words) -> bool:
 def stems(word: str, kazakh_context: bool = True) -> tuple[str, ...]:
     """All stems of one word (lowercase or not): () for a stop word, a digit or a single letter;
     two for a Cyrillic word without Kazakh-only letters when the text may be Kazakh."""
-    words = _words(word)
+    words = _words(_lowered(word))
     if len(words) != 1:
         return ()
     w = words[0]
-    if w not in _CACHE:
+    if w not in _CACHE[0]:
         _fill([w])
-    return _CACHE[w][kazakh_context]
+    return _CACHE[kazakh_context][w]
 
 
 def stem(word: str) -> str:
@@ -243,23 +251,20 @@ def stem(word: str) -> str:
     return found[0] if found else ""
 
 
-def _text_stems(words: list[str]) -> set[str]:
-    distinct = set(words)
-    missing = [w for w in distinct if w not in _CACHE]
-    if missing:
-        _fill(missing)
-    context = _kazakh_context(distinct)
-    found: set[str] = set()
-    for w in distinct:
-        found.update(_CACHE[w][context])
-    return found
-
-
 def doc_key(text: str) -> str:
     """The search key of a stored text: " stem1 stem2 ... " (sorted, distinct), or " " if none."""
     if not text:
         return " "
-    found = _text_stems(_words(text[:MAX_CHARS]))
+    lowered = _lowered(text[:MAX_CHARS])
+    distinct = set(_words(lowered))
+    # A Kazakh-only letter anywhere is in a word; the lowered text is searched once, in C.
+    kazakh = _KK_LETTER.search(lowered) is not None or not _KK_PLAIN_SIGNS.isdisjoint(distinct)
+    cache = _CACHE[kazakh]
+    try:
+        found = set(chain.from_iterable(map(cache.__getitem__, distinct)))
+    except KeyError:
+        _fill([w for w in distinct if w not in cache])
+        found = set(chain.from_iterable(map(cache.__getitem__, distinct)))
     return " " + " ".join(sorted(found)) + " " if found else " "
 
 
@@ -267,13 +272,13 @@ def query_groups(q: str) -> list[tuple[str, ...]]:
     """One group of stems per distinct query word (stop words dropped); a text matches when its
     key holds a stem of every group. A query word may be either language, so its group holds both
     readings."""
-    words = _words(q or "")
-    missing = [w for w in set(words) if w not in _CACHE]
+    words = _words(_lowered(q or ""))
+    missing = [w for w in set(words) if w not in _CACHE[0]]
     if missing:
         _fill(missing)
     groups: list[tuple[str, ...]] = []
     for w in words:
-        group = _CACHE[w][True]
+        group = _CACHE[True][w]
         if group and group not in groups:
             groups.append(group)
     return groups
@@ -305,13 +310,13 @@ def _matched(text: str, wanted: set[str]) -> list[tuple[int, int, frozenset[str]
     found = [(m.start(), m.end(), _fix_lookalikes(m.group(0).lower().replace("ё", "е")))
              for m in _WORD_ANYCASE.finditer(text)]
     words = {w for _, _, w in found}
-    missing = [w for w in words if w not in _CACHE]
+    missing = [w for w in words if w not in _CACHE[0]]
     if missing:
         _fill(missing)
-    context = _kazakh_context(words)
+    cache = _CACHE[_kazakh_context(words)]
     hits = []
     for a, b, w in found:
-        common = wanted.intersection(_CACHE[w][context])
+        common = wanted.intersection(cache[w])
         if common:
             hits.append((a, b, frozenset(common)))
     return hits
