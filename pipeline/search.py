@@ -252,13 +252,16 @@ def stem(word: str) -> str:
 
 
 def doc_key(text: str) -> str:
-    """The search key of a stored text: " stem1 stem2 ... " (sorted, distinct), or " " if none."""
-    if not text:
+    """The search key of a stored text: " stem1 stem2 ... " (sorted, distinct), or " " if none
+    (also for None and pandas' NaN)."""
+    if not text or not isinstance(text, str):
         return " "
     lowered = _lowered(text[:MAX_CHARS])
     distinct = set(_words(lowered))
-    # A Kazakh-only letter anywhere is in a word; the lowered text is searched once, in C.
-    kazakh = _KK_LETTER.search(lowered) is not None or not _KK_PLAIN_SIGNS.isdisjoint(distinct)
+    # A Kazakh-only letter anywhere is in a word; the lowered text is searched once, in C (and the
+    # words too when a Latin i may have become і).
+    kazakh = (_KK_LETTER.search(lowered) is not None or not _KK_PLAIN_SIGNS.isdisjoint(distinct)
+              or ("i" in lowered and _kazakh_context(distinct)))
     cache = _CACHE[kazakh]
     try:
         found = set(chain.from_iterable(map(cache.__getitem__, distinct)))

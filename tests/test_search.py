@@ -160,6 +160,7 @@ def test_yo_is_e_and_case_and_punctuation_do_not_matter():
 def test_latin_lookalikes_inside_cyrillic_words():
     assert finds("дорога", "дoрoги разбиты")  # Latin o
     assert finds("көше", "көшесi")  # Latin i for і
+    assert finds("жол", "жолда cyы бiтiп калды")  # Latin letters only: the i makes the text Kazakh
 
 
 def test_doc_key_shape_and_determinism():
@@ -171,6 +172,7 @@ def test_doc_key_shape_and_determinism():
     assert words == sorted(set(words))
     assert search.doc_key(text) == key == search.doc_key(text.upper().replace("Я", "я"))
     assert search.doc_key("") == search.doc_key("12 345, !!") == search.doc_key("и на в") == " "
+    assert search.doc_key(None) == search.doc_key(float("nan")) == " "
 
 
 def test_stop_words_digits_and_single_letters_are_left_out():
