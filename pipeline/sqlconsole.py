@@ -380,3 +380,107 @@ def cursor_for_export(con: duckdb.DuckDBPyConnection, sql: str,
     except duckdb.Error as exc:
         cursor.close()
         raise ConsoleError("error", _one_line(exc)) from None
+
+
+# ------------------------------------------------------------------------------ examples, schema
+
+_OPEN = "status IN ('new', 'feedback_given', 'in_progress', 'reopened')"  # pipeline.workflow.OPEN
+
+EXAMPLES: list[tuple[str, str]] = [
+    ("Submissions per category this month", """\
+SELECT coalesce(category, '(none)') AS category, count(*) AS submissions
+FROM submissions
+WHERE received_at >= date_trunc('month', now())
+GROUP BY ALL
+ORDER BY submissions DESC"""),
+    ("Districts by overdue open cases", f"""\
+SELECT district,
+       count(*) FILTER (WHERE due_at < now()) AS overdue,
+       count(*) AS open
+FROM submissions
+WHERE {_OPEN}
+GROUP BY district
+ORDER BY overdue DESC, open DESC"""),
+    ("Median hours to feedback per department", """\
+SELECT coalesce(department, '(none)') AS department,
+       round(median(epoch(feedback_at - received_at)) / 3600, 1) AS median_hours,
+       count(*) AS with_feedback
+FROM submissions
+WHERE feedback_at IS NOT NULL
+GROUP BY ALL
+ORDER BY median_hours DESC"""),
+    ("Reopened cases per department", """\
+SELECT coalesce(s.department, '(none)') AS department,
+       count(*) AS reopens,
+       count(DISTINCT e.submission_id) AS cases
+FROM events e
+JOIN submissions s ON s.id = e.submission_id
+WHERE e.field = 'status' AND e.new = 'reopened'
+GROUP BY ALL
+ORDER BY reopens DESC"""),
+    ("Submissions per day, last 30 days, with a 7-day average", """\
+WITH days AS (
+    SELECT CAST(received_at AS DATE) AS day, count(*) AS submissions
+    FROM submissions
+    WHERE received_at >= now() - INTERVAL 30 DAY
+    GROUP BY ALL
+)
+SELECT day, submissions,
+       round(avg(submissions) OVER (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW), 1) AS avg_7_days
+FROM days
+ORDER BY day"""),
+    ("Resolved within the deadline per category", """\
+SELECT coalesce(category, '(none)') AS category,
+       count(*) AS resolved,
+       round(100.0 * count(*) FILTER (WHERE resolved_at <= due_at) / count(*), 1) AS on_time_pct
+FROM submissions
+WHERE resolved_at IS NOT NULL AND due_at IS NOT NULL
+GROUP BY ALL
+ORDER BY on_time_pct"""),
+    ("Open cases by status and priority", f"""\
+SELECT status, coalesce(priority, '(none)') AS priority, count(*) AS cases
+FROM submissions
+WHERE {_OPEN}
+GROUP BY ALL
+ORDER BY status, cases DESC"""),
+    ("Submissions per source and week", """\
+SELECT date_trunc('week', received_at) AS week, source, count(*) AS submissions
+FROM submissions
+GROUP BY ALL
+ORDER BY week DESC, submissions DESC"""),
+]
+
+
+def schema(tables: Iterable[str] = ALLOWED_TABLES) -> list[tuple[str, str, str, str]]:
+    """(table, column, type, meaning) for the allowed tables, in column order, read from the
+    migrations; the meaning is the column's `-- comment` (empty when it has none)."""
+    wanted = [t.lower() for t in tables]
+    columns: dict[str, list[tuple[str, str, str, str]]] = {t: [] for t in wanted}
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        for table, column, kind, meaning in _migration_columns(path.read_text(encoding="utf-8")):
+            if table in columns:
+                columns[table].append((table, column, kind, meaning))
+    return [row for t in wanted for row in columns[t]]
+
+
+_CREATE = re.compile(r"^CREATE TABLE (\w+)\s*\(", re.I)
+_COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z][A-Z0-9_]*(?:\(\d+(?:,\s*\d+)?\))?)[^-]*?(?:--\s*(.*))?$")
+_ADD = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) ([A-Z][A-Z0-9_]*)", re.I)
+_NOT_COLUMNS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
+
+
+def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
+    """Columns created (CREATE TABLE lines) or added (ALTER TABLE ADD COLUMN, meaning from the
+    comment lines just above it) in one migration file."""
+    out, table, comment = [], None, []
+    for line in sql.splitlines():
+        if m := _CREATE.match(line):
+            table = m.group(1).lower()
+        elif table and line.startswith(")"):
+            table = None
+        elif table and (m := _COLUMN.match(line)) and m.group(1).upper() not in _NOT_COLUMNS:
+            out.append((table, m.group(1), m.group(2), (m.group(3) or "").strip()))
+        elif m := _ADD.match(line):
+            out.append((m.group(1).lower(), m.group(2), m.group(3).upper(), " ".join(comment)))
+        comment = comment + [line.lstrip("- ").strip()] if line.startswith("--") else []
+    return out
