@@ -205,7 +205,7 @@ def _walk(obj: object, scope: frozenset[str], allowed: frozenset[str]) -> None:
     if not isinstance(obj, dict):
         return
     kind = obj.get("type") if isinstance(obj.get("type"), str) and "class" not in obj else None
-    if kind and "modifiers" in obj:
+    if kind and (kind.endswith("_NODE") or "modifiers" in obj):
         _check_node(obj, kind)
         scope = _walk_ctes(obj, scope, allowed)
         if kind == "RECURSIVE_CTE_NODE":
