@@ -42,6 +42,7 @@ REFUSED = {
         "SELECT * FROM read_text('/etc/passwd')", "SELECT * FROM read_blob('/etc/passwd')",
         "SELECT * FROM glob('/*')", "FROM 'file.csv'", "SELECT * FROM '/etc/passwd'",
         "SELECT * FROM submissions WHERE id IN (SELECT 1 FROM read_csv('x.csv'))",
+        "SELECT * FROM submissions, LATERAL (SELECT * FROM read_csv('x.csv'))",
     ],
     "extension": ["INSTALL httpfs", "LOAD httpfs", "UPDATE EXTENSIONS"],
     "setting": ["SET threads = 1", "RESET threads", "PRAGMA version", "SET VARIABLE x = 1",
@@ -56,6 +57,15 @@ REFUSED = {
         "SELECT * FROM memory.main.submissions", "SELECT * FROM information_schema.tables",
         "SELECT * FROM duckdb_settings", "SHOW TABLES", "SHOW quarantine", "DESCRIBE quarantine",
         "SELECT (SELECT count(*) FROM quarantine)",
+        # forbidden tables deep inside allowed constructs:
+        "FROM quarantine SELECT *", "TABLE meta", "SELECT * FROM submissions NATURAL JOIN meta",
+        "SELECT * FROM range((SELECT count(*) FROM quarantine))",
+        "SELECT * FROM (UNPIVOT quarantine ON raw INTO NAME k VALUE v)",
+        "SELECT list_transform([1], lambda x: (SELECT count(*) FROM quarantine))",
+        "SELECT row_number() OVER w FROM submissions WINDOW w AS (ORDER BY (SELECT value FROM meta))",
+        "SELECT * FROM submissions LIMIT (SELECT count(*) FROM meta)",
+        "WITH RECURSIVE r(n) USING KEY (n) AS (SELECT 1 UNION SELECT n + 1 FROM r, meta WHERE n < 3) "
+        "SELECT * FROM r",
         # a CTE name hides a table only where DuckDB resolves it to the CTE:
         "WITH quarantine AS (SELECT * FROM quarantine) SELECT * FROM quarantine",
         "SELECT * FROM (WITH quarantine AS (SELECT 1) SELECT * FROM quarantine), quarantine",
@@ -83,6 +93,9 @@ ALLOWED = [
     "SELECT s.id, e.new FROM submissions s JOIN events e ON e.submission_id = s.id",
     "DESCRIBE submissions",
     "SUMMARIZE events",
+    "SHOW submissions",
+    "SELECT * FROM (PIVOT submissions ON status IN ('new', 'reopened') USING count(*))",
+    "SELECT current_database(), version()",
 ]
 
 
