@@ -24,13 +24,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline import events, store
+from pipeline import events, search, store
 
 log = logging.getLogger(__name__)
 _drain_lock = threading.Lock()
 SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", "region", "district",
                       "address", "lat", "lon", "placement", "contact", "category", "category_confidence",
-                      "category_source", "priority", "status", "department", "feedback_due_at", "due_at", "extra"]
+                      "category_source", "priority", "status", "department", "feedback_due_at", "due_at", "extra",
+                      "search_key"]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -248,6 +249,8 @@ def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quar
             if "extra" not in rows:  # a spool written before unmapped columns were carried through
                 rows = rows.assign(extra=None)
             rows = rows.assign(extra=rows["extra"].astype(object))
+            if "search_key" not in rows:  # a spool written before search keys
+                rows = rows.assign(search_key=[search.doc_key(t) for t in rows["text"]])
             con.register("_spool_rows", rows)
             cols = ", ".join(SUBMISSION_COLUMNS)
             con.execute(

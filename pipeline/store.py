@@ -152,6 +152,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             con.execute("ROLLBACK")
             raise
         applied.append(version)
+        if version == 70:  # rows stored before search keys existed get theirs now, once
+            from pipeline.queries import textsearch
+            textsearch.backfill(con)
     return applied
 
 

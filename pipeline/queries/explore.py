@@ -1,0 +1,158 @@
+"""Queries behind the analyst explorer: facet counts, the row count, a page of rows, a time
+series and cross-tabs, all of exactly the rows `where(f)` selects, so that a figure anywhere
+equals the explorer's count for the same filter."""
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from pipeline import auth, privacy, reference, settings
+from pipeline.queries.filters import OPEN, Filters, where
+
+# facet -> SQL expression of its value (the value a click puts into the filter)
+FACETS = {
+    "region": "region",
+    "district": "district",
+    "category": "coalesce(category, 'other')",
+    "source": "source",
+    "language": "language",
+    "status": "status",
+    "department": "department",
+    "placement": "placement",
+    "confidence": "CASE WHEN category_source = 'operator' THEN 'operator' "
+                  "WHEN coalesce(category_confidence, 0) < ? THEN 'low' ELSE 'high' END",
+    "overdue": f"(status IN {OPEN} AND due_at < ?)",
+    "reviewed": "coalesce(category_source = 'operator', false)",
+}
+GRAINS = ("day", "week", "month", "year")
+SORTS = {"received_desc": "received_at DESC, id DESC", "received_asc": "received_at, id",
+         "due_asc": "due_at NULLS LAST, id", "confidence_asc": "category_confidence NULLS LAST, id",
+         "id_desc": "id DESC"}
+PAGE_COLUMNS = ("id", "received_at", "source", "region", "district", "category", "category_confidence",
+                "category_source", "priority", "status", "department", "due_at", "text")
+CROSS_DIMENSIONS = ("category", "district", "month", "region", "source", "department", "status")
+_DIM_SQL = {"category": "coalesce(category, 'other')", "district": "coalesce(district, '?')",
+            "month": "strftime(received_at, '%Y-%m')", "region": "coalesce(region, '?')", "source": "source",
+            "department": "coalesce(department, '?')", "status": "status"}
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or dt.datetime.now(dt.timezone.utc)
+
+
+def count(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = None) -> int:
+    cond, params = where(f, now=_now(now))
+    return con.execute(f"SELECT count(*) FROM submissions WHERE {cond}", params).fetchall()[0][0]
+
+
+def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = None) -> pd.DataFrame:
+    """facet, value, n: for every facet the count of each value among the filtered rows, in one
+    pass over them (GROUPING SETS). A facet already chosen shows only its value."""
+    now = _now(now)
+    cond, params = where(f, now=now)
+    threshold = settings.get_float("REVIEW_THRESHOLD")
+    cols = ", ".join(f"{sql} AS {name}" for name, sql in FACETS.items())
+    sets = ", ".join(f"({name})" for name in FACETS)
+    df = con.execute(f"""
+        SELECT {', '.join(FACETS)}, GROUPING_ID({', '.join(FACETS)}) AS gid, count(*) AS n
+        FROM (SELECT {cols} FROM submissions WHERE {cond})
+        GROUP BY GROUPING SETS ({sets})""", [threshold, now, *params]).df()
+    out = []
+    names = list(FACETS)
+    for i, name in enumerate(names):
+        bit = 1 << (len(names) - 1 - i)
+        part = df[(df["gid"] & bit) == 0]
+        values = part[name].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+        out.append(pd.DataFrame({"facet": name, "value": values.map(_as_param), "n": part["n"].astype(int)}))
+    res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["facet", "value", "n"])
+    return res.sort_values(["facet", "n", "value"], ascending=[True, False, True], na_position="last").reset_index(drop=True)
+
+
+def _as_param(v):
+    if v is None:
+        return None
+    if isinstance(v, (bool,)) or type(v).__name__ == "bool_":
+        return "1" if v else "0"
+    return str(v)
+
+
+def page(con: duckdb.DuckDBPyConnection, f: Filters, sort: str = "received_desc", offset: int = 0, limit: int = 50,
+         viewer: auth.Viewer | None = None, now: dt.datetime | None = None) -> pd.DataFrame:
+    """One page of the filtered rows, texts masked for a viewer who may not see contacts."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+    cond, params = where(f, now=_now(now))
+    rows = con.execute(f"""
+        SELECT {', '.join(PAGE_COLUMNS)} FROM submissions WHERE {cond}
+        ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?""", [*params, int(limit), max(0, int(offset))]).df()
+    return privacy.for_viewer(rows, viewer)
+
+
+def timeline(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", by: str | None = "category",
+             now: dt.datetime | None = None) -> pd.DataFrame:
+    """period (local start of the day/week/month/year), [by], n."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; one of {', '.join(GRAINS)}")
+    if by is not None and by not in _DIM_SQL:
+        raise ValueError(f"unknown dimension {by!r}")
+    cond, params = where(f, now=_now(now))
+    group = f", {_DIM_SQL[by]} AS {by}" if by else ""
+    return con.execute(f"""
+        SELECT CAST(date_trunc('{grain}', received_at) AS DATE) AS period{group}, count(*) AS n
+        FROM submissions WHERE {cond} GROUP BY ALL ORDER BY ALL""", params).df()
+
+
+def crosstab(con: duckdb.DuckDBPyConnection, f: Filters, rows: str, cols: str, measure: str = "count",
+             now: dt.datetime | None = None) -> pd.DataFrame:
+    """A table rows x cols of the filtered submissions. measure: 'count', 'share' (percent of the
+    row's total) or 'per_10k' (per 10,000 residents; needs rows or cols to be 'district').
+    Index and columns are codes (months as YYYY-MM)."""
+    for d in (rows, cols):
+        if d not in CROSS_DIMENSIONS:
+            raise ValueError(f"unknown dimension {d!r}; one of {', '.join(CROSS_DIMENSIONS)}")
+    if rows == cols:
+        raise ValueError("rows and columns must differ")
+    if measure not in ("count", "share", "per_10k"):
+        raise ValueError(f"unknown measure {measure!r}")
+    if measure == "per_10k" and "district" not in (rows, cols):
+        raise ValueError("per 10,000 residents needs districts as rows or columns")
+    cond, params = where(f, now=_now(now))
+    df = con.execute(f"""
+        SELECT {_DIM_SQL[rows]} AS r, {_DIM_SQL[cols]} AS c, count(*) AS n
+        FROM submissions WHERE {cond} GROUP BY ALL""", params).df()
+    table = df.pivot_table(index="r", columns="c", values="n", aggfunc="sum", fill_value=0)
+    table.index.name, table.columns.name = rows, cols
+    if measure == "share":
+        table = 100.0 * table.div(table.sum(axis=1).where(lambda s: s > 0), axis=0)
+    elif measure == "per_10k":
+        pop = reference.districts().set_index("code")["population"]
+        if rows == "district":
+            table = 10_000 * table.div(table.index.map(pop).astype(float), axis=0)
+        else:
+            table = 10_000 * table.div(table.columns.map(pop).astype(float), axis=1)
+    return table
+
+
+def similar(con: duckdb.DuckDBPyConnection, case_id: int, limit: int = 5, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """Submissions whose texts share the most word stems with this one (same category first),
+    from the last year of the case's district or category."""
+    row = con.execute("SELECT search_key, category, district, received_at FROM submissions WHERE id = ?",
+                      [case_id]).fetchall()
+    if not row or not row[0][0]:
+        return pd.DataFrame(columns=["id", "received_at", "category", "district", "status", "text", "shared"])
+    key, category, district, received = row[0]
+    stems = [s for s in key.split() if len(s) >= 3][:40]
+    if not stems:
+        return pd.DataFrame(columns=["id", "received_at", "category", "district", "status", "text", "shared"])
+    hits = " + ".join("CAST(contains(search_key, ?) AS INTEGER)" for _ in stems)
+    df = con.execute(f"""
+        SELECT id, received_at, category, district, status, text, ({hits}) AS shared
+        FROM submissions
+        WHERE id <> ? AND received_at >= ? - INTERVAL 365 DAY AND received_at < ? + INTERVAL 365 DAY
+          AND (category = ? OR district = ?) AND search_key IS NOT NULL
+        ORDER BY shared DESC, (category = ?) DESC, abs(epoch(received_at - ?)) LIMIT ?""",
+        [*[f" {s} " for s in stems], case_id, received, received, category, district, category, received, limit]).df()
+    df = df[df["shared"] >= max(2, len(stems) // 4)]
+    return privacy.for_viewer(df, viewer)
