@@ -37,6 +37,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("XLSX_MAX_COLUMNS", "256", "columns read from an XLSX sheet; a row with a value further right is quarantined"),
     ("XLSX_MAX_CELL", "32767", "characters in one XLSX cell (Excel's own limit); a row with a longer cell is quarantined"),
     ("XLSX_MAX_MB", "256", "megabytes an XLSX workbook may unpack to; a bigger one is refused before it is parsed"),
+    ("SQL_TIMEOUT", "10", "seconds an analyst's SQL console query may run before it is stopped"),
+    ("SQL_DISPLAY_ROWS", "1000", "rows of a SQL console result shown on screen (the full result can be exported)"),
     ("DEBUG", "0", "1: a command that fails unexpectedly shows the Python traceback instead of one error line"),
 ]
 

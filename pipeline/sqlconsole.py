@@ -58,6 +58,7 @@ MESSAGES = {
     "extension": "Extensions cannot be installed or loaded here: {word}.",
     "setting": "Settings and the environment cannot be read or changed here: {word}.",
     "statement": "Only one SELECT query is allowed; {word} is not a query.",
+    "contacts": "Your role may not read residents' contacts: column {word}.",
     "table": "Table {word} is not available here; the tables are {tables}.",
     "function": "Function {word} is not allowed here.",
     "syntax": "The query cannot be read: {word}",
@@ -114,15 +115,39 @@ class Result:
 
 # ---------------------------------------------------------------------------------------- check
 
-def check(sql: str, tables: Iterable[str] = ALLOWED_TABLES) -> str:
+def check(sql: str, tables: Iterable[str] = ALLOWED_TABLES, hidden: Iterable[str] = ()) -> str:
     """The single SELECT statement in `sql`, without the trailing semicolon, or ConsoleError.
 
     `tables` are the base tables the query may read (names in the main schema; CTE names are fine).
+    `hidden` are columns the viewer may not read (residents' contacts): a query naming one is
+    refused, and so is `*` inside a function or COLUMNS(...), which could turn them into numbers
+    that no masking of the displayed strings would catch. A plain `SELECT *` stays allowed: its
+    strings are masked on display.
     """
     allowed = frozenset(t.lower() for t in tables)
     statement = _one_statement(sql)
-    _walk(_parse_tree(statement), frozenset(), allowed)
+    tree = _parse_tree(statement)
+    _walk(tree, frozenset(), allowed)
+    if hidden:
+        _check_hidden(tree, frozenset(h.lower() for h in hidden), False)
     return statement
+
+
+def _check_hidden(obj: object, hidden: frozenset[str], inside: bool) -> None:
+    if isinstance(obj, list):
+        for item in obj:
+            _check_hidden(item, hidden, inside)
+        return
+    if not isinstance(obj, dict):
+        return
+    cls = obj.get("class")
+    if cls == "COLUMN_REF" and str((obj.get("column_names") or [""])[-1]).lower() in hidden:
+        raise ConsoleError("contacts", obj["column_names"][-1])
+    if cls == "STAR" and (inside or obj.get("columns")):
+        raise ConsoleError("contacts", "*")
+    inside = inside or cls in ("FUNCTION", "OPERATOR", "CAST", "CASE", "COMPARISON", "CONJUNCTION")
+    for value in obj.values():
+        _check_hidden(value, hidden, inside)
 
 
 def _one_statement(sql: str) -> str:
@@ -296,11 +321,12 @@ def _one_line(exc: Exception) -> str:
 # ------------------------------------------------------------------------------------------ run
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float = 10, display_limit: int = 1000,
-        mask: Callable[[str], str] | None = None, tables: Iterable[str] = ALLOWED_TABLES) -> Result:
+        mask: Callable[[str], str] | None = None, tables: Iterable[str] = ALLOWED_TABLES,
+        hidden: Iterable[str] = ()) -> Result:
     """Check `sql`, run it on a cursor of `con` for at most `timeout_s` seconds and return at most
     `display_limit` rows (only display_limit + 1 are fetched). `mask` is applied to every string
     in the displayed rows and column names, also inside lists, structs and maps."""
-    checked = check(sql, tables)
+    checked = check(sql, tables, hidden)
     started = time.monotonic()
     cursor = con.cursor()
     watchdog = _Watchdog(cursor, timeout_s)
@@ -484,3 +510,26 @@ def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
             out.append((m.group(1).lower(), m.group(2), m.group(3).upper(), " ".join(comment)))
         comment = comment + [line.lstrip("- ").strip()] if line.startswith("--") else []
     return out
+
+
+# ------------------------------------------------------------------------------ for a viewer
+
+HIDDEN_COLUMNS = ("contact", "address", "extra")  # what a viewer without `contacts` may not read
+
+
+def run_for(con: duckdb.DuckDBPyConnection, sql: str, viewer, *, timeout_s: float | None = None,
+            display_limit: int | None = None) -> Result:
+    """`run` as `viewer` may: needs the `sql` permission; without `contacts` the contact columns
+    are refused and every displayed string is masked. Each query is written to the audit log."""
+    from pipeline import auth, privacy, settings
+
+    auth.actor_of(viewer, "sql")  # raises Forbidden
+    allowed = auth.may_see_contacts(viewer)
+    con_a = auth.connect()
+    try:
+        auth.audit(con_a, viewer.username, "sql", None, {"query": sql[:2000]})
+    finally:
+        con_a.close()
+    return run(con, sql, timeout_s=timeout_s or settings.get_float("SQL_TIMEOUT"),
+               display_limit=display_limit or settings.get_int("SQL_DISPLAY_ROWS"),
+               mask=None if allowed else privacy.mask, hidden=() if allowed else HIDDEN_COLUMNS)
