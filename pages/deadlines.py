@@ -29,6 +29,9 @@ bucket = st.segmented_control(
     "bucket", q.BUCKETS, default="overdue", key="dl_bucket", label_visibility="collapsed",
     format_func=lambda b: f"{core.t(f'deadlines.bucket.{b}')}: {counts[b]}") or "overdue"
 rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer)
+if bucket == "overdue":  # the same cases in the explorer, where they can be searched and exported
+    st.page_link("pages/explorer.py", label=core.t("deadlines.open_overdue"), icon=":material/search:",
+                 query_params=widgets.open_cases_filters(department, district, category, overdue=True).params())
 if rows.empty:
     st.caption(core.t("deadlines.none"))
 else:

@@ -1,4 +1,6 @@
 """Overview: the centre's headline view of problems as percentages for a period and area."""
+from dataclasses import replace
+
 import streamlit as st
 
 from pipeline import reference
@@ -11,6 +13,11 @@ core.demo_banner()
 f = widgets.filters()
 
 k = data.kpis(f)
+links = st.columns(4)  # each headline figure opens the submissions it counts
+for col, key, extra in ((links[0], "overview.open_all", {}), (links[1], "overview.open_open", {"status": "open"}),
+                        (links[2], "overview.open_overdue", {"overdue": True})):
+    col.page_link("pages/explorer.py", label=core.t(key), icon=":material/search:",
+                  query_params=replace(f, **extra).params())
 cols = st.columns(4)
 delta = k["total"] - k["previous"]
 cols[0].metric(core.t("overview.kpi.total"), f"{k['total']:,}".replace(",", " "),
@@ -28,6 +35,8 @@ else:
     for a in alerts.itertuples():
         st.error(f"**{charts.category_names([a.category], lang)[0]} · {charts.short_name(a.district, lang)}**: "
                  + core.t("wall.alert.line", n=int(a.observed), e=f"{a.expected:.0f}"), icon=":material/warning:")
+        st.page_link("pages/explorer.py", label=core.t("overview.alert.open"), icon=":material/search:",
+                     query_params=widgets.alert_filters(a, f).params())
 
 shares = data.category_shares(f)
 if shares.empty:
@@ -36,7 +45,12 @@ if shares.empty:
 
 left, right = st.columns([3, 2])
 left.subheader(core.t("overview.shares"))
-left.plotly_chart(charts.category_share_bar(shares, lang), width="stretch", config={"displayModeBar": False})
+bar = left.plotly_chart(charts.category_share_bar(shares, lang, counts=True), width="stretch", key="ov_bar",
+                        on_select="rerun", selection_mode="points", config={"displayModeBar": False})
+left.caption(core.t("overview.bar.click"))
+clicked = [p.get("customdata") for p in (bar.selection.points if bar else [])]
+if clicked and isinstance(clicked[0], (list, tuple)):  # a bar opens its submissions in the explorer
+    st.switch_page("pages/explorer.py", query_params=replace(f, category=str(clicked[0][1])).params())
 right.subheader(core.t("overview.table"))
 table = shares.assign(name=charts.category_names(shares["category"], lang))
 corrected = shares.attrs.get("method", "none") != "none"  # uncorrected shares have no error estimate
@@ -52,6 +66,9 @@ right.caption(core.t(f"overview.share.method.{shares.attrs.get('method', 'none')
 
 st.subheader(core.t("map.title"), help=core.t("map.click_hint"))
 widgets.district_map(f)
+if f.district:
+    st.page_link("pages/explorer.py", label=core.t("overview.district.open"), icon=":material/search:",
+                 query_params=f.params())
 
 st.subheader(core.t("overview.trend"))
 st.plotly_chart(charts.trend_lines(data.daily_trend(f), lang), width="stretch", config={"displayModeBar": False})

@@ -18,15 +18,19 @@ def category_colors() -> dict[str, str]:
 
 
 def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_size: int = 14,
-                       dark: bool = False) -> go.Figure:
-    """Horizontal bars of the percentage per category, largest on top, labelled with the percent."""
+                       dark: bool = False, counts: bool = False) -> go.Figure:
+    """Horizontal bars of the percentage per category, largest on top, labelled with the percent
+    (and with the number of submissions labelled so, when `counts`). Each bar's customdata is
+    (n, category code): what a click on it opens."""
     ordered = shares.sort_values("pct")
     colors = category_colors()
     fig = go.Figure(go.Bar(
         x=ordered["pct"], y=category_names(ordered["category"], lang), orientation="h",
         marker_color=[colors.get(c, "#888") for c in ordered["category"]],
-        text=[f"{p:.1f} %" for p in ordered["pct"]], textposition="outside", cliponaxis=False,
-        customdata=ordered["n"], hovertemplate="%{y}: %{x:.1f} % (%{customdata})<extra></extra>",
+        text=[f"{p:.1f} % · {int(n):,}".replace(",", " ") if counts else f"{p:.1f} %"
+              for p, n in zip(ordered["pct"], ordered["n"])], textposition="outside", cliponaxis=False,
+        customdata=list(zip(ordered["n"].astype(int), ordered["category"])),
+        hovertemplate="%{y}: %{x:.1f} % (%{customdata[0]})<extra></extra>",
         # The 90 % interval of the corrected share, where the frame has one.
         error_x=dict(type="data", symmetric=False, array=(ordered["high"] - ordered["pct"]).clip(lower=0),
                      arrayminus=(ordered["pct"] - ordered["low"]).clip(lower=0), color="#555", thickness=1, width=3)
@@ -34,7 +38,7 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
     ))
     fig.update_layout(
         height=height, margin=dict(l=10, r=60, t=10, b=10), font=dict(size=font_size),
-        xaxis=dict(ticksuffix=" %", range=[0, max(5.0, float(shares[["pct", "high"] if "high" in shares else "pct"].max(axis=None)) * 1.18) if len(shares) else 5]),
+        xaxis=dict(ticksuffix=" %", range=[0, max(5.0, float(shares[["pct", "high"] if "high" in shares else "pct"].max(axis=None)) * (1.35 if counts else 1.18)) if len(shares) else 5]),
         template="plotly_dark" if dark else "plotly_white", showlegend=False,
     )
     return fig
@@ -120,3 +124,20 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), template="plotly_white",
                       dragmode=False, clickmode="event+select")
     return fig
+
+
+def timeline_bars(series: pd.DataFrame, lang: str, grain: str, height: int = 380) -> go.Figure:
+    """Stacked bars of submissions per period and category (period, category, n)."""
+    colors = category_colors()
+    fig = go.Figure()
+    order = series.groupby("category")["n"].sum().sort_values(ascending=False).index
+    for code, name in zip(order, category_names(order, lang)):
+        part = series[series["category"] == code]
+        fig.add_bar(x=part["period"], y=part["n"], name=name, marker_color=colors.get(code, "#888"),
+                    hovertemplate=f"{name}: %{{y}}<extra></extra>")
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      legend=dict(orientation="h", y=-0.2), xaxis=dict(tickformat=_TICKS.get(grain, "%d.%m.%Y")))
+    return fig
+
+
+_TICKS = {"day": "%d.%m", "week": "%d.%m.%Y", "month": "%m.%Y", "year": "%Y"}

@@ -110,3 +110,24 @@ def district_map(f: Filters) -> None:
     st.caption(core.t("wall.schematic" if schematic else "wall.official") + " · " + core.t("map.click_hint"))
     if f.district:
         st.button(core.t("map.clear"), on_click=_clear_district, key="map_clear")
+
+
+def alert_filters(alert, f: Filters) -> Filters:
+    """The explorer's filter for a surge alert: its category and district over the days its
+    window touches (the alert counts a rolling window of hours, the explorer whole local days)."""
+    from dataclasses import replace
+
+    from pipeline import calendar, surge
+
+    now = dt.datetime.now(dt.timezone.utc)
+    first = calendar.local(now - dt.timedelta(hours=surge.Rule().window_hours)).date()
+    return replace(Filters(first, calendar.local(now).date()), region=f.region, category=alert.category,
+                   district=alert.district)
+
+
+def open_cases_filters(department=None, district=None, category=None, overdue: bool | None = None) -> Filters:
+    """The explorer's filter for the deadlines page's open cases: received any time up to today."""
+    first, last = data.date_range()
+    today = max(last or dt.date.today(), dt.date.today())
+    return Filters(first or today, today, district=district, category=category, department=department,
+                   status="open", overdue=overdue)

@@ -116,7 +116,7 @@ def where(f: Filters, alias: str = "", now: dt.datetime | None = None) -> tuple[
     for name in ("region", "district", "source", "language", "category", "department", "placement"):
         value = getattr(f, name)
         if value is not None:
-            parts.append(f"{p}{name} = ?")
+            parts.append(f"coalesce({p}category, 'other') = ?" if name == "category" else f"{p}{name} = ?")
             params.append(value)
     if f.status == "open":
         parts.append(open_sql(p))
