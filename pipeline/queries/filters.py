@@ -16,6 +16,7 @@ class Filters:
     district: str | None = None
     source: str | None = None
     language: str | None = None
+    category: str | None = None
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """Instants of local midnight at the start and after the end (the akimat's days)."""
@@ -35,5 +36,7 @@ def where(f: Filters, alias: str = "") -> tuple[str, list]:
     start, end = f.bounds()
     sql = (f"{p}received_at >= ? AND {p}received_at < ? "
            f"AND (CAST(? AS VARCHAR) IS NULL OR {p}region = ?) AND (CAST(? AS VARCHAR) IS NULL OR {p}district = ?) "
-           f"AND (CAST(? AS VARCHAR) IS NULL OR {p}source = ?) AND (CAST(? AS VARCHAR) IS NULL OR {p}language = ?)")
-    return sql, [start, end, f.region, f.region, f.district, f.district, f.source, f.source, f.language, f.language]
+           f"AND (CAST(? AS VARCHAR) IS NULL OR {p}source = ?) AND (CAST(? AS VARCHAR) IS NULL OR {p}language = ?) "
+           f"AND (CAST(? AS VARCHAR) IS NULL OR {p}category = ?)")
+    return sql, [start, end, f.region, f.region, f.district, f.district, f.source, f.source, f.language, f.language,
+                 f.category, f.category]
