@@ -34,6 +34,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline backup /srv/backups/2026-11-30"),
     ("restore", "pipeline.backup", "put a checked backup in place of the store (stop the app first)",
      "python -m pipeline restore /srv/backups/2026-11-30"),
+    ("export", "pipeline.export", "export the submissions a filter selects to CSV, XLSX or Parquet (contacts only with --with-contacts, audited)",
+     "python -m pipeline export --category roads --district al_farabi --since 2026-03-01 --out potholes.xlsx"),
     ("users", "pipeline.auth", "manage users (add, passwd, disable, enable, role, list), wall tokens and the audit log",
      "python -m pipeline users add aliya --role operator"),
 ]
