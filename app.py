@@ -12,6 +12,7 @@ t = core.t
 
 sections = {
     "nav.section.monitor": [("pages/overview.py", "nav.overview", "overview", "page:overview"),
+                            ("pages/explorer.py", "nav.explorer", "explorer", "page:explorer"),
                             ("pages/wall.py", "nav.wall", "wall", "page:wall")],
     "nav.section.work": [("pages/intake.py", "nav.intake", "intake", "page:intake"),
                          ("pages/deadlines.py", "nav.deadlines", "deadlines", "page:deadlines")],

@@ -268,6 +268,20 @@ def export(con, f: Filters, fmt: str, out, viewer, lang: str = "ru", batch_rows:
     return _WRITERS[fmt](_batches(con, f, viewer, batch_rows), columns(viewer), out, lang)
 
 
+def export_for(con, f: Filters, fmt: str, out, viewer: auth.Viewer, lang: str = "ru") -> int:
+    """`export` for a person signed in to the app: needs the `export` permission (Forbidden
+    otherwise), contacts as their role allows, and the export goes to the audit log."""
+    actor = auth.actor_of(viewer, "export")
+    written = export(con, f, fmt, out, viewer, lang)
+    con_a = auth.connect()
+    try:
+        auth.audit(con_a, actor, "export", fmt, {"rows": written, "filter": f.params(),
+                                                 "contacts": auth.may_see_contacts(viewer)})
+    finally:
+        con_a.close()
+    return written
+
+
 # DuckDB keeps the table blocks it has read, up to its memory_limit (80 % of RAM by default): with
 # the ids sorted apart it needs little, so a connection of its own for an export gets a small limit
 # (past it DuckDB would spill to <db>.tmp beside the store). It is a setting of the whole database

@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from pipeline import geo, surge
-from pipeline.queries import overview, wall
+from pipeline.queries import explore, overview, wall
 from pipeline.queries.filters import Filters
 from ui import core
 
@@ -114,3 +114,68 @@ def alerts(region: str | None = None):
     """Surge alerts now; recomputed at most once a minute or when the data changes."""
     now = dt.datetime.now(dt.timezone.utc)
     return _alerts(region, now.replace(second=0, microsecond=0), version())
+
+
+# ---- explorer ----------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=256, ttl=60)
+def _explore_facets(f: Filters, data_version: tuple):
+    return explore.facets(core.cursor(), f)
+
+
+def explore_facets(f: Filters):
+    return _explore_facets(f, version())
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=60)
+def _explore_count(f: Filters, data_version: tuple):
+    return explore.count(core.cursor(), f)
+
+
+def explore_count(f: Filters) -> int:
+    return _explore_count(f, version())
+
+
+def explore_page(f: Filters, sort: str, offset: int, limit: int, viewer):
+    """Not cached: the page is masked for the viewer, and one page is cheap."""
+    return explore.page(core.cursor(), f, sort, offset, limit, viewer)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=60)
+def _explore_timeline(f: Filters, grain: str, data_version: tuple):
+    return explore.timeline(core.cursor(), f, grain)
+
+
+def explore_timeline(f: Filters, grain: str):
+    return _explore_timeline(f, grain, version())
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=60)
+def _explore_crosstab(f: Filters, rows: str, cols: str, measure: str, data_version: tuple):
+    return explore.crosstab(core.cursor(), f, rows, cols, measure)
+
+
+def explore_crosstab(f: Filters, rows: str, cols: str, measure: str):
+    return _explore_crosstab(f, rows, cols, measure, version())
+
+
+def explore_case(case_id: int, viewer):
+    from pipeline.queries import cases as case_queries
+
+    return case_queries.case(core.cursor(), case_id, viewer)
+
+
+def case_history(case_id: int, viewer):
+    from pipeline import events
+
+    return events.history(core.cursor(), case_id, viewer)
+
+
+def similar(case_id: int, viewer):
+    return explore.similar(core.cursor(), case_id, viewer=viewer)
+
+
+def second_choice(text: str) -> dict:
+    """The model's first and second choice for a text (the stored label may be an operator's)."""
+    from pipeline import classify
+
+    return classify.classify_texts([text]).iloc[0].to_dict()

@@ -1,0 +1,202 @@
+"""The analyst explorer: one filter for every query, search by word forms, facets that add up,
+cross-tabs whose cells are the rows they link to, the page with its tabs by role."""
+import datetime as dt
+import urllib.parse
+from dataclasses import replace
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import auth, search, settings, store, workflow
+from pipeline.queries import explore, overview
+from pipeline.queries.filters import Filters, from_params, where
+from tests.conftest import signed_in
+
+NOW = dt.datetime(2026, 4, 10, 12, tzinfo=dt.timezone.utc)
+# id order: source_id, received (local +05), category, district, region, status, text, category_source, confidence
+ROWS = [
+    ("1", "2026-03-01 09:00:00+05", "roads", "al_farabi", "shymkent", "new", "Во дворе огромная яма, звоните +7 701 123 45 67", "model", 0.9),
+    ("2", "2026-03-05 09:00:00+05", "roads", "al_farabi", "shymkent", "resolved", "Ямы на дороге по улице Байтурсынова", "model", 0.3),
+    ("3", "2026-03-07 09:00:00+05", "roads", "abai", "shymkent", "in_progress", "Жолда үлкен шұңқыр, ямой назвать мало", "operator", 1.0),
+    ("4", "2026-03-09 09:00:00+05", "street_lighting", "abai", "shymkent", "new", "Көшеде жарығы жоқ, фонари не горят", "model", 0.8),
+    ("5", "2026-03-11 09:00:00+05", "street_lighting", "alga", "aktobe", "rejected", "Жарық сөніп қалды, түнде қараңғы", "model", 0.5),
+    ("6", "2026-03-13 09:00:00+05", "water", "alga", "aktobe", "feedback_given", "=HYPERLINK(\"x\") нет воды третий день", "model", 0.7),
+    ("7", "2026-04-02 09:00:00+05", "water", "turan", "shymkent", "new", "Нет воды в доме", "model", 0.95),
+    ("8", "2026-02-20 09:00:00+05", "heating", "turan", "shymkent", "new", "Холодные батареи, яма у подъезда", "model", 0.9),
+]
+MARCH = Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+
+
+def fill(con):
+    con.executemany(
+        "INSERT INTO submissions (source, source_id, received_at, text, category, district, region, status, "
+        "category_source, category_confidence, due_at, search_key) VALUES ('hotline_109', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "CAST(? AS TIMESTAMPTZ) + INTERVAL 20 DAY, ?)",
+        [[sid, at, text, cat, d, r, s, src, conf, at, search.doc_key(text)]
+         for sid, at, cat, d, r, s, text, src, conf in ROWS])
+
+
+@pytest.fixture
+def small(con):
+    fill(con)
+    return con
+
+
+def ids(con, f, now=NOW):
+    cond, params = where(f, now=now)
+    return sorted(int(i) for (i,) in con.execute(f"SELECT CAST(source_id AS INTEGER) FROM submissions WHERE {cond}",
+                                                params).fetchall())
+
+
+def test_search_finds_word_forms_in_russian_and_kazakh(small):
+    assert ids(small, replace(MARCH, q="ямы")) == [1, 2, 3]          # яма, ямы, ямой
+    assert ids(small, replace(MARCH, q="жарық")) == [4, 5]           # жарығы, жарық
+    assert ids(small, replace(MARCH, q="фонарь")) == [4]             # фонари
+    assert ids(small, replace(MARCH, q="яма дорога")) == [2]         # every word must occur
+    assert ids(small, replace(MARCH, q="!!! 123")) == ids(small, MARCH)  # no words: no condition
+
+
+def test_rows_without_a_search_key_are_found_until_backfilled(small):
+    from pipeline.queries import textsearch
+
+    small.execute("UPDATE submissions SET search_key = NULL WHERE source_id IN ('1', '2')")
+    assert ids(small, replace(MARCH, q="ямы")) == [1, 2, 3]
+    assert textsearch.backfill(small) == 2
+    assert small.execute("SELECT count(*) FROM submissions WHERE search_key IS NULL").fetchall()[0][0] == 0
+
+
+def test_every_filter_field_narrows_as_its_definition_says(small):
+    assert ids(small, MARCH) == [1, 2, 3, 4, 5, 6]
+    assert ids(small, replace(MARCH, status="open")) == [1, 3, 4, 6]
+    assert ids(small, replace(MARCH, status="closed")) == [2, 5]
+    assert ids(small, replace(MARCH, status="rejected")) == [5]
+    assert ids(small, replace(MARCH, category="roads", district="al_farabi")) == [1, 2]
+    assert ids(small, replace(MARCH, confidence="low")) == [2]        # model and below 0.40
+    assert ids(small, replace(MARCH, confidence="operator")) == [3]
+    assert ids(small, replace(MARCH, reviewed=False)) == [1, 2, 4, 5, 6]
+    # due 20 days after receipt: at NOW (10 April) the open ones received before 21 March are overdue
+    assert ids(small, replace(MARCH, overdue=True)) == [1, 3, 4, 6]
+    assert ids(small, replace(MARCH, overdue=False)) == [2, 5]
+
+
+def test_the_url_round_trip_and_bad_values_dropped():
+    f = replace(MARCH, district="abai", overdue=True, q="ямы во дворе", status="open")
+    back = from_params(dict(urllib.parse.parse_qsl(urllib.parse.urlencode(f.params()))), dt.date(2000, 1, 1),
+                       dt.date(2000, 1, 2))
+    assert back == f
+    junk = from_params({"from": "yesterday", "to": "2026-03-31", "status": "'; DROP", "overdue": "maybe",
+                        "confidence": "x"}, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    assert junk == MARCH
+
+
+def test_facets_add_up_and_each_value_is_its_filtered_count(small):
+    facets = explore.facets(small, MARCH, now=NOW)
+    for facet in ("category", "district", "status", "confidence", "overdue", "reviewed", "region"):
+        part = facets[facets["facet"] == facet]
+        assert part["n"].sum() == 6, facet
+    for value, n in facets[facets["facet"] == "district"][["value", "n"]].itertuples(index=False):
+        assert explore.count(small, replace(MARCH, district=value), now=NOW) == n
+    overdue = facets[(facets["facet"] == "overdue") & (facets["value"] == "1")]["n"].iloc[0]
+    assert overdue == explore.count(small, replace(MARCH, overdue=True), now=NOW) == 4
+
+
+def test_a_category_share_is_the_explorers_count_for_that_category(small):
+    shares = overview.category_shares(small, MARCH)
+    for row in shares.itertuples():
+        assert explore.count(small, replace(MARCH, category=row.category)) == row.n
+    k = overview.kpis(small, MARCH, NOW)
+    assert k["open"] == explore.count(small, replace(MARCH, status="open"), now=NOW)
+    assert k["overdue"] == explore.count(small, replace(MARCH, overdue=True), now=NOW)
+
+
+def test_crosstab_cells_are_filtered_counts_and_shares_sum_to_100(small):
+    table = explore.crosstab(small, MARCH, "category", "district")
+    for cat, row in table.iterrows():
+        for district, n in row.items():
+            assert explore.count(small, replace(MARCH, category=cat, district=district)) == n
+    shares = explore.crosstab(small, MARCH, "category", "district", "share")
+    assert (shares.sum(axis=1).round(6) == 100).all()
+    per = explore.crosstab(small, MARCH, "district", "category", "per_10k")
+    assert per.loc["abai"].sum() > 0
+    with pytest.raises(ValueError):
+        explore.crosstab(small, MARCH, "category", "source", "per_10k")
+
+
+def test_a_page_is_masked_for_a_viewer_without_contacts(small):
+    analyst = auth.viewer_for("a", "analyst")
+    operator = auth.viewer_for("o", "operator")
+    f = replace(MARCH, q="яма")
+    assert "+7 701 123 45 67" in " ".join(explore.page(small, f, viewer=operator)["text"])
+    masked = " ".join(explore.page(small, f, viewer=analyst)["text"])
+    assert "123 45 67" not in masked and "***" in masked
+    assert explore.page(small, MARCH, sort="received_asc", offset=2, limit=2)["id"].tolist() == [3, 4]
+
+
+def test_similar_texts_share_words(small):
+    similar = explore.similar(small, 1)
+    assert 3 not in similar["id"].tolist() or similar["shared"].min() >= 2
+
+
+# ---- the page ----------------------------------------------------------------------------------
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
+    path = tmp_path / "e.duckdb"
+    con = store.connect(path)
+    fill(con)
+    store.set_meta(con, "dataset", "real")
+    con.close()
+    monkeypatch.setenv("SC_DB", str(path))
+    return path
+
+
+def explorer(role, params):
+    at = signed_in(AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=90), role)
+    at.run()
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_page_reproduces_a_link_and_shows_its_count(app_db):
+    at = explorer("analyst", {"from": "2026-03-01", "to": "2026-03-31", "district": "al_farabi", "q": "ямы"})
+    text = " ".join(m.value for m in at.markdown)
+    assert "Найдено обращений: 2" in text
+    assert at.dataframe[0].value.shape[0] == 2
+    assert "SQL-запрос" in [t.label for t in at.tabs]
+
+
+def test_the_sql_console_refuses_writes_and_answers_reads(app_db):
+    at = explorer("analyst", {"from": "2026-03-01", "to": "2026-03-31"})
+    at.text_area(key="ex_sql").set_value("DROP TABLE submissions").run()
+    at.button(key="ex_sql_run").click().run()
+    assert any("изменяет данные" in e.value for e in at.error)
+    at.text_area(key="ex_sql").set_value("SELECT contact FROM submissions").run()
+    at.button(key="ex_sql_run").click().run()
+    assert any("контакты" in e.value for e in at.error)
+    at.text_area(key="ex_sql").set_value("SELECT text FROM submissions ORDER BY id").run()
+    at.button(key="ex_sql_run").click().run()
+    assert not at.exception
+    shown = at.dataframe[-2].value if len(at.dataframe) > 1 else at.dataframe[0].value
+    assert "123 45 67" not in " ".join(map(str, shown.iloc[:, 0]))
+
+
+def test_the_akim_has_no_console_and_no_export(app_db):
+    at = explorer("akim", {"from": "2026-03-01", "to": "2026-03-31"})
+    labels = [t.label for t in at.tabs]
+    assert "SQL-запрос" not in labels and "Выгрузка" not in labels
+
+
+def test_the_export_tab_writes_exactly_the_rows_on_screen(app_db):
+    import csv
+    import io
+
+    at = explorer("analyst", {"from": "2026-03-01", "to": "2026-03-31", "q": "ямы"})
+    at.button(key="ex_export").click().run()
+    assert not at.exception, at.exception
+    name, payload = at.session_state["ex_file"]
+    assert name.endswith(".csv") and payload.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(payload.decode("utf-8-sig"))))
+    assert len(rows) - 1 == 3                              # the count on screen: яма, ямы, ямой
+    assert "123 45 67" not in payload.decode("utf-8-sig")  # an analyst's export is masked
