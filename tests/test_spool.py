@@ -42,7 +42,7 @@ def check_exactly_once(db, rows):
 @pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
 def test_kill_writer_during_drain_loses_and_duplicates_nothing(tmp_path, delay):
-    rows = 40000
+    rows = 12000  # enough that the kill lands inside the drain at each delay
     csv = synth.call_centre_csv(tmp_path / "big.csv", rows)
     db = tmp_path / "k.duckdb"
     inbox = settings.inbox_path(db)
@@ -117,7 +117,7 @@ def test_queued_when_the_app_does_not_answer_in_time_then_applied_later(tmp_path
 
 
 def test_kill_app_mid_drain_then_restart(tmp_path):
-    rows = 40000
+    rows = 12000  # enough that the kill lands inside the drain at each delay
     csv = synth.call_centre_csv(tmp_path / "big.csv", rows)
     db = tmp_path / "r.duckdb"
     app = _start_app(db, "hold")          # holds the DB so ingest only spools
