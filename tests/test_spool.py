@@ -119,7 +119,7 @@ def test_queued_when_the_app_does_not_answer_in_time_then_applied_later(tmp_path
 
 
 def test_kill_app_mid_drain_then_restart(tmp_path):
-    rows = 12000  # enough that the kill lands inside the drain at each delay
+    rows = 40000  # the drain takes longer than the half second before the kill
     csv = synth.call_centre_csv(tmp_path / "big.csv", rows)
     db = tmp_path / "r.duckdb"
     app = _start_app(db, "hold")          # holds the DB so ingest only spools
