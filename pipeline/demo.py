@@ -312,9 +312,9 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
     frame = pd.concat([frame, case], axis=1)
     cols = ["source", "source_id", "received_at", "text", "language", "region", "district", "address", "lat",
             "lon", "placement", "contact", "category", "category_confidence", "category_source", "priority",
-            "status", "department", "feedback_due_at", "due_at", "search_key"]
+            "status", "department", "feedback_due_at", "due_at", "search_terms"]
     distinct = frame["text"].drop_duplicates()
-    frame["search_key"] = frame["text"].map(dict(zip(distinct, (search.doc_key(t) for t in distinct))))
+    frame["search_terms"] = frame["text"].map(dict(zip(distinct, (search.doc_terms(t) for t in distinct))))
     t_keys = time.perf_counter()
     with store.transaction(con):
         for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "submissions"):
@@ -353,7 +353,7 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
     done = time.perf_counter()
     return {"rows": len(frame), "events": len(ev), "surges": len(surges), "seconds": round(done - started, 1),
             "generate_s": round(t_gen - started, 1), "texts_and_classify_s": round(t_text - t_gen, 1),
-            "search_keys_s": round(t_keys - t_text, 1), "write_s": round(done - t_keys, 1)}
+            "search_terms_s": round(t_keys - t_text, 1), "write_s": round(done - t_keys, 1)}
 
 
 # ---- CLI -------------------------------------------------------------------------------------

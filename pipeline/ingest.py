@@ -257,7 +257,7 @@ def enrich(rows: pd.DataFrame) -> pd.DataFrame:
         for col in ["language", "category", "category_confidence", "category_source", "status",
                     "priority", "department", "feedback_due_at", "due_at"]:
             rows[col] = pd.Series(dtype=object)
-        rows["search_key"] = pd.Series(dtype=object)
+        rows["search_terms"] = pd.Series(dtype=object)
         return rows
     labels = classify.classify_texts(rows["text"].tolist())
     rows["language"] = labels["language"].to_numpy()
@@ -265,7 +265,7 @@ def enrich(rows: pd.DataFrame) -> pd.DataFrame:
     rows["category_confidence"] = labels["confidence"].to_numpy(dtype=float)
     rows["category_source"] = "model"
     rows["status"] = "new"
-    rows["search_key"] = [search.doc_key(t) for t in rows["text"]]
+    rows["search_terms"] = [search.doc_terms(t) for t in rows["text"]]
     case = sla.initial_case_fields(rows[["received_at", "category", "text", "district"]])
     for col in ["priority", "department", "feedback_due_at", "due_at"]:
         rows[col] = case[col].to_numpy()

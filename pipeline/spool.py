@@ -31,7 +31,7 @@ _drain_lock = threading.Lock()
 SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", "region", "district",
                       "address", "lat", "lon", "placement", "contact", "category", "category_confidence",
                       "category_source", "priority", "status", "department", "feedback_due_at", "due_at", "extra",
-                      "search_key"]
+                      "search_terms"]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -249,8 +249,8 @@ def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quar
             if "extra" not in rows:  # a spool written before unmapped columns were carried through
                 rows = rows.assign(extra=None)
             rows = rows.assign(extra=rows["extra"].astype(object))
-            if "search_key" not in rows:  # a spool written before search keys
-                rows = rows.assign(search_key=[search.doc_key(t) for t in rows["text"]])
+            if "search_terms" not in rows:  # a spool written before search terms
+                rows = rows.assign(search_terms=[search.doc_terms(t) for t in rows["text"]])
             con.register("_spool_rows", rows)
             cols = ", ".join(SUBMISSION_COLUMNS)
             con.execute(

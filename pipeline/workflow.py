@@ -158,14 +158,14 @@ def register_call(con, text: str, actor, district: str | None = None, address: s
         case_id = con.execute(
             "INSERT INTO submissions (source, source_id, received_at, text, language, region, district, address, "
             "contact, category, category_confidence, category_source, priority, status, department, "
-            "feedback_due_at, due_at, search_key) VALUES ('hotline_109', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?) "
+            "feedback_due_at, due_at, search_terms) VALUES ('hotline_109', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?) "
             "RETURNING id",
             [f"call-{uuid.uuid4().hex}", at.to_pydatetime(), text.strip(), label["language"],
              reference.region_of(district) if district else None, district, address or None, contact or None,
              row["category"][0], 1.0 if category else float(label["confidence"]),
              "operator" if category and category != label["category"] else "model", case["priority"],
              case["department"], pd.Timestamp(case["feedback_due_at"]).to_pydatetime(),
-             pd.Timestamp(case["due_at"]).to_pydatetime(), search.doc_key(text.strip())]).fetchall()[0][0]
+             pd.Timestamp(case["due_at"]).to_pydatetime(), search.doc_terms(text.strip())]).fetchall()[0][0]
         con.execute("INSERT INTO events (submission_id, happened_at, actor, field, new) "
                     "SELECT id, received_at, ?, 'created', to_json(json_object(" +
                     ", ".join(f"'{f}', {f}" for f in events.STATE_FIELDS) + "))::VARCHAR FROM submissions WHERE id = ?",

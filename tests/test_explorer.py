@@ -30,9 +30,9 @@ MARCH = Filters(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
 def fill(con):
     con.executemany(
         "INSERT INTO submissions (source, source_id, received_at, text, category, district, region, status, "
-        "category_source, category_confidence, due_at, search_key) VALUES ('hotline_109', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "category_source, category_confidence, due_at, search_terms) VALUES ('hotline_109', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "CAST(? AS TIMESTAMPTZ) + INTERVAL 20 DAY, ?)",
-        [[sid, at, text, cat, d, r, s, src, conf, at, search.doc_key(text)]
+        [[sid, at, text, cat, d, r, s, src, conf, at, search.doc_terms(text)]
          for sid, at, cat, d, r, s, text, src, conf in ROWS])
 
 
@@ -56,13 +56,13 @@ def test_search_finds_word_forms_in_russian_and_kazakh(small):
     assert ids(small, replace(MARCH, q="!!! 123")) == ids(small, MARCH)  # no words: no condition
 
 
-def test_rows_without_a_search_key_are_found_until_backfilled(small):
+def test_rows_without_search_terms_are_found_until_backfilled(small):
     from pipeline.queries import textsearch
 
-    small.execute("UPDATE submissions SET search_key = NULL WHERE source_id IN ('1', '2')")
+    small.execute("UPDATE submissions SET search_terms = NULL WHERE source_id IN ('1', '2')")
     assert ids(small, replace(MARCH, q="ямы")) == [1, 2, 3]
     assert textsearch.backfill(small) == 2
-    assert small.execute("SELECT count(*) FROM submissions WHERE search_key IS NULL").fetchall()[0][0] == 0
+    assert small.execute("SELECT count(*) FROM submissions WHERE search_terms IS NULL").fetchall()[0][0] == 0
 
 
 def test_every_filter_field_narrows_as_its_definition_says(small):

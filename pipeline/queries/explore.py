@@ -137,22 +137,20 @@ def crosstab(con: duckdb.DuckDBPyConnection, f: Filters, rows: str, cols: str, m
 
 def similar(con: duckdb.DuckDBPyConnection, case_id: int, limit: int = 5, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """Submissions whose texts share the most word stems with this one (same category first),
-    from the last year of the case's district or category."""
-    row = con.execute("SELECT search_key, category, district, received_at FROM submissions WHERE id = ?",
+    within a year of it in its district or category."""
+    row = con.execute("SELECT search_terms, category, district, received_at FROM submissions WHERE id = ?",
                       [case_id]).fetchall()
+    empty = pd.DataFrame(columns=["id", "received_at", "category", "district", "status", "text", "shared"])
     if not row or not row[0][0]:
-        return pd.DataFrame(columns=["id", "received_at", "category", "district", "status", "text", "shared"])
-    key, category, district, received = row[0]
-    stems = [s for s in key.split() if len(s) >= 3][:40]
-    if not stems:
-        return pd.DataFrame(columns=["id", "received_at", "category", "district", "status", "text", "shared"])
-    hits = " + ".join("CAST(contains(search_key, ?) AS INTEGER)" for _ in stems)
-    df = con.execute(f"""
-        SELECT id, received_at, category, district, status, text, ({hits}) AS shared
+        return empty
+    terms, category, district, received = row[0]
+    df = con.execute("""
+        SELECT id, received_at, category, district, status, text,
+               len(list_intersect(search_terms, CAST(? AS UINTEGER[]))) AS shared
         FROM submissions
         WHERE id <> ? AND received_at >= ? - INTERVAL 365 DAY AND received_at < ? + INTERVAL 365 DAY
-          AND (category = ? OR district = ?) AND search_key IS NOT NULL
+          AND (category = ? OR district = ?) AND search_terms IS NOT NULL
         ORDER BY shared DESC, (category = ?) DESC, abs(epoch(received_at - ?)) LIMIT ?""",
-        [*[f" {s} " for s in stems], case_id, received, received, category, district, category, received, limit]).df()
-    df = df[df["shared"] >= max(2, len(stems) // 4)]
+        [list(terms), case_id, received, received, category, district, category, received, limit]).df()
+    df = df[df["shared"] >= max(2, len(terms) // 4)]
     return privacy.for_viewer(df, viewer)

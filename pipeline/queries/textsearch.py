@@ -1,7 +1,8 @@
-"""Search in residents' texts by word forms, as SQL: each stored submission carries a search key
-(the distinct stems of its text, space-separated, made once at ingest by pipeline.search), and a
-query word matches when its stem is one of them. Rows written before keys existed fall back to a
-substring test of the stem in the lower-cased text until the backfill reaches them."""
+"""Search in residents' texts by word forms, as SQL: each stored submission carries its search
+terms (the distinct stems of its text as numbers, made once at ingest by pipeline.search), and a
+query word matches when the number of one of its stems is among them. Rows written before terms
+existed fall back to a substring test of the stem in the lower-cased text until the backfill
+reaches them."""
 from __future__ import annotations
 
 import pandas as pd
@@ -22,36 +23,36 @@ def condition(q: str | None, p: str = "") -> tuple[str, list]:
     word without Kazakh letters may be Russian or Kazakh); ('', []) when `q` has no words."""
     parts, params = [], []
     for group in search.query_groups(q or "")[:MAX_WORDS]:
-        needles = [f" {s} " for s in group]
         shortest = min(group, key=len)
-        parts.append("(" + " OR ".join(f"contains({p}search_key, ?)" for _ in needles)
-                     + f" OR ({p}search_key IS NULL AND contains(lower({p}text), ?)))")
-        params += [*needles, shortest]
+        parts.append("(" + " OR ".join(f"list_contains({p}search_terms, CAST(? AS UINTEGER))" for _ in group)
+                     + f" OR ({p}search_terms IS NULL AND contains(lower({p}text), ?)))")
+        params += [*(search.term_id(s) for s in group), shortest]
     return " AND ".join(parts), params
 
 
-def missing_keys(con, limit: int) -> pd.DataFrame:
-    return con.execute("SELECT id, text FROM submissions WHERE search_key IS NULL LIMIT ?", [limit]).df()
+def missing_terms(con, limit: int) -> pd.DataFrame:
+    return con.execute("SELECT id, text FROM submissions WHERE search_terms IS NULL LIMIT ?", [limit]).df()
 
 
-def write_keys(con, keys: pd.DataFrame) -> None:
-    """keys: id, search_key."""
-    con.register("_keys", keys)
+def write_terms(con, terms: pd.DataFrame) -> None:
+    """terms: id, search_terms."""
+    con.register("_terms", terms)
     try:
-        con.execute("UPDATE submissions SET search_key = k.search_key FROM _keys k WHERE submissions.id = k.id")
+        con.execute("UPDATE submissions SET search_terms = CAST(k.search_terms AS UINTEGER[]) FROM _terms k "
+                    "WHERE submissions.id = k.id")
     finally:
-        con.unregister("_keys")
+        con.unregister("_terms")
 
 
 def backfill(con, batch: int = 50_000, progress=None) -> int:
-    """Key the rows that have no search key yet (rows from before the column existed). Returns
-    how many were keyed; safe to interrupt and run again."""
+    """Give search terms to the rows that have none yet (rows from before the column existed).
+    Returns how many were given theirs; safe to interrupt and run again."""
     done = 0
     while True:
-        rows = missing_keys(con, batch)
+        rows = missing_terms(con, batch)
         if rows.empty:
             return done
-        write_keys(con, pd.DataFrame({"id": rows["id"], "search_key": [search.doc_key(t) for t in rows["text"]]}))
+        write_terms(con, pd.DataFrame({"id": rows["id"], "search_terms": [search.doc_terms(t) for t in rows["text"]]}))
         done += len(rows)
         if progress:
             progress(done)
