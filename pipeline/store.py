@@ -152,7 +152,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             con.execute("ROLLBACK")
             raise
         applied.append(version)
-        if version == 70:  # rows stored before search keys existed get theirs now, once
+        if version == 71:  # rows stored before search terms existed get theirs now, once
             from pipeline.queries import textsearch
             textsearch.backfill(con)
     return applied
