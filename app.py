@@ -23,13 +23,21 @@ sections = {
 # The pages the viewer's role allows, the first one the default (a wall token lands on the wall);
 # before sign-in every page is registered but hidden, so a deep link keeps its address through the
 # sign-in form, and none of them runs. Each page checks its permission again itself.
-pages, default_set = {}, False
+# A wall screen's only page is the wall, which Streamlit would serve at "/" alone and answer
+# /wall?token=... with "page not found" over the screen: for a wall token the root is a hidden page
+# that moves on to /wall. (For people the first page stays the default at "/": a hidden root
+# page broke the language radio on a cold deep link.)
+wall_screen = viewer is not None and viewer.role == "wall"
+pages, first = {}, None
 for section, items in sections.items():
     allowed = [(path, title, url) for path, title, url, permission in items if viewer is None or viewer.can(permission)]
     if allowed:
-        pages[t(section)] = [st.Page(path, title=t(title), url_path=url, default=not default_set and i == 0)
+        pages[t(section)] = [st.Page(path, title=t(title), url_path=url, default=first is None and i == 0 and not wall_screen)
                              for i, (path, title, url) in enumerate(allowed)]
-        default_set = True
+        first = first or pages[t(section)][0]
+if wall_screen:
+    pages[""] = [st.Page(lambda: core.go_to(first), title=t("app.title"), url_path="home", default=True,
+                         visibility="hidden")]
 page = st.navigation(pages, position="hidden" if core.kiosk() or viewer is None else "sidebar")
 if viewer is None:
     core.sign_in_form()  # stops the run

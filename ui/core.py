@@ -46,6 +46,12 @@ def page_guard(permission: str) -> auth.Viewer:
     return who
 
 
+def go_to(page) -> None:
+    """Move on to `page`, keeping the address's parameters (language, kiosk, token, filters)."""
+    if page is not None:
+        st.switch_page(page, query_params=st.query_params.to_dict())
+
+
 # ---- who is signed in ----------------------------------------------------------------------
 TOKEN_KEY = "auth_token"
 

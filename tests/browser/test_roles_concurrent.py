@@ -338,6 +338,7 @@ def wall(s: Session, st: dict):
     yield from s.goto(f"/wall?kiosk=1&token={token}", ru("wall.latest"))
     s.landing()
     assert not s.page.locator("[data-testid=stSidebarNav]").count(), "a wall screen with a menu"
+    assert "not found" not in s.text().lower(), "Streamlit's 'page not found' over the wall"
     yield Wait("the ingest", check=st["ingested"])
     yield Wait("the ingested appeals on the ticker", js=SHOWS, arg=MARK)
     assert "***" in assert_clean(s, "wall")
