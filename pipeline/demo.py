@@ -240,33 +240,125 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def workflow(frame: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Final state and the status events that lead to it, consistent in time."""
+# ---- workflow ------------------------------------------------------------------------------
+# Shares of the outcomes, for the median district (slower districts have more late cases).
+FEEDBACK_LATE = 0.075  # first feedback after its deadline
+RESOLVE_LATE = 0.07    # resolved after the resolution deadline (late by a part of the term, <= MAX_LATE_DAYS)
+REJECTED, FORWARDED, REOPENED = 0.015, 0.025, 0.02
+CONFIRMED = 0.4        # resolved cases the resident confirmed
+MAX_LATE_DAYS = 30     # no late resolution comes later than this after the deadline
+NEVER = pd.Timedelta(days=3650)  # "after the end": such events are not written
+
+
+def hotspot_windows(end: pd.Timestamp) -> pd.DataFrame:
+    """The planted backlog hot spots (data/demo/hotspots.csv) as windows ending at `end`."""
+    spots = _csv("hotspots.csv")
+    spots["start_at"] = [end - pd.Timedelta(days=int(d)) for d in spots["days_before_end"]]
+    spots["end_at"] = end
+    spots["department"] = spots["category"].map(sla.department_of())
+    return spots
+
+
+def forgotten_cases(frame: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """The planted forgotten cases (data/demo/forgotten.csv): for each line, the case of that
+    category and district received nearest to `days_before_end` before the end."""
+    out = []
+    taken: set[int] = set()
+    for f in _csv("forgotten.csv").itertuples():
+        target = end - pd.Timedelta(days=int(f.days_before_end))
+        pool = frame[(frame["category"] == f.category) & (frame["district"] == f.district)]
+        if pool.empty:
+            pool = frame[frame["district"] == f.district]
+        pool = pool[~pool.index.isin(taken) & (pool["received_at"] < end - pd.Timedelta(days=91))]
+        if pool.empty:
+            continue
+        i = int((pool["received_at"] - target).abs().idxmin())
+        taken.add(i)
+        out.append((i, f.status, f.story))
+    return pd.DataFrame(out, columns=["row", "status", "story"])
+
+
+def workflow(frame: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp,
+             hotspots: pd.DataFrame, forgotten: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Final state and the status events that lead to it, consistent in time.
+
+    Feedback and resolution are drawn against each case's own deadlines: most cases get feedback
+    and are resolved within them, a few late (by part of the term, never months). Cases of a
+    hot spot received in its window are stuck (never resolved by the end); the forgotten cases are
+    the only ones left open for months. Returns the events, the final state and, per row, whether
+    it is stuck in a hot spot."""
     n = len(frame)
     ids = frame["id"].to_numpy()
     t0 = frame["received_at"]
+    hours = lambda a, b: ((b - a) / pd.Timedelta(hours=1)).to_numpy(float)  # noqa: E731
     H = lambda h: pd.to_timedelta(np.round(h * 3600), unit="s")  # noqa: E731
+    fb_window = np.maximum(hours(t0, frame["feedback_due_at"]), 0.1)
+    res_window = np.maximum(hours(t0, frame["due_at"]), 1.0)
+    never = np.full(n, NEVER / pd.Timedelta(hours=1))  # from receipt: past the end of any history
+
     district_codes = reference.districts()["code"].to_numpy()
-    slowness = dict(zip(district_codes, rng.lognormal(np.log(6.0), 0.7, len(district_codes))))
-    fb_hours = rng.lognormal(np.log(frame["district"].map(slowness).to_numpy(float)), 1.0)
+    slowness = frame["district"].map(dict(zip(district_codes, rng.lognormal(0.0, 0.35, len(district_codes))))).to_numpy(float)
+    # Feedback: a call back within hours; late ones miss the deadline by hours, at most 3 days.
+    natural_fb = rng.lognormal(np.log(2.0 * slowness), 0.9)
+    fb_late = rng.random(n) < np.clip(FEEDBACK_LATE * slowness, 0.01, 0.2)
+    fb_h = np.where(fb_late, fb_window + np.minimum(72, np.maximum(0.1, np.minimum(fb_window, 24) * rng.exponential(0.6, n))),
+                    np.minimum(natural_fb, fb_window * rng.uniform(0.3, 0.97, n)))
+    # Resolution: the category's typical time, kept inside the term unless the case is late.
     resolve = _csv("categories.csv").set_index("category")["resolve_days"]
-    res_days = rng.lognormal(np.log(frame["truth"].map(resolve).to_numpy(float) * 1.4), 0.7)
+    natural_res = 24 * rng.lognormal(np.log(2.0 * frame["truth"].map(resolve).to_numpy(float)), 0.6)
+    res_late = rng.random(n) < np.clip(RESOLVE_LATE * slowness, 0.02, 0.25)
+    late_by = np.minimum(MAX_LATE_DAYS * 24, np.minimum(res_window, 30 * 24) * rng.exponential(0.2, n))
+    res_h = np.where(res_late, res_window + np.maximum(0.5, late_by),
+                     np.minimum(natural_res, res_window * rng.uniform(0.35, 0.98, n)))
+    res_h = np.maximum(res_h, fb_h + 1)
+    prog_h = fb_h + (res_h - fb_h) * rng.uniform(0.1, 0.5, n)
+
     u = rng.random(n)
-    fb = t0 + H(fb_hours)
-    prog = fb + H(np.maximum(0.5, res_days * 24 * 0.2))
-    res = t0 + H(np.maximum(fb_hours + 1, res_days * 24))
-    reopen = res + H(rng.uniform(48, 240, n))
-    progress2 = reopen + H(rng.uniform(2, 24, n))
-    res2 = progress2 + H(res_days * 24 * 0.6 + 4)
-    confirm = res + H(rng.uniform(12, 120, n))
-    rejected, forwarded = u < 0.03, (u >= 0.03) & (u < 0.07)
-    reopens = (u >= 0.07) & (u < 0.10)
+    rejected = u < REJECTED
+    forwarded = (u >= REJECTED) & (u < REJECTED + FORWARDED)
+    reopens = (u >= REJECTED + FORWARDED) & (u < REJECTED + FORWARDED + REOPENED)
+    # Hot spots: cases of the category and district received in the window are not resolved.
+    stuck = np.zeros(n, dtype=bool)
+    for s in hotspots.itertuples():
+        stuck |= ((frame["category"] == s.category) & (frame["district"] == s.district)
+                  & (t0 >= s.start_at)).to_numpy() & (rng.random(n) < s.stuck_share)
+    waiting = stuck & (rng.random(n) < 0.3)  # of them, some never even started
+    prog_h = np.where(waiting, never, np.where(stuck, fb_h + rng.uniform(1, 72, n), prog_h))
+    res_h = np.where(stuck, never, res_h)
+    planted = stuck.copy()
+    forgotten_reopened = np.zeros(n, dtype=bool)
+    for f in forgotten.itertuples():
+        planted[f.row] = True
+        if f.status == "reopened":
+            forgotten_reopened[f.row] = True
+        else:
+            res_h[f.row] = never[f.row]
+    rejected &= ~planted
+    forwarded &= ~planted
+    reopens = (reopens & ~planted) | forgotten_reopened
     normal = ~rejected & ~forwarded
-    confirms = normal & (rng.random(n) < 0.4)
+
+    fb = t0 + H(fb_h)
+    prog = t0 + H(prog_h)
+    res = t0 + H(res_h)
+    reopen = res + H(rng.uniform(24, 240, n))
+    progress2 = reopen + H(np.where(forgotten_reopened, never, rng.uniform(2, 24, n)))
+    res2 = progress2 + H(np.minimum(natural_res * 0.6, 240) + 4)
+    confirm = res + H(rng.uniform(12, 120, n))
+    confirms = normal & ~reopens & (rng.random(n) < CONFIRMED)
+
+    comments = _csv("comments.csv")
+    def comment_of(kind):
+        pool = comments[comments["kind"] == kind].reset_index(drop=True)
+        pick = rng.integers(len(pool), size=n)
+        return pool["text"].to_numpy(dtype=object)[pick], pool["forwarded_to"].to_numpy(dtype=object)[pick]
+    rej_comment, _ = comment_of("rejected")
+    fwd_comment, fwd_to = comment_of("forwarded")
+    reopen_comment, _ = comment_of("reopened")
 
     ev = []
 
-    def add(mask, at, field, old, new):
+    def add(mask, at, field, old, new, comment=None):
         mask = mask & (at <= end).to_numpy()
         if mask.any():
             def val(v):
@@ -276,26 +368,27 @@ def workflow(frame: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp) -
                         utc = v.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
                         return np.char.add(np.datetime_as_string(utc), "Z").astype(object)
                     return v.to_numpy()
-                return v
+                return v[mask] if isinstance(v, np.ndarray) else v
             ev.append(pd.DataFrame({"submission_id": ids[mask], "happened_at": at[mask].reset_index(drop=True),
-                                    "field": field, "old": val(old), "new": val(new)}))
+                                    "field": field, "old": val(old), "new": val(new), "comment": val(comment)}))
         return mask
 
     all_ = np.ones(n, dtype=bool)
     got_fb = add(all_, fb, "status", "new", "feedback_given")
     add(got_fb, fb, "feedback_at", None, fb)
-    rej = add(rejected & got_fb, fb + H(1), "status", "feedback_given", "rejected")
-    fwd = add(forwarded & got_fb, fb + H(2), "status", "feedback_given", "forwarded")
-    add(fwd, fb + H(2), "forwarded_to", None, "external_body")
+    rej_at, fwd_at = fb + H(rng.uniform(0.5, 6, n)), fb + H(rng.uniform(1, 24, n))
+    add(rejected & got_fb, rej_at, "status", "feedback_given", "rejected", rej_comment)
+    fwd = add(forwarded & got_fb, fwd_at, "status", "feedback_given", "forwarded", fwd_comment)
+    add(fwd, fwd_at, "forwarded_to", None, fwd_to, fwd_comment)
     in_prog = add(normal & got_fb, prog, "status", "feedback_given", "in_progress")
-    resolved = add(in_prog & (res > prog).to_numpy(), res, "status", "in_progress", "resolved")
+    resolved = add(in_prog, res, "status", "in_progress", "resolved")
     add(resolved, res, "resolved_at", None, res)
-    reopened = add(resolved & reopens, reopen, "status", "resolved", "reopened")
-    add(reopened, reopen, "resolved_at", res, None)
+    reopened = add(resolved & reopens, reopen, "status", "resolved", "reopened", reopen_comment)
+    add(reopened, reopen, "resolved_at", res, None, reopen_comment)
     prog2 = add(reopened, progress2, "status", "reopened", "in_progress")
     res2_done = add(prog2, res2, "status", "in_progress", "resolved")
     add(res2_done, res2, "resolved_at", None, res2)
-    add(confirms & resolved & ~reopens, confirm, "resident_confirmed_at", None, confirm)
+    add(confirms & resolved, confirm, "resident_confirmed_at", None, confirm)
 
     events_frame = pd.concat(ev, ignore_index=True)
     events_frame["actor"] = "demo"
@@ -303,7 +396,7 @@ def workflow(frame: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp) -
     # The last event of each field wins, a cleared value (None) included.
     last = final.drop_duplicates(["submission_id", "field"], keep="last")
     state = last.pivot(index="submission_id", columns="field", values="new")
-    return events_frame, state
+    return events_frame, state, stuck
 
 
 def build_demo(con, rows: int, seed: int, end=None) -> dict:
@@ -321,7 +414,8 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
             "lon", "placement", "contact", "category", "category_confidence", "category_source", "priority",
             "status", "department", "feedback_due_at", "due_at", "search_terms"]
     with store.transaction(con):
-        for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "submissions"):
+        for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "demo_hotspots",
+                      "demo_forgotten", "submissions"):
             con.execute(f"DELETE FROM {table}")
         con.register("_demo", frame[cols])
         con.execute(f"INSERT INTO submissions ({', '.join(cols)}) SELECT * FROM _demo")
@@ -332,10 +426,11 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
         con.execute("INSERT INTO demo_truth SELECT id, truth FROM _truth")
         con.unregister("_truth")
         events.record_created(con, actor="demo")
-        ev, state = workflow(frame, rng, end)
-        con.register("_ev", ev[["submission_id", "happened_at", "actor", "field", "old", "new"]])
-        con.execute("INSERT INTO events (submission_id, happened_at, actor, field, old, new) "
-                    "SELECT submission_id, happened_at, actor, field, old, new FROM _ev")
+        hotspots, forgotten = hotspot_windows(end), forgotten_cases(frame, end)
+        ev, state, stuck = workflow(frame, rng, end, hotspots, forgotten)
+        con.register("_ev", ev[["submission_id", "happened_at", "actor", "field", "old", "new", "comment"]])
+        con.execute("INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment) "
+                    "SELECT submission_id, happened_at, actor, field, old, new, comment FROM _ev")
         con.unregister("_ev")
         state = state.reindex(columns=["status", "feedback_at", "resolved_at", "resident_confirmed_at",
                                        "forwarded_to"]).reset_index()
@@ -352,10 +447,20 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
         con.register("_surges", surges[["category", "district", "start_at", "end_at", "extra_count", "story"]])
         con.execute("INSERT INTO demo_surges SELECT * FROM _surges")
         con.unregister("_surges")
+        hotspots["stuck_cases"] = [int((stuck & (frame["category"] == h.category).to_numpy()
+                                        & (frame["district"] == h.district).to_numpy()).sum()) for h in hotspots.itertuples()]
+        con.register("_spots", hotspots[["category", "district", "department", "start_at", "end_at", "stuck_cases", "story"]])
+        con.execute("INSERT INTO demo_hotspots SELECT * FROM _spots")
+        con.unregister("_spots")
+        con.register("_forgotten", frame.loc[forgotten["row"], ["id", "category", "district", "received_at"]]
+                     .assign(status=forgotten["status"].to_numpy(), story=forgotten["story"].to_numpy()))
+        con.execute("INSERT INTO demo_forgotten SELECT * FROM _forgotten")
+        con.unregister("_forgotten")
         for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
             store.set_meta(con, key, value)
     done = time.perf_counter()
-    return {"rows": len(frame), "events": len(ev), "surges": len(surges), "seconds": round(done - started, 1),
+    return {"rows": len(frame), "events": len(ev), "surges": len(surges), "hotspots": len(hotspots),
+            "forgotten": len(forgotten), "seconds": round(done - started, 1),
             "generate_s": round(t_gen - started, 1), "texts_and_classify_s": round(t_text - t_gen, 1),
             "write_s": round(done - t_text, 1)}
 

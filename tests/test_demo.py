@@ -2,7 +2,9 @@
 import pandas as pd
 import pytest
 
-from pipeline import demo, events, reference, store
+from pipeline import demo, events, metrics, reference, store, workflow
+from pipeline.queries import cases, overview
+from pipeline.queries.filters import Filters
 
 END = pd.Timestamp("2026-11-20 23:00", tz="Asia/Almaty")
 STATUSES = {"new", "feedback_given", "in_progress", "resolved", "rejected", "forwarded", "reopened"}
@@ -11,7 +13,7 @@ STATUSES = {"new", "feedback_given", "in_progress", "resolved", "rejected", "for
 @pytest.fixture(scope="module")
 def demo_con():
     con = store.connect(":memory:")
-    demo.build_demo(con, rows=12000, seed=7, end=END)
+    demo.build_demo(con, rows=20000, seed=7, end=END)
     yield con
     con.close()
 
@@ -57,11 +59,83 @@ def test_workflow_is_consistent_with_the_event_log(demo_con):
     assert {s for (s,) in q(demo_con, "SELECT DISTINCT status FROM submissions")} <= STATUSES
     assert events.inconsistencies(demo_con).empty
     old_open = q(demo_con, "SELECT count(*) FROM submissions WHERE status IN ('new','feedback_given') "
-                           "AND received_at < TIMESTAMPTZ '2026-06-01'")[0][0]
+                           "AND received_at < TIMESTAMPTZ '2026-06-01'")[0][0]  # forgotten ones are in work
     assert old_open == 0
     assert q(demo_con, "SELECT count(*) FROM submissions WHERE due_at IS NULL")[0][0] == 0
     late = q(demo_con, "SELECT avg((feedback_at > feedback_due_at)::int) FROM submissions WHERE feedback_at IS NOT NULL")[0][0]
     assert 0.04 < late < 0.25
+
+
+def _whole_history(con) -> Filters:
+    return Filters(*overview.data_range(con))
+
+
+def test_backlog_is_recent_and_few_open_cases_are_overdue(demo_con):
+    """What the overview and the wall show: open cases are about one to three weeks of intake, and
+    5-15 % of them are past their deadline."""
+    k = overview.kpis(demo_con, _whole_history(demo_con), END)
+    assert 0.05 <= k["overdue"] / k["open"] <= 0.15, k
+    last_30 = overview.kpis(demo_con, Filters((END - pd.Timedelta(days=29)).date(), END.date()), END)["total"]
+    assert 7 <= k["open"] / (last_30 / 30) <= 21, (k["open"], last_30)
+
+
+def test_no_case_open_for_months_but_the_planted_forgotten_ones(demo_con):
+    forgotten = demo_con.execute("SELECT * FROM demo_forgotten").df()
+    assert len(forgotten) == 5 and forgotten["story"].str.len().min() > 20
+    old = demo_con.execute(f"SELECT id, status FROM submissions WHERE status IN {overview.OPEN} "
+                           "AND received_at < CAST(? AS TIMESTAMPTZ) - INTERVAL 90 DAY", [END]).df()
+    assert set(old["id"]) == set(forgotten["submission_id"])
+    assert dict(zip(old["id"], old["status"])) == dict(zip(forgotten["submission_id"], forgotten["status"]))
+
+
+def test_feedback_and_resolution_mostly_in_time(demo_con):
+    """The shares as the deadlines page computes them (pipeline.metrics on cases.metrics_frame)."""
+    f = _whole_history(demo_con)
+    s = metrics.summary(cases.metrics_frame(demo_con, f), END)
+    assert 0.90 <= s["feedback_in_time"] <= 0.95, s
+    assert 0.80 <= s["resolved_on_time"] <= 0.90, s
+    assert 0.01 <= s["reopen_rate"] <= 0.03, s
+    assert abs(overview.kpis(demo_con, f, END)["feedback_in_time_pct"] - 100 * s["feedback_in_time"]) < 0.01
+    shares = dict(q(demo_con, "SELECT status, count(*) / sum(count(*)) OVER () FROM submissions GROUP BY 1"))
+    assert 0.005 < shares["rejected"] < 0.03 and 0.01 < shares["forwarded"] < 0.04
+    confirmed = q(demo_con, "SELECT avg((resident_confirmed_at IS NOT NULL)::int) FROM submissions WHERE status = 'resolved'")[0][0]
+    assert 0.2 < confirmed < 0.6
+    assert q(demo_con, "SELECT count(*) FROM submissions WHERE status = 'forwarded' AND forwarded_to IS NULL")[0][0] == 0
+
+
+def test_every_status_change_is_an_allowed_event_in_order(demo_con):
+    """Replaying each case's status events in order: each starts where the last ended, follows
+    data/workflow.csv (with a comment where it needs one), none lies after the end, and the last
+    one is the case's status."""
+    ev = demo_con.execute("""
+        SELECT e.submission_id, e.happened_at, e.old, e.new, e.comment, s.status,
+               lag(e.new, 1, 'new') OVER w AS before,
+               row_number() OVER (PARTITION BY e.submission_id ORDER BY e.happened_at DESC, e.id DESC) AS from_end
+        FROM events e JOIN submissions s ON s.id = e.submission_id
+        WHERE e.field = 'status' WINDOW w AS (PARTITION BY e.submission_id ORDER BY e.happened_at, e.id)""").df()
+    assert (ev["old"] == ev["before"]).all()
+    allowed = workflow.transitions()
+    moves = ev[["old", "new"]].drop_duplicates().itertuples(index=False)
+    assert all(new in allowed[old] for old, new in moves)
+    needs = [allowed[o][n] for o, n in zip(ev["old"], ev["new"])]
+    assert ev.loc[needs, "comment"].notna().all() and ev.loc[needs].shape[0] > 0
+    last = ev[ev["from_end"] == 1]
+    assert (last["new"] == last["status"]).all()
+    assert q(demo_con, "SELECT count(*) FROM submissions WHERE status <> 'new' AND id NOT IN "
+                       "(SELECT submission_id FROM events WHERE field = 'status')")[0][0] == 0
+    assert demo_con.execute("SELECT count(*) FROM events WHERE happened_at > ?", [END]).fetchall()[0][0] == 0
+
+
+def test_planted_hot_spots_hold_most_overdue_cases(demo_con):
+    """The deadlines page's department x district table puts the planted hot spots first."""
+    spots = demo_con.execute("SELECT * FROM demo_hotspots").df()
+    assert len(spots) == 3 and (spots["stuck_cases"] > 0).all()
+    table = cases.by_department(demo_con, END)  # most overdue first
+    top, rest = table.head(len(spots)), table.iloc[len(spots):]
+    assert set(zip(top["department"], top["district"])) == set(zip(spots["department"], spots["district"]))
+    assert top["overdue"].min() > rest["overdue"].max()
+    k = overview.kpis(demo_con, _whole_history(demo_con), END)
+    assert top["overdue"].sum() > 0.4 * k["overdue"]
 
 
 def test_texts_vary_and_are_not_one_sentence_per_category(demo_con):
