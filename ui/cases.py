@@ -51,12 +51,37 @@ def department_name(code) -> str:
     return "—" if code is None or pd.isna(code) else name_map("department", core.lang()).get(code, str(code))
 
 
+def day(value) -> str:
+    """A date as staff read it: dd.mm.yyyy."""
+    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d.%m.%Y")
+
+
+def refusal(exc: workflow.WorkflowError) -> str:
+    """A refused action in the UI language (`workflow.error.<code>`), codes put in words."""
+    status = lambda s: core.t(f"status.{s}")  # noqa: E731
+    params = dict(exc.params)
+    for key in ("current", "to", "status"):
+        if key in params:
+            params[key] = status(params[key])
+    if "allowed" in params:
+        params["allowed"] = ", ".join(status(s) for s in params["allowed"]) or core.t("workflow.error.none_allowed")
+    if "department" in params:
+        params["department"] = department_name(params["department"])
+    if "district" in params:
+        params["district"] = district_name(params["district"])
+    if "priority" in params:
+        params["priority"] = core.t(f"priority.{params['priority']}")
+    if "limit" in params:
+        params["limit"] = day(params["limit"])
+    return core.t(f"workflow.error.{exc.code}", **params)
+
+
 def act(action, *args, **kwargs) -> bool:
     """Run a workflow action on the writer connection; show what was refused and why."""
     try:
         action(core.cursor(), *args, **kwargs)
     except workflow.WorkflowError as exc:
-        st.error(str(exc))
+        st.error(refusal(exc))
         return False
     st.session_state["flash"] = core.t("deadlines.done")
     return True
