@@ -6,7 +6,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from pipeline import calendar, reference, sla, workflow
+from pipeline import auth, calendar, i18n, reference, sla, workflow
 from ui import core
 
 def when(value) -> str:
@@ -105,14 +105,25 @@ def history_value(field: str, value) -> str:
         return core.t("common.yes" if str(value).lower() == "true" else "common.no")
     if field.endswith("_at"):
         return when(pd.Timestamp(value))
+    if field == "forwarded_to" and f"forwarded.{value}" in i18n.table():  # a known body by its code
+        return core.t(f"forwarded.{value}")
     return str(value)
+
+
+def who(name) -> str:
+    """Who acted: a person's user name, or 'system' for the command line and scheduled jobs."""
+    return core.t("audit.system") if name == auth.SYSTEM else name
+
+
+def who_column(names: pd.Series) -> list[str]:
+    return [who(n) for n in names]
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
     """A case's event log in words: what changed, from what to what, by whom, when (local time)."""
     return pd.DataFrame({
         core.t("deadlines.when"): history["happened_at"].map(when),
-        core.t("deadlines.who"): history["actor"],
+        core.t("deadlines.who"): who_column(history["actor"]),
         core.t("deadlines.what"): [core.t(f"history.field.{f}") for f in history["field"]],
         core.t("deadlines.old"): [history_value(f, v) for f, v in zip(history["field"], history["old"])],
         core.t("deadlines.new"): ["" if f == "created" else history_value(f, v)
