@@ -185,7 +185,10 @@ def env(world, monkeypatch):
     monkeypatch.setenv("SC_CORPUS_DIR", str(world["corpus"]))
     monkeypatch.setenv("SC_MODEL_DIR", str(world["models"]))
     monkeypatch.setenv("SC_DB", str(world["db"]))
-    return world
+    yield world
+    import streamlit as st
+
+    st.session_state.pop("lang", None)  # the bare-mode language must not outlive the test (see _app)
 
 
 def _app(lang: str, monkeypatch) -> AppTest:
