@@ -26,7 +26,7 @@ category = c3.selectbox(core.t("common.category"), [None, *reference.category_co
 
 counts = q.bucket_counts(con, now, department, district, category)
 bucket = st.segmented_control(
-    "bucket", q.BUCKETS, default="overdue", key="dl_bucket", label_visibility="collapsed",
+    core.t("deadlines.bucket"), q.BUCKETS, default="overdue", key="dl_bucket", label_visibility="collapsed",
     format_func=lambda b: f"{core.t(f'deadlines.bucket.{b}')}: {counts[b]}") or "overdue"
 rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer)
 if bucket == "overdue":  # the same cases in the explorer, where they can be searched and exported
@@ -98,7 +98,7 @@ if case_id is not None:
                     st.form_submit_button(core.t("deadlines.apply"), disabled=True)
             with a2.form(f"extend_{case_id}"):
                 st.markdown(f"**{core.t('deadlines.extend')}**")
-                new_due = st.date_input(core.t("deadlines.new_due"), value=None, key=f"due_{case_id}")
+                new_due = st.date_input(core.t("deadlines.new_due"), value=None, format="DD.MM.YYYY", key=f"due_{case_id}")
                 reason = st.text_input(core.t("deadlines.reason"), key=f"reason_{case_id}")
                 if st.form_submit_button(core.t("deadlines.apply")) and new_due is not None:
                     if cases.act(workflow.extend, case_id, cases.end_of_local_day(new_due), reason, viewer):

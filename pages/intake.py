@@ -29,13 +29,17 @@ if text.strip():
     priority = c2.selectbox(core.t("intake.priority"), sla.PRIORITIES, index=sla.PRIORITIES.index(suggestion["priority"]),
                             format_func=lambda p: core.t(f"priority.{p}"), key=f"intake_priority_{form}")
     if st.button(core.t("intake.register"), type="primary", shortcut="ctrl+enter"):
-        case_id, number = workflow.register_call(
-            core.cursor(), text, viewer, district=district, address=address, contact=contact,
-            category=category if category != suggestion["category"] else None,
-            priority=priority if priority != suggestion["priority"] else None)
-        st.session_state["intake_last"] = (case_id, number)
-        st.session_state["intake_form"] = form + 1
-        st.rerun()
+        try:
+            case_id, number = workflow.register_call(
+                core.cursor(), text, viewer, district=district, address=address, contact=contact,
+                category=category if category != suggestion["category"] else None,
+                priority=priority if priority != suggestion["priority"] else None)
+        except workflow.WorkflowError as exc:
+            st.error(cases.refusal(exc))
+        else:
+            st.session_state["intake_last"] = (case_id, number)
+            st.session_state["intake_form"] = form + 1
+            st.rerun()
 else:
     st.caption(core.t("intake.type_text"))
 

@@ -17,7 +17,10 @@ if viewer.can("model") and b1.button(core.t("model.retrain"), type="primary"):
             train.retrain(core.cursor(), viewer)
         st.rerun()
     except train.LabelledDataError as exc:
-        st.error(str(exc))
+        if exc.code == "thin":
+            st.error(core.t("model.error.thin", categories=", ".join(cases.category_name(c) for c in exc.params["categories"])))
+        else:  # a corpus file the page cannot fix: the message names the file and the rows
+            st.error(core.t("model.error.other", why=str(exc)))
 if viewer.can("model") and info is not None and info.get("previous") and b2.button(core.t("model.rollback")):
     train.rollback(viewer)
     st.rerun()
@@ -76,5 +79,5 @@ st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c 
                        "": [", ".join(w) for w in info["top_words"].values()]}), hide_index=True)
 st.subheader(core.t("model.versions"))
 st.table(pd.DataFrame([{core.t("model.version"): v["version"][:15], core.t("model.trained"): cases.when(
-    pd.Timestamp(v["trained_at"])), "macro-F1": (v.get("cross_validation") or {}).get("macro_f1"),
+    pd.Timestamp(v["trained_at"])), core.t("model.macro_f1"): (v.get("cross_validation") or {}).get("macro_f1"),
     "": note(v.get("note", ""))} for v in reversed(train.versions())]), hide_index=True)

@@ -27,7 +27,7 @@ if rows.empty:
     st.stop()
 
 codes = reference.category_codes()
-mode = st.segmented_control("mode", ["one", "bulk"], default="one", key="rv_mode", label_visibility="collapsed",
+mode = st.segmented_control(core.t("review.mode"), ["one", "bulk"], default="one", key="rv_mode", label_visibility="collapsed",
                             format_func=lambda m: core.t("review.one_by_one" if m == "one" else "review.bulk")) or "one"
 
 

@@ -49,7 +49,13 @@ CREATE INDEX IF NOT EXISTS audit_time ON audit (happened_at);
 
 
 class AuthError(ValueError):
-    """A refused sign-in or action; the message is safe to show (it names no secret)."""
+    """A refused sign-in or action; the message is safe to show (it names no secret). str() is the
+    English message for the command line; pages show `auth.error.<code>` formatted with `params`."""
+
+    def __init__(self, message: str, code: str | None = None, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class Forbidden(PermissionError):
@@ -84,7 +90,7 @@ class Viewer:
 
 def viewer_for(username: str, role: str, display_name: str = "") -> Viewer:
     if role not in role_permissions():
-        raise AuthError(f"unknown role {role!r}; known: {', '.join(roles())}")
+        raise AuthError(f"unknown role {role!r}; known: {', '.join(roles())}", "unknown_role", role=role)
     return Viewer(username, role, display_name or username, role_permissions()[role])
 
 
@@ -147,14 +153,15 @@ def audit_log(con: sqlite3.Connection, viewer: Viewer, actor: str | None = None,
 # ---- users ---------------------------------------------------------------------------------
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AuthError(f"password too short: at least {MIN_PASSWORD} characters")
+        raise AuthError(f"password too short: at least {MIN_PASSWORD} characters", "password_short", n=MIN_PASSWORD)
 
 
 def add_user(con, username: str, role: str, password: str, display_name: str = "", actor: str = SYSTEM,
              check: bool = True) -> None:
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise AuthError(f"bad user name {username!r}: letters, digits, '.', '_' and '-' only")
+        raise AuthError(f"bad user name {username!r}: letters, digits, '.', '_' and '-' only", "bad_username",
+                        username=username)
     viewer_for(username, role)  # checks the role
     if check:
         _check_password(password)
@@ -163,7 +170,7 @@ def add_user(con, username: str, role: str, password: str, display_name: str = "
         con.execute("INSERT INTO users (username, display_name, role, password_hash, created_at, changed_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)", [username, display_name or username, role, _hasher().hash(password), now, now])
     except sqlite3.IntegrityError:
-        raise AuthError(f"user {username!r} exists already") from None
+        raise AuthError(f"user {username!r} exists already", "user_exists", username=username) from None
     audit(con, actor, "user.add", username, {"role": role})
 
 
@@ -192,7 +199,7 @@ def set_role(con, username: str, role: str, actor: str = SYSTEM) -> None:
 
 def _changed(cursor, username: str) -> None:
     if cursor.rowcount == 0:
-        raise AuthError(f"no user {username!r}")
+        raise AuthError(f"no user {username!r}", "no_user", username=username)
 
 
 def users(con) -> pd.DataFrame:
@@ -214,7 +221,7 @@ def sign_in(con, username: str, password: str, origin: str | None = None) -> tup
     now = _now()
     row = con.execute("SELECT password_hash, role, display_name, disabled, failed, locked_until FROM users "
                       "WHERE username = ?", [username]).fetchone()
-    refused = AuthError("wrong user name or password, or the account is locked or disabled")
+    refused = AuthError("wrong user name or password, or the account is locked or disabled", "refused")
     where = {"from": origin} if origin else {}
     if row is None:
         _hasher().hash(password or "x")  # about the same time as a real check
@@ -331,7 +338,7 @@ def _password(prompt: str) -> str:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass(prompt)
     if getpass.getpass("again: ") != first:
-        raise AuthError("the two passwords differ")
+        raise AuthError("the two passwords differ", "passwords_differ")
     return first
 
 

@@ -412,6 +412,9 @@ def cursor_for_export(con: duckdb.DuckDBPyConnection, sql: str,
 
 _OPEN = "status IN ('new', 'feedback_given', 'in_progress', 'reopened')"  # pipeline.workflow.OPEN
 
+# The interface shows each example by its key, explorer.sql.example.<code> (data/i18n/sql.csv).
+EXAMPLE_CODES = ("per_category_month", "districts_overdue", "feedback_hours", "reopened", "per_day",
+                 "resolved_in_time", "open_by_status", "per_source_week")
 EXAMPLES: list[tuple[str, str]] = [
     ("Submissions per category this month", """\
 SELECT coalesce(category, '(none)') AS category, count(*) AS submissions

@@ -23,6 +23,11 @@ from pipeline import classify, readers, reference, settings, store, textnorm
 class LabelledDataError(ValueError):
     """A labelled file is unusable; the message names the file, rows and values."""
 
+    def __init__(self, message: str, code: str | None = None, **params):
+        super().__init__(message)
+        self.code = code  # pages show model.error.<code> formatted with params; str() is for the CLI
+        self.params = params
+
 
 # ---- data ----------------------------------------------------------------------------------
 def read_table(path: Path) -> pd.DataFrame:
@@ -207,7 +212,7 @@ def train_and_save(extra: pd.DataFrame | None = None, con=None, note: str = "", 
     if thin:
         # A model without a category would silently drop it from every percentage on every screen.
         raise LabelledDataError(f"no model trained: too few examples (< 3) for categories {thin}; "
-                                f"add texts to {settings.get('CORPUS_DIR')} or pass --data")
+                                f"add texts to {settings.get('CORPUS_DIR')} or pass --data", "thin", categories=thin)
     norm = textnorm.normalize_series(data["text"]).tolist()
     model = _fit(norm, data["category"])
     adaptation = None
@@ -251,7 +256,7 @@ def rollback(viewer=None) -> str:
     _authorise(viewer, "rollback")
     info = classify.model_info()
     if info is None or not info.get("previous"):
-        raise LabelledDataError("no previous model version to restore")
+        raise LabelledDataError("no previous model version to restore", "no_previous")
     _point_to(info["previous"])
     return info["previous"]
 

@@ -21,7 +21,15 @@ OPEN = ("new", "feedback_given", "in_progress", "reopened")
 
 
 class WorkflowError(ValueError):
-    """A refused action; the message says why and what is allowed."""
+    """A refused action. str() is the English message for the command line and the logs; pages show
+    the translation of `workflow.error.<code>` (data/i18n/workflow.csv) formatted with `params`:
+    `case` is the registration number, statuses (`current`, `to`, `status`, the list `allowed`),
+    `department`, `district` and `priority` are codes the page puts in words."""
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @functools.cache
@@ -44,8 +52,12 @@ def _now(at):
 def _case(con, case_id: int) -> dict:
     rows = con.execute("SELECT * FROM submissions WHERE id = ?", [case_id]).df()
     if rows.empty:
-        raise WorkflowError(f"case {case_id} does not exist")
+        raise WorkflowError("not_found", f"case {case_id} does not exist", case=str(case_id))
     return rows.iloc[0].to_dict()
+
+
+def _number(case: dict) -> str:
+    return registration_number(int(case["id"]), case["received_at"])
 
 
 def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor, comment: str | None = None,
@@ -59,10 +71,12 @@ def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor, com
         current = case["status"]
         targets = transitions().get(current, {})
         if to not in targets:
-            raise WorkflowError(f"case {case_id}: cannot go from '{current}' to '{to}'; allowed: "
-                                f"{', '.join(targets) or 'none (final status)'}")
+            raise WorkflowError("not_allowed", f"case {case_id}: cannot go from '{current}' to '{to}'; allowed: "
+                                f"{', '.join(targets) or 'none (final status)'}",
+                                case=_number(case), current=current, to=to, allowed=list(targets))
         if targets[to] and not (comment or "").strip():
-            raise WorkflowError(f"case {case_id}: going from '{current}' to '{to}' needs a comment")
+            raise WorkflowError("needs_comment", f"case {case_id}: going from '{current}' to '{to}' needs a comment",
+                                case=_number(case), current=current, to=to)
         changes: dict = {"status": to}
         if to == "feedback_given":
             changes["feedback_at"] = at
@@ -80,30 +94,35 @@ def confirm_by_resident(con, case_id: int, actor, comment: str | None = None, at
     with store.transaction(con):
         case = _case(con, case_id)
         if case["status"] != "resolved":
-            raise WorkflowError(f"case {case_id}: only a resolved case can be confirmed by the resident "
-                                f"(status is '{case['status']}'); if it is not fixed, reopen it")
+            raise WorkflowError("confirm_not_resolved",
+                                f"case {case_id}: only a resolved case can be confirmed by the resident "
+                                f"(status is '{case['status']}'); if it is not fixed, reopen it",
+                                case=_number(case), status=case["status"])
         return events.change(con, case_id, {"resident_confirmed_at": _now(at)}, actor, comment, _now(at))
 
 
 def extend(con, case_id: int, new_due: dt.datetime, reason: str, actor, at=None) -> list[str]:
     """Once, with a reason, up to two months in total from registration (APC art. 76)."""
     actor = auth.actor_of(actor, "case:act")
-    if not (reason or "").strip():
-        raise WorkflowError(f"case {case_id}: an extension needs a reason")
     new_due = pd.Timestamp(new_due)
     new_due = new_due.tz_localize("UTC") if new_due.tzinfo is None else new_due
     with store.transaction(con):
         case = _case(con, case_id)
+        if not (reason or "").strip():
+            raise WorkflowError("extend_no_reason", f"case {case_id}: an extension needs a reason", case=_number(case))
         if case["status"] not in OPEN:
-            raise WorkflowError(f"case {case_id}: status '{case['status']}' is closed; nothing to extend")
+            raise WorkflowError("extend_closed", f"case {case_id}: status '{case['status']}' is closed; nothing to extend",
+                                case=_number(case), status=case["status"])
         if bool(case["due_extended"]):
-            raise WorkflowError(f"case {case_id}: the deadline was already extended once")
+            raise WorkflowError("extend_twice", f"case {case_id}: the deadline was already extended once",
+                                case=_number(case))
         limit = pd.Timestamp(case["received_at"]) + pd.Timedelta(days=int(sla.policy()["extension_max_days"]))
         if new_due <= pd.Timestamp(case["due_at"]):
-            raise WorkflowError(f"case {case_id}: the new deadline must be later than the current one")
+            raise WorkflowError("extend_not_later", f"case {case_id}: the new deadline must be later than the current one",
+                                case=_number(case))
         if new_due > limit:
-            raise WorkflowError(f"case {case_id}: an extension may reach at most {limit.date()} "
-                                f"(two months from registration)")
+            raise WorkflowError("extend_too_late", f"case {case_id}: an extension may reach at most {limit.date()} "
+                                f"(two months from registration)", case=_number(case), limit=calendar.local(limit).date())
         return events.change(con, case_id, {"due_at": new_due.to_pydatetime(), "due_extended": True},
                              actor, reason, _now(at))
 
@@ -111,7 +130,8 @@ def extend(con, case_id: int, new_due: dt.datetime, reason: str, actor, at=None)
 def reassign(con, case_id: int, department: str, actor, comment: str | None = None, at=None) -> list[str]:
     actor = auth.actor_of(actor, "case:act")
     if department not in set(sla.departments()["code"]):
-        raise WorkflowError(f"unknown department {department!r}; see data/departments.csv")
+        raise WorkflowError("unknown_department", f"unknown department {department!r}; see data/departments.csv",
+                            department=department)
     _case(con, case_id)
     return events.change(con, case_id, {"department": department}, actor, comment, _now(at))
 
@@ -120,7 +140,8 @@ def set_priority(con, case_id: int, priority: str, actor, comment: str | None = 
     """A new priority recomputes both deadlines from registration, unless the case was extended."""
     actor = auth.actor_of(actor, "case:act")
     if priority not in sla.PRIORITIES:
-        raise WorkflowError(f"unknown priority {priority!r}; use one of {', '.join(sla.PRIORITIES)}")
+        raise WorkflowError("unknown_priority", f"unknown priority {priority!r}; use one of {', '.join(sla.PRIORITIES)}",
+                            priority=priority)
     with store.transaction(con):
         case = _case(con, case_id)
         changes: dict = {"priority": priority}
@@ -142,9 +163,9 @@ def register_call(con, text: str, actor, district: str | None = None, address: s
     """Register a 109 call while the operator is on the phone; returns (id, registration number)."""
     actor = auth.actor_of(actor, "case:act")
     if not (text or "").strip():
-        raise WorkflowError("the text of the call is empty")
+        raise WorkflowError("empty_text", "the text of the call is empty")
     if district is not None and district not in set(reference.districts()["code"]):
-        raise WorkflowError(f"unknown district {district!r}")
+        raise WorkflowError("unknown_district", f"unknown district {district!r}", district=district)
     at = pd.Timestamp(_now(at))
     label = classify.classify_texts([text]).iloc[0]
     row = pd.DataFrame({"received_at": [at], "category": [category or label["category"]], "text": [text],

@@ -70,7 +70,7 @@ def test_refused_transition_shows_why(db):
     at.text_input(key="dl_case_typed").set_value(number).run()
     at.selectbox(key=f"to_{case_id}").set_value("rejected")
     at.button[0].click().run()
-    assert "needs a comment" in at.error[0].value
+    assert at.error[0].value == f"Обращение {number}: для перехода из «Новое» в «Отклонено» нужен комментарий."
 
 
 def test_case_history_reads_in_words_and_local_time(db):

@@ -6,7 +6,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from pipeline import calendar, reference, sla, workflow
+from pipeline import auth, calendar, i18n, reference, sla, workflow
 from ui import core
 
 def when(value) -> str:
@@ -51,12 +51,37 @@ def department_name(code) -> str:
     return "—" if code is None or pd.isna(code) else name_map("department", core.lang()).get(code, str(code))
 
 
+def day(value) -> str:
+    """A date as staff read it: dd.mm.yyyy."""
+    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d.%m.%Y")
+
+
+def refusal(exc: workflow.WorkflowError) -> str:
+    """A refused action in the UI language (`workflow.error.<code>`), codes put in words."""
+    status = lambda s: core.t(f"status.{s}")  # noqa: E731
+    params = dict(exc.params)
+    for key in ("current", "to", "status"):
+        if key in params:
+            params[key] = status(params[key])
+    if "allowed" in params:
+        params["allowed"] = ", ".join(status(s) for s in params["allowed"]) or core.t("workflow.error.none_allowed")
+    if "department" in params:
+        params["department"] = department_name(params["department"])
+    if "district" in params:
+        params["district"] = district_name(params["district"])
+    if "priority" in params:
+        params["priority"] = core.t(f"priority.{params['priority']}")
+    if "limit" in params:
+        params["limit"] = day(params["limit"])
+    return core.t(f"workflow.error.{exc.code}", **params)
+
+
 def act(action, *args, **kwargs) -> bool:
     """Run a workflow action on the writer connection; show what was refused and why."""
     try:
         action(core.cursor(), *args, **kwargs)
     except workflow.WorkflowError as exc:
-        st.error(str(exc))
+        st.error(refusal(exc))
         return False
     st.session_state["flash"] = core.t("deadlines.done")
     return True
@@ -80,14 +105,25 @@ def history_value(field: str, value) -> str:
         return core.t("common.yes" if str(value).lower() == "true" else "common.no")
     if field.endswith("_at"):
         return when(pd.Timestamp(value))
+    if field == "forwarded_to" and f"forwarded.{value}" in i18n.table():  # a known body by its code
+        return core.t(f"forwarded.{value}")
     return str(value)
+
+
+def who(name) -> str:
+    """Who acted: a person's user name, or 'system' for the command line and scheduled jobs."""
+    return core.t("audit.system") if name == auth.SYSTEM else name
+
+
+def who_column(names: pd.Series) -> list[str]:
+    return [who(n) for n in names]
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
     """A case's event log in words: what changed, from what to what, by whom, when (local time)."""
     return pd.DataFrame({
         core.t("deadlines.when"): history["happened_at"].map(when),
-        core.t("deadlines.who"): history["actor"],
+        core.t("deadlines.who"): who_column(history["actor"]),
         core.t("deadlines.what"): [core.t(f"history.field.{f}") for f in history["field"]],
         core.t("deadlines.old"): [history_value(f, v) for f, v in zip(history["field"], history["old"])],
         core.t("deadlines.new"): ["" if f == "created" else history_value(f, v)

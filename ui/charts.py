@@ -4,7 +4,44 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from pipeline import geo, reference
+from pipeline import geo, i18n, reference
+
+
+# ---- dates: plotly has no Russian or Kazakh locale here, so axes show numbers (dd.mm, dd.mm.yyyy)
+# or month names from our own translations (date.months), never plotly's "Nov 1 2026".
+DAY, DATE = "%d.%m", "%d.%m.%Y"
+
+
+def month_name(day, lang: str, year: bool = True) -> str:
+    """'ноя 2026' / 'қар 2026' for a date in that month."""
+    d = pd.Timestamp(day)
+    name = i18n.t("date.months", lang).split(",")[d.month - 1]
+    return f"{name} {d.year}" if year else name
+
+
+def month_ticks(first, last, lang: str, most: int = 12) -> tuple[list, list[str]]:
+    """Tick positions on the first of each month between two dates (every k-th month so there are
+    at most `most`), labelled with our month names; the year is written at January and the first tick."""
+    months = pd.date_range(pd.Timestamp(first).to_period("M").to_timestamp(), pd.Timestamp(last), freq="MS")
+    if len(months) == 0:
+        months = pd.DatetimeIndex([pd.Timestamp(first).to_period("M").to_timestamp()])
+    step = max(1, -(-len(months) // most))
+    months = months[::step]
+    text = [month_name(m, lang, year=i == 0 or m.month <= step) for i, m in enumerate(months)]
+    return list(months), text
+
+
+def date_axis(fig: go.Figure, days, lang: str) -> go.Figure:
+    """A date x-axis in dd.mm (up to three months shown), otherwise month names; hover dd.mm.yyyy."""
+    days = pd.to_datetime(pd.Series(days)).dropna()
+    axis = dict(type="date", hoverformat=DATE)
+    if len(days) and (days.max() - days.min()).days > 92:
+        tickvals, ticktext = month_ticks(days.min(), days.max(), lang)
+        axis.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    else:
+        axis.update(tickformat=DAY)
+    fig.update_xaxes(**axis)
+    return fig
 
 
 def category_names(codes, lang: str) -> list[str]:
@@ -55,7 +92,7 @@ def trend_lines(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360)
                                  line=dict(color=colors.get(code, "#888"), width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
                       legend=dict(orientation="h", y=-0.2), hovermode="x unified")
-    return fig
+    return date_axis(fig, trend["day"] if "day" in trend else [], lang)
 
 
 # ---- district map ----------------------------------------------------------------------------
@@ -131,13 +168,23 @@ def timeline_bars(series: pd.DataFrame, lang: str, grain: str, height: int = 380
     colors = category_colors()
     fig = go.Figure()
     order = series.groupby("category")["n"].sum().sort_values(ascending=False).index
+    label = {"month": lambda d: month_name(d, lang), "year": lambda d: f"{pd.Timestamp(d).year}"}.get(
+        grain, lambda d: pd.Timestamp(d).strftime(DATE))
     for code, name in zip(order, category_names(order, lang)):
         part = series[series["category"] == code]
         fig.add_bar(x=part["period"], y=part["n"], name=name, marker_color=colors.get(code, "#888"),
-                    hovertemplate=f"{name}: %{{y}}<extra></extra>")
+                    customdata=[label(p) for p in part["period"]],
+                    hovertemplate=f"%{{customdata}} · {name}: %{{y}}<extra></extra>")
     fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.2), xaxis=dict(tickformat=_TICKS.get(grain, "%d.%m.%Y")))
+                      legend=dict(orientation="h", y=-0.2))
+    periods = pd.to_datetime(series["period"]) if len(series) else pd.Series([], dtype="datetime64[ns]")
+    if grain == "month" and len(periods):
+        tickvals, ticktext = month_ticks(periods.min(), periods.max(), lang)
+        fig.update_xaxes(type="date", tickmode="array", tickvals=tickvals, ticktext=ticktext, hoverformat=DATE)
+    elif grain == "year" and len(periods):
+        years = sorted(periods.dt.year.unique())
+        fig.update_xaxes(type="date", tickmode="array", tickvals=[pd.Timestamp(y, 1, 1) for y in years],
+                         ticktext=[str(y) for y in years], hoverformat="%Y")
+    else:
+        fig.update_xaxes(type="date", tickformat=DAY if grain == "day" else DATE, hoverformat=DATE)
     return fig
-
-
-_TICKS = {"day": "%d.%m", "week": "%d.%m.%Y", "month": "%m.%Y", "year": "%Y"}

@@ -58,7 +58,22 @@ def value_name(facet: str, value) -> str:
         return core.t(f"explorer.confidence.{value}")
     if facet in ("overdue", "reviewed"):
         return core.t("common.yes" if str(value) in ("1", "True", "true") else "common.no")
+    if facet == "placement":
+        return placement_name(str(value))
     return str(value)
+
+
+def placement_name(code: str) -> str:
+    """A QR placement as people say it. Codes of the form region:bus_stop:N and region:bus:route_N
+    (the demo's, and a convention for real ones) are put in words; any other is shown as written."""
+    parts = code.split(":")
+    if len(parts) == 3 and parts[0] in set(reference.regions()["code"]):
+        region = reference.name(reference.regions(), parts[0], core.lang())
+        if parts[1] == "bus_stop":
+            return core.t("placement.bus_stop", region=region, n=parts[2])
+        if parts[1] == "bus" and parts[2].startswith("route_"):
+            return core.t("placement.bus", region=region, n=parts[2].removeprefix("route_"))
+    return code
 
 
 def facet_picker(facet: str, counts: pd.DataFrame, f: Filters, container) -> object:
@@ -110,7 +125,10 @@ def crosstab_html(table: pd.DataFrame, f: Filters, rows: str, cols: str, measure
         return {dim: None if value == "?" else value}
 
     def label(dim: str, value) -> str:
-        return str(value) if dim == "month" else value_name(dim, None if value == "?" else value)
+        if dim == "month":
+            from ui import charts
+            return charts.month_name(f"{value}-01", core.lang())
+        return value_name(dim, None if value == "?" else value)
 
     def fmt(v: float) -> str:
         return f"{int(v):,}".replace(",", " ") if measure == "count" else f"{v:.1f}"
@@ -139,10 +157,10 @@ def department_options() -> list[str]:
 def sql_panel(viewer) -> None:
     """The read-only SQL console: an example to start from, the query, its result (masked for a
     viewer without contacts), the schema with each column's meaning."""
-    from pipeline import settings, sqlconsole
+    from pipeline import i18n, settings, sqlconsole
 
     st.caption(core.t("explorer.sql.help", timeout=settings.get("SQL_TIMEOUT"), limit=settings.get("SQL_DISPLAY_ROWS")))
-    titles = [title for title, _ in sqlconsole.EXAMPLES]
+    titles = [core.t(f"explorer.sql.example.{code}") for code in sqlconsole.EXAMPLE_CODES]
     example = st.selectbox(core.t("explorer.sql.example"), [None, *range(len(titles))], key="ex_sql_example",
                            format_func=lambda i: "—" if i is None else titles[i])
     if example is not None and st.session_state.get("_ex_sql_loaded") != example:
@@ -160,7 +178,11 @@ def sql_panel(viewer) -> None:
                               more=core.t("explorer.sql.more") if result.truncated else ""))
             st.dataframe(result.rows, hide_index=True)
     with st.expander(core.t("explorer.sql.schema")):
-        st.dataframe(pd.DataFrame(sqlconsole.schema(), columns=["table", "column", "type", "meaning"]), hide_index=True)
+        schema = pd.DataFrame(sqlconsole.schema(), columns=["table", "column", "type", "meaning"])
+        schema["meaning"] = [core.t(f"sql.column.{t}.{c}") if f"sql.column.{t}.{c}" in i18n.table() else m
+                             for t, c, m in zip(schema["table"], schema["column"], schema["meaning"])]
+        st.dataframe(schema.rename(columns={c: core.t(f"explorer.sql.col.{c}") for c in schema.columns}),
+                     hide_index=True)
 
 
 def export_panel(f: Filters, total: int, viewer) -> None:

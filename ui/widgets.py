@@ -50,7 +50,7 @@ def filters() -> Filters:
     st.query_params["period"] = preset
     start, end = period_bounds(preset, today, first)
     if preset == "custom":
-        picked = st.sidebar.date_input(core.t("period.range"), (start, end), key="f_range")
+        picked = st.sidebar.date_input(core.t("period.range"), (start, end), format="DD.MM.YYYY", key="f_range")
         if isinstance(picked, (tuple, list)) and len(picked) == 2:
             start, end = picked
     regions = reference.regions()

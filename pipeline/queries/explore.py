@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipeline import auth, privacy, reference, settings
@@ -64,8 +65,10 @@ def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None =
     for i, name in enumerate(names):
         bit = 1 << (len(names) - 1 - i)
         part = df[(df["gid"] & bit) == 0]
-        values = part[name].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
-        out.append(pd.DataFrame({"facet": name, "value": values.map(_as_param), "n": part["n"].astype(int)}))
+        # a list, not Series.map: with pandas' string dtype a None put back into the column is NaN again
+        values = [None if pd.api.types.is_scalar(v) and pd.isna(v) else _as_param(v) for v in part[name]]
+        out.append(pd.DataFrame({"facet": name, "value": pd.Series(values, index=part.index, dtype=object),
+                                 "n": part["n"].astype(int)}))
     res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["facet", "value", "n"])
     return res.sort_values(["facet", "n", "value"], ascending=[True, False, True], na_position="last").reset_index(drop=True)
 
@@ -73,7 +76,7 @@ def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None =
 def _as_param(v):
     if v is None:
         return None
-    if isinstance(v, (bool,)) or type(v).__name__ == "bool_":
+    if isinstance(v, (bool, np.bool_)):
         return "1" if v else "0"
     return str(v)
 
