@@ -176,7 +176,7 @@ def test_an_open311_answer_with_no_requests_is_read_as_zero_records(tmp_path):
 
 # ---- generated and hand-made hostile files, through the command line ------------------------------
 SEED = int(os.environ.get("FUZZ_SEED", "20261130"))   # FUZZ_SEED=n pytest ... tries another set
-GENERATED = 60
+GENERATED = 30
 ENV = {"SC_XLSX_MAX_ROWS": "200", "SC_XLSX_MAX_MB": "2", "SC_INGEST_WAIT": "5"}
 SUMMARY = re.compile(r"read=(\d+) inserted=(\d+) duplicates=(\d+) quarantined=(\d+)")
 

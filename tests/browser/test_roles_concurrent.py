@@ -227,7 +227,10 @@ def sign_in(s: Session, user: str, path: str):
     s.page.locator("input[type='text']").first.fill(user)
     s.page.locator("input[type='password']").first.fill("demo")
     s.page.locator("input[type='password']").first.press("Enter")
+    # ...and the session's cookie is set (by a script the page runs): a new address opened before
+    # that would be a new, signed-out session, as for a person who types one within a second.
     yield Wait(f"{path} after sign-in", js=f"t => !document.querySelector('input[type=password]') && "
+                                           "document.cookie.includes('sc_session=') && "
                                            "!!document.querySelector('[data-testid=stSidebarNav]') && "
                                            f"({SHOWS[5:]})", arg=ru(TITLES[path]))
     if path == "/":
