@@ -123,3 +123,12 @@ def sign_in(page, url: str, user: str = "admin", password: str = "demo", timeout
     page.locator("input[type='password']").first.press("Enter")  # submits the form
     page.wait_for_function("() => !document.querySelector('input[type=password]')", timeout=timeout)
     wait_for_app(page, timeout)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run one after another on one pytest-xdist worker (each starts an app and a
+    browser; two at once on two cores starved each other past their timeouts), while the other
+    worker runs the rest of the suite."""
+    for item in items:
+        if "tests/browser/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
