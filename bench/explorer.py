@@ -2,6 +2,7 @@
 the row count and a cross-tab, against the obvious way of doing each in the same run.
 
     python bench/explorer.py --rows 1000000 [--rows 10000000] [--db /tmp/explorer_{rows}.duckdb] [--reps 15]
+                             [--baseline-reps 1]
 
 A store of N submissions is built once per size (kept in --db and reused): texts of 300-400
 characters made of two to four texts of our corpus, given search terms by the same search.doc_terms as ingest
@@ -114,7 +115,7 @@ def pandas_page(con, f: Filters):
     return con.execute(f"SELECT * FROM submissions WHERE id IN ({','.join(map(str, top))})").df() if top else df
 
 
-def run(path: Path, rows: int, reps: int) -> None:
+def run(path: Path, rows: int, reps: int, base_reps: int) -> None:
     con = store.connect(path)
     have = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
     print(f"\n== {have:,} submissions ({path}) ==")
@@ -130,19 +131,19 @@ def run(path: Path, rows: int, reps: int) -> None:
         print(lines[-1], flush=True)
 
     for label, f in (("all time", all_time), ("30 days", month), ("one district and category", district)):
-        line(f"facets, {label}", timed(lambda: explore.facets(con, f), reps), timed(lambda: facets_one_by_one(con, f), reps))
+        line(f"facets, {label}", timed(lambda: explore.facets(con, f), reps), timed(lambda: facets_one_by_one(con, f), base_reps))
         line(f"count, {label}", timed(lambda: explore.count(con, f), reps))
     for word, stemq in (("яма", "ямы"), ("вода", "воды"), ("свет", "света")):
         ours = timed(lambda: explore.count(con, replace(all_time, q=stemq)), reps)
-        base = timed(lambda: ilike_count(con, all_time, word), reps)
+        base = timed(lambda: ilike_count(con, all_time, word), base_reps)
         line(f"search count '{stemq}' ({ours[2]:,} / ILIKE {base[2]:,})", ours, base)
         line(f"search page of 50 '{stemq}'", timed(lambda: explore.page(con, replace(all_time, q=stemq), limit=50), reps),
-             timed(lambda: ilike_page(con, all_time, word), reps))
+             timed(lambda: ilike_page(con, all_time, word), base_reps))
     line("page of 50 rows, all time, newest first", timed(lambda: explore.page(con, all_time, limit=50), reps),
-         timed(lambda: pandas_page(con, all_time), max(3, reps // 3)))
+         timed(lambda: pandas_page(con, all_time), base_reps))
     line("page 200 (offset 10,000), all time", timed(lambda: explore.page(con, all_time, offset=10_000, limit=50), reps))
     line("page of 50, one district and category", timed(lambda: explore.page(con, district, limit=50), reps),
-         timed(lambda: pandas_page(con, district), reps))
+         timed(lambda: pandas_page(con, district), base_reps))
     line("cross-tab category x district, all time", timed(lambda: explore.crosstab(con, all_time, "category", "district"), reps))
     line("time series by week, all time", timed(lambda: explore.timeline(con, all_time, "week"), reps))
     con.close()
@@ -153,6 +154,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, action="append", help="store size (repeatable); default 1,000,000")
     ap.add_argument("--db", default="/tmp/explorer_{rows}.duckdb")
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--baseline-reps", type=int, help="repetitions of the (slow) baselines; default --reps")
     args = ap.parse_args()
     for rows in args.rows or [1_000_000]:
         path = Path(args.db.format(rows=rows))
@@ -160,7 +162,7 @@ def main() -> None:
             t = time.perf_counter()
             build(path, rows)
             print(f"  built in {time.perf_counter() - t:.0f} s")
-        run(path, rows, args.reps)
+        run(path, rows, args.reps, args.baseline_reps or args.reps)
 
 
 if __name__ == "__main__":
