@@ -13,7 +13,9 @@ import math
 
 import pandas as pd
 
-OPEN = ("new", "feedback_given", "in_progress", "reopened")
+from pipeline.queries.filters import OPEN_STATUSES
+
+OPEN = OPEN_STATUSES
 DAY = pd.Timedelta(days=1)
 
 

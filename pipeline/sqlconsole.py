@@ -24,6 +24,8 @@ from typing import Callable, Iterable
 import duckdb
 import pandas as pd
 
+from pipeline.queries.filters import open_sql
+
 ALLOWED_TABLES = ("submissions", "events")
 TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 # Query nodes a SELECT may contain; DuckDB also parses DELETE/INSERT/UPDATE inside a CTE as a
@@ -410,7 +412,7 @@ def cursor_for_export(con: duckdb.DuckDBPyConnection, sql: str,
 
 # ------------------------------------------------------------------------------ examples, schema
 
-_OPEN = "status IN ('new', 'feedback_given', 'in_progress', 'reopened')"  # pipeline.workflow.OPEN
+_OPEN = open_sql()
 
 # The interface shows each example by its key, explorer.sql.example.<code> (data/i18n/sql.csv).
 EXAMPLE_CODES = ("per_category_month", "districts_overdue", "feedback_hours", "reopened", "per_day",

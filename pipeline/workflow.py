@@ -15,9 +15,10 @@ import duckdb
 import pandas as pd
 
 from pipeline import auth, calendar, classify, events, reference, search, sla, store
+from pipeline.queries.filters import OPEN_STATUSES
 
 STATUSES = ("new", "feedback_given", "in_progress", "resolved", "rejected", "forwarded", "reopened")
-OPEN = ("new", "feedback_given", "in_progress", "reopened")
+OPEN = OPEN_STATUSES
 
 
 class WorkflowError(ValueError):

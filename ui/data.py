@@ -174,8 +174,16 @@ def similar(case_id: int, viewer):
     return explore.similar(core.cursor(), case_id, viewer=viewer)
 
 
-def second_choice(text: str) -> dict:
-    """The model's first and second choice for a text (the stored label may be an operator's)."""
+@st.cache_data(show_spinner=False, max_entries=256)
+def _second_choice(text: str, model_version: str | None) -> dict:
     from pipeline import classify
 
     return classify.classify_texts([text]).iloc[0].to_dict()
+
+
+def second_choice(text: str) -> dict:
+    """The model's first and second choice for a text (the stored label may be an operator's);
+    classified once per text and model, not on every rerun of the page."""
+    from pipeline import classify
+
+    return _second_choice(text, classify.current_version())

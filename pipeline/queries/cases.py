@@ -9,9 +9,8 @@ import duckdb
 import pandas as pd
 
 from pipeline import auth, privacy, settings
-from pipeline.queries.filters import Filters, where
+from pipeline.queries.filters import OPEN, Filters, where
 
-OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"
 TEXT_SHOWN = 140  # characters of a text in the deadlines table
 BUCKETS = ("overdue", "feedback_overdue", "due_today", "due_week", "at_risk")
 # overdue: past the resolution deadline; feedback_overdue: no feedback yet and its deadline passed;

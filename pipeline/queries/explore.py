@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import auth, privacy, reference, settings
-from pipeline.queries.filters import OPEN, Filters, where
+from pipeline.queries.filters import Filters, overdue_sql, where
 
 # facet -> SQL expression of its value (the value a click puts into the filter)
 FACETS = {
@@ -24,7 +24,7 @@ FACETS = {
     "placement": "placement",
     "confidence": "CASE WHEN category_source = 'operator' THEN 'operator' "
                   "WHEN coalesce(category_confidence, 0) < ? THEN 'low' ELSE 'high' END",
-    "overdue": f"(status IN {OPEN} AND due_at < ?)",
+    "overdue": overdue_sql(),
     "reviewed": "coalesce(category_source = 'operator', false)",
 }
 GRAINS = ("day", "week", "month", "year")

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 from pipeline import settings
 
 OPEN_STATUSES = ("new", "feedback_given", "in_progress", "reopened")
-OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"   # SQL list of OPEN_STATUSES
-STATUSES = ("new", "feedback_given", "in_progress", "reopened", "resolved", "rejected", "forwarded")
+OPEN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"   # the same, as a SQL list
 STATUS_GROUPS = ("open", "closed")
 CONFIDENCE_BANDS = ("low", "high", "operator")
 
@@ -94,6 +93,8 @@ def from_params(params, default_start: dt.date, default_end: dt.date) -> Filters
         if value is None or str(value) == "" or len(str(value)) > 200:
             return None
         return str(value) if allowed is None or str(value) in allowed else None
+
+    from pipeline.workflow import STATUSES  # the workflow imports this module
 
     start, end = day("from", default_start), day("to", default_end)
     if end < start:

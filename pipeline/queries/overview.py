@@ -9,9 +9,7 @@ import pandas as pd
 from dataclasses import replace
 
 from pipeline import reference
-from pipeline.queries.filters import Filters, where
-
-OPEN = "('new', 'feedback_given', 'in_progress', 'reopened')"
+from pipeline.queries.filters import OPEN, Filters, where
 
 
 def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 from pipeline import metrics, privacy, settings, surge
 from pipeline.queries import overview
 from pipeline.queries.filters import Filters
-from pipeline.queries.overview import OPEN
+from pipeline.queries.filters import OPEN
 
 TYPICAL_WEEKS = 8
 
