@@ -1,6 +1,5 @@
 """Explorer: every submission, open and closed; facets, search by word forms, rows and the case,
 time series, cross-tabs, exports and a read-only SQL console. The filter lives in the URL."""
-import datetime as dt
 from dataclasses import replace
 
 import pandas as pd

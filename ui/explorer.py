@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from dataclasses import replace
 import urllib.parse
 
 import pandas as pd
@@ -133,7 +134,6 @@ def crosstab_html(table: pd.DataFrame, f: Filters, rows: str, cols: str, measure
     def fmt(v: float) -> str:
         return f"{int(v):,}".replace(",", " ") if measure == "count" else f"{v:.1f}"
 
-    from dataclasses import replace
     head = "".join(f"<th>{html.escape(label(cols, c))}</th>" for c in table.columns)
     body = []
     for r, row in table.iterrows():
