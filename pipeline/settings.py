@@ -30,6 +30,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("LOGIN_LOCK_MINUTES", "15", "how long a locked account stays locked"),
     ("SESSION_HOURS", "12", "a session ends this many hours after sign-in"),
     ("SESSION_IDLE_MINUTES", "60", "a session ends after this many minutes without use"),
+    ("FORM_URL", "http://localhost:8502", "public address of the residents' proposal form (QR codes open <FORM_URL>/p/<placement code>)"),
+    ("PUBLIC_DIR", "", "folder the staff side publishes for the public form to read (placements, statuses, decisions); empty means <DB>.public next to the DB"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
     ("RECEIPT_DAYS", "7", "days the inbox keeps receipts of applied spool files (<inbox>/done/)"),
@@ -43,7 +45,7 @@ SETTINGS: list[tuple[str, str, str]] = [
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
-_PATHS = {"DB", "INBOX", "MODEL_DIR", "CORPUS_DIR", "GEOJSON", "AUTH_DB"}
+_PATHS = {"DB", "INBOX", "PUBLIC_DIR", "MODEL_DIR", "CORPUS_DIR", "GEOJSON", "AUTH_DB"}
 
 
 def get(name: str) -> str:
@@ -73,6 +75,14 @@ def inbox_path(db: str | Path | None = None) -> Path:
     if explicit:
         return Path(explicit)
     return Path(f"{db_path(str(db) if db else None)}.inbox")
+
+
+def public_path(db: str | Path | None = None) -> Path:
+    """The folder the staff side publishes for the public form (which never opens the database)."""
+    explicit = get("PUBLIC_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(f"{db_path(str(db) if db else None)}.public")
 
 
 def describe() -> list[tuple[str, str, str]]:
