@@ -33,6 +33,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("FORM_URL", "http://localhost:8502", "public address of the residents' proposal form (QR codes open <FORM_URL>/p/<placement code>)"),
     ("PUBLIC_DIR", "", "folder the staff side publishes for the public form to read (placements, statuses, decisions); empty means <DB>.public next to the DB"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
+    ("REPLICA_SECONDS", "60", "the running app publishes a read replica <DB>.replica for other processes (CLI, notebooks) when the data changed, at most this often; 0 turns it off"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
     ("RECEIPT_DAYS", "7", "days the inbox keeps receipts of applied spool files (<inbox>/done/)"),
     ("XLSX_MAX_ROWS", "200000", "data rows read from one XLSX sheet; the rest is reported in quarantine (save big exports as CSV)"),

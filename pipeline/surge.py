@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from pipeline import reference, settings, store
+from pipeline import reference, replica, settings, store
 
 WINDOW_HOURS = 24
 WEEKS = 8
@@ -140,7 +140,7 @@ def run_surges(args: argparse.Namespace) -> int:
         print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
         return 1
     try:
-        con = store.connect(db, read_only=True)
+        con, note = replica.connect(db)
     except store.StoreLocked as exc:
         print(f"error: {exc}; the running app shows the same alerts on the wall display and the overview",
               file=sys.stderr)
@@ -148,6 +148,8 @@ def run_surges(args: argparse.Namespace) -> int:
     except store.StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     alerts = current_alerts(con, now.to_pydatetime(), region=args.region)
     if alerts.empty:
         print(f"no surges at {now:%Y-%m-%d %H:%M}")

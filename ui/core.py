@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, backup, i18n, settings, spool, store
+from pipeline import auth, backup, i18n, replica, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -187,6 +187,7 @@ class AppStore:
         self.con = store.connect(path)
         self.inbox = settings.inbox_path(path)
         self._stop = threading.Event()
+        self.replicas = replica.Publisher(path)
         self._thread = threading.Thread(target=self._drain_loop, name="inbox-drainer", daemon=True)
 
     def ensure_data(self) -> None:
@@ -225,7 +226,14 @@ class AppStore:
         return receipts
 
     def _drain_loop(self) -> None:
-        while not self._stop.wait(settings.get_float("DRAIN_INTERVAL")):
+        # The first replica is made here, not in start(): a page must not wait for the copy.
+        while True:
+            try:
+                self.replicas.maybe_publish(self.con.cursor())
+            except Exception:  # readers keep the previous replica; tried again next round
+                log.exception("read replica not published")
+            if self._stop.wait(settings.get_float("DRAIN_INTERVAL")):
+                return
             try:
                 self.drain_once()
             except Exception:  # keep draining later; the spool file stays in the inbox
