@@ -119,9 +119,8 @@ def parse_period(text: str, today: dt.date | None = None) -> Period:
             kind = s.split("-")[1]
             current = {"week": today - dt.timedelta(days=today.weekday()), "month": today.replace(day=1),
                        "quarter": dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)}[kind]
-            return (parse_period(f"{current:%Y-%m}") if kind == "month" else
-                    Period(kind, current, current).previous() if kind == "week" else
-                    _months("quarter", current, 3).previous())
+            return {"week": Period("week", current, current + dt.timedelta(days=6)), "month": _months("month", current, 1),
+                    "quarter": _months("quarter", current, 3)}[kind].previous()
         if m := re.fullmatch(r"(\d{4})-(\d{2})", s):
             return _months("month", dt.date(int(m[1]), int(m[2]), 1), 1)
         if m := re.fullmatch(r"(\d{4})-W(\d{2})", s, re.I):
@@ -624,6 +623,13 @@ def kept(folder: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame({"name": [p.name for p in files], "path": [str(p) for p in files],
                          "size": [p.stat().st_size for p in files],
                          "modified": [dt.datetime.fromtimestamp(p.stat().st_mtime) for p in files]})
+
+
+def kept_file(name: str, folder: str | Path | None = None) -> bytes | None:
+    """The bytes of one kept briefing by its file name (only names the folder lists: no paths)."""
+    listed = kept(folder)
+    hit = listed[listed["name"] == name]
+    return Path(hit.iloc[0]["path"]).read_bytes() if len(hit) else None
 
 
 # ---- CLI ---------------------------------------------------------------------------------------
