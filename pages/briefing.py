@@ -48,10 +48,10 @@ for sec in brief.sections:
 
 st.divider()
 kept, folder = data.kept_briefings()
-st.subheader(core.t("brief.page.kept"), help=core.t("brief.page.kept.help", folder=str(folder)))
+st.subheader(core.t("brief.page.kept"), help=core.t("brief.page.kept.help"))
 if kept.empty:
-    st.caption(core.t("brief.page.kept.none", folder=str(folder)))
-    st.code("python -m pipeline briefing --period last-month --territory aktobe --lang kk --keep", language="bash")
+    st.caption(core.t("brief.page.kept.none"))
+    st.code(f"python -m pipeline briefing --period last-month --territory aktobe --lang kk --keep {folder}", language="bash")
 else:
     for row in kept.head(50).itertuples():
         k1, k2 = st.columns([4, 1])

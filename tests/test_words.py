@@ -27,6 +27,7 @@ LATIN = re.compile(r"[A-Za-z]{2,}")
 # Latin words our pages may show, each for a reason (compared as written):
 ALLOWED = {
     "SQL", "SELECT", "JSON", "CSV", "XLSX", "PARQUET", "CRC",  # a query language, file and data formats
+    "PDF", "DOCX", "Word",  # the briefing's document formats and the editor staff open DOCX in
     "QR",  # the QR-code source, called so in Russian and Kazakh too
     "Ctrl", "Enter",  # the keyboard shortcut printed on the intake button
     "Macro",  # Macro-F1, the classifier's quality measure: a term of the trade without a translation
