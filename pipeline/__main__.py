@@ -36,6 +36,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline restore /srv/backups/2026-11-30"),
     ("export", "pipeline.export", "export the submissions a filter selects to CSV, XLSX or Parquet (contacts only with --with-contacts, audited)",
      "python -m pipeline export --category roads --district al_farabi --since 2026-03-01 --out potholes.xlsx"),
+    ("briefing", "pipeline.briefing", "the akim's briefing for a period and territory as PDF or DOCX (Russian, Kazakh or English)",
+     "python -m pipeline briefing --period 2026-10 --territory aktobe --lang kk --out brief.pdf"),
     ("users", "pipeline.auth", "manage users (add, passwd, disable, enable, role, list), wall tokens and the audit log",
      "python -m pipeline users add aliya --role operator"),
 ]

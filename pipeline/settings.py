@@ -32,6 +32,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("SESSION_IDLE_MINUTES", "60", "a session ends after this many minutes without use"),
     ("FORM_URL", "http://localhost:8502", "public address of the residents' proposal form (QR codes open <FORM_URL>/p/<placement code>)"),
     ("PUBLIC_DIR", "", "folder the staff side publishes for the public form to read (placements, statuses, decisions); empty means <DB>.public next to the DB"),
+    ("APP_URL", "http://localhost:8501", "the staff app's address as people open it; briefing documents link their figures to <APP_URL>/explorer?..."),
+    ("BRIEFING_DIR", "", "folder where scheduled briefings are kept and which the briefing page lists; empty means <DB>.briefings next to the DB"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("REPLICA_SECONDS", "60", "the running app publishes a read replica <DB>.replica for other processes (CLI, notebooks) when the data changed, at most this often; 0 turns it off"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
@@ -46,7 +48,7 @@ SETTINGS: list[tuple[str, str, str]] = [
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
-_PATHS = {"DB", "INBOX", "PUBLIC_DIR", "MODEL_DIR", "CORPUS_DIR", "GEOJSON", "AUTH_DB"}
+_PATHS = {"DB", "INBOX", "PUBLIC_DIR", "BRIEFING_DIR", "MODEL_DIR", "CORPUS_DIR", "GEOJSON", "AUTH_DB"}
 
 
 def get(name: str) -> str:

@@ -21,12 +21,13 @@ from streamlit.testing.v1 import AppTest
 from pipeline import settings, store, workflow
 from tests.conftest import signed_in
 
-PAGES = ("overview", "explorer", "wall", "intake", "deadlines", "review", "model", "admin")
+PAGES = ("overview", "explorer", "wall", "briefing", "intake", "deadlines", "review", "model", "admin")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 
 # Latin words our pages may show, each for a reason (compared as written):
 ALLOWED = {
     "SQL", "SELECT", "JSON", "CSV", "XLSX", "PARQUET", "CRC",  # a query language, file and data formats
+    "PDF", "DOCX", "Word",  # the briefing's document formats and the editor staff open DOCX in
     "QR",  # the QR-code source, called so in Russian and Kazakh too
     "Ctrl", "Enter",  # the keyboard shortcut printed on the intake button
     "Macro",  # Macro-F1, the classifier's quality measure: a term of the trade without a translation

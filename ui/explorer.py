@@ -17,7 +17,7 @@ from pipeline import search
 from ui import cases, core, data
 
 FACET_ORDER = ("region", "district", "category", "source", "language", "status", "department", "placement",
-               "confidence", "overdue", "reviewed")
+               "confidence", "overdue", "reviewed", "confirmed")
 
 
 def url(f: Filters, **extra) -> str:
@@ -57,7 +57,7 @@ def value_name(facet: str, value) -> str:
         return core.t(f"status.{value}") if value not in ("open", "closed") else core.t(f"explorer.status.{value}")
     if facet == "confidence":
         return core.t(f"explorer.confidence.{value}")
-    if facet in ("overdue", "reviewed"):
+    if facet in ("overdue", "reviewed", "confirmed"):
         return core.t("common.yes" if str(value) in ("1", "True", "true") else "common.no")
     if facet == "placement":
         return placement_name(str(value))
