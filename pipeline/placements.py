@@ -277,10 +277,15 @@ def get(con, code: str) -> dict | None:
 
 
 def names(con) -> dict[str, dict[str, str]]:
-    """code -> {"ru": name_ru, "kk": name_kk}: what a placement is called wherever its code is shown
-    (the same names are published for the public form, so no permission is needed)."""
-    return {code: {"ru": ru, "kk": kk} for code, ru, kk in
-            con.execute("SELECT code, name_ru, name_kk FROM placements").fetchall()}
+    """code -> {"ru": name_ru, "kk": name_kk, "region": region}: what a placement is called wherever
+    its code is shown (the same names are published for the public form: no permission needed)."""
+    return {code: {"ru": ru, "kk": kk, "region": region} for code, ru, kk, region in
+            con.execute("SELECT code, name_ru, name_kk, region FROM placements").fetchall()}
+
+
+def version(con) -> tuple:
+    """Changes whenever the registry does: the key for cached views of it."""
+    return tuple(con.execute("SELECT count(*), max(updated_at), count(*) FILTER (WHERE active) FROM placements").fetchone())
 
 
 def public_records(con) -> list[dict]:
@@ -337,7 +342,7 @@ def edit(con, who, code: str, record: dict) -> dict:
             _update(con, row, actor)
     if changed:
         publish(con)
-        _audit(actor, "placement.edit", code, {"fields": ", ".join(changed)})
+        _audit(actor, "placement.edit", code, {"fields": list(changed)})
     return changed
 
 

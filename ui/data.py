@@ -187,3 +187,18 @@ def second_choice(text: str) -> dict:
     from pipeline import classify
 
     return _second_choice(text, classify.current_version())
+
+
+# ---- placements ------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=8, ttl=300)
+def _placement_names(registry_version: tuple) -> dict:
+    from pipeline import placements
+
+    return placements.names(core.cursor())
+
+
+def placement_names() -> dict:
+    """code -> names and region of every registered placement, read again when the registry changes."""
+    from pipeline import placements
+
+    return _placement_names(placements.version(core.cursor()))
