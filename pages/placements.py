@@ -15,6 +15,7 @@ regions = reference.regions()["code"].tolist()
 region = st.selectbox(t("filter.region"), [None, *regions], key="pl_region",
                       format_func=lambda r: t("filter.all") if r is None else ui.region_name(r))
 may_edit = viewer.can("placements")
+ui.show_done()
 registry_tab, codes_tab, stats_tab = st.tabs([t("placements.tab.registry"), t("placements.tab.codes"),
                                               t("placements.tab.stats")])
 
@@ -33,7 +34,7 @@ with registry_tab:
         with st.expander(t("placements.add")):
             record = ui.fields_form("pl_add", None)
             if record is not None and (code := ui.act(placements.add, viewer, record)):
-                st.success(t("placements.added", code=code))
+                ui.done(t("placements.added", code=code))
         with st.expander(t("placements.edit")):
             everything = ui.registry(viewer)
             rows = {r["code"]: r for r in everything.to_dict("records")}
@@ -44,13 +45,13 @@ with registry_tab:
                 if record is not None:
                     changed = ui.act(placements.edit, viewer, code, record)
                     if changed:
-                        st.success(t("placements.saved", fields=", ".join(t(f"placements.col.{f}") for f in changed)))
+                        ui.done(t("placements.saved", fields=", ".join(t(f"placements.col.{f}") for f in changed)))
                     elif changed is not None:
                         st.info(t("placements.unchanged"))
                 active = bool(rows[code]["active"])
                 if st.button(t("placements.deactivate" if active else "placements.activate"), key=f"pl_toggle_{code}"):
                     if ui.act(placements.set_active, viewer, code, not active):
-                        st.success(t("placements.deactivated" if active else "placements.activated", code=code))
+                        ui.done(t("placements.deactivated" if active else "placements.activated", code=code))
         with st.expander(t("placements.import")):
             st.caption(t("placements.import_help"))
             st.code(",".join(placements.COLUMNS), language=None)
@@ -58,7 +59,7 @@ with registry_tab:
             if st.button(t("placements.import_button"), key="pl_import", disabled=upload is None):
                 counts = ui.act(placements.import_csv, viewer, upload.getvalue(), upload.name)
                 if counts is not None:
-                    st.success(t("placements.imported", **counts))
+                    ui.done(t("placements.imported", **counts))
 
 with codes_tab:
     frame = ui.registry(viewer, region)

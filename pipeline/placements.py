@@ -210,7 +210,7 @@ def read_csv(source, name: str | None = None) -> list[dict]:
         raise ImportRefused(name, [exc]) from None
     first = text.split("\n", 1)[0]
     delimiter = max((";", "\t", ","), key=first.count) if any(d in first for d in ";\t,") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower().lstrip("\ufeff") for h in next(reader)]
     except (StopIteration, csv.Error) as exc:

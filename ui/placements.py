@@ -46,6 +46,9 @@ def refusal(exc: Exception) -> str:
         params = dict(exc.params)
         if "field" in params:
             params["field"] = core.t(f"placements.col.{params['field']}")
+        if exc.code == "district_region":  # codes from the form, names from a file: names either way
+            params["district"] = cases.name_map("district", core.lang()).get(params["district"], params["district"])
+            params["region"] = reference.name(reference.regions(), params["region"], core.lang())
         message = core.t(f"placements.error.{exc.code}", **params)
         return core.t("placements.line", line=exc.line, message=message) if exc.line else message
     return str(exc)
@@ -146,6 +149,20 @@ def unknown_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---- writes --------------------------------------------------------------------------------
+FLASH = "pl_flash"
+
+
+def done(message: str) -> None:
+    """After a write: run the page again so that every table shows the change, the message on top."""
+    st.session_state[FLASH] = message
+    st.rerun()
+
+
+def show_done() -> None:
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH))
+
+
 def act(action, *args, **kwargs):
     """Run a write; a refusal is shown in the interface language. The result, or None when refused."""
     try:
@@ -189,7 +206,9 @@ def fields_form(key: str, row: dict | None) -> dict | None:
         sent = st.form_submit_button(t("placements.save" if row else "placements.add"), type="primary")
     if not sent:
         return None
-    return {"code": code, "kind": kind, "name_ru": name_ru, "name_kk": name_kk, "region": region, "district": district,
+    # a district decides the region (the two boxes cannot follow each other inside a form)
+    return {"code": code, "kind": kind, "name_ru": name_ru, "name_kk": name_kk, "region": None if district else region,
+            "district": district,
             "lat": lat, "lon": lon, "active": row.get("active", True)}
 
 
