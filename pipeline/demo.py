@@ -220,7 +220,9 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     jitter = np.where(rural, 0.25, 0.025)
     lat = np.where(geo, frame["district"].map(d["lat"]).to_numpy(float) + rng.normal(0, 1, n) * jitter, np.nan)
     lon = np.where(geo, frame["district"].map(d["lon"]).to_numpy(float) + rng.normal(0, 1, n) * jitter * 1.5, np.nan)
-    placement = qr_placements(frame, source == "qr", rng)
+    placement = qr_placements(frame, source == "qr", rng.spawn(1)[0])
+    # the draws placements took before the registry, so that everything after them stays as it was
+    rng.integers(1, 400, n), rng.integers(1, 60, n), rng.random(n)
     # Search terms of body and address apart: few distinct bodies, and addresses differ mostly in
     # numbers, which have no stems (a tenth of the time of keying 150,000 whole texts).
     bodies = chosen["body"].to_numpy(dtype=object)
