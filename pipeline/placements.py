@@ -63,7 +63,7 @@ class ImportRefused(ValueError):
         self.name = name
         self.errors = errors
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"{name}: {errors[0]}{more}; nothing imported")
+        super().__init__(f"{name}: {errors[0]}{more}")
 
 
 # ---- one placement's fields ----------------------------------------------------------------
@@ -378,7 +378,11 @@ def import_csv(con, who, source, name: str | None = None) -> dict:
     """Add the CSV's new codes and update the existing ones, all in one transaction: ImportRefused
     (listing each bad line) and nothing imported when any row is bad. Returns the counts."""
     actor = auth.actor_of(who, "placements")
-    rows = read_csv(source, name)
+    try:
+        rows = read_csv(source, name)
+    except ImportRefused as exc:
+        exc.args = (f"{exc}; nothing imported",)
+        raise
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     with store.transaction(con):
         for row in rows:
