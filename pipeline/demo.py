@@ -248,18 +248,21 @@ TAKEN_DOWN_DAYS = 120
 
 
 def qr_placements(frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    registry = pd.DataFrame(placements.read_csv(reference.DATA / "placements.csv"))
+    registry = _csv("../placements.csv")  # checked as a whole by load_demo and tests/test_placements.py
+    registry["active"] = registry["active"].astype(str).str.lower().isin(placements.TRUE)
     registry["weight"] = registry["kind"].map(KIND_WEIGHT).fillna(1.0)
     out = np.full(len(frame), None, dtype=object)
-    received = frame["received_at"].to_numpy()
-    late = received > (received.max() - np.timedelta64(TAKEN_DOWN_DAYS, "D")) if len(frame) else received
-    districts = frame["district"].to_numpy(dtype=object)
+    received = frame["received_at"]
+    late = (received > received.max() - pd.Timedelta(days=TAKEN_DOWN_DAYS)).to_numpy(bool)
+    rows = np.flatnonzero(qr)
+    groups, districts = pd.factorize(frame["district"].to_numpy(dtype=object)[rows])
     regions = frame["region"].to_numpy(dtype=object)
-    for district in pd.unique(districts[qr]):
-        region = regions[qr & (districts == district)][0]
-        cands = registry[(registry["district"] == district) | (registry["district"].isna() & (registry["region"] == region))]
-        for period, live_only in ((~late, False), (late, True)):
-            sel = np.flatnonzero(qr & (districts == district) & period)
+    for k, district in enumerate(districts):
+        in_district = rows[groups == k]
+        region = regions[in_district[0]]
+        cands = registry[(registry["district"] == district) | ((registry["district"] == "") & (registry["region"] == region))]
+        for live_only in (False, True):
+            sel = in_district[late[in_district] == live_only]
             pool = cands[cands["active"]] if live_only else cands
             if len(sel) and len(pool):
                 w = pool["weight"].to_numpy(float)

@@ -164,6 +164,18 @@ def test_publish_command_writes_the_file_for_the_form(tmp_path):
     assert records[0]["district"] == "aktobe_almaty" and records[0]["region"] == "aktobe"
 
 
+def test_the_demo_registry_is_valid_and_the_demo_uses_it(db, keyword_classifier_unless_trained):
+    rows = placements.read_csv(settings.ROOT / "data" / "placements.csv")
+    assert len(rows) == 47 and {r["region"] for r in rows} == {"shymkent", "aktobe"}
+    from pipeline import demo
+
+    demo.build_demo(db, rows=400, seed=5, end="2026-11-30")
+    assert len(placements.table(db, ADMIN)) == 47 and len(public(db)) == 47
+    used = db.execute("SELECT DISTINCT placement FROM submissions WHERE source = 'qr'").fetchall()
+    assert used and {c for (c,) in used} <= {r["code"] for r in rows}
+    assert db.execute("SELECT count(*) FROM submissions WHERE source <> 'qr' AND placement IS NOT NULL").fetchone()[0] == 0
+
+
 # ---- statistics ----------------------------------------------------------------------------
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone.utc)  # a Thursday, 14:00 in Almaty
 
@@ -278,28 +290,29 @@ def test_a_poster_carries_both_languages_the_code_and_the_address():
         assert words in " ".join(text.split()), words
 
 
-def test_posters_command_makes_one_pdf_and_refuses_a_bad_csv_in_one_line(tmp_path):
+def test_posters_command_makes_one_pdf_and_refuses_a_bad_csv_in_one_line(tmp_path, capsys):
+    from pipeline.__main__ import main
+
     good = tmp_path / "placements.csv"
     good.write_text(GOOD, encoding="utf-8")
     out = tmp_path / "posters.pdf"
-
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "pipeline", "posters", *args], capture_output=True, text=True,
-                              cwd=settings.ROOT, timeout=120)
-
-    done = run(str(good), "--size", "a5", "--out", str(out), "--codes", str(tmp_path / "codes"))
-    assert done.returncode == 0, done.stderr
-    assert "3 posters (A5)" in done.stdout and out.read_bytes().startswith(b"%PDF")
+    assert main(["posters", str(good), "--size", "A5", "--out", str(out), "--codes", str(tmp_path / "codes")]) == 0
+    assert "3 posters (A5)" in capsys.readouterr().out and out.read_bytes().startswith(b"%PDF")
     assert sorted(p.name for p in (tmp_path / "codes").iterdir())[:2] == ["AK-0001.png", "AK-0001.svg"]
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "SH-1,tram,Трамвай,Трамвай,shymkent,,,,\n", encoding="utf-8")
     for args, words in (([str(bad)], "bad.csv: line 2: kind 'tram'"), ([str(tmp_path / "none.csv")], "cannot read"),
-                        ([str(good), "--size", "a3"], "invalid choice: 'a3'")):
-        refused = run(*args, "--out", str(tmp_path / "x.pdf"))
-        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and words in refused.stderr, refused.stderr
-        assert "Traceback" not in refused.stderr
-    helped = run("--help")
-    assert "python -m pipeline posters placements.csv --size a5 --out posters.pdf" in helped.stdout
+                        ([str(good), "--size", "a3"], "invalid choice: 'a3'"), ([str(tmp_path)], "is a folder")):
+        try:
+            code = main(["posters", *args, "--out", str(tmp_path / "x.pdf")])
+        except SystemExit as exit_:  # argparse's own refusals
+            code = exit_.code
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and words in err, err
+    assert not (tmp_path / "x.pdf").exists()
+    helped = subprocess.run([sys.executable, "-m", "pipeline", "posters", "--help"], capture_output=True, text=True,
+                            cwd=settings.ROOT, timeout=60)
+    assert "example: python -m pipeline posters placements.csv --size a5 --out posters.pdf" in helped.stdout
 
 
 # ---- the page ------------------------------------------------------------------------------
