@@ -38,6 +38,10 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline export --category roads --district al_farabi --since 2026-03-01 --out potholes.xlsx"),
     ("briefing", "pipeline.briefing", "the akim's briefing for a period and territory as PDF or DOCX (Russian, Kazakh or English)",
      "python -m pipeline briefing --period 2026-10 --territory aktobe --lang kk --out brief.pdf"),
+    ("posters", "pipeline.posters", "one print-ready PDF of QR-code posters (A4 or A5) for a CSV of placements, or for the store's active ones",
+     "python -m pipeline posters placements.csv --size a5 --out posters.pdf"),
+    ("publish-placements", "pipeline.placements", "write placements.json for the public form (the app does it on every change)",
+     "python -m pipeline publish-placements --db data/situation.duckdb"),
     ("users", "pipeline.auth", "manage users (add, passwd, disable, enable, role, list), wall tokens and the audit log",
      "python -m pipeline users add aliya --role operator"),
 ]
@@ -46,7 +50,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
 def _overview() -> str:
     lines = ["commands:"]
     for name, _, help_, example in COMMANDS:
-        lines.append(f"  {name:<10} {help_}\n  {'':<10} e.g. {example}")
+        lines.append(f"  {name:<18} {help_}\n  {'':<18} e.g. {example}")
     lines.append("\nsettings (environment variables):")
     for env, value, help_ in settings.describe():
         lines.append(f"  {env:<20} {help_} [now: {value}]")
@@ -88,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         prog=f"python -m pipeline {name}", description=help_, epilog=f"example: {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    getattr(module, f"arguments_{name}")(parser)
+    getattr(module, f"arguments_{name.replace('-', '_')}")(parser)
     args = parser.parse_args(argv[1:])
     try:
-        return int(getattr(module, f"run_{name}")(args) or 0)
+        return int(getattr(module, f"run_{name.replace('-', '_')}")(args) or 0)
     except KeyboardInterrupt:
         print(f"error: {name}: interrupted", file=sys.stderr)
         return 130

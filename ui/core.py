@@ -210,6 +210,12 @@ class AppStore:
             self.drain_once()
         except Exception:  # a spool that fails to apply must not take every page down; it stays queued
             log.exception("inbox drain failed")
+        try:  # the public form's copy of the placements, for a store that has none yet (new, restored)
+            from pipeline import placements
+
+            placements.publish_if_missing(self.con.cursor())
+        except Exception:
+            log.exception("publishing placements failed")
         self._thread.start()
         atexit.register(self.close)
         return self

@@ -227,3 +227,16 @@ def kept_briefing(name: str) -> bytes | None:
     from pipeline import briefing as b
 
     return b.kept_file(name)
+# ---- placements ------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=8, ttl=300)
+def _placement_names(registry_version: tuple) -> dict:
+    from pipeline import placements
+
+    return placements.names(core.cursor())
+
+
+def placement_names() -> dict:
+    """code -> names and region of every registered placement, read again when the registry changes."""
+    from pipeline import placements
+
+    return _placement_names(placements.version(core.cursor()))

@@ -65,8 +65,13 @@ def value_name(facet: str, value) -> str:
 
 
 def placement_name(code: str) -> str:
-    """A QR placement as people say it. Codes of the form region:bus_stop:N and region:bus:route_N
-    (the demo's, and a convention for real ones) are put in words; any other is shown as written."""
+    """A QR placement as people say it: a registered one by its region and name (data/placements.csv,
+    the placements page); codes of the form region:bus_stop:N and region:bus:route_N (the demo's
+    before the registry) in words; any other as written."""
+    named = data.placement_names().get(str(code).strip().upper())
+    if named:
+        region = reference.name(reference.regions(), named["region"], core.lang())
+        return core.t("placement.named", region=region, name=named["kk" if core.lang() == "kk" else "ru"])
     parts = code.split(":")
     if len(parts) == 3 and parts[0] in set(reference.regions()["code"]):
         region = reference.name(reference.regions(), parts[0], core.lang())
