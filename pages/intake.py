@@ -45,7 +45,7 @@ def call_form() -> None:
     from_address = reference.district_from_address(address)
     _follow(district_key, from_address)
     district = mid.selectbox(core.t("intake.district"), reference.districts()["code"].tolist(), index=None,
-                             required=True, key=district_key, format_func=cases.district_name,
+                             key=district_key, format_func=cases.district_name,
                              placeholder=core.t("intake.district.pick"), on_change=_manual, args=(district_key,))
     if from_address and district == from_address:
         mid.caption(core.t("intake.district.from_address"))
