@@ -68,7 +68,7 @@ def call_form() -> None:
     else:
         st.caption(core.t("intake.type_text"))
 
-    if st.button(core.t("intake.register"), type="primary", shortcut="ctrl+enter", key="intake_register"):
+    if st.button(core.t("intake.register.button"), type="primary", shortcut="ctrl+enter", key="intake_register"):
         try:
             case_id, number = workflow.register_call(
                 core.cursor(), text, viewer, district=district, address=address, contact=contact,
