@@ -36,15 +36,18 @@ def territory(lang: str, region: str | None = None, district: str | None = None)
 
 def caption(population: str, lang: str, *, start: dt.date | None = None, end: dt.date | None = None,
             days: int | None = None, region: str | None = None, district: str | None = None,
-            territory_shown: bool = True) -> str:
+            territory_shown: bool = True, short: bool = False) -> str:
     """The caption of a figure. Without start/end or days the figure covers all time: for open and
     overdue that means "open now, received at any time"; with a period, "open now, of those
     received in the period". `territory_shown=False` leaves out the territory where the screen
-    names it once for all figures (the wall's header)."""
+    names it once for all figures (the wall's header); `short`: the wall's shorter wording where
+    there is one (the same population and period)."""
     if population not in POPULATIONS:
         raise ValueError(f"unknown population {population!r}; one of {', '.join(POPULATIONS)}")
     all_time = days is None and (start is None or end is None)
     key = f"figure.{population}" + (".all" if all_time and population in ("open", "overdue") else "")
+    if short and f"{key}.short" in i18n.table():
+        key += ".short"
     text = i18n.t(key, lang, period=period(lang, start, end, days))
     text = text[:1].upper() + text[1:]  # a Kazakh caption may start with its period
     if territory_shown:

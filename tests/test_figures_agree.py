@@ -155,7 +155,7 @@ def test_the_pages_render_the_same_figures(tmp_path, monkeypatch):
     body = html.unescape(" ".join(h.proto.body for h in w.get("html")))
     assert _int(re.search(r'id="wall-open">([^<]+)<', body).group(1)) == expected["open"]
     assert _int(re.search(r'id="wall-overdue">([^<]+)<', body).group(1)) == expected["overdue"]
-    assert "Открыты сейчас, поступили когда угодно" in body
+    assert figures.caption("open", "ru", territory_shown=False, short=True) in body
     assert re.search(r"30\s*дней,\s*" + str(expected["received_30"]) + r"\s*обращений", body)
 
     dl = _page(path, "deadlines")
