@@ -33,6 +33,17 @@ _ABBREVIATION = re.compile(r"\b(?:" + "|".join(sorted(_ABBREVIATIONS, key=len, r
                            r"|\bпар(?= _num_)|(?<=_num_ )пар\b")
 
 
+_ABBREVIATION_PROBES = tuple(f" {w} " for w in [*_ABBREVIATIONS, "пар"])
+
+
+def _spell_out_abbreviations(text: str) -> str:
+    """Most texts hold none: a few substring probes (C speed) spare them the regex."""
+    padded = f" {text} "
+    if any(probe in padded for probe in _ABBREVIATION_PROBES):
+        return _ABBREVIATION.sub(_spell_out, text)
+    return text
+
+
 def _spell_out(m: re.Match) -> str:
     word = m.group(0)
     return "парадная" if word == "пар" else _ABBREVIATIONS[word]
@@ -63,7 +74,7 @@ def normalize_text(text: str) -> str:
     if _LATIN.search(text):  # most texts have no Latin letters at all
         text = _latin_lookalikes_to_cyrillic(text)
     text = _placeholders(text.lower().replace("ё", "е"))
-    return _ABBREVIATION.sub(_spell_out, _NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip())
+    return _spell_out_abbreviations(_NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip())
 
 
 def normalize_series(texts: pd.Series) -> pd.Series:
