@@ -8,6 +8,7 @@ folder is applied in one transaction that also records its spool_id in ingest_ru
 the commit is the receipt written and the folder removed. A crash before the commit leaves the
 spool in place (applied again later); a crash after it is recognised by the spool_id (finished
 without inserting again). Rows are unique on (source, source_id), so nothing is doubled either way.
+Writing a spool folder needs no database and lives in pipeline.inbox (the public form uses it too).
 """
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ import shutil
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from pipeline import events, search, store
+from pipeline import inbox as inbox_files
 
 log = logging.getLogger(__name__)
 _drain_lock = threading.Lock()
@@ -34,18 +35,12 @@ SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", 
                       "search_terms"]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = inbox_files.fsync_dir
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
+    inbox_files.fsync_file(path)
 
 
 class CannotWrite(RuntimeError):
@@ -64,26 +59,14 @@ def why(exc: BaseException) -> str:
 def write(prepared, inbox: Path) -> str:
     """Put a prepared file into the inbox atomically; returns its spool id. When a write fails
     (OSError: a full disk...) the half-written folder is removed at once."""
-    spool_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:12]
-    tmp = inbox / "tmp" / f"{spool_id}.spool"
-    tmp.mkdir(parents=True)
-    try:
+    with inbox_files.atomic_spool(inbox) as (spool_id, tmp):
         rows = prepared.rows.copy()
         _write_parquet(rows, tmp / "rows.parquet")
         _write_parquet(prepared.quarantine.astype({"raw": str, "reason": str}), tmp / "quarantine.parquet")
         meta = {"spool_id": spool_id, "file": str(prepared.path), "checksum": prepared.checksum,
                 "source": prepared.source, "read": prepared.read, "file_duplicates": prepared.file_duplicates,
                 "format": prepared.fmt, "encoding": prepared.encoding}
-        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
-            json.dump(meta, f, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    os.rename(tmp, inbox / f"{spool_id}.spool")
-    _fsync_dir(inbox)
+        inbox_files.write_json(tmp / "meta.json", meta)
     return spool_id
 
 
@@ -223,6 +206,13 @@ def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
             # Spools are renamed into the inbox complete, so this is a leftover or damage.
             _set_aside(folder, f"incomplete spool folder ({exc})")
             return None
+        if meta.get("enrich") and len(rows):
+            # Rows of the public form (pipeline.inbox.write_raw) come unclassified: the form's
+            # process loads no model. They get their category, language, priority and deadlines
+            # here, exactly as ingest gives them to a file's rows, before they are stored.
+            from pipeline import ingest
+
+            rows = ingest.enrich(rows)
         try:
             done = _insert(con, meta, rows, quarantine)
         except REFUSED as exc:
