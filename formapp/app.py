@@ -169,10 +169,6 @@ class Site:
             return self.form(request, lang, code)
 
         client = request.scope["formapp.client"]
-        over = self.proposals.over(client)
-        if over:
-            return self.form(request, lang, code, errors=[self.limit_text(lang, over)], status=429,
-                             headers={"retry-after": str(over[2])})
         try:
             form = await request.form(max_files=0, max_fields=20, max_part_size=self.config.max_bytes)
         except HTTPException:  # a malformed body
@@ -183,6 +179,10 @@ class Site:
                   "consent": form.get("consent") in ("1", "on", "yes"), "district": str(form.get("district") or "")}
         if values["topic"] not in refdata.topics():
             values["topic"] = ""
+        over = self.proposals.over(client)  # the words stay in the form for later
+        if over:
+            return self.form(request, lang, code, values, [self.limit_text(lang, over)], status=429,
+                             headers={"retry-after": str(over[2])})
         if not self.tokens.valid(form.get("csrf"), request.cookies.get(Tokens.COOKIE)):
             return self.form(request, lang, code, values, [i18n.t("form.error.csrf", lang)], status=403)
         placement = self.files.placement(code) if code else None
