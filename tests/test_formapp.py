@@ -435,3 +435,41 @@ def test_publishing_after_drains_in_the_app_and_from_the_command_line(tmp_path, 
     helped = subprocess.run([sys.executable, "-m", "pipeline", "publish", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert "example: python -m pipeline publish" in helped.stdout
+
+
+def test_a_run_of_form_spools_applied_together_still_sets_aside_only_the_bad_one(tmp_path):
+    """The drain applies runs of the form's spools in one transaction; one the database refuses
+    (here a row without text), one that is incomplete and one applied before a kill (its folder
+    left behind) are each handled as alone: set aside, set aside, cleaned up; the rest stored."""
+    import datetime as dt
+    import shutil
+
+    from pipeline import inbox as inbox_files
+
+    folder = tmp_path / "inbox"
+
+    def put(receipt, text="Нужна детская площадка во дворе дома 5"):
+        return inbox_files.write_raw(folder, [{
+            "source": "qr", "source_id": receipt, "received_at": dt.datetime.now(dt.timezone.utc), "text": text,
+            "district": "al_farabi", "region": "shymkent", "extra": json.dumps({"channel": "form"})}],
+            file=f"public form {receipt}", source="qr")
+
+    con = store.connect(tmp_path / "staff.duckdb")
+    early = put("AAAA-0000-0001")
+    kept = tmp_path / "kept.spool"
+    shutil.copytree(folder / f"{early}.spool", kept)
+    spool.drain(con, folder)  # applied; then its folder comes back, as after a kill before the clean-up
+    shutil.copytree(kept, folder / f"{early}.spool")
+    good = [put(f"AAAA-0000-00{i:02d}") for i in range(10, 14)]
+    refused = put("AAAA-0000-0099", text=None)
+    broken = put("AAAA-0000-0098")
+    (folder / f"{broken}.spool" / "rows.parquet").unlink()
+    receipts_ = spool.drain(con, folder)
+    stored = {r[0] for r in con.execute("SELECT source_id FROM submissions").fetchall()}
+    runs = con.execute("SELECT count(*) FROM ingest_runs").fetchall()[0][0]
+    con.close()
+    assert stored == {"AAAA-0000-0001", "AAAA-0000-0010", "AAAA-0000-0011", "AAAA-0000-0012", "AAAA-0000-0013"}
+    assert {r["spool_id"] for r in receipts_} == {early, *good} and runs == 5
+    assert spool.pending(folder) == []
+    assert spool.broken_path(folder, refused).exists() and spool.broken_path(folder, broken).exists()
+    assert "refused" in (spool.broken_path(folder, refused) / "why.txt").read_text()
