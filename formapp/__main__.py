@@ -32,10 +32,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = FormConfig.from_settings()
-        config = dataclasses.replace(config, host=args.host or config.host, port=args.port or config.port)
-        config.inbox.mkdir(parents=True, exist_ok=True)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ValueError as exc:
+        print(f"error: a SC_FORM_* setting that must be a number is not ({exc})", file=sys.stderr)
+        return 2
+    config = dataclasses.replace(config, host=args.host or config.host, port=args.port or config.port)
+    try:
+        (config.inbox / "tmp").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create the inbox {config.inbox} ({exc.strerror}); set SC_INBOX to a folder "
+              f"this process may write", file=sys.stderr)
         return 2
     print(f"Residents' proposal form on http://{config.host}:{config.port}; proposals go to {config.inbox}, "
           f"published files are read from {config.public}", flush=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import json
-import re
 import subprocess
 import sys
 import textwrap
@@ -22,7 +21,7 @@ from formapp.config import FormConfig
 from formapp.guard import RateLimiter
 from pipeline import auth, public, spool, store
 
-from .formserver import PLACEMENTS, ROOT, FormServer, form_env, receipt_of, send, token, write_placements
+from .formserver import ROOT, FormServer, form_env, receipt_of, send, token, write_placements
 
 pytestmark = pytest.mark.usefixtures("keyword_classifier_unless_trained")
 TEXT_RU = "Нужна детская площадка во дворе дома 12 по улице Абая"
@@ -148,6 +147,7 @@ def test_with_the_staff_app_stopped_proposals_queue_and_all_appear_after_a_drain
     assert all(r[5] and r[6] == "model" and r[7] == "new" and r[8] for r in rows)  # classified at the drain
 
 
+@pytest.mark.slow
 def test_load_200_proposals_from_20_clients_each_once_and_a_greedy_client_is_refused(tmp_path):
     """20 clients (each its own address through a trusted proxy) send 10 proposals each at once;
     every accepted one is in the store exactly once after a drain. A 21st client goes past its
