@@ -16,6 +16,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline ingest calls.csv exports/ --source hotline_109"),
     ("drain", "pipeline.spool", "apply spool files waiting in the inbox (when no app is running)",
      "python -m pipeline drain --db data/situation.duckdb"),
+    ("publish", "pipeline.public", "write what the public proposal form shows residents (status.json) from the store (the running app does it after each drain)",
+     "python -m pipeline publish --db data/situation.duckdb --out /srv/form-public"),
     ("demo", "pipeline.demo", "build a deterministic two-year demo history for Aktobe region and Shymkent",
      "python -m pipeline demo --rows 200000 --seed 42 --db /tmp/demo.duckdb"),
     ("train", "pipeline.train", "train the problem classifier and save a new model version",
