@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import grammar, i18n, metrics, reference, settings, sla, store, surge
+from pipeline import grammar, i18n, metrics, reference, replica, settings, sla, store, surge
 from pipeline.grammar import fmt_dec, fmt_int, fmt_pct
 from pipeline.queries import cases, explore, overview
 from pipeline.queries.filters import Filters
@@ -677,14 +677,15 @@ def run_briefing(args) -> int:
         print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
         return 1
     try:
-        con = store.connect(db, read_only=True)
+        con, note = replica.connect(db)  # while the app holds the store: its read replica
     except store.StoreLocked as exc:
-        print(f"error: {exc}; the briefing page makes the same briefing while the app runs (the CLI needs the app stopped)",
-              file=sys.stderr)
+        print(f"error: {exc}; the briefing page makes the same briefing while the app runs", file=sys.stderr)
         return 1
     except store.StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     try:
         brief = make(con, period, territory, lang)
     finally:

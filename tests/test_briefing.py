@@ -301,19 +301,25 @@ def test_cli_writes_and_keeps_a_briefing_and_refuses_bad_input(fixture_db, tmp_p
         assert err.startswith("error: ") and needle in err and err.count("\n") == 1, err
 
 
-def test_cli_says_in_one_line_when_the_app_holds_the_database(fixture_db, tmp_path):
-    from pipeline import settings
+def test_cli_works_while_the_app_holds_the_database_through_its_replica(fixture_db, tmp_path):
+    from pipeline import replica, settings
 
-    holder = store.connect(tmp_path / "held.duckdb")  # this process holds it read-write, like the app
+    held = tmp_path / "held.duckdb"
+    holder = store.connect(held)  # this process holds it read-write, like the app
+    cmd = [sys.executable, "-m", "pipeline", "briefing", "--period", "2026-10", "--db", str(held),
+           "--out", str(tmp_path / "b.pdf")]
     try:
-        run = subprocess.run([sys.executable, "-m", "pipeline", "briefing", "--period", "2026-10",
-                              "--db", str(tmp_path / "held.duckdb"), "--out", str(tmp_path / "b.pdf")],
-                             capture_output=True, text=True, cwd=settings.ROOT, timeout=60)
+        run = subprocess.run(cmd, capture_output=True, text=True, cwd=settings.ROOT, timeout=120)
+        # before the app published a replica: one line, no traceback
+        assert run.returncode == 1
+        assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: ") and "in use by another process" in run.stderr
+        assert "Traceback" not in run.stderr
+        replica.publish(holder, held)  # what the running app does after its start
+        run = subprocess.run(cmd, capture_output=True, text=True, cwd=settings.ROOT, timeout=120)
     finally:
         holder.close()
-    assert run.returncode == 1
-    assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: ") and "in use by another process" in run.stderr
-    assert "Traceback" not in run.stderr
+    assert run.returncode == 0, run.stderr
+    assert "read replica" in run.stderr and (tmp_path / "b.pdf").stat().st_size > 1000
 
 
 # ---- page ----------------------------------------------------------------------------------
