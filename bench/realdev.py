@@ -1,7 +1,7 @@
 """The classifier on real residents' words: quality, review share and share errors on a labelled
 file that the model never trained on (default: ../shared/realdev/spb_appeals.csv).
 
-    python bench/realdev.py [FILE.csv] [--threshold 0.40] [--no-adapt] [--reviews 500,2000]
+    python bench/realdev.py [FILE.csv] [--threshold 0.50] [--no-adapt] [--reviews 500,2000]
 
 It fits the shipped model (the corpus in SC_CORPUS_DIR, as the app's first start does), then:
 1. measures it on the file: macro-F1 over the codes present, accuracy, the share sent to review at
