@@ -44,6 +44,7 @@ def publish(con, db: str | Path) -> dict:
     Path(f"{tmp}.wal").unlink(missing_ok=True)
     started = time.perf_counter()
     source = con.execute("SELECT current_database()").fetchall()[0][0]
+    con.execute("SET enable_progress_bar = false")  # a copy of minutes must not draw on the app's terminal
     con.execute(f"ATTACH {_quote(tmp)} AS replica_target")
     try:
         con.execute(f'COPY FROM DATABASE "{source}" TO replica_target')
