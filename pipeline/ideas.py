@@ -1,0 +1,724 @@
+"""Ideas (residents' proposals that say the same thing) and incidents (complaints about one event).
+
+Proposals are the submissions of the QR/proposal source (`PROPOSAL_SOURCE`, 'qr': the public form
+hands its submissions to ingest under it). Each proposal belongs to one idea; an idea has its
+supporters (proposals), districts, placements, first and last date and a representative text (the
+proposal most similar to the idea's centre).
+
+**Similarity.** A text's features are its word stems (`pipeline.search.doc_key`: Snowball for
+Russian, our suffix rules for Kazakh, both readings of a Cyrillic word without Kazakh letters in a
+Kazakh text), with Kazakh letters folded to their Russian look-alikes (Байтұрсынов = Байтурсынов),
+mapped through a small bilingual vocabulary of city words (`data/ideas_words.csv`: бағдаршам ->
+светофор, орнату -> установить, ...) so that the Russian and the Kazakh wording of one proposal
+share features, and with a few words every proposal says (предлагаю, нужно) left out. Features are
+weighted by TF-IDF (binary term frequency) and compared by cosine.
+
+**Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
+(the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
+else it starts a new idea. Candidate ideas come from MinHash-LSH buckets of the members' feature
+sets (`BANDS` bands of `ROWS` hashes), so a proposal is compared with a handful of ideas, not all.
+`update` runs the same pass over proposals not yet grouped against the ideas as they are
+(incremental: nothing is regrouped); `regroup` redoes every proposal that staff did not place,
+keeping idea numbers where most of an idea's proposals stay together.
+
+**Staff's word is final.** `merge` and `split` pin the proposals they move, and recording a
+decision pins the idea's proposals: a regroup starts from the pinned proposals (each idea they are
+in is a seed) and leaves them where they are.
+
+**Incidents** use the stored search terms (`submissions.search_terms`): complaints (every other
+source) of one category and district, each within `INCIDENT_HOURS` of an earlier one whose word
+set it shares at least `INCIDENT_JACCARD` of (Jaccard), are one incident. Only incidents of two or
+more reports are stored; counts of single cases elsewhere are untouched.
+
+Reads (`ideas_table`, `members`, `decisions`) are separate from writes (`merge`, `split`, `decide`,
+`update`, `regroup`, `publish_decisions`); writes by a person take a viewer and check `idea:group`
+or `idea:decide`; texts come back masked for viewers without `contacts`, and always masked in
+what is published.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import json
+import math
+import os
+import sys
+import re
+import tempfile
+import time
+import zlib
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from pipeline import privacy, reference, search, settings, store
+
+PROPOSAL_SOURCE = "qr"
+THRESHOLD = 0.40       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
+BANDS, ROWS = 24, 2     # MinHash-LSH: a pair at Jaccard 0.3 is a candidate with p = 0.90, at 0.2 with 0.62
+BUCKET_CAP = 64         # ideas remembered per LSH bucket (a bucket of very common words stops growing)
+INCIDENT_HOURS = 12
+INCIDENT_JACCARD = 0.25
+DECISIONS = ("accepted", "under_study", "not_accepted")
+HALF_LIFE_DAYS = 60     # ranking: a proposal counts half as much after 60 days
+WORDS_FILE = reference.DATA / "ideas_words.csv"
+
+_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
+PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the labelled fixture)
+STRICT_NAMES = True
+NAME_WEIGHT = 2.0       # names and numbers weigh twice as much as other words
+_GENERIC_PREFIXES = frozenset(w[:PREFIX] for w in """предлагаю предложение нужно прошу просим просьба
+хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно было
+бы ұсынамын рахмет сәлеметсіз өтінемін""".split())
+
+
+class IdeaError(ValueError):
+    """A refused action. str() is English for the command line; pages show `ideas.error.<code>`."""
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+# ---- features --------------------------------------------------------------------------------
+@functools.cache
+def _lexicon() -> dict[str, str]:
+    """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv."""
+    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
+    out: dict[str, str] = {}
+    for row in frame.itertuples():
+        concept = search.stems(row.concept, kazakh_context=False)
+        if not concept:
+            continue
+        target = concept[0].translate(_FOLD)[:PREFIX]
+        readings = search.stems(row.word, kazakh_context=row.lang == "kk") + search.stems(row.word, False) + concept
+        for reading in readings:
+            out.setdefault(reading, target)
+            out.setdefault(reading.translate(_FOLD), target)
+    return out
+
+
+_NUMBER = re.compile(r"\d+")
+# a capitalised word not at the start of a sentence (where every verb is capitalised)
+_CAPITAL = re.compile(r"(?<=[^.!?\s]\s)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}|(?<=[^.!?]\s[«\"(])[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}")
+
+
+class Doc(NamedTuple):
+    feats: frozenset   # comparable features
+    names: frozenset   # of them, the proper names and numbers: places that set ideas apart
+
+
+def features(text: str) -> Doc:
+    """A text's comparable features (see the module's docstring): per word its concept from the
+    vocabulary, else its first PREFIX letters with Kazakh letters folded (Russian and Kazakh endings
+    and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
+    are neither in the vocabulary nor said by every proposal, and numbers."""
+    text = text if isinstance(text, str) else ""
+    lex = _lexicon()
+    low = search._lowered(text[:search.MAX_CHARS])
+    words = search._words(low)
+    kazakh = search._kazakh_context(set(words))
+    feats: set[str] = set()
+    common: set[str] = set()
+    for w in set(words):
+        stems = search.stems(w, kazakh)
+        if not stems:
+            continue
+        hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
+        f = hit or w.translate(_FOLD)[:PREFIX]
+        if f in _GENERIC_PREFIXES:
+            continue
+        feats.add(f)
+        if hit:
+            common.add(f)
+    numbers = {"#" + n for n in _NUMBER.findall(text[:search.MAX_CHARS])}
+    names = {w.lower().replace("ё", "е").translate(_FOLD)[:PREFIX] for w in _CAPITAL.findall(text[:search.MAX_CHARS])}
+    names = (names & feats) - common
+    return Doc(frozenset(feats | numbers), frozenset(names | numbers))
+
+
+class Vectors:
+    """TF-IDF weights (binary tf, smoothed idf; names and numbers NAME_WEIGHT times) over a set of
+    docs; vectors normalised to length 1."""
+
+    def __init__(self, docs: list[Doc]):
+        df = Counter(f for d in docs for f in d.feats)
+        n = len(docs)
+        self.idf = {f: math.log((1 + n) / (1 + c)) + 1.0 for f, c in df.items()}
+
+    def vector(self, doc: Doc) -> dict[str, float]:
+        w = {f: self.idf.get(f, 1.0) * (NAME_WEIGHT if f in doc.names else 1.0) for f in doc.feats}
+        norm = math.sqrt(sum(v * v for v in w.values())) or 1.0
+        return {f: v / norm for f, v in w.items()}
+
+
+_rng = np.random.default_rng(20261130)
+_A = _rng.integers(1, 1 << 61, BANDS * ROWS, dtype=np.uint64)
+_B = _rng.integers(0, 1 << 61, BANDS * ROWS, dtype=np.uint64)
+
+
+def _bands(feats: frozenset[str]) -> list[tuple]:
+    """The LSH bucket keys of a feature set: BANDS tuples of ROWS MinHash values."""
+    if not feats:
+        return []
+    x = np.fromiter((zlib.crc32(f.encode()) for f in feats), dtype=np.uint64, count=len(feats))
+    h = ((np.outer(x, _A) + _B) >> np.uint64(32)).min(axis=0).tolist()  # (a*x + b) mod 2^64, top bits
+    return [(b, *h[b * ROWS:(b + 1) * ROWS]) for b in range(BANDS)]
+
+
+class Grouper:
+    """The one-pass grouping: each idea as the sum of its members' vectors, the names its members
+    give, and LSH buckets of its members' features pointing to it.
+
+    A proposal's similarity to an idea is its mean cosine with the idea's members (average link:
+    the sum's dot product over the member count). A proposal does not join an idea whose members
+    mostly name a place or number it does not, while it names one they never do (the same
+    traffic light at another crossing is another idea)."""
+
+    def __init__(self, vectors: Vectors, threshold: float = THRESHOLD):
+        self.vectors = vectors
+        self.threshold = threshold
+        self.centre: dict[int, dict[str, float]] = {}
+        self.names: dict[int, Counter] = {}
+        self.buckets: dict[tuple, list[int]] = defaultdict(list)
+        self.members: dict[int, list[int]] = defaultdict(list)
+
+    def add(self, idea: int, item: int, doc: Doc, vec: dict[str, float] | None = None) -> None:
+        vec = vec if vec is not None else self.vectors.vector(doc)
+        c = self.centre.setdefault(idea, {})
+        for f, v in vec.items():
+            c[f] = c.get(f, 0.0) + v
+        self.names.setdefault(idea, Counter()).update(doc.names)
+        self.members[idea].append(item)
+        for key in _bands(doc.feats):
+            bucket = self.buckets[key]
+            if idea not in bucket and len(bucket) < BUCKET_CAP:
+                bucket.append(idea)
+
+    def rename(self, old: int, new: int) -> None:
+        for table in (self.centre, self.names, self.members):
+            table[new] = table.pop(old)
+
+    def remove(self, idea: int, item: int, doc: Doc, vec: dict[str, float]) -> None:
+        c = self.centre[idea]
+        for f, v in vec.items():
+            c[f] -= v
+        self.names[idea].subtract(doc.names)
+        self.members[idea].remove(item)
+
+    def similarity(self, idea: int, vec: dict[str, float]) -> float:
+        n = len(self.members[idea])
+        if not n:
+            return 0.0
+        c = self.centre[idea]
+        return sum(v * c.get(f, 0.0) for f, v in vec.items()) / n
+
+    def refine(self, items: list[tuple[int, Doc]], placed: dict[int, int]) -> int:
+        """One more pass in the same order: a proposal moves to another idea it is more similar to
+        than to the rest of its own (the first pass saw only the proposals before it). Returns moves."""
+        moves = 0
+        for item, doc in items:
+            vec = self.vectors.vector(doc)
+            own = placed[item]
+            self.remove(own, item, doc, vec)
+            stay = self.similarity(own, vec) if self.members[own] else -1.0
+            idea, score = self.best(doc, vec)
+            target = idea if idea is not None and score >= self.threshold and score > stay else own
+            self.add(target, item, doc, vec)
+            if target != own:
+                placed[item] = target
+                moves += 1
+        for idea in [i for i, m in self.members.items() if not m]:
+            for table in (self.centre, self.names, self.members):
+                table.pop(idea, None)
+        return moves
+
+    def conflicts(self, idea: int, doc: Doc) -> bool:
+        names = +self.names[idea]
+        if not doc.names or not names:
+            return False
+        return any(n not in names for n in doc.names) and (STRICT_NAMES or any(
+            c >= len(self.members[idea]) / 2 and n not in doc.names for n, c in names.items()))
+
+    def best(self, doc: Doc, vec: dict[str, float]) -> tuple[int | None, float]:
+        candidates = {i for key in _bands(doc.feats) for i in self.buckets.get(key, ()) if self.members.get(i)}
+        best, score = None, 0.0
+        for i in sorted(candidates):
+            s = self.similarity(i, vec)
+            if s > score and not self.conflicts(i, doc):
+                best, score = i, s
+        return best, score
+
+    def place(self, item: int, doc: Doc, new_id) -> int:
+        vec = self.vectors.vector(doc)
+        idea, score = self.best(doc, vec)
+        if idea is None or score < self.threshold:
+            idea = new_id()
+        self.add(idea, item, doc, vec)
+        return idea
+
+    def representative(self, idea: int, docs: dict[int, Doc]) -> int:
+        """The member most similar to the others (the earliest of equals)."""
+        return max(self.members[idea], key=lambda m: (self.similarity(idea, self.vectors.vector(docs[m])), -m))
+
+
+def cluster(texts: list[str], threshold: float = THRESHOLD) -> list[int]:
+    """Group texts (in the order given, as if received in that order): an idea number per text."""
+    docs = [features(t) for t in texts]
+    g = Grouper(Vectors(docs), threshold)
+    counter = iter(range(len(texts)))
+    placed = {i: g.place(i, d, lambda: next(counter)) for i, d in enumerate(docs)}
+    g.refine(list(enumerate(docs)), placed)
+    return [placed[i] for i in range(len(texts))]
+
+
+# ---- grouping proposals in the store -------------------------------------------------------------
+def _proposals(con) -> pd.DataFrame:
+    return con.execute("""
+        SELECT s.id, s.text, s.received_at, m.idea_id, coalesce(m.pinned, false) AS pinned
+        FROM submissions s LEFT JOIN idea_members m ON m.submission_id = s.id AND m.kind = 'idea'
+        WHERE s.source = ? ORDER BY s.received_at, s.id""", [PROPOSAL_SOURCE]).df()
+
+
+def _allocate(con, kind: str, n: int) -> list[int]:
+    """n new ideas (or incidents) in one statement; their numbers."""
+    if n <= 0:
+        return []
+    ids = [r[0] for r in con.execute("SELECT nextval('ideas_id_seq') FROM range(?)", [n]).fetchall()]
+    con.register("_new_ideas", pd.DataFrame({"id": ids, "kind": kind}))
+    con.execute("INSERT INTO ideas (id, kind) SELECT id, kind FROM _new_ideas")
+    con.unregister("_new_ideas")
+    return ids
+
+
+def _insert_members(con, pairs, kind: str) -> None:
+    """(submission id, idea id) pairs as unpinned members, in one statement."""
+    pairs = list(pairs)
+    if not pairs:
+        return
+    frame = pd.DataFrame(pairs, columns=["submission_id", "idea_id"]).assign(kind=kind, pinned=False)
+    con.register("_members", frame)
+    con.execute("INSERT INTO idea_members SELECT submission_id, idea_id, kind, pinned FROM _members")
+    con.unregister("_members")
+
+
+def _temp_ids():
+    counter = iter(range(-1, -(1 << 62), -1))
+    return lambda: next(counter)
+
+
+def _finalise(con, g: "Grouper", kind: str) -> dict[int, int]:
+    """Real numbers for the groups `g` made with temporary (negative) ones; renames them in `g`."""
+    temp = sorted((i for i in g.centre if i < 0), reverse=True)
+    rename = dict(zip(temp, _allocate(con, kind, len(temp))))
+    for old, new in rename.items():
+        g.rename(old, new)
+    return rename
+
+
+def _set_representatives(con, g: Grouper, docs: dict[int, frozenset[str]], ideas) -> None:
+    rows = [(int(i), int(g.representative(i, docs))) for i in ideas if g.members.get(i)]
+    if rows:
+        con.register("_reps", pd.DataFrame(rows, columns=["id", "rep"]))
+        con.execute("UPDATE ideas SET representative_id = r.rep FROM _reps r WHERE ideas.id = r.id")
+        con.unregister("_reps")
+
+
+def update(con, threshold: float = THRESHOLD) -> dict:
+    """Proposals not yet in an idea join the most similar existing idea or start one (incremental:
+    ideas already formed keep their proposals). Returns counts."""
+    frame = _proposals(con)
+    new = frame[frame["idea_id"].isna()]
+    if new.empty:
+        return {"proposals": len(frame), "grouped": 0, "new_ideas": 0}
+    docs = {int(i): features(t) for i, t in zip(frame["id"], frame["text"])}
+    g = Grouper(Vectors(list(docs.values())), threshold)
+    old = frame[frame["idea_id"].notna()]
+    for i, idea in zip(old["id"], old["idea_id"]):
+        g.add(int(idea), int(i), docs[int(i)])
+    make = _temp_ids()
+    placed = [(int(i), g.place(int(i), docs[int(i)], make)) for i in new["id"]]
+    with store.transaction(con):
+        rename = _finalise(con, g, "idea")
+        placed = [(i, rename.get(idea, idea)) for i, idea in placed]
+        _insert_members(con, placed, "idea")
+        _set_representatives(con, g, docs, {idea for _, idea in placed})
+    return {"proposals": len(frame), "grouped": len(placed), "new_ideas": len(rename)}
+
+
+def regroup(con, threshold: float = THRESHOLD) -> dict:
+    """Group every proposal again, except those staff placed (merge, split) or that belong to a
+    decided idea: their ideas are the seeds. Idea numbers stay where most of an idea stays."""
+    frame = _proposals(con)
+    docs = {int(i): features(t) for i, t in zip(frame["id"], frame["text"])}
+    g = Grouper(Vectors(list(docs.values())), threshold)
+    pinned = frame[frame["pinned"]]
+    for i, idea in zip(pinned["id"], pinned["idea_id"]):
+        g.add(int(idea), int(i), docs[int(i)])
+    seeds = set(g.centre)
+    make = _temp_ids()  # new groups get negative numbers until matched below
+    loose = frame[~frame["pinned"]]
+    placed = {int(i): g.place(int(i), docs[int(i)], make) for i in loose["id"]}
+    g.refine([(int(i), docs[int(i)]) for i in loose["id"]], placed)
+    # a new group takes the number of the old idea most of its proposals were in, if still free
+    old_of = {int(i): int(o) for i, o in zip(loose["id"], loose["idea_id"]) if pd.notna(o)}
+    votes = Counter((grp, old_of[i]) for i, grp in placed.items() if grp < 0 and i in old_of)
+    rename, taken = {}, set(seeds)
+    for (grp, old), _ in votes.most_common():
+        if grp not in rename and old not in taken:
+            rename[grp], _ = old, taken.add(old)
+    for grp, new in rename.items():  # groups that keep an old number
+        g.rename(grp, new)
+    with store.transaction(con):
+        rename.update(_finalise(con, g, "idea"))
+        final = {i: rename.get(grp, grp) for i, grp in placed.items()}
+        con.execute("DELETE FROM idea_members WHERE kind = 'idea' AND NOT pinned")
+        _insert_members(con, final.items(), "idea")
+        con.execute("""DELETE FROM ideas WHERE kind = 'idea' AND id NOT IN (SELECT idea_id FROM idea_members)
+                       AND id NOT IN (SELECT idea_id FROM idea_decisions)""")
+        _set_representatives(con, g, docs, list(g.centre))
+    n_ideas = len(set(final.values()) | seeds)
+    return {"proposals": len(frame), "ideas": n_ideas, "pinned": len(pinned)}
+
+
+# ---- incidents -----------------------------------------------------------------------------------
+def _incident_groups(rows: pd.DataFrame, hours: float, jaccard: float) -> dict[int, int]:
+    """rows: id, category, district, t (epoch seconds), terms, incident (existing or NaN), sorted by
+    category, district, t. Returns id -> group key (existing incident id, or a negative new key)
+    for rows in a group of two or more."""
+    window = hours * 3600
+    group: dict[int, int] = {}
+    for i, inc in zip(rows["id"], rows["incident"]):
+        if pd.notna(inc):
+            group[int(i)] = int(inc)
+    next_key = -1
+    ids, cats, dists, ts, terms = (rows[c].tolist() for c in ("id", "category", "district", "t", "terms"))
+    start = 0
+    for k in range(len(ids)):
+        while start < k and (cats[start] != cats[k] or dists[start] != dists[k] or ts[k] - ts[start] > window):
+            start += 1
+        a = terms[k]
+        if not a:
+            continue
+        best, score = None, 0.0
+        for j in range(k - 1, start - 1, -1):
+            b = terms[j]
+            if not b:
+                continue
+            inter = len(a & b)
+            if inter:
+                s = inter / (len(a) + len(b) - inter)
+                if s > score:
+                    best, score = j, s
+        if best is None or score < jaccard:
+            continue
+        other, me = int(ids[best]), int(ids[k])
+        if me in group and other in group:
+            continue  # both placed already (earlier runs): leave them
+        key = group.get(other) or group.get(me)
+        if key is None:
+            key, next_key = next_key, next_key - 1
+        group[other] = group.get(other, key)
+        group[me] = group.get(me, key)
+    return group
+
+
+def update_incidents(con, since_id: int | None = None, hours: float = INCIDENT_HOURS,
+                     jaccard: float = INCIDENT_JACCARD) -> dict:
+    """Group complaints received after `since_id` (all when None) into incidents, joining the
+    incidents of the complaints around them; returns counts."""
+    if since_id is None:
+        with store.transaction(con):
+            con.execute("DELETE FROM idea_members WHERE kind = 'incident'")
+            con.execute("DELETE FROM ideas WHERE kind = 'incident'")
+        span = con.execute("SELECT min(received_at), max(received_at) FROM submissions WHERE source <> ?",
+                           [PROPOSAL_SOURCE]).fetchall()[0]
+    else:
+        span = con.execute("SELECT min(received_at), max(received_at) FROM submissions WHERE source <> ? AND id > ?",
+                           [PROPOSAL_SOURCE, since_id]).fetchall()[0]
+    if span[0] is None:
+        return {"complaints": 0, "incidents": 0}
+    pad = dt.timedelta(hours=hours)
+    rows = con.execute("""
+        SELECT s.id, s.category, s.district, epoch(s.received_at) AS t, s.search_terms AS terms, m.idea_id AS incident
+        FROM submissions s LEFT JOIN idea_members m ON m.submission_id = s.id AND m.kind = 'incident'
+        WHERE s.source <> ? AND s.received_at >= ? AND s.received_at <= ? AND s.category IS NOT NULL
+          AND s.district IS NOT NULL
+        ORDER BY s.category, s.district, s.received_at, s.id""", [PROPOSAL_SOURCE, span[0] - pad, span[1] + pad]).df()
+    rows["terms"] = [frozenset(t) if t is not None and len(t) else frozenset() for t in rows["terms"]]
+    groups = _incident_groups(rows, hours, jaccard)
+    existing = {int(i) for i in rows["id"][rows["incident"].notna()]}
+    with store.transaction(con):
+        temp = sorted({k for k in groups.values() if k < 0}, reverse=True)
+        keys = dict(zip(temp, _allocate(con, "incident", len(temp))))
+        new = [(i, keys.get(k, k)) for i, k in groups.items() if i not in existing]
+        _insert_members(con, new, "incident")
+    return {"complaints": len(rows), "incidents": len(keys), "reports": len(new)}
+
+
+def refresh(con) -> dict:
+    """What the app runs after new submissions arrive: proposals into ideas, complaints into
+    incidents, each only for rows not yet seen (`meta.ideas_upto` is the last id looked at)."""
+    upto = int(store.get_meta(con, "ideas_upto", "0") or 0)
+    last = con.execute("SELECT max(id) FROM submissions").fetchall()[0][0]
+    if last is None or last <= upto:
+        return {}
+    out = {"ideas": update(con), "incidents": update_incidents(con, since_id=upto if upto else None)}
+    store.set_meta(con, "ideas_upto", str(last))
+    return out
+
+
+def regroup_all(con) -> dict:
+    """The full regroup: every proposal (staff's placements kept) and every incident."""
+    last = con.execute("SELECT max(id) FROM submissions").fetchall()[0][0]
+    out = {"ideas": regroup(con), "incidents": update_incidents(con, since_id=None)}
+    store.set_meta(con, "ideas_upto", str(last or 0))
+    return out
+
+
+# ---- staff's writes ------------------------------------------------------------------------------
+def _actor(viewer, permission: str) -> str:
+    from pipeline import auth
+
+    return auth.actor_of(viewer, permission)
+
+
+def _idea_exists(con, idea_id: int) -> None:
+    if not con.execute("SELECT 1 FROM ideas WHERE id = ? AND kind = 'idea'", [idea_id]).fetchall():
+        raise IdeaError("unknown_idea", f"no idea number {idea_id}", idea=idea_id)
+
+
+def merge(con, viewer, keep_id: int, other_id: int) -> None:
+    """Move every proposal of `other_id` into `keep_id` and pin them all there (a regroup keeps
+    them together); the other idea's decisions are dropped from view with it."""
+    actor = _actor(viewer, "idea:group")
+    if keep_id == other_id:
+        raise IdeaError("same_idea", f"idea {keep_id} cannot be merged with itself", idea=keep_id)
+    _idea_exists(con, keep_id)
+    _idea_exists(con, other_id)
+    with store.transaction(con):
+        con.execute("UPDATE idea_members SET idea_id = ?, pinned = true WHERE idea_id IN (?, ?) AND kind = 'idea'",
+                    [keep_id, keep_id, other_id])
+        con.execute("DELETE FROM ideas WHERE id = ?", [other_id])
+        con.execute("INSERT INTO idea_actions (actor, action, idea_id, other_id) VALUES (?, 'merge', ?, ?)",
+                    [actor, keep_id, other_id])
+    _refresh_representatives(con, [keep_id])
+
+
+def split(con, viewer, submission_id: int) -> int:
+    """Take one proposal out of its idea into a new idea of its own, pinned; returns the new idea."""
+    actor = _actor(viewer, "idea:group")
+    row = con.execute("SELECT idea_id FROM idea_members WHERE submission_id = ? AND kind = 'idea'",
+                      [submission_id]).fetchall()
+    if not row:
+        raise IdeaError("not_a_proposal", f"submission {submission_id} is not in an idea", submission=submission_id)
+    old = row[0][0]
+    with store.transaction(con):
+        new = _allocate(con, "idea", 1)[0]
+        con.execute("UPDATE idea_members SET idea_id = ?, pinned = true WHERE submission_id = ?", [new, submission_id])
+        con.execute("INSERT INTO idea_actions (actor, action, idea_id, other_id, submission_id) VALUES (?, 'split', ?, ?, ?)",
+                    [actor, old, new, submission_id])
+        if not con.execute("SELECT 1 FROM idea_members WHERE idea_id = ?", [old]).fetchall():
+            con.execute("DELETE FROM ideas WHERE id = ? AND id NOT IN (SELECT idea_id FROM idea_decisions)", [old])
+    _refresh_representatives(con, [old, new])
+    return new
+
+
+def _refresh_representatives(con, idea_ids) -> None:
+    frame = con.execute("""SELECT m.idea_id, s.id, s.text FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+                           WHERE m.idea_id IN (SELECT unnest(?))""", [list(idea_ids)]).df()
+    if frame.empty:
+        return
+    docs = {int(i): features(t) for i, t in zip(frame["id"], frame["text"])}
+    g = Grouper(Vectors(list(docs.values())))
+    for idea, i in zip(frame["idea_id"], frame["id"]):
+        g.add(int(idea), int(i), docs[int(i)])
+    _set_representatives(con, g, docs, list(g.centre))
+
+
+def decide(con, viewer, idea_id: int, decision: str, answer: str = "", department: str | None = None,
+           decided_on: dt.date | None = None, reason: str | None = None, title: str | None = None) -> None:
+    """Record a decision on an idea (the latest one counts) and pin its proposals.
+
+    accepted needs a department of data/departments.csv and a date; not_accepted needs a reason."""
+    actor = _actor(viewer, "idea:decide")
+    _idea_exists(con, idea_id)
+    clean = lambda v: (v or "").strip() or None  # noqa: E731
+    answer, reason, title, department = clean(answer), clean(reason), clean(title), clean(department)
+    if decision not in DECISIONS:
+        raise IdeaError("bad_decision", f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}",
+                        decision=decision)
+    if decision == "accepted":
+        from pipeline import sla
+
+        if department not in set(sla.departments()["code"]):
+            raise IdeaError("needs_department", f"an accepted idea needs a department of data/departments.csv, "
+                            f"not {department!r}", department=department)
+        if decided_on is None:
+            raise IdeaError("needs_date", "an accepted idea needs the date of the decision")
+    if decision == "not_accepted" and not reason:
+        raise IdeaError("needs_reason", "an idea not accepted needs a reason")
+    for name, value, limit in (("answer", answer, 4000), ("reason", reason, 2000), ("title", title, 200)):
+        if value and len(value) > limit:
+            raise IdeaError("too_long", f"{name} longer than {limit} characters", field=name, limit=limit)
+    with store.transaction(con):
+        con.execute("""INSERT INTO idea_decisions (idea_id, decision, department, decided_on, reason, answer, actor, title)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [idea_id, decision, department if decision == "accepted" else None,
+                     decided_on, reason, answer, actor, title])
+        con.execute("UPDATE idea_members SET pinned = true WHERE idea_id = ?", [idea_id])
+
+
+# ---- reads -----------------------------------------------------------------------------------
+_LATEST = """(SELECT * FROM idea_decisions QUALIFY row_number() OVER (PARTITION BY idea_id ORDER BY id DESC) = 1)"""
+
+
+def ideas_table(con, viewer=None, now: dt.datetime | None = None, district: str | None = None,
+                category: str | None = None, decision: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """Ideas ranked by support and recency (each proposal weighs 0.5 ** (age / HALF_LIFE_DAYS)):
+    idea_id, supporters, districts (codes, most proposals first), placements, category (the most
+    frequent), first_at, last_at, score, text (the representative, masked for the viewer), decision
+    (None when undecided), department, decided_on, reason, answer, title.
+
+    `district` and `category` keep ideas with a proposal there; `decision` 'none' keeps undecided ones."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    frame = con.execute(f"""
+        WITH m AS (SELECT m.idea_id, s.* FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+                   WHERE m.kind = 'idea'),
+        agg AS (SELECT idea_id, count(*) AS supporters, min(received_at) AS first_at, max(received_at) AS last_at,
+                       sum(pow(0.5, greatest(epoch(CAST(? AS TIMESTAMPTZ)) - epoch(received_at), 0) / 86400.0 / ?)) AS score,
+                       list(district ORDER BY district) FILTER (WHERE district IS NOT NULL) AS district_list,
+                       list(DISTINCT placement) FILTER (WHERE placement IS NOT NULL) AS placements,
+                       mode(coalesce(category, 'other')) AS category,
+                       bool_or(CAST(? AS VARCHAR) IS NULL OR district = ?) AS in_district,
+                       bool_or(CAST(? AS VARCHAR) IS NULL OR coalesce(category, 'other') = ?) AS in_category
+                FROM m GROUP BY idea_id)
+        SELECT a.idea_id, a.supporters, a.district_list, a.placements, a.category, a.first_at, a.last_at, a.score,
+               r.text, d.decision, d.department, d.decided_on, d.reason, d.answer, d.title
+        FROM agg a JOIN ideas i ON i.id = a.idea_id LEFT JOIN submissions r ON r.id = i.representative_id
+        LEFT JOIN {_LATEST} d ON d.idea_id = a.idea_id
+        WHERE a.in_district AND a.in_category
+          AND (CAST(? AS VARCHAR) IS NULL OR (? = 'none' AND d.decision IS NULL) OR d.decision = ?)
+        ORDER BY a.score DESC, a.supporters DESC, a.idea_id LIMIT ?""",
+        [now, HALF_LIFE_DAYS, district, district, category, category, decision, decision, decision, limit]).df()
+    frame["districts"] = [[d for d, _ in Counter(list(x) if x is not None else []).most_common()] for x in frame.pop("district_list")]
+    frame["placements"] = [sorted(x) if x is not None else [] for x in frame["placements"]]
+    return privacy.for_viewer(frame, viewer)
+
+
+def members(con, idea_id: int, viewer=None) -> pd.DataFrame:
+    """The proposals of an idea, newest first: id, received_at, district, placement, language,
+    pinned, text (masked for the viewer), contact (hidden for the viewer)."""
+    frame = con.execute("""
+        SELECT s.id, s.received_at, s.district, s.placement, s.language, m.pinned, s.text, s.contact
+        FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+        WHERE m.idea_id = ? AND m.kind = 'idea' ORDER BY s.received_at DESC, s.id DESC""", [idea_id]).df()
+    return privacy.for_viewer(frame, viewer)
+
+
+def accepted(con) -> pd.DataFrame:
+    """Ideas whose latest decision is accepted, for publishing (texts masked, whoever asks)."""
+    frame = ideas_table(con, viewer=_NOBODY, decision="accepted", limit=1_000_000)
+    return frame.sort_values(["decided_on", "idea_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+class _Nobody:  # a viewer with no permission at all: masked texts, no contacts
+    def can(self, permission: str) -> bool:
+        return False
+
+
+_NOBODY = _Nobody()
+
+
+def publish_decisions(con, path: str | Path | None = None) -> tuple[Path, int]:
+    """Write the accepted ideas to `<public dir>/decisions.json` atomically (a temporary file in the
+    same folder, then a rename): the public form never reads half a file. Returns (path, count)."""
+    target = Path(path) if path else settings.public_path() / "decisions.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for r in accepted(con).itertuples():
+        text = " ".join(privacy.mask(privacy.display_text(r.text)).split())
+        title = r.title if isinstance(r.title, str) and r.title else _title(text)
+        rows.append({"idea_id": str(int(r.idea_id)), "district": r.districts[0] if r.districts else "",
+                     "title": " ".join(privacy.mask(privacy.display_text(title)).split()), "text": text,
+                     "supporters": str(int(r.supporters)), "decision": "accepted",
+                     "department": str(r.department or ""), "decided_on": pd.Timestamp(r.decided_on).date().isoformat(),
+                     "answer": " ".join(privacy.mask(privacy.display_text(r.answer or "")).split())})
+    fd, tmp = tempfile.mkstemp(prefix=".decisions-", suffix=".json", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(rows, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target, len(rows)
+
+
+def _title(text: str, limit: int = 80) -> str:
+    first = text.split(". ")[0].strip()
+    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+def arguments_publish_decisions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+    parser.add_argument("--out", help="file to write (default: <SC_PUBLIC_DIR>/decisions.json)")
+
+
+def run_publish_decisions(args) -> int:
+    db = settings.db_path(args.db)
+    if not Path(db).exists():
+        print(f"error: {db}: no such database", file=sys.stderr)
+        return 2
+    con = store.connect_writer_or_explain(db, "the app publishes by itself when a decision is recorded; "
+                                              "or stop it first")
+    if con is None:
+        return 2
+    try:
+        path, n = publish_decisions(con, args.out or (settings.public_path(db) / "decisions.json"))
+    except OSError as exc:
+        print(f"error: cannot write {args.out or settings.public_path(db)}: {exc.strerror}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    print(f"{n} accepted ideas written to {path}")
+    return 0
+
+
+def arguments_ideas(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("update", "regroup", "list"),
+                        help="update: group what is new; regroup: group everything again (staff's "
+                             "merges, splits and decided ideas kept); list: the top ideas")
+    parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+    parser.add_argument("--limit", type=int, default=20, help="ideas listed (list)")
+
+
+def run_ideas(args) -> int:
+    db = settings.db_path(args.db)
+    if not Path(db).exists():
+        print(f"error: {db}: no such database", file=sys.stderr)
+        return 2
+    con = store.connect_writer_or_explain(db, "the app groups new proposals by itself; stop it first to regroup")
+    if con is None:
+        return 2
+    try:
+        started = time.perf_counter()
+        if args.action == "list":
+            for r in ideas_table(con, viewer=_NOBODY, limit=max(1, args.limit)).itertuples():
+                decision = r.decision if isinstance(r.decision, str) else "-"
+                print(f"{int(r.idea_id)}\t{int(r.supporters)}\t{decision}\t{' '.join(str(r.text).split())[:100]}")
+            return 0
+        out = refresh(con) if args.action == "update" else regroup_all(con)
+        flat = {f"{k}_{kk}": vv for k, v in out.items() for kk, vv in v.items()}
+        print(" ".join(f"{k}={v}" for k, v in flat.items()) + f" seconds={time.perf_counter() - started:.1f}")
+        return 0
+    finally:
+        con.close()
