@@ -58,9 +58,10 @@ import pandas as pd
 from pipeline import privacy, reference, search, settings, store
 
 PROPOSAL_SOURCE = "qr"
-THRESHOLD = 0.40       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
+THRESHOLD = 0.38       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
 BANDS, ROWS = 24, 2     # MinHash-LSH: a pair at Jaccard 0.3 is a candidate with p = 0.90, at 0.2 with 0.62
-BUCKET_CAP = 64         # ideas remembered per LSH bucket (a bucket of very common words stops growing)
+BUCKET_CAP = 32         # ideas remembered per LSH bucket (a bucket of very common words stops growing)
+CANDIDATES = 12         # ideas compared exactly per proposal: those sharing most buckets with it
 INCIDENT_HOURS = 12
 INCIDENT_JACCARD = 0.25
 DECISIONS = ("accepted", "under_study", "not_accepted")
@@ -246,7 +247,12 @@ class Grouper:
             c >= len(self.members[idea]) / 2 and n not in doc.names for n, c in names.items()))
 
     def best(self, doc: Doc, vec: dict[str, float]) -> tuple[int | None, float]:
-        candidates = {i for key in _bands(doc.feats) for i in self.buckets.get(key, ()) if self.members.get(i)}
+        hits = Counter()
+        for key in _bands(doc.feats):
+            hits.update(self.buckets.get(key, ()))
+        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly
+        candidates = [i for i, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:CANDIDATES]
+                      if self.members.get(i)]
         best, score = None, 0.0
         for i in sorted(candidates):
             s = self.similarity(i, vec)
@@ -606,8 +612,9 @@ def ideas_table(con, viewer=None, now: dt.datetime | None = None, district: str 
           AND (CAST(? AS VARCHAR) IS NULL OR (? = 'none' AND d.decision IS NULL) OR d.decision = ?)
         ORDER BY a.score DESC, a.supporters DESC, a.idea_id LIMIT ?""",
         [now, HALF_LIFE_DAYS, district, district, category, category, decision, decision, decision, limit]).df()
-    frame["districts"] = [[d for d, _ in Counter(list(x) if x is not None else []).most_common()] for x in frame.pop("district_list")]
-    frame["placements"] = [sorted(x) if x is not None else [] for x in frame["placements"]]
+    listed = lambda x: list(x) if isinstance(x, (list, tuple, np.ndarray)) else []  # noqa: E731
+    frame["districts"] = [[d for d, _ in Counter(listed(x)).most_common()] for x in frame.pop("district_list")]
+    frame["placements"] = [sorted(listed(x)) for x in frame["placements"]]
     return privacy.for_viewer(frame, viewer)
 
 
