@@ -49,6 +49,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter, defaultdict
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,6 +62,9 @@ PROPOSAL_SOURCE = "qr"
 THRESHOLD = 0.38       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
 BANDS, ROWS = 24, 2     # MinHash-LSH: a pair at Jaccard 0.3 is a candidate with p = 0.90, at 0.2 with 0.62
 BUCKET_CAP = 32         # ideas remembered per LSH bucket (a bucket of very common words stops growing)
+MERGE_THRESHOLD = 0.30  # mean cosine between two ideas' proposals to merge them (measured on tests/fixtures/ideas_labelled.csv)
+MERGE_RATIO = 0.7       # and at least this share of the tighter idea's own mean cosine
+MERGE_FANOUT = 16       # ideas per shared LSH bucket compared in the merge pass (the largest first)
 CANDIDATES = 12         # ideas compared exactly per proposal: those sharing most buckets with it
 INCIDENT_HOURS = 12
 INCIDENT_JACCARD = 0.25
@@ -71,6 +75,7 @@ WORDS_FILE = reference.DATA / "ideas_words.csv"
 _FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the labelled fixture)
 STRICT_NAMES = True
+STEM_FIRST = True       # a word's stem, not the word, is cut to PREFIX letters (хана, ЦУМа: хан, ЦУМ)
 NAME_WEIGHT = 2.0       # names and numbers weigh twice as much as other words
 _GENERIC_PREFIXES = frozenset(w[:PREFIX] for w in """предлагаю предложение нужно прошу просим просьба
 хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно было
@@ -114,123 +119,246 @@ class Doc(NamedTuple):
     names: frozenset   # of them, the proper names and numbers: places that set ideas apart
 
 
+_WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]
+
+
+def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
+    cache = _WORD_FEATURE[kazakh]
+    found = cache.get(word)
+    if found is None:
+        lex = _lexicon()
+        stems = search.stems(word, kazakh)
+        if not stems:
+            found = (None, False)
+        else:
+            hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
+            f = hit or (stems[0] if STEM_FIRST else word).translate(_FOLD)[:PREFIX]
+            found = (None, False) if f in _GENERIC_PREFIXES else (f, hit is not None)
+        if len(cache) > 500_000:
+            cache.clear()
+        cache[word] = found
+    return found
+
+
 def features(text: str) -> Doc:
     """A text's comparable features (see the module's docstring): per word its concept from the
     vocabulary, else its first PREFIX letters with Kazakh letters folded (Russian and Kazakh endings
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
-    are neither in the vocabulary nor said by every proposal, and numbers."""
-    text = text if isinstance(text, str) else ""
-    lex = _lexicon()
-    low = search._lowered(text[:search.MAX_CHARS])
-    words = search._words(low)
-    kazakh = search._kazakh_context(set(words))
+    are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
+    worked out once per process (cached), so a text costs its regular expressions and lookups."""
+    text = text[:search.MAX_CHARS] if isinstance(text, str) else ""
+    words, kazakh = search.text_words(text)
     feats: set[str] = set()
     common: set[str] = set()
     for w in set(words):
-        stems = search.stems(w, kazakh)
-        if not stems:
-            continue
-        hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
-        f = hit or w.translate(_FOLD)[:PREFIX]
-        if f in _GENERIC_PREFIXES:
+        f, hit = _word_feature(w, kazakh)
+        if f is None:
             continue
         feats.add(f)
         if hit:
             common.add(f)
-    numbers = {"#" + n for n in _NUMBER.findall(text[:search.MAX_CHARS])}
-    names = {w.lower().replace("ё", "е").translate(_FOLD)[:PREFIX] for w in _CAPITAL.findall(text[:search.MAX_CHARS])}
+    numbers = {"#" + n for n in _NUMBER.findall(text)}
+    names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
     names = (names & feats) - common
     return Doc(frozenset(feats | numbers), frozenset(names | numbers))
-
-
-class Vectors:
-    """TF-IDF weights (binary tf, smoothed idf; names and numbers NAME_WEIGHT times) over a set of
-    docs; vectors normalised to length 1."""
-
-    def __init__(self, docs: list[Doc]):
-        df = Counter(f for d in docs for f in d.feats)
-        n = len(docs)
-        self.idf = {f: math.log((1 + n) / (1 + c)) + 1.0 for f, c in df.items()}
-
-    def vector(self, doc: Doc) -> dict[str, float]:
-        w = {f: self.idf.get(f, 1.0) * (NAME_WEIGHT if f in doc.names else 1.0) for f in doc.feats}
-        norm = math.sqrt(sum(v * v for v in w.values())) or 1.0
-        return {f: v / norm for f, v in w.items()}
 
 
 _rng = np.random.default_rng(20261130)
 _A = _rng.integers(1, 1 << 61, BANDS * ROWS, dtype=np.uint64)
 _B = _rng.integers(0, 1 << 61, BANDS * ROWS, dtype=np.uint64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _bands(feats: frozenset[str]) -> list[tuple]:
-    """The LSH bucket keys of a feature set: BANDS tuples of ROWS MinHash values."""
-    if not feats:
-        return []
-    x = np.fromiter((zlib.crc32(f.encode()) for f in feats), dtype=np.uint64, count=len(feats))
-    h = ((np.outer(x, _A) + _B) >> np.uint64(32)).min(axis=0).tolist()  # (a*x + b) mod 2^64, top bits
-    return [(b, *h[b * ROWS:(b + 1) * ROWS]) for b in range(BANDS)]
+class Space:
+    """The texts to group as vectors, computed once: TF-IDF weights (binary tf, smoothed idf over
+    all the texts; names and numbers NAME_WEIGHT times), normalised to length 1, and the LSH bucket
+    keys of each feature set (BANDS keys of ROWS MinHash values each, computed for all texts at once
+    with numpy). Texts with the same features share one vector (`kind`), so a repeated wording
+    costs one lookup."""
+
+    def __init__(self, texts: list[str]):
+        by_text: dict[str, Doc] = {}
+        docs = [by_text.get(t) or by_text.setdefault(t, features(t)) for t in
+                (x if isinstance(x, str) else "" for x in texts)]
+        kinds: dict[Doc, int] = {}
+        self.kind = np.fromiter((kinds.setdefault(d, len(kinds)) for d in docs), dtype=np.int64, count=len(docs))
+        unique = list(kinds)
+        vocab: dict[str, int] = {}
+        cols = [[vocab.setdefault(f, len(vocab)) for f in sorted(d.feats)] for d in unique]
+        counts = np.bincount(self.kind, minlength=len(unique)) if len(unique) else np.zeros(0, int)
+        lengths = np.fromiter((len(c) for c in cols), dtype=np.int64, count=len(cols))
+        flat = np.fromiter((c for cc in cols for c in cc), dtype=np.int64, count=int(lengths.sum()))
+        owner = np.repeat(np.arange(len(unique)), lengths)
+        df = np.bincount(flat, weights=counts[owner], minlength=len(vocab))
+        idf = np.log((1 + len(docs)) / (1 + df)) + 1.0
+        name_of = {f for d in unique for f in d.names}
+        is_name = np.zeros(len(vocab), dtype=bool)
+        for f in name_of:
+            is_name[vocab[f]] = True
+        names_per_row = [frozenset(vocab[f] for f in d.names) for d in unique]
+        w = idf[flat] if len(flat) else np.zeros(0)
+        # a name weighs double only in a text that says it as a name (a capitalised word or a number)
+        as_name = np.fromiter((c in names_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
+                              dtype=bool, count=len(flat))
+        w = np.where(as_name, w * NAME_WEIGHT, w)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
+        norm = np.sqrt(np.add.reduceat(w * w, starts)) if len(flat) else np.zeros(0)
+        w = w / np.repeat(np.where(norm > 0, norm, 1.0), lengths) if len(flat) else w
+        bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        flat_l, w_l = flat.tolist(), w.tolist()
+        self.vectors = [dict(zip(flat_l[a:b], w_l[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+        self.names = names_per_row
+        self.bands = self._bands(flat, lengths, starts, vocab)
+
+    @staticmethod
+    def _bands(flat, lengths, starts, vocab) -> list[tuple[int, ...]]:
+        """Per kind, BANDS bucket keys (ints): (a*x + b) mod 2^64 per feature hash x and hash
+        function, the minimum per text (numpy's reduceat), ROWS minima mixed into one key per band."""
+        out: list[tuple[int, ...]] = []
+        if not len(flat):
+            return [() for _ in lengths]
+        words = list(vocab)
+        hashed = np.fromiter((zlib.crc32(f.encode()) for f in words), dtype=np.uint64, count=len(words))
+        nonempty = lengths > 0
+        keys = np.zeros((len(lengths), BANDS), dtype=np.uint64)
+        step = 20_000
+        for lo in range(0, len(lengths), step):
+            hi = min(lo + step, len(lengths))
+            a, b = int(starts[lo]), int(starts[hi - 1] + lengths[hi - 1])
+            x = hashed[flat[a:b]]
+            with np.errstate(over="ignore"):
+                h = (np.multiply.outer(x, _A) + _B) >> np.uint64(32)
+            idx = starts[lo:hi] - a
+            ok = nonempty[lo:hi]
+            mins = np.zeros((hi - lo, BANDS * ROWS), dtype=np.uint64)
+            if ok.any():
+                mins[ok] = np.minimum.reduceat(h, idx[ok], axis=0)
+            m = mins.reshape(hi - lo, BANDS, ROWS)
+            with np.errstate(over="ignore"):
+                k = np.arange(BANDS, dtype=np.uint64)[None, :] * _MIX
+                for r in range(ROWS):
+                    k = (k ^ m[:, :, r]) * _MIX
+            keys[lo:hi] = k
+        keys_l = keys.astype(np.int64).tolist()
+        return [tuple(k) if n else () for k, n in zip(keys_l, nonempty.tolist())]
 
 
 class Grouper:
-    """The one-pass grouping: each idea as the sum of its members' vectors, the names its members
-    give, and LSH buckets of its members' features pointing to it.
+    """The one-pass grouping over a `Space`: each idea as the sum of its members' vectors, the names
+    its members give, and LSH buckets of its members' features pointing to it. Items are positions
+    in the space.
 
     A proposal's similarity to an idea is its mean cosine with the idea's members (average link:
     the sum's dot product over the member count). A proposal does not join an idea whose members
-    mostly name a place or number it does not, while it names one they never do (the same
-    traffic light at another crossing is another idea)."""
+    never name a place or number it names (the same traffic light at another crossing is another
+    idea)."""
 
-    def __init__(self, vectors: Vectors, threshold: float = THRESHOLD):
-        self.vectors = vectors
+    def __init__(self, space: Space, threshold: float = THRESHOLD):
+        self.space = space
         self.threshold = threshold
-        self.centre: dict[int, dict[str, float]] = {}
+        self.centre: dict[int, dict[int, float]] = {}
         self.names: dict[int, Counter] = {}
-        self.buckets: dict[tuple, list[int]] = defaultdict(list)
+        self.buckets: dict[int, list[int]] = defaultdict(list)
         self.members: dict[int, list[int]] = defaultdict(list)
+        self._kind_idea: dict[int, int] = {}  # a feature set's last placement: the same wording joins it again
 
-    def add(self, idea: int, item: int, doc: Doc, vec: dict[str, float] | None = None) -> None:
-        vec = vec if vec is not None else self.vectors.vector(doc)
+    def add(self, idea: int, item: int) -> None:
+        kind = int(self.space.kind[item])
+        vec = self.space.vectors[kind]
         c = self.centre.setdefault(idea, {})
         for f, v in vec.items():
             c[f] = c.get(f, 0.0) + v
-        self.names.setdefault(idea, Counter()).update(doc.names)
-        self.members[idea].append(item)
-        for key in _bands(doc.feats):
+        names = self.names.setdefault(idea, Counter())
+        for n in self.space.names[kind]:
+            names[n] += 1
+        members = self.members[idea]
+        members.append(item)
+        if self._kind_idea.get(kind) == idea and len(members) > 1:
+            return  # the same features are in the idea's buckets already
+        self._kind_idea[kind] = idea
+        for key in self.space.bands[kind]:
             bucket = self.buckets[key]
             if idea not in bucket and len(bucket) < BUCKET_CAP:
                 bucket.append(idea)
 
     def rename(self, old: int, new: int) -> None:
+        """Give an idea its final number once grouping is over (the buckets are dropped: no more
+        proposals are placed after renaming)."""
         for table in (self.centre, self.names, self.members):
             table[new] = table.pop(old)
+        self.buckets.clear()
+        self._kind_idea.clear()
 
-    def remove(self, idea: int, item: int, doc: Doc, vec: dict[str, float]) -> None:
+    def remove(self, idea: int, item: int) -> None:
+        kind = int(self.space.kind[item])
         c = self.centre[idea]
-        for f, v in vec.items():
+        for f, v in self.space.vectors[kind].items():
             c[f] -= v
-        self.names[idea].subtract(doc.names)
+        names = self.names[idea]
+        for n in self.space.names[kind]:
+            names[n] -= 1
         self.members[idea].remove(item)
 
-    def similarity(self, idea: int, vec: dict[str, float]) -> float:
-        n = len(self.members[idea])
+    def similarity(self, idea: int, kind: int) -> float:
+        n = len(self.members.get(idea, ()))
         if not n:
             return 0.0
         c = self.centre[idea]
-        return sum(v * c.get(f, 0.0) for f, v in vec.items()) / n
+        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items()) / n
 
-    def refine(self, items: list[tuple[int, Doc]], placed: dict[int, int]) -> int:
+    def conflicts(self, idea: int, kind: int) -> bool:
+        mine = self.space.names[kind]
+        if not mine:
+            return False
+        names = self.names[idea]
+        if not any(c > 0 for c in names.values()):
+            return False
+        return any(names.get(n, 0) <= 0 for n in mine)
+
+    def best(self, kind: int) -> tuple[int | None, float]:
+        get = self.buckets.get
+        hits = Counter(chain.from_iterable(get(key, ()) for key in self.space.bands[kind]))
+        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly
+        candidates = hits.most_common(CANDIDATES) if len(hits) > CANDIDATES else hits.items()
+        best, score = None, 0.0
+        for i, _ in sorted(candidates):
+            if not self.members.get(i):
+                continue
+            s = self.similarity(i, kind)
+            if s > score and not self.conflicts(i, kind):
+                best, score = i, s
+        return best, score
+
+    def place(self, item: int, new_id) -> int:
+        kind = int(self.space.kind[item])
+        last = self._kind_idea.get(kind)
+        if last is not None and self.members.get(last):
+            idea = last  # the same features as a proposal already placed: the same decision
+        else:
+            idea, score = self.best(kind)
+            if idea is None or score < self.threshold:
+                idea = new_id()
+        self.add(idea, item)
+        return idea
+
+    def refine(self, items: list[int], placed: dict[int, int]) -> int:
         """One more pass in the same order: a proposal moves to another idea it is more similar to
         than to the rest of its own (the first pass saw only the proposals before it). Returns moves."""
         moves = 0
-        for item, doc in items:
-            vec = self.vectors.vector(doc)
+        decided: dict[tuple[int, int], int] = {}
+        for item in items:
+            kind = int(self.space.kind[item])
             own = placed[item]
-            self.remove(own, item, doc, vec)
-            stay = self.similarity(own, vec) if self.members[own] else -1.0
-            idea, score = self.best(doc, vec)
-            target = idea if idea is not None and score >= self.threshold and score > stay else own
-            self.add(target, item, doc, vec)
+            target = decided.get((kind, own))
+            if target is None or not self.members.get(target):
+                self.remove(own, item)
+                stay = self.similarity(own, kind) if self.members[own] else -1.0
+                idea, score = self.best(kind)
+                target = idea if idea is not None and score >= self.threshold and score > stay else own
+                decided[(kind, own)] = target
+            else:
+                self.remove(own, item)
+            self.add(target, item)
             if target != own:
                 placed[item] = target
                 moves += 1
@@ -239,48 +367,129 @@ class Grouper:
                 table.pop(idea, None)
         return moves
 
-    def conflicts(self, idea: int, doc: Doc) -> bool:
-        names = +self.names[idea]
-        if not doc.names or not names:
-            return False
-        return any(n not in names for n in doc.names) and (STRICT_NAMES or any(
-            c >= len(self.members[idea]) / 2 and n not in doc.names for n, c in names.items()))
+    def _link(self, a: int, b: int) -> float:
+        """Mean cosine between the members of two ideas (average link): centre . centre / sizes."""
+        ca, cb = self.centre[a], self.centre[b]
+        if len(ca) > len(cb):
+            ca, cb = cb, ca
+        return sum(v * cb.get(f, 0.0) for f, v in ca.items()) / (len(self.members[a]) * len(self.members[b]))
 
-    def best(self, doc: Doc, vec: dict[str, float]) -> tuple[int | None, float]:
-        hits = Counter()
-        for key in _bands(doc.feats):
-            hits.update(self.buckets.get(key, ()))
-        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly
-        candidates = [i for i, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:CANDIDATES]
-                      if self.members.get(i)]
-        best, score = None, 0.0
-        for i in sorted(candidates):
-            s = self.similarity(i, vec)
-            if s > score and not self.conflicts(i, doc):
-                best, score = i, s
-        return best, score
+    def _cohesion(self, idea: int) -> float:
+        """Mean cosine between two different proposals of an idea (1 for an idea of one)."""
+        n = len(self.members[idea])
+        if n < 2:
+            return 1.0
+        sq = sum(v * v for v in self.centre[idea].values())
+        return max(0.0, (sq - n) / (n * (n - 1)))
 
-    def place(self, item: int, doc: Doc, new_id) -> int:
-        vec = self.vectors.vector(doc)
-        idea, score = self.best(doc, vec)
-        if idea is None or score < self.threshold:
-            idea = new_id()
-        self.add(idea, item, doc, vec)
-        return idea
+    def _main_names(self, idea: int) -> set:
+        """The names (places, numbers) at least a third of an idea's proposals give."""
+        n = len(self.members[idea])
+        return {k for k, c in self.names[idea].items() if c * 3 >= n}
 
-    def representative(self, idea: int, docs: dict[int, Doc]) -> int:
+    def merge_pass(self, threshold: float | None = None, keep=frozenset()) -> int:
+        """Average-link merging of whole ideas, best pair first: two ideas whose proposals are on
+        average at least `threshold` similar become one, unless each gives names (places, numbers)
+        the other never mostly gives. The one-pass grouping places a proposal by the proposals before
+        it; two wordings of one idea that started apart meet here. Ideas in `keep` (staff's) are
+        never merged away. Returns merges."""
+        import heapq
+
+        threshold = MERGE_THRESHOLD if threshold is None else threshold
+        alive = [i for i, m in self.members.items() if m]
+        by_bucket: dict[int, list[int]] = defaultdict(list)
+        for i in alive:
+            for kind in {int(self.space.kind[m]) for m in self.members[i]}:
+                for key in self.space.bands[kind]:
+                    by_bucket[key].append(i)
+        shared: Counter = Counter()
+        for ideas in by_bucket.values():
+            if len(ideas) < 2:
+                continue
+            top = sorted(set(ideas), key=lambda i: (-len(self.members[i]), i))[:MERGE_FANOUT]
+            shared.update((a, b) if a < b else (b, a) for x, a in enumerate(top) for b in top[x + 1:])
+        # each idea is compared with the CANDIDATES ideas it shares most buckets with
+        partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for (a, b), c in shared.items():
+            partners[a].append((c, b))
+            partners[b].append((c, a))
+        pairs: set[tuple[int, int]] = set()
+        for a, found in partners.items():
+            for _, b in heapq.nlargest(CANDIDATES, found):
+                pairs.add((a, b) if a < b else (b, a))
+        neighbours: dict[int, set[int]] = defaultdict(set)
+        for a, b in pairs:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+        version = dict.fromkeys(alive, 0)
+        heap = []
+        for a, b in pairs:
+            s = self._link(a, b)
+            if s >= threshold:
+                heap.append((-s, a, b, 0, 0))
+        heapq.heapify(heap)
+        merged: dict[int, int] = {}
+        merges = 0
+        while heap:
+            _, a, b, va, vb = heapq.heappop(heap)  # noqa: F841 (_ is minus the link)
+            if a in merged or b in merged or version[a] != va or version[b] != vb:
+                continue  # merged away, or grown since: a fresher entry is in the heap
+            na, nb = self._main_names(a), self._main_names(b)
+            if (na or nb) and len(na & nb) * 2 < len(na | nb):
+                continue  # most of the places and numbers they give differ: another place
+            if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
+                continue  # each is much tighter than the two together: two ideas
+            if b in keep:
+                a, b = b, a
+            if b in keep:
+                continue
+            c = self.centre[a]
+            for f, v in self.centre.pop(b).items():
+                c[f] = c.get(f, 0.0) + v
+            self.names[a].update(self.names.pop(b))
+            self.members[a].extend(self.members.pop(b))
+            merged[b] = a
+            version[a] += 1
+            merges += 1
+            neighbours[a] |= neighbours.pop(b, set())
+            neighbours[a] -= {a, b}
+            neighbours[a] = set(sorted((k for k in neighbours[a] if k not in merged),
+                                       key=lambda k: (-len(self.members[k]), k))[:4 * CANDIDATES])
+            for k in neighbours[a]:
+                s = self._link(a, k)
+                if s >= threshold:
+                    x, y = (a, k) if a < k else (k, a)
+                    heapq.heappush(heap, (-s, x, y, version[x], version[y]))
+
+        def find(i):
+            while i in merged:
+                i = merged[i]
+            return i
+
+        self._kind_idea.clear()
+        self.buckets.clear()
+        self._merged = {i: find(i) for i in merged}
+        return merges
+
+    def _root(self, idea: int) -> int:
+        """The idea a placed idea ended in after `merge_pass`."""
+        return getattr(self, "_merged", {}).get(idea, idea)
+
+    def representative(self, idea: int) -> int:
         """The member most similar to the others (the earliest of equals)."""
-        return max(self.members[idea], key=lambda m: (self.similarity(idea, self.vectors.vector(docs[m])), -m))
+        kinds = {int(self.space.kind[m]) for m in self.members[idea]}
+        score = {k: self.similarity(idea, k) for k in kinds}
+        return max(self.members[idea], key=lambda m: (score[int(self.space.kind[m])], -m))
 
 
 def cluster(texts: list[str], threshold: float = THRESHOLD) -> list[int]:
     """Group texts (in the order given, as if received in that order): an idea number per text."""
-    docs = [features(t) for t in texts]
-    g = Grouper(Vectors(docs), threshold)
+    g = Grouper(Space(texts), threshold)
     counter = iter(range(len(texts)))
-    placed = {i: g.place(i, d, lambda: next(counter)) for i, d in enumerate(docs)}
-    g.refine(list(enumerate(docs)), placed)
-    return [placed[i] for i in range(len(texts))]
+    placed = {i: g.place(i, lambda: next(counter)) for i in range(len(texts))}
+    g.refine(list(range(len(texts))), placed)
+    g.merge_pass()
+    return [g._root(placed[i]) for i in range(len(texts))]
 
 
 # ---- grouping proposals in the store -------------------------------------------------------------
@@ -327,8 +536,9 @@ def _finalise(con, g: "Grouper", kind: str) -> dict[int, int]:
     return rename
 
 
-def _set_representatives(con, g: Grouper, docs: dict[int, frozenset[str]], ideas) -> None:
-    rows = [(int(i), int(g.representative(i, docs))) for i in ideas if g.members.get(i)]
+def _set_representatives(con, g: Grouper, ids, ideas) -> None:
+    """ideas.representative_id of each of `ideas` (grouper positions mapped to submission `ids`)."""
+    rows = [(int(i), int(ids[g.representative(i)])) for i in ideas if g.members.get(i)]
     if rows:
         con.register("_reps", pd.DataFrame(rows, columns=["id", "rep"]))
         con.execute("UPDATE ideas SET representative_id = r.rep FROM _reps r WHERE ideas.id = r.id")
@@ -339,21 +549,20 @@ def update(con, threshold: float = THRESHOLD) -> dict:
     """Proposals not yet in an idea join the most similar existing idea or start one (incremental:
     ideas already formed keep their proposals). Returns counts."""
     frame = _proposals(con)
-    new = frame[frame["idea_id"].isna()]
-    if new.empty:
+    loose = frame["idea_id"].isna().to_numpy()
+    if not loose.any():
         return {"proposals": len(frame), "grouped": 0, "new_ideas": 0}
-    docs = {int(i): features(t) for i, t in zip(frame["id"], frame["text"])}
-    g = Grouper(Vectors(list(docs.values())), threshold)
-    old = frame[frame["idea_id"].notna()]
-    for i, idea in zip(old["id"], old["idea_id"]):
-        g.add(int(idea), int(i), docs[int(i)])
+    ids = frame["id"].to_numpy()
+    g = Grouper(Space(frame["text"].tolist()), threshold)
+    for pos, idea in zip(np.flatnonzero(~loose).tolist(), frame["idea_id"][~loose].astype("int64").tolist()):
+        g.add(idea, pos)
     make = _temp_ids()
-    placed = [(int(i), g.place(int(i), docs[int(i)], make)) for i in new["id"]]
+    placed = [(pos, g.place(pos, make)) for pos in np.flatnonzero(loose).tolist()]
     with store.transaction(con):
         rename = _finalise(con, g, "idea")
-        placed = [(i, rename.get(idea, idea)) for i, idea in placed]
+        placed = [(int(ids[pos]), rename.get(idea, idea)) for pos, idea in placed]
         _insert_members(con, placed, "idea")
-        _set_representatives(con, g, docs, {idea for _, idea in placed})
+        _set_representatives(con, g, ids, {idea for _, idea in placed})
     return {"proposals": len(frame), "grouped": len(placed), "new_ideas": len(rename)}
 
 
@@ -361,19 +570,21 @@ def regroup(con, threshold: float = THRESHOLD) -> dict:
     """Group every proposal again, except those staff placed (merge, split) or that belong to a
     decided idea: their ideas are the seeds. Idea numbers stay where most of an idea stays."""
     frame = _proposals(con)
-    docs = {int(i): features(t) for i, t in zip(frame["id"], frame["text"])}
-    g = Grouper(Vectors(list(docs.values())), threshold)
-    pinned = frame[frame["pinned"]]
-    for i, idea in zip(pinned["id"], pinned["idea_id"]):
-        g.add(int(idea), int(i), docs[int(i)])
+    ids = frame["id"].to_numpy()
+    g = Grouper(Space(frame["text"].tolist()), threshold)
+    pinned = frame["pinned"].to_numpy(dtype=bool)
+    for pos, idea in zip(np.flatnonzero(pinned).tolist(), frame["idea_id"][pinned].astype("int64").tolist()):
+        g.add(idea, pos)
     seeds = set(g.centre)
     make = _temp_ids()  # new groups get negative numbers until matched below
-    loose = frame[~frame["pinned"]]
-    placed = {int(i): g.place(int(i), docs[int(i)], make) for i in loose["id"]}
-    g.refine([(int(i), docs[int(i)]) for i in loose["id"]], placed)
+    loose = np.flatnonzero(~pinned).tolist()
+    placed = {pos: g.place(pos, make) for pos in loose}
+    g.refine(loose, placed)
+    g.merge_pass(keep=seeds)
+    placed = {pos: g._root(grp) for pos, grp in placed.items()}
     # a new group takes the number of the old idea most of its proposals were in, if still free
-    old_of = {int(i): int(o) for i, o in zip(loose["id"], loose["idea_id"]) if pd.notna(o)}
-    votes = Counter((grp, old_of[i]) for i, grp in placed.items() if grp < 0 and i in old_of)
+    old_ideas = frame["idea_id"].to_numpy()
+    votes = Counter((grp, int(old_ideas[pos])) for pos, grp in placed.items() if grp < 0 and pd.notna(old_ideas[pos]))
     rename, taken = {}, set(seeds)
     for (grp, old), _ in votes.most_common():
         if grp not in rename and old not in taken:
@@ -382,14 +593,14 @@ def regroup(con, threshold: float = THRESHOLD) -> dict:
         g.rename(grp, new)
     with store.transaction(con):
         rename.update(_finalise(con, g, "idea"))
-        final = {i: rename.get(grp, grp) for i, grp in placed.items()}
+        final = [(int(ids[pos]), rename.get(grp, grp)) for pos, grp in placed.items()]
         con.execute("DELETE FROM idea_members WHERE kind = 'idea' AND NOT pinned")
-        _insert_members(con, final.items(), "idea")
+        _insert_members(con, final, "idea")
         con.execute("""DELETE FROM ideas WHERE kind = 'idea' AND id NOT IN (SELECT idea_id FROM idea_members)
                        AND id NOT IN (SELECT idea_id FROM idea_decisions)""")
-        _set_representatives(con, g, docs, list(g.centre))
-    n_ideas = len(set(final.values()) | seeds)
-    return {"proposals": len(frame), "ideas": n_ideas, "pinned": len(pinned)}
+        _set_representatives(con, g, ids, list(g.centre))
+    n_ideas = len({i for _, i in final} | seeds)
+    return {"proposals": len(frame), "ideas": n_ideas, "pinned": int(pinned.sum())}
 
 
 # ---- incidents -----------------------------------------------------------------------------------
@@ -540,11 +751,11 @@ def _refresh_representatives(con, idea_ids) -> None:
                            WHERE m.idea_id IN (SELECT unnest(?))""", [list(idea_ids)]).df()
     if frame.empty:
         return
-    docs = {int(i): features(t) for i, t in zip(frame["id"], frame["text"])}
-    g = Grouper(Vectors(list(docs.values())))
-    for idea, i in zip(frame["idea_id"], frame["id"]):
-        g.add(int(idea), int(i), docs[int(i)])
-    _set_representatives(con, g, docs, list(g.centre))
+    ids = frame["id"].to_numpy()
+    g = Grouper(Space(frame["text"].tolist()))
+    for pos, idea in enumerate(frame["idea_id"].astype("int64").tolist()):
+        g.add(idea, pos)
+    _set_representatives(con, g, ids, list(g.centre))
 
 
 def decide(con, viewer, idea_id: int, decision: str, answer: str = "", department: str | None = None,
