@@ -36,6 +36,10 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline restore /srv/backups/2026-11-30"),
     ("export", "pipeline.export", "export the submissions a filter selects to CSV, XLSX or Parquet (contacts only with --with-contacts, audited)",
      "python -m pipeline export --category roads --district al_farabi --since 2026-03-01 --out potholes.xlsx"),
+    ("ideas", "pipeline.ideas", "group residents' proposals into ideas (update: what is new; regroup: all again, staff's placements kept) and list the top ideas",
+     "python -m pipeline ideas regroup --db data/situation.duckdb"),
+    ("publish-decisions", "pipeline.ideas", "write the accepted ideas (masked) to <SC_PUBLIC_DIR>/decisions.json for the public form",
+     "python -m pipeline publish-decisions --out /srv/public/decisions.json"),
     ("users", "pipeline.auth", "manage users (add, passwd, disable, enable, role, list), wall tokens and the audit log",
      "python -m pipeline users add aliya --role operator"),
 ]
@@ -86,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         prog=f"python -m pipeline {name}", description=help_, epilog=f"example: {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    getattr(module, f"arguments_{name}")(parser)
+    attr = name.replace("-", "_")  # publish-decisions -> arguments_publish_decisions
+    getattr(module, f"arguments_{attr}")(parser)
     args = parser.parse_args(argv[1:])
     try:
-        return int(getattr(module, f"run_{name}")(args) or 0)
+        return int(getattr(module, f"run_{attr}")(args) or 0)
     except KeyboardInterrupt:
         print(f"error: {name}: interrupted", file=sys.stderr)
         return 130

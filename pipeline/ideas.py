@@ -935,7 +935,7 @@ def run_ideas(args) -> int:
                 print(f"{int(r.idea_id)}\t{int(r.supporters)}\t{decision}\t{' '.join(str(r.text).split())[:100]}")
             return 0
         out = refresh(con) if args.action == "update" else regroup_all(con)
-        flat = {f"{k}_{kk}": vv for k, v in out.items() for kk, vv in v.items()}
+        flat = {f"{k}_{kk}": vv for k, v in out.items() for kk, vv in v.items()} or {"new_submissions": 0}
         print(" ".join(f"{k}={v}" for k, v in flat.items()) + f" seconds={time.perf_counter() - started:.1f}")
         return 0
     finally:

@@ -1,0 +1,146 @@
+"""Ideas: grouping quality on two labelled fixtures, incremental joining, staff's merges and splits
+kept by a regroup, decisions and what is published. Fast (seconds)."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import auth, ideas
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pairwise(labels, truth) -> tuple[float, float]:
+    tp = fp = fn = 0
+    for i, j in itertools.combinations(range(len(truth)), 2):
+        same, real = labels[i] == labels[j], truth[i] == truth[j]
+        tp += same and real
+        fp += same and not real
+        fn += real and not same
+    return tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0
+
+
+def pooled(name: str, orders: int = 4) -> tuple[float, float]:
+    """Mean pairwise precision and recall over a few arrival orders (the grouping is one pass)."""
+    frame = pd.read_csv(FIXTURES / name)
+    ps, rs = [], []
+    for seed in range(orders):
+        f = frame if seed == 0 else frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+        p, r = pairwise(ideas.cluster(f["text"].tolist()), f["group"].tolist())
+        ps.append(p)
+        rs.append(r)
+    return sum(ps) / orders, sum(rs) / orders
+
+
+def test_labelled_fixture_pairwise_precision_and_recall():
+    p, r = pooled("ideas_labelled.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+@pytest.mark.xfail(strict=True, reason="measured on the held-out fixture: P 1.00, R 0.79 (vocabulary gaps "
+                                        "between Russian and Kazakh wordings); not tuned on it")
+def test_heldout_fixture_pairwise_precision_and_recall():
+    p, r = pooled("ideas_heldout.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+# ---- the store ---------------------------------------------------------------------------------
+T0 = dt.datetime(2026, 11, 1, 9, tzinfo=dt.timezone.utc)
+
+
+def add(con, texts, source="qr", start=0, category="landscaping", district="al_farabi"):
+    for k, text in enumerate(texts):
+        con.execute("""INSERT INTO submissions (source, source_id, received_at, text, region, district, category,
+                                                status, contact)
+                       VALUES (?, ?, ?, ?, 'shymkent', ?, ?, 'new', '+7 701 123 45 67')""",
+                    [source, f"t{start + k}", T0 + dt.timedelta(hours=start + k), text, district, category])
+
+
+def idea_of(con, text) -> int:
+    return con.execute("""SELECT m.idea_id FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+                          WHERE s.text = ? AND m.kind = 'idea'""", [text]).fetchall()[0][0]
+
+
+LIGHT = ["Установить светофор на перекрёстке Тауке хана и Байтурсынова",
+         "На пересечении Тауке хана и Байтурсынова нужен светофор",
+         "Тәуке хан мен Байтұрсынов қиылысына бағдаршам орнату керек"]
+POOL = ["Построить бассейн для детей в Каратауском районе",
+        "В Каратауском районе нет бассейна, нужен детский бассейн"]
+
+
+def test_a_new_proposal_joins_its_idea_incrementally_and_old_ideas_keep_their_numbers(con):
+    add(con, LIGHT[:2] + POOL)
+    ideas.regroup(con)
+    before = {t: idea_of(con, t) for t in LIGHT[:2] + POOL}
+    assert before[LIGHT[0]] == before[LIGHT[1]] != before[POOL[0]] == before[POOL[1]]
+    add(con, [LIGHT[2]], start=10)
+    out = ideas.update(con)
+    assert out["grouped"] == 1 and out["new_ideas"] == 0
+    assert idea_of(con, LIGHT[2]) == before[LIGHT[0]]
+    assert {t: idea_of(con, t) for t in before} == before
+
+
+def staff(role: str) -> auth.Viewer:
+    return auth.viewer_for("t_" + role, role)
+
+
+def test_merge_and_split_survive_a_regroup_and_need_the_permission(con):
+    add(con, LIGHT + POOL)
+    ideas.regroup(con)
+    light, pool = idea_of(con, LIGHT[0]), idea_of(con, POOL[0])
+    with pytest.raises(auth.Forbidden):
+        ideas.merge(con, staff("analyst"), light, pool)
+    ideas.merge(con, staff("operator"), light, pool)
+    new = ideas.split(con, staff("operator"), con.execute("SELECT id FROM submissions WHERE text = ?",
+                                                           [LIGHT[2]]).fetchall()[0][0])
+    ideas.regroup(con)
+    assert idea_of(con, POOL[0]) == idea_of(con, LIGHT[0]) == light
+    assert idea_of(con, LIGHT[2]) == new != light
+
+
+def test_decisions_are_checked(con):
+    add(con, POOL)
+    ideas.regroup(con)
+    idea = idea_of(con, POOL[0])
+    akim = staff("akim")
+    with pytest.raises(auth.Forbidden):
+        ideas.decide(con, staff("operator"), idea, "accepted", department="x", decided_on=dt.date(2026, 11, 2))
+    for kwargs, code in (({"decision": "maybe"}, "bad_decision"),
+                         ({"decision": "accepted", "department": "nowhere", "decided_on": dt.date(2026, 11, 2)},
+                          "needs_department"),
+                         ({"decision": "not_accepted"}, "needs_reason"),
+                         ({"decision": "under_study", "answer": "x" * 4001}, "too_long")):
+        with pytest.raises(ideas.IdeaError) as err:
+            ideas.decide(con, akim, idea, **kwargs)
+        assert err.value.code == code
+    with pytest.raises(ideas.IdeaError):
+        ideas.decide(con, akim, 999_999, "under_study")
+
+
+def test_published_decisions_are_masked_and_carry_no_contacts(con, tmp_path):
+    from pipeline import sla
+
+    texts = ["Меня зовут Айгуль Нурланова, мой телефон +7 701 555 12 34. Построить бассейн для детей в Каратауском районе",
+             "В Каратауском районе нет бассейна, нужен детский бассейн"]
+    add(con, texts)
+    ideas.regroup(con)
+    idea, other = idea_of(con, texts[1]), idea_of(con, texts[0])
+    if other != idea:  # however the grouping saw them, staff put them together
+        ideas.merge(con, staff("admin"), idea, other)
+    department = sla.departments()["code"].iloc[0]
+    ideas.decide(con, staff("akim"), idea, "accepted", answer="Строим. Звоните +7 701 555 12 34",
+                 department=department, decided_on=dt.date(2026, 11, 20))
+    path, n = ideas.publish_decisions(con, tmp_path / "public" / "decisions.json")
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    assert n == len(rows) == 1
+    body = json.dumps(rows, ensure_ascii=False)
+    assert "555 12 34" not in body and "+7 701" not in body
+    assert set(rows[0]) == {"idea_id", "district", "title", "text", "supporters", "decision", "department",
+                            "decided_on", "answer"}
+    assert rows[0]["supporters"] == "2" and rows[0]["decided_on"] == "2026-11-20"
+    assert not list((tmp_path / "public").glob(".decisions-*"))  # no temporary file left behind
