@@ -41,7 +41,6 @@ import argparse
 import datetime as dt
 import functools
 import json
-import math
 import os
 import sys
 import re
@@ -214,7 +213,6 @@ class Space:
     def _bands(flat, lengths, starts, vocab) -> list[tuple[int, ...]]:
         """Per kind, BANDS bucket keys (ints): (a*x + b) mod 2^64 per feature hash x and hash
         function, the minimum per text (numpy's reduceat), ROWS minima mixed into one key per band."""
-        out: list[tuple[int, ...]] = []
         if not len(flat):
             return [() for _ in lengths]
         words = list(vocab)
