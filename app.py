@@ -13,11 +13,13 @@ t = core.t
 sections = {
     "nav.section.monitor": [("pages/overview.py", "nav.overview", "overview", "page:overview"),
                             ("pages/explorer.py", "nav.explorer", "explorer", "page:explorer"),
-                            ("pages/wall.py", "nav.wall", "wall", "page:wall")],
+                            ("pages/wall.py", "nav.wall", "wall", "page:wall"),
+                            ("pages/briefing.py", "nav.briefing", "briefing", "page:briefing")],
     "nav.section.work": [("pages/intake.py", "nav.intake", "intake", "page:intake"),
                          ("pages/deadlines.py", "nav.deadlines", "deadlines", "page:deadlines")],
     "nav.section.ai": [("pages/review.py", "nav.review", "review", "page:review"),
                        ("pages/model.py", "nav.model", "model", "page:model")],
+    "nav.section.residents": [("pages/placements.py", "nav.placements", "placements", "page:placements")],
     "nav.section.admin": [("pages/admin.py", "nav.admin", "admin", "page:admin")],
 }
 # The pages the viewer's role allows, the first one the default (a wall token lands on the wall);

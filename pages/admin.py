@@ -8,7 +8,8 @@ from pipeline import auth, events, reference
 from ui import cases, core, explorer
 
 ACTIONS = ("sign_in", "sign_out", "user.add", "user.disable", "user.enable", "user.role", "user.password",
-           "wall_token.add", "model.retrain", "model.rollback", "export", "export.contacts", "sql")
+           "wall_token.add", "model.retrain", "model.rollback", "export", "export.contacts", "sql",
+           "placement.add", "placement.edit", "placement.deactivate", "placement.activate", "placement.import")
 
 
 def refusal(exc: Exception) -> str:
@@ -37,6 +38,8 @@ def detail_value(key: str, value) -> str:
         return "; ".join(f"{filter_name(k)}: {filter_value(k, v)}" for k, v in value.items() if v not in (None, ""))
     if key == "format":
         return str(value).upper()
+    if key == "fields" and isinstance(value, list):  # a placement's changed fields
+        return ", ".join(core.t(f"placements.col.{f}") for f in value)
     return str(value)
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from pipeline import events, metrics, reference, sla, workflow
+from pipeline import events, figures, metrics, reference, sla, workflow
 from pipeline.queries import cases as q
 from ui import cases, core, widgets
 
@@ -16,22 +16,26 @@ if "flash" in st.session_state:
 
 now = dt.datetime.now(dt.timezone.utc)
 con = core.cursor()
-c1, c2, c3 = st.columns(3)
+lang = core.lang()
+f = widgets.filters()  # the one district (and region) selector, in the side panel; its period is the metrics'
+c1, c3 = st.columns(2)
 department = c1.selectbox(core.t("deadlines.department"), [None, *sla.departments()["code"]], key="dl_department",
                           format_func=lambda c: core.t("filter.all") if c is None else cases.department_name(c))
-district = c2.selectbox(core.t("filter.district"), [None, *reference.districts()["code"]], key="dl_district",
-                        format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c))
 category = c3.selectbox(core.t("common.category"), [None, *reference.category_codes()], key="dl_category",
                         format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c))
+district, region = f.district, f.region
 
-counts = q.bucket_counts(con, now, department, district, category)
+counts = q.bucket_counts(con, now, department, district, category, region=region)
 bucket = st.segmented_control(
     core.t("deadlines.bucket"), q.BUCKETS, default="overdue", key="dl_bucket", label_visibility="collapsed",
     format_func=lambda b: f"{core.t(f'deadlines.bucket.{b}')}: {counts[b]}") or "overdue"
-rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer)
+# The list is every open case, whenever received: the side panel's period is for the metrics below.
+st.caption(figures.caption("open", lang, region=region, district=district) + ". " + core.t("deadlines.list_scope"))
+rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer, region=region)
 if bucket == "overdue":  # the same cases in the explorer, where they can be searched and exported
     st.page_link("pages/explorer.py", label=core.t("deadlines.open_overdue"), icon=":material/search:",
-                 query_params=widgets.open_cases_filters(department, district, category, overdue=True).params())
+                 query_params=widgets.open_cases_filters(department, district, category, overdue=True,
+                                                         region=region).params())
 if rows.empty:
     st.caption(core.t("deadlines.none"))
 else:
@@ -48,6 +52,7 @@ else:
     }), hide_index=True, height=320)
 
 with st.expander(core.t("deadlines.by_department")):
+    st.caption(figures.caption("open", lang))
     table = q.by_department(con, now)
     st.dataframe(pd.DataFrame({
         core.t("deadlines.department"): cases.names("department", table["department"]),
@@ -122,15 +127,16 @@ if case_id is not None:
 
 st.divider()
 st.subheader(core.t("deadlines.metrics"))
-f = widgets.filters()
+st.caption(figures.caption_for("received", lang, f))
 s = metrics.summary(q.metrics_frame(con, f), now)
 pct = lambda v: "—" if v is None else f"{100 * v:.1f} %"  # noqa: E731
 num = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
+said = lambda population: figures.caption_for(population, lang, f)  # noqa: E731
 m = st.columns(7)
-m[0].metric(core.t("deadlines.m.feedback_in_time"), pct(s["feedback_in_time"]))
-m[1].metric(core.t("deadlines.m.resolved_on_time"), pct(s["resolved_on_time"]))
-m[2].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]))
-m[3].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]))
-m[4].metric(core.t("deadlines.m.p90_resolution"), num(s["p90_days_to_resolution"]))
-m[5].metric(core.t("deadlines.m.backlog"), s["backlog"])
-m[6].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]))
+m[0].metric(core.t("deadlines.m.feedback_in_time"), pct(s["feedback_in_time"]), help=said("feedback_in_time"))
+m[1].metric(core.t("deadlines.m.resolved_on_time"), pct(s["resolved_on_time"]), help=said("resolved_on_time"))
+m[2].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]), help=said("received"))
+m[3].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]), help=said("received"))
+m[4].metric(core.t("deadlines.m.p90_resolution"), num(s["p90_days_to_resolution"]), help=said("received"))
+m[5].metric(core.t("deadlines.m.backlog"), s["backlog"], help=said("open"))
+m[6].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]), help=said("received"))

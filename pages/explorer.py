@@ -30,7 +30,7 @@ st.sidebar.caption(core.t("explorer.facets.help"))
 chosen = {}
 for facet in ex.FACET_ORDER:
     chosen[facet] = ex.facet_picker(facet, counts[counts["facet"] == facet], f, st.sidebar)
-f = replace(f, **{k: (v == "1" if k in ("overdue", "reviewed") and v is not None else v) for k, v in chosen.items()})
+f = replace(f, **{k: (v == "1" if k in ("overdue", "reviewed", "confirmed") and v is not None else v) for k, v in chosen.items()})
 ex.set_params(f)
 
 total = data.explore_count(f)

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from pipeline import reference
+from pipeline import figures, reference
 from ui import charts, core, data, widgets
 
 core.page_guard("page:overview")
@@ -26,6 +26,8 @@ cols[1].metric(core.t("overview.kpi.open"), f"{k['open']:,}".replace(",", " "))
 cols[2].metric(core.t("overview.kpi.overdue"), f"{k['overdue']:,}".replace(",", " "))
 cols[3].metric(core.t("overview.kpi.feedback"),
                "—" if k["feedback_in_time_pct"] is None else f"{k['feedback_in_time_pct']:.1f} %")
+for col, population in zip(cols, ("received", "open", "overdue", "feedback_in_time")):  # what each counts
+    col.caption(figures.caption_for(population, lang, f))
 
 alerts = data.alerts(f.region)
 st.subheader(core.t("overview.alerts"), help=core.t("overview.alerts.help"))

@@ -61,14 +61,16 @@ if mode == "one":
         st.rerun()
 else:
     names = {c: cases.category_name(c) for c in codes}
-    table = pd.DataFrame({"id": rows["id"], core.t("intake.text"): rows["text"],
+    numbers = cases.registration_numbers(rows["id"], rows["received_at"])  # staff know a case by its number
+    ids = dict(zip(numbers, rows["id"]))
+    table = pd.DataFrame({"№": numbers, core.t("intake.text"): rows["text"],
                           "%": (100 * rows["category_confidence"]).round(0),
                           core.t("common.category"): rows["category"].map(names), core.t("review.ok"): False})
-    edited = st.data_editor(table, hide_index=True, key="rv_bulk", disabled=["id", core.t("intake.text"), "%"],
+    edited = st.data_editor(table, hide_index=True, key="rv_bulk", disabled=["№", core.t("intake.text"), "%"],
                             column_config={core.t("common.category"): st.column_config.SelectboxColumn(
                                 options=list(names.values()), required=True)})
     if st.button(core.t("review.apply_bulk"), type="primary"):
         by_name = {v: k for k, v in names.items()}
         ticked = edited[edited[core.t("review.ok")]]
         if len(ticked):
-            save({int(i): by_name[n] for i, n in zip(ticked["id"], ticked[core.t("common.category")])})
+            save({int(ids[i]): by_name[n] for i, n in zip(ticked["№"], ticked[core.t("common.category")])})

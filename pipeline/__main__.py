@@ -16,6 +16,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline ingest calls.csv exports/ --source hotline_109"),
     ("drain", "pipeline.spool", "apply spool files waiting in the inbox (when no app is running)",
      "python -m pipeline drain --db data/situation.duckdb"),
+    ("publish", "pipeline.public", "write what the public proposal form shows residents (status.json) from the store (the running app does it after each drain)",
+     "python -m pipeline publish --db data/situation.duckdb --out /srv/form-public"),
     ("demo", "pipeline.demo", "build a deterministic two-year demo history for Aktobe region and Shymkent",
      "python -m pipeline demo --rows 200000 --seed 42 --db /tmp/demo.duckdb"),
     ("train", "pipeline.train", "train the problem classifier and save a new model version",
@@ -40,6 +42,12 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "python -m pipeline ideas regroup --db data/situation.duckdb"),
     ("publish-decisions", "pipeline.ideas", "write the accepted ideas (masked) to <SC_PUBLIC_DIR>/decisions.json for the public form",
      "python -m pipeline publish-decisions --out /srv/public/decisions.json"),
+    ("briefing", "pipeline.briefing", "the akim's briefing for a period and territory as PDF or DOCX (Russian, Kazakh or English)",
+     "python -m pipeline briefing --period 2026-10 --territory aktobe --lang kk --out brief.pdf"),
+    ("posters", "pipeline.posters", "one print-ready PDF of QR-code posters (A4 or A5) for a CSV of placements, or for the store's active ones",
+     "python -m pipeline posters placements.csv --size a5 --out posters.pdf"),
+    ("publish-placements", "pipeline.placements", "write placements.json for the public form (the app does it on every change)",
+     "python -m pipeline publish-placements --db data/situation.duckdb"),
     ("users", "pipeline.auth", "manage users (add, passwd, disable, enable, role, list), wall tokens and the audit log",
      "python -m pipeline users add aliya --role operator"),
 ]
@@ -48,7 +56,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
 def _overview() -> str:
     lines = ["commands:"]
     for name, _, help_, example in COMMANDS:
-        lines.append(f"  {name:<10} {help_}\n  {'':<10} e.g. {example}")
+        lines.append(f"  {name:<18} {help_}\n  {'':<18} e.g. {example}")
     lines.append("\nsettings (environment variables):")
     for env, value, help_ in settings.describe():
         lines.append(f"  {env:<20} {help_} [now: {value}]")
@@ -90,11 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         prog=f"python -m pipeline {name}", description=help_, epilog=f"example: {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    attr = name.replace("-", "_")  # publish-decisions -> arguments_publish_decisions
-    getattr(module, f"arguments_{attr}")(parser)
+    getattr(module, f"arguments_{name.replace('-', '_')}")(parser)
     args = parser.parse_args(argv[1:])
     try:
-        return int(getattr(module, f"run_{attr}")(args) or 0)
+        return int(getattr(module, f"run_{name.replace('-', '_')}")(args) or 0)
     except KeyboardInterrupt:
         print(f"error: {name}: interrupted", file=sys.stderr)
         return 130

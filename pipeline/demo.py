@@ -18,7 +18,7 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, events, reference, search, settings, sla, store
+from pipeline import classify, events, placements, reference, search, settings, sla, store
 
 DEMO = reference.DATA / "demo"
 POOL = 300            # distinct message bodies per (category, language)
@@ -283,10 +283,9 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     jitter = np.where(rural, 0.25, 0.025)
     lat = np.where(geo, frame["district"].map(d["lat"]).to_numpy(float) + rng.normal(0, 1, n) * jitter, np.nan)
     lon = np.where(geo, frame["district"].map(d["lon"]).to_numpy(float) + rng.normal(0, 1, n) * jitter * 1.5, np.nan)
-    stop_names = np.char.add("bus_stop:", rng.integers(1, 400, n).astype(str))
-    bus_names = np.char.add("bus:route_", rng.integers(1, 60, n).astype(str))
-    placement = np.where(source == "qr", frame["region"].to_numpy(dtype=object) + ":" + np.where(
-        rng.random(n) < 0.6, stop_names, bus_names), None)
+    placement = qr_placements(frame, source == "qr", rng.spawn(1)[0])
+    # the draws placements took before the registry, so that everything after them stays as it was
+    rng.integers(1, 400, n), rng.integers(1, 60, n), rng.random(n)
     # Search terms of body and address apart: few distinct bodies, and addresses differ mostly in
     # numbers, which have no stems (a tenth of the time of keying 150,000 whole texts).
     # QR rows are residents' proposals: their own texts (no address line), the proposal's topic as
@@ -320,6 +319,37 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         category_source=category_source, address=address.to_numpy(dtype=object), contact=contact.to_numpy(dtype=object),
         lat=lat, lon=lon, placement=placement, status="new",
     )
+
+
+# The demo's QR proposals come through the registry's placements (data/placements.csv): one in the
+# submission's district, or a bus route of its region; bus stops and routes carry most. Placements
+# the registry lists as taken down (inactive) produced proposals only until TAKEN_DOWN_DAYS before the end.
+KIND_WEIGHT = {"bus_stop": 3.0, "bus_route": 3.0, "akimat_office": 1.5, "school": 1.0, "clinic": 1.0, "park": 1.0,
+               "other": 1.0}
+TAKEN_DOWN_DAYS = 120
+
+
+def qr_placements(frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    registry = _csv("../placements.csv")  # checked as a whole by load_demo and tests/test_placements.py
+    registry["active"] = registry["active"].astype(str).str.lower().isin(placements.TRUE)
+    registry["weight"] = registry["kind"].map(KIND_WEIGHT).fillna(1.0)
+    out = np.full(len(frame), None, dtype=object)
+    received = frame["received_at"]
+    late = (received > received.max() - pd.Timedelta(days=TAKEN_DOWN_DAYS)).to_numpy(bool)
+    rows = np.flatnonzero(qr)
+    groups, districts = pd.factorize(frame["district"].to_numpy(dtype=object)[rows])
+    regions = frame["region"].to_numpy(dtype=object)
+    for k, district in enumerate(districts):
+        in_district = rows[groups == k]
+        region = regions[in_district[0]]
+        cands = registry[(registry["district"] == district) | ((registry["district"] == "") & (registry["region"] == region))]
+        for live_only in (False, True):
+            sel = in_district[late[in_district] == live_only]
+            pool = cands[cands["active"]] if live_only else cands
+            if len(sel) and len(pool):
+                w = pool["weight"].to_numpy(float)
+                out[sel] = rng.choice(pool["code"].to_numpy(dtype=object), size=len(sel), p=w / w.sum())
+    return out
 
 
 # ---- workflow ------------------------------------------------------------------------------
@@ -540,6 +570,9 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
         con.unregister("_forgotten")
         for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
             store.set_meta(con, key, value)
+        placements.load_demo(con)
+    if placements.db_file(con) is not None:  # the public form's copy, next to a store on disk
+        placements.publish(con)
     t_write = time.perf_counter()
     from pipeline import ideas  # proposals into ideas, complaints into incidents: once, at the end
 

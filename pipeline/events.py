@@ -83,11 +83,16 @@ def change(
     return changed
 
 
-def record_created(con: duckdb.DuckDBPyConnection, ingest_run_id: int | None = None, actor: str = "ingest") -> int:
-    """Append a 'created' event with the initial state for submissions that have none yet."""
+def record_created(con: duckdb.DuckDBPyConnection, ingest_run_id: int | None = None, actor: str = "ingest",
+                   ingest_run_ids: list[int] | None = None) -> int:
+    """Append a 'created' event with the initial state for submissions that have none yet (of one
+    ingest run, of several, or all)."""
     snapshot = ", ".join(f"'{f}', {f}" for f in STATE_FIELDS)
-    where = "s.ingest_run_id = ?" if ingest_run_id is not None else "true"
-    params = [actor] + ([ingest_run_id] if ingest_run_id is not None else [])
+    where, params = "true", [actor]
+    if ingest_run_id is not None:
+        where, params = "s.ingest_run_id = ?", [actor, ingest_run_id]
+    elif ingest_run_ids is not None:
+        where, params = "s.ingest_run_id IN (SELECT unnest(?))", [actor, list(ingest_run_ids)]
     con.execute(
         f"""
         INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment)

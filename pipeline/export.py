@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import auth, i18n, privacy, reference, settings, store
+from pipeline import auth, i18n, privacy, reference, replica, settings, store
 from pipeline.queries.filters import Filters, where
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -290,9 +290,11 @@ MEMORY_LIMIT = "64MB"
 
 
 def connect(db) -> "duckdb.DuckDBPyConnection":
-    """A read-only connection for one export, its memory bounded (StoreLocked, StoreError as store.connect)."""
-    con = store.connect(db, read_only=True)
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    """A read-only connection for one export, its memory bounded: the store, or its read replica
+    while the app holds it (saying so on stderr). StoreLocked, StoreError as replica.connect."""
+    con, note = replica.connect(db, memory_limit=MEMORY_LIMIT)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return con
 
 
@@ -392,7 +394,7 @@ def run_export(args) -> int:
     try:
         con = connect(db)
     except store.StoreLocked as exc:
-        print(f"error: {exc}; export from the running app, or stop it first", file=sys.stderr)
+        print(f"error: {exc}; export from the running app, or wait for its replica", file=sys.stderr)
         return 1
     except store.StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,9 +1,8 @@
 """Interface texts from data/i18n/*.csv (key,ru,kk,en). Russian first, Kazakh second, English third."""
 from __future__ import annotations
 
+import csv
 import functools
-
-import pandas as pd
 
 from pipeline.settings import ROOT
 
@@ -15,8 +14,11 @@ I18N = ROOT / "data" / "i18n"
 def table() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for path in sorted(I18N.glob("*.csv")):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for row in frame.to_dict("records"):
+        # The csv module, not pandas: the public form's small process reads these words too.
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+        for row in rows:
+            row = {k: (v or "") for k, v in row.items()}
             if row["key"] in out:
                 raise ValueError(f"{path.name}: translation key {row['key']!r} is defined twice")
             out[row["key"]] = row

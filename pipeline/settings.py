@@ -32,7 +32,20 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("SESSION_IDLE_MINUTES", "60", "a session ends after this many minutes without use"),
     ("FORM_URL", "http://localhost:8502", "public address of the residents' proposal form (QR codes open <FORM_URL>/p/<placement code>)"),
     ("PUBLIC_DIR", "", "folder the staff side publishes for the public form to read (placements, statuses, decisions); empty means <DB>.public next to the DB"),
+    ("APP_URL", "http://localhost:8501", "the staff app's address as people open it; briefing documents link their figures to <APP_URL>/explorer?..."),
+    ("BRIEFING_DIR", "", "folder where scheduled briefings are kept and which the briefing page lists; empty means <DB>.briefings next to the DB"),
+    ("FORM_HOST", "127.0.0.1", "address the public proposal form listens on (python -m formapp); 0.0.0.0 to serve every interface"),
+    ("FORM_PORT", "8502", "port of the public proposal form"),
+    ("FORM_SECRET", "", "key that signs the form's anti-forgery (CSRF) tokens; empty means a random key per start (forms opened before a restart are refused once, politely)"),
+    ("FORM_TRUSTED_PROXIES", "", "comma-separated addresses of reverse proxies whose X-Forwarded-For names the client; empty: the connection's own address is the client"),
+    ("FORM_PER_MINUTE", "5", "proposals one client address may send per minute; more are refused with HTTP 429 and a message"),
+    ("FORM_PER_DAY", "30", "proposals one client address may send per day"),
+    ("FORM_REQUESTS_PER_MINUTE", "120", "requests of any page one client address may make per minute"),
+    ("FORM_MAX_BYTES", "32768", "largest request body the form accepts; larger ones get HTTP 413"),
+    ("FORM_TEXT_MIN", "15", "fewest characters of a proposal"),
+    ("FORM_TEXT_MAX", "2000", "most characters of a proposal"),
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
+    ("REPLICA_SECONDS", "60", "the running app publishes a read replica <DB>.replica for other processes (CLI, notebooks) when the data changed, at most this often; 0 turns it off"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
     ("RECEIPT_DAYS", "7", "days the inbox keeps receipts of applied spool files (<inbox>/done/)"),
     ("XLSX_MAX_ROWS", "200000", "data rows read from one XLSX sheet; the rest is reported in quarantine (save big exports as CSV)"),
@@ -45,7 +58,7 @@ SETTINGS: list[tuple[str, str, str]] = [
 ]
 
 _DEFAULTS = {name: (default, help_) for name, default, help_ in SETTINGS}
-_PATHS = {"DB", "INBOX", "PUBLIC_DIR", "MODEL_DIR", "CORPUS_DIR", "GEOJSON", "AUTH_DB"}
+_PATHS = {"DB", "INBOX", "PUBLIC_DIR", "BRIEFING_DIR", "MODEL_DIR", "CORPUS_DIR", "GEOJSON", "AUTH_DB"}
 
 
 def get(name: str) -> str:

@@ -8,6 +8,7 @@ folder is applied in one transaction that also records its spool_id in ingest_ru
 the commit is the receipt written and the folder removed. A crash before the commit leaves the
 spool in place (applied again later); a crash after it is recognised by the spool_id (finished
 without inserting again). Rows are unique on (source, source_id), so nothing is doubled either way.
+Writing a spool folder needs no database and lives in pipeline.inbox (the public form uses it too).
 """
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ import shutil
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from pipeline import events, search, store
+from pipeline import inbox as inbox_files
 
 log = logging.getLogger(__name__)
 _drain_lock = threading.Lock()
@@ -34,18 +35,12 @@ SUBMISSION_COLUMNS = ["source", "source_id", "received_at", "text", "language", 
                       "search_terms"]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = inbox_files.fsync_dir
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
+    inbox_files.fsync_file(path)
 
 
 class CannotWrite(RuntimeError):
@@ -64,26 +59,14 @@ def why(exc: BaseException) -> str:
 def write(prepared, inbox: Path) -> str:
     """Put a prepared file into the inbox atomically; returns its spool id. When a write fails
     (OSError: a full disk...) the half-written folder is removed at once."""
-    spool_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:12]
-    tmp = inbox / "tmp" / f"{spool_id}.spool"
-    tmp.mkdir(parents=True)
-    try:
+    with inbox_files.atomic_spool(inbox) as (spool_id, tmp):
         rows = prepared.rows.copy()
         _write_parquet(rows, tmp / "rows.parquet")
         _write_parquet(prepared.quarantine.astype({"raw": str, "reason": str}), tmp / "quarantine.parquet")
         meta = {"spool_id": spool_id, "file": str(prepared.path), "checksum": prepared.checksum,
                 "source": prepared.source, "read": prepared.read, "file_duplicates": prepared.file_duplicates,
                 "format": prepared.fmt, "encoding": prepared.encoding}
-        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
-            json.dump(meta, f, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    os.rename(tmp, inbox / f"{spool_id}.spool")
-    _fsync_dir(inbox)
+        inbox_files.write_json(tmp / "meta.json", meta)
     return spool_id
 
 
@@ -207,6 +190,27 @@ def broken_path(inbox: Path, spool_id: str) -> Path:
     return Path(inbox) / "broken" / f"{spool_id}.spool"
 
 
+def _load(folder: Path):
+    """(meta, rows, quarantine) of a spool folder, or the reason it cannot be read."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        rows = pd.read_parquet(folder / "rows.parquet")
+        quarantine = pd.read_parquet(folder / "quarantine.parquet")
+    except (FileNotFoundError, ValueError) as exc:
+        # Spools are renamed into the inbox complete, so this is a leftover or damage.
+        return f"incomplete spool folder ({exc})"
+    return meta, rows, quarantine
+
+
+def _enrich(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the public form (pipeline.inbox.write_raw) come unclassified: the form's process
+    loads no model. They get their category, language, priority and deadlines here, exactly as
+    ingest gives them to a file's rows, before they are stored."""
+    from pipeline import ingest
+
+    return ingest.enrich(rows)
+
+
 def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
     """Apply one spool folder; its receipt, or None when it had to be set aside (see _set_aside)."""
     # The folder name is the spool id: a folder whose id is already recorded was applied, and
@@ -215,14 +219,13 @@ def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
     spool_id = spool_id_of(folder)
     done = _receipt_from_run(con, spool_id)
     if done is None:
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            rows = pd.read_parquet(folder / "rows.parquet")
-            quarantine = pd.read_parquet(folder / "quarantine.parquet")
-        except (FileNotFoundError, ValueError) as exc:
-            # Spools are renamed into the inbox complete, so this is a leftover or damage.
-            _set_aside(folder, f"incomplete spool folder ({exc})")
+        loaded = _load(folder)
+        if isinstance(loaded, str):
+            _set_aside(folder, loaded)
             return None
+        meta, rows, quarantine = loaded
+        if meta.get("enrich") and len(rows):
+            rows = _enrich(rows)
         try:
             done = _insert(con, meta, rows, quarantine)
         except REFUSED as exc:
@@ -232,6 +235,114 @@ def apply_spool(con: duckdb.DuckDBPyConnection, folder: Path) -> dict | None:
     _write_receipt(folder.parent, done)
     _remove(folder)
     return done
+
+
+SMALL_BATCH = 500  # spools of the public form applied in one transaction
+
+
+def _is_small(folder: Path) -> bool:
+    try:
+        return bool(json.loads((folder / "meta.json").read_text(encoding="utf-8")).get("enrich"))
+    except (OSError, ValueError):
+        return False
+
+
+def apply_small_together(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> list[dict | None]:
+    """Spools of the public form hold one proposal each and come by the hundred after a busy hour
+    with the staff app down: they are classified in one call and inserted in one transaction
+    (each still with its own ingest_runs record, receipt and clean-up; a kill before the commit
+    leaves all of them to be applied again, after it each is recognised by its spool id). When
+    the database refuses one, the batch is rolled back and they are applied one by one, so only
+    that one is set aside."""
+    ids = [spool_id_of(f) for f in folders]
+    applied = {r[0] for r in con.execute("SELECT spool_id FROM ingest_runs WHERE spool_id IN (SELECT unnest(?))",
+                                          [ids]).fetchall()}
+    todo = []
+    for folder, spool_id in zip(folders, ids):
+        if spool_id not in applied:
+            loaded = _load(folder)
+            if not isinstance(loaded, str):
+                todo.append((folder, *loaded))
+    done: dict[Path, dict] = {}
+    if todo:
+        frames = [rows.assign(_spool=meta["spool_id"]) for _, meta, rows, _ in todo]
+        enriched = _enrich(pd.concat(frames, ignore_index=True))
+        try:
+            receipts = _insert_many(con, [meta for _, meta, _, _ in todo], enriched,
+                                    [quarantine.assign(_spool=meta["spool_id"]) for _, meta, _, quarantine in todo])
+            done = {folder: receipts[meta["spool_id"]] for folder, meta, _, _ in todo}
+        except REFUSED:
+            done = {}
+        for folder, receipt in done.items():
+            _write_receipt(folder.parent, receipt)
+            _remove(folder)
+    # already applied (clean-up only), unreadable (set aside) or refused in the batch: one by one
+    return [done[f] if f in done else apply_spool(con, f) for f in folders]
+
+
+def _prepare_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    if "extra" not in rows:  # a spool written before unmapped columns were carried through
+        rows = rows.assign(extra=None)
+    rows = rows.assign(extra=rows["extra"].astype(object))
+    if "search_terms" not in rows:  # a spool written before search terms
+        rows = rows.assign(search_terms=[search.doc_terms(t) for t in rows["text"]])
+    return rows
+
+
+def _insert_many(con: duckdb.DuckDBPyConnection, metas: list[dict], rows: pd.DataFrame,
+                 quarantines: list[pd.DataFrame]) -> dict[str, dict]:
+    """_insert for many spools in one transaction and a fixed number of statements: `rows` and the
+    quarantines carry their spool's id in `_spool`. Receipts by spool id."""
+    started = pd.Timestamp.now(tz="UTC")
+    runs = pd.DataFrame({"spool_id": [m["spool_id"] for m in metas], "file": [m["file"] for m in metas],
+                         "checksum": [m["checksum"] for m in metas], "source": [m["source"] for m in metas],
+                         "read_count": [int(m["read"]) for m in metas],
+                         "file_duplicates": [int(m["file_duplicates"]) for m in metas]})
+    with store.transaction(con):
+        con.register("_spool_runs", runs)
+        run_ids = dict(con.execute(
+            "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count) "
+            "SELECT spool_id, file, checksum, source, ?, read_count FROM _spool_runs RETURNING spool_id, id",
+            [started]).fetchall())
+        con.unregister("_spool_runs")
+        ids = list(run_ids.values())
+        if len(rows):
+            rows = _prepare_rows(rows).assign(ingest_run_id=lambda r: r["_spool"].map(run_ids).astype("int64"))
+            # one statement must not carry the same key twice; a later spool's copy is its duplicate
+            rows = rows[~rows.duplicated(["source", "source_id"])]
+            con.register("_spool_rows", rows)
+            cols = ", ".join(SUBMISSION_COLUMNS)
+            con.execute(f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ingest_run_id "
+                        "FROM _spool_rows ON CONFLICT (source, source_id) DO NOTHING")
+            con.unregister("_spool_rows")
+            events.record_created(con, ingest_run_ids=ids)
+        quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame()
+        if len(quarantine):
+            files = {m["spool_id"]: m["file"] for m in metas}
+            quarantine = quarantine.assign(ingest_run_id=quarantine["_spool"].map(run_ids).astype("int64"),
+                                           file=quarantine["_spool"].map(files))
+            con.register("_spool_q", quarantine)
+            con.execute("INSERT INTO quarantine (ingest_run_id, file, record_no, raw, reason) "
+                        "SELECT ingest_run_id, file, record_no, raw, reason FROM _spool_q")
+            con.unregister("_spool_q")
+        # inserted per run from the table; the rest of each run's rows were duplicates
+        con.register("_spool_runs", runs.assign(
+            id=runs["spool_id"].map(run_ids), rows_in=runs["spool_id"].map(
+                rows["_spool"].value_counts() if len(rows) else {}).fillna(0).astype("int64"),
+            quarantined=runs["spool_id"].map(
+                quarantine["_spool"].value_counts() if len(quarantine) else {}).fillna(0).astype("int64")))
+        con.execute(
+            "UPDATE ingest_runs SET finished_at = now(), inserted_count = c.inserted, "
+            "duplicate_count = c.read_count - c.quarantined - c.inserted, quarantined_count = c.quarantined "
+            "FROM (SELECT r.id, r.read_count, r.quarantined, "
+            "             (SELECT count(*) FROM submissions s WHERE s.ingest_run_id = r.id) AS inserted "
+            "      FROM _spool_runs r) c WHERE ingest_runs.id = c.id")
+        con.unregister("_spool_runs")
+        found = con.execute(
+            "SELECT spool_id, id, file, read_count, inserted_count, duplicate_count, quarantined_count "
+            "FROM ingest_runs WHERE spool_id IN (SELECT unnest(?))", [list(run_ids)]).fetchall()
+    return {sid: {"spool_id": sid, "ingest_run_id": rid, "file": file, "read": read, "inserted": ins,
+                  "duplicates": dup, "quarantined": q} for sid, rid, file, read, ins, dup, q in found}
 
 
 def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quarantine: pd.DataFrame) -> dict:
@@ -279,7 +390,19 @@ def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
         empty_trash(inbox)
         clean_tmp(inbox)
         clean_receipts(inbox)
-        receipts = [apply_spool(con, folder) for folder in pending(inbox)]
+        receipts: list[dict | None] = []
+        folders = pending(inbox)
+        i = 0
+        while i < len(folders):  # oldest first; runs of the form's small spools go together
+            j = i
+            while j < len(folders) and j - i < SMALL_BATCH and _is_small(folders[j]):
+                j += 1
+            if j - i > 1:
+                receipts += apply_small_together(con, folders[i:j])
+                i = j
+            else:
+                receipts.append(apply_spool(con, folders[i]))
+                i += 1
         return [r for r in receipts if r is not None]
 
 

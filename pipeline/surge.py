@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from pipeline import reference, settings, store
+from pipeline import reference, replica, settings, store
 
 WINDOW_HOURS = 24
 WEEKS = 8
@@ -121,6 +121,70 @@ def current_alerts(con: duckdb.DuckDBPyConnection, now: dt.datetime, rule: Rule 
     return out.sort_values(["p", "observed"], ascending=[True, False])[cols].reset_index(drop=True)
 
 
+def episodes(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime, region: str | None = None,
+             district: str | None = None, rule: Rule = Rule(), gap_hours: int = 24) -> pd.DataFrame:
+    """The alerts this rule would have raised at every whole hour in (start, end], merged per
+    category and district into episodes (alerts less than `gap_hours` apart are one episode):
+    category, district, region, first and last (the instants of the first and last alert), peak
+    (the largest 24-hour count) and expected (the baseline at the peak). Hourly counts are scored
+    the way `current_alerts` scores now, and the rest of the region is the season check as there."""
+    cols = ["category", "district", "region", "first", "last", "peak", "expected"]
+    week = 7 * 24
+    start_h = pd.Timestamp(start).tz_convert("UTC").floor("h")
+    end_h = pd.Timestamp(end).tz_convert("UTC").floor("h")
+    if end_h <= start_h:
+        return pd.DataFrame(columns=cols)
+    first_bin = start_h - pd.Timedelta(hours=rule.weeks * week + rule.window_hours)
+    if district is not None:
+        region = reference.region_of(district) or region
+    df = con.execute("""
+        SELECT category, district, date_trunc('hour', received_at) AS hour, count(*) AS n
+        FROM submissions
+        WHERE received_at >= ? AND received_at < ? AND category IS NOT NULL AND district IS NOT NULL
+          AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
+        GROUP BY ALL""", [first_bin.to_pydatetime(), end_h.to_pydatetime(), region, region]).df()
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    hours = pd.date_range(first_bin, end_h - pd.Timedelta(hours=1), freq="h")
+    pairs = sorted(set(zip(df["category"], df["district"])))
+    index = {p: i for i, p in enumerate(pairs)}
+    grid = np.zeros((len(pairs), len(hours)), dtype=np.int64)
+    rows = np.array([index[p] for p in zip(df["category"], df["district"])])
+    at = ((pd.to_datetime(df["hour"], utc=True) - first_bin) / pd.Timedelta(hours=1)).astype(int).to_numpy()
+    np.add.at(grid, (rows, at), df["n"].to_numpy())
+    c = np.concatenate([np.zeros((len(pairs), 1), dtype=np.int64), np.cumsum(grid, axis=1)], axis=1)
+    w = np.zeros(grid.shape, dtype=np.int64)   # w[:, i]: the window ending after hour i
+    width = rule.window_hours
+    w[:, width - 1:] = c[:, width:] - c[:, :-width]
+    regions = reference.districts().set_index("code")["region"]
+    groups = np.array([f"{cat}|{regions.get(d, '')}" for cat, d in pairs])
+    rest = pd.DataFrame(w).groupby(groups).transform("sum").to_numpy() - w
+    t0 = rule.weeks * week + rule.window_hours - 1  # the window ending at start_h + 1 h
+    lag = lambda a: np.stack([a[:, t0 - k * week: a.shape[1] - k * week] for k in range(1, rule.weeks + 1)], axis=-1)
+    lam, _, alert = score(w[:, t0:], lag(w), rest[:, t0:], lag(rest), rule)
+    out = []
+    for p in np.flatnonzero(alert.any(axis=1)):
+        cat, dist = pairs[p]
+        if district is not None and dist != district:
+            continue
+        ts = np.flatnonzero(alert[p])
+        runs, begin, prev = [], ts[0], ts[0]
+        for t in ts[1:]:
+            if t - prev > gap_hours:
+                runs.append((begin, prev))
+                begin = t
+            prev = t
+        runs.append((begin, prev))
+        for a, b in runs:
+            k = a + int(np.argmax(w[p, t0 + a: t0 + b + 1]))
+            out.append({"category": cat, "district": dist, "region": regions.get(dist),
+                        "first": hours[t0 + a] + pd.Timedelta(hours=1), "last": hours[t0 + b] + pd.Timedelta(hours=1),
+                        "peak": int(w[p, t0 + k]), "expected": float(lam[p, k])})
+    if not out:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(out)[cols].sort_values(["first", "category", "district"]).reset_index(drop=True)
+
+
 # ---- CLI -------------------------------------------------------------------------------------
 def arguments_surges(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
@@ -140,7 +204,7 @@ def run_surges(args: argparse.Namespace) -> int:
         print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
         return 1
     try:
-        con = store.connect(db, read_only=True)
+        con, note = replica.connect(db)
     except store.StoreLocked as exc:
         print(f"error: {exc}; the running app shows the same alerts on the wall display and the overview",
               file=sys.stderr)
@@ -148,6 +212,8 @@ def run_surges(args: argparse.Namespace) -> int:
     except store.StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     alerts = current_alerts(con, now.to_pydatetime(), region=args.region)
     if alerts.empty:
         print(f"no surges at {now:%Y-%m-%d %H:%M}")

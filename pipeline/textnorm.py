@@ -23,6 +23,32 @@ _REPEAT = re.compile(r"(\w)\1\1+")  # "ужааасно" -> "ужасно"
 _NON_WORD = re.compile(r"\W+")
 
 
+# Abbreviations residents write for a building's parts and the utilities, spelled out so that
+# "3 пар., 5 эт., ГВС" counts as the words the corpus uses. Only forms that are no other word:
+# «пар» alone is steam, so it is «парадная» only beside a number ("пар. 3", "3 пар").
+_ABBREVIATIONS = {"эт": "этаж", "кв": "квартира", "лк": "лестничная клетка", "мкд": "многоквартирный дом",
+                  "гвс": "горячее водоснабжение", "хвс": "холодное водоснабжение", "тп": "трансформаторная подстанция",
+                  "жби": "железобетонные изделия", "идн": "искусственная дорожная неровность"}
+_ABBREVIATION = re.compile(r"\b(?:" + "|".join(sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")\b"
+                           r"|\bпар(?= _num_)|(?<=_num_ )пар\b")
+
+
+_ABBREVIATION_PROBES = tuple(f" {w} " for w in [*_ABBREVIATIONS, "пар"])
+
+
+def _spell_out_abbreviations(text: str) -> str:
+    """Most texts hold none: a few substring probes (C speed) spare them the regex."""
+    padded = f" {text} "
+    if any(probe in padded for probe in _ABBREVIATION_PROBES):
+        return _ABBREVIATION.sub(_spell_out, text)
+    return text
+
+
+def _spell_out(m: re.Match) -> str:
+    word = m.group(0)
+    return "парадная" if word == "пар" else _ABBREVIATIONS[word]
+
+
 def _latin_lookalikes_to_cyrillic(text: str) -> str:
     return _MIXED_WORD.sub(lambda m: m.group(0).translate(_LOOKALIKE), text)
 
@@ -48,7 +74,7 @@ def normalize_text(text: str) -> str:
     if _LATIN.search(text):  # most texts have no Latin letters at all
         text = _latin_lookalikes_to_cyrillic(text)
     text = _placeholders(text.lower().replace("ё", "е"))
-    return _NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip()
+    return _spell_out_abbreviations(_NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip())
 
 
 def normalize_series(texts: pd.Series) -> pd.Series:

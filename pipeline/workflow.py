@@ -165,7 +165,9 @@ def register_call(con, text: str, actor, district: str | None = None, address: s
     actor = auth.actor_of(actor, "case:act")
     if not (text or "").strip():
         raise WorkflowError("empty_text", "the text of the call is empty")
-    if district is not None and district not in set(reference.districts()["code"]):
+    if not district:  # a call without a district reaches no department's list and no district's figures
+        raise WorkflowError("no_district", "a call needs a district (pick one, or type an address that names it)")
+    if district not in set(reference.districts()["code"]):
         raise WorkflowError("unknown_district", f"unknown district {district!r}", district=district)
     at = pd.Timestamp(_now(at))
     label = classify.classify_texts([text]).iloc[0]

@@ -159,7 +159,7 @@ def _all_markdown(at) -> str:
     return " ".join(m.value for m in at.markdown) + " ".join(str(e.proto) for e in at.get("html"))
 
 
-@pytest.mark.parametrize("page", ["overview", "deadlines", "review", "model", "admin", "wall", "intake"])
+@pytest.mark.parametrize("page", ["overview", "deadlines", "review", "model", "admin", "wall", "intake", "placements"])
 def test_nothing_is_shown_without_sign_in(app_db, page):
     at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60).run()
     at.switch_page(f"pages/{page}.py").run()

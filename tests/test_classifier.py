@@ -50,6 +50,9 @@ def test_normalisation():
     assert textnorm.normalize("Звоните +7 701 123-45-67, ужааасно, дом 15") == "звоните _phone_ ужасно дом _num_"
     assert textnorm.normalize("ЁЛКА https://x.kz a@b.kz") == "елка _url_ _email_"
     assert textnorm.normalize("Қоқыс ҮЙДЕ") == "қоқыс үйде"
+    # abbreviations spelled out; «пар» is steam unless a number stands beside it
+    assert textnorm.normalize("5 пар., 3 эт. Нет ГВС") == "_num_ парадная _num_ этаж нет горячее водоснабжение"
+    assert textnorm.normalize("Пар. 4, из люка идёт пар") == "парадная _num_ из люка идет пар"
 
 
 def test_language_detection():

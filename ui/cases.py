@@ -110,20 +110,39 @@ def history_value(field: str, value) -> str:
     return str(value)
 
 
-def who(name) -> str:
-    """Who acted: a person's user name, or 'system' for the command line and scheduled jobs."""
-    return core.t("audit.system") if name == auth.SYSTEM else name
+def who(name, names: dict[str, str] | None = None) -> str:
+    """Who acted: a person by display name when `names` (user name -> display name) is given, else
+    by user name; 'system' for the command line and scheduled jobs, 'demo data' for the demo's
+    generated events."""
+    if name == auth.SYSTEM:
+        return core.t("audit.system")
+    if (names or {}).get(name):
+        return names[name]
+    return core.t("history.actor.demo") if name == "demo" else name
 
 
-def who_column(names: pd.Series) -> list[str]:
-    return [who(n) for n in names]
+def display_names() -> dict[str, str]:
+    """User name -> display name, from the users table (who acted, in words)."""
+    con = auth.connect()
+    try:
+        table = auth.users(con)
+    finally:
+        con.close()
+    return dict(zip(table["username"], table["display_name"]))
+
+
+def who_column(names: pd.Series, display: bool = False) -> list[str]:
+    """A column of actors; `display`: people by their display names (case histories), else by
+    user name (the audit log, where the account is what matters)."""
+    known = display_names() if display else None
+    return [who(n, known) for n in names]
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
     """A case's event log in words: what changed, from what to what, by whom, when (local time)."""
     return pd.DataFrame({
         core.t("deadlines.when"): history["happened_at"].map(when),
-        core.t("deadlines.who"): who_column(history["actor"]),
+        core.t("deadlines.who"): who_column(history["actor"], display=True),
         core.t("deadlines.what"): [core.t(f"history.field.{f}") for f in history["field"]],
         core.t("deadlines.old"): [history_value(f, v) for f, v in zip(history["field"], history["old"])],
         core.t("deadlines.new"): ["" if f == "created" else history_value(f, v)

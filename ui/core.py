@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, backup, i18n, settings, spool, store
+from pipeline import auth, backup, i18n, public, replica, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -186,7 +186,9 @@ class AppStore:
         self.path = path
         self.con = store.connect(path)
         self.inbox = settings.inbox_path(path)
+        self.publisher = public.Publisher(settings.public_path(path))
         self._stop = threading.Event()
+        self.replicas = replica.Publisher(path)
         self._thread = threading.Thread(target=self._drain_loop, name="inbox-drainer", daemon=True)
 
     def ensure_data(self) -> None:
@@ -209,6 +211,12 @@ class AppStore:
             self.drain_once()
         except Exception:  # a spool that fails to apply must not take every page down; it stays queued
             log.exception("inbox drain failed")
+        try:  # the public form's copy of the placements, for a store that has none yet (new, restored)
+            from pipeline import placements
+
+            placements.publish_if_missing(self.con.cursor())
+        except Exception:
+            log.exception("publishing placements failed")
         self._thread.start()
         atexit.register(self.close)
         return self
@@ -222,10 +230,21 @@ class AppStore:
     def drain_once(self) -> list[dict]:
         receipts = spool.drain(self.con.cursor(), self.inbox)
         backup.serve_requests(self.con.cursor(), self.path)  # `python -m pipeline backup` while we hold the file
+        try:  # the public form's status.json, when anything changed; never holds up the drains
+            self.publisher.maybe_publish(self.con.cursor())
+        except Exception:
+            log.exception("publishing for the public form failed")
         return receipts
 
     def _drain_loop(self) -> None:
-        while not self._stop.wait(settings.get_float("DRAIN_INTERVAL")):
+        # The first replica is made here, not in start(): a page must not wait for the copy.
+        while True:
+            try:
+                self.replicas.maybe_publish(self.con.cursor())
+            except Exception:  # readers keep the previous replica; tried again next round
+                log.exception("read replica not published")
+            if self._stop.wait(settings.get_float("DRAIN_INTERVAL")):
+                return
             try:
                 self.drain_once()
             except Exception:  # keep draining later; the spool file stays in the inbox

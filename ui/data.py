@@ -187,3 +187,56 @@ def second_choice(text: str) -> dict:
     from pipeline import classify
 
     return _second_choice(text, classify.current_version())
+
+
+# ---- briefing ----------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32, ttl=600)
+def _briefing_facts(period, territory, data_version: tuple):
+    from pipeline import briefing
+
+    return briefing.compute(core.cursor(), period, territory)
+
+
+def briefing(period, territory, lang: str):
+    """The briefing's text in `lang`; its facts are computed once per period, territory and data version."""
+    from pipeline import briefing as b
+
+    return b.write(_briefing_facts(period, territory, version()), lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=600)
+def _briefing_document(period, territory, lang: str, fmt: str, data_version: tuple) -> bytes:
+    from pipeline import briefing_docs
+
+    doc = briefing(period, territory, lang)
+    return briefing_docs.pdf(doc) if fmt == "pdf" else briefing_docs.docx(doc)
+
+
+def briefing_document(period, territory, lang: str, fmt: str) -> bytes:
+    return _briefing_document(period, territory, lang, fmt, version())
+
+
+def kept_briefings():
+    """The briefings kept by scheduled runs (name, path, size, modified), newest first, and the folder."""
+    from pipeline import briefing as b
+
+    return b.kept(), b.keep_dir()
+
+
+def kept_briefing(name: str) -> bytes | None:
+    from pipeline import briefing as b
+
+    return b.kept_file(name)
+# ---- placements ------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=8, ttl=300)
+def _placement_names(registry_version: tuple) -> dict:
+    from pipeline import placements
+
+    return placements.names(core.cursor())
+
+
+def placement_names() -> dict:
+    """code -> names and region of every registered placement, read again when the registry changes."""
+    from pipeline import placements
+
+    return _placement_names(placements.version(core.cursor()))

@@ -17,7 +17,7 @@ from pipeline import search
 from ui import cases, core, data
 
 FACET_ORDER = ("region", "district", "category", "source", "language", "status", "department", "placement",
-               "confidence", "overdue", "reviewed")
+               "confidence", "overdue", "reviewed", "confirmed")
 
 
 def url(f: Filters, **extra) -> str:
@@ -57,7 +57,7 @@ def value_name(facet: str, value) -> str:
         return core.t(f"status.{value}") if value not in ("open", "closed") else core.t(f"explorer.status.{value}")
     if facet == "confidence":
         return core.t(f"explorer.confidence.{value}")
-    if facet in ("overdue", "reviewed"):
+    if facet in ("overdue", "reviewed", "confirmed"):
         return core.t("common.yes" if str(value) in ("1", "True", "true") else "common.no")
     if facet == "placement":
         return placement_name(str(value))
@@ -65,8 +65,13 @@ def value_name(facet: str, value) -> str:
 
 
 def placement_name(code: str) -> str:
-    """A QR placement as people say it. Codes of the form region:bus_stop:N and region:bus:route_N
-    (the demo's, and a convention for real ones) are put in words; any other is shown as written."""
+    """A QR placement as people say it: a registered one by its region and name (data/placements.csv,
+    the placements page); codes of the form region:bus_stop:N and region:bus:route_N (the demo's
+    before the registry) in words; any other as written."""
+    named = data.placement_names().get(str(code).strip().upper())
+    if named:
+        region = reference.name(reference.regions(), named["region"], core.lang())
+        return core.t("placement.named", region=region, name=named["kk" if core.lang() == "kk" else "ru"])
     parts = code.split(":")
     if len(parts) == 3 and parts[0] in set(reference.regions()["code"]):
         region = reference.name(reference.regions(), parts[0], core.lang())

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from pipeline import geo, i18n, reference, settings
+from pipeline import figures, geo, i18n, reference, settings
+from pipeline.queries import wall as wall_queries
 from ui import charts
 
 TOP_CATEGORIES = 11
@@ -22,7 +23,7 @@ CSS = """
 <style>
 .wall{position:fixed;inset:0;z-index:999990;background:#0a101c;color:#eef3fb;overflow:hidden;
   font-family:"DejaVu Sans","Noto Sans",Arial,sans-serif;display:grid;box-sizing:border-box;
-  grid-template-columns:35fr 37fr 28fr;grid-template-rows:6.5vh 15vh minmax(0,1fr) 6vh;
+  grid-template-columns:35fr 37fr 28fr;grid-template-rows:6.5vh 16.5vh minmax(0,1fr) 6vh;
   gap:1.1vh 0.9vw;padding:1.2vh 1.1vw}
 .wall *{box-sizing:border-box}
 .wall.embedded{position:relative;inset:auto;z-index:auto;height:84vh;border-radius:1vh}
@@ -42,6 +43,7 @@ CSS = """
 .wall .kpi{background:#121c2e;border-radius:1vh;padding:1vh 1vw;display:flex;flex-direction:column;
   justify-content:center;min-width:0;overflow:hidden}
 .wall .kpi .label{font-size:2.1vh;color:#cfe0ff;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.wall .kpi .sub{font-size:1.6vh;white-space:normal;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical}
 .wall .kpi .value{font-size:6.4vh;font-weight:700;line-height:1.1;white-space:nowrap}
 .wall .good{color:#52d68a}.wall .bad{color:#ff6b6b}.wall .warn{color:#ffc857}
 .wall .bars{display:flex;flex-direction:column;justify-content:space-between;flex:1;min-height:0}
@@ -129,19 +131,21 @@ def kpis(snap: dict, lang: str) -> str:
     overdue_pct = f"{100 * c['overdue'] / c['open']:.0f}\u202f%" if c["open"] else "—"
     fb = c["feedback_in_time_pct"]
     n_alerts = len(snap["alerts"])
-    tiles = [
-        ("today", i18n.t("wall.today", lang), _int(t["today"]), cls, today_sub),
-        ("open", i18n.t("wall.open", lang), _int(c["open"]), "", i18n.t("wall.open.sub", lang)),
+    said = lambda population, **kw: figures.caption(population, lang, territory_shown=False, short=True, **kw)  # noqa: E731
+    tiles = [  # each figure's small line says what it counts (pipeline/figures.py, as on every screen)
+        ("today", i18n.t("wall.today", lang), _int(t["today"]), cls, today_sub + " · " + said("today")),
+        ("open", i18n.t("wall.open", lang), _int(c["open"]), "", said("open")),
         ("overdue", i18n.t("wall.overdue", lang), _int(c["overdue"]), "bad" if c["overdue"] else "good",
-         i18n.t("wall.overdue.sub", lang, pct=overdue_pct)),
+         i18n.t("wall.overdue.sub", lang, pct=overdue_pct) + " · " + said("overdue")),
         ("feedback", i18n.t("wall.feedback", lang), "—" if fb is None else f"{fb:.0f}\u202f%",
-         "" if fb is None else ("good" if fb >= 90 else "warn" if fb >= 75 else "bad"), i18n.t("wall.feedback.sub", lang)),
+         "" if fb is None else ("good" if fb >= 90 else "warn" if fb >= 75 else "bad"),
+         said("feedback_in_time", days=wall_queries.DAYS)),
         ("alerts", i18n.t("wall.alerts.count", lang), str(n_alerts), "bad" if n_alerts else "good",
          i18n.t("wall.alerts.count.sub", lang)),
     ]
     return '<div class="kpis">' + "".join(
         f'<div class="kpi" data-kpi="{key}"><div class="label">{_e(label)}</div>'
-        f'<div class="value {cls}" id="wall-{key}">{_e(value)}</div><div class="sub">{_e(sub)}</div></div>'
+        f'<div class="value {cls}" id="wall-{key}">{_e(value)}</div><div class="sub" title="{_e(sub)}">{_e(sub)}</div></div>'
         for key, label, value, cls, sub in tiles) + "</div>"
 
 

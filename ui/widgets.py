@@ -125,9 +125,10 @@ def alert_filters(alert, f: Filters) -> Filters:
                    district=alert.district)
 
 
-def open_cases_filters(department=None, district=None, category=None, overdue: bool | None = None) -> Filters:
+def open_cases_filters(department=None, district=None, category=None, overdue: bool | None = None,
+                       region=None) -> Filters:
     """The explorer's filter for the deadlines page's open cases: received any time up to today."""
     first, last = data.date_range()
     today = max(last or dt.date.today(), dt.date.today())
-    return Filters(first or today, today, district=district, category=category, department=department,
-                   status="open", overdue=overdue)
+    return Filters(first or today, today, region=region, district=district, category=category,
+                   department=department, status="open", overdue=overdue)

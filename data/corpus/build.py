@@ -23,7 +23,7 @@ PARTS = {"a": {"roads", "traffic", "street_lighting", "electricity", "heating", 
 # notes, formal letters, a building's common parts, everyday words); d is short formal Kazakh.
 # e and f add what the real appeals showed the corpus lacked (see README_e.md, README_f.md).
 ALL = PARTS["a"] | PARTS["b"]
-PARTS.update({"c": ALL, "d": ALL, "e": ALL, "f": ALL})
+PARTS.update({"c": ALL, "d": ALL, "e": ALL, "f": ALL, "g": ALL})
 PART = sys.argv[1] if len(sys.argv) > 1 else "b"
 SRC = HERE / f"src_{PART}"
 CATS = PARTS[PART]

@@ -25,15 +25,17 @@ _BUCKET_SQL = {
                "AND epoch(due_at - $now) < 0.25 * epoch(due_at - received_at)",
 }
 _SCOPE = ("(CAST($department AS VARCHAR) IS NULL OR department = $department) "
+          "AND (CAST($region AS VARCHAR) IS NULL OR region = $region) "
           "AND (CAST($district AS VARCHAR) IS NULL OR district = $district) "
           "AND (CAST($category AS VARCHAR) IS NULL OR category = $category)")
 
 
-def _params(now: dt.datetime, department, district, category) -> dict:
+def _params(now: dt.datetime, department, district, category, region=None) -> dict:
     tz = ZoneInfo(settings.get("TZ"))
     local = now.astimezone(tz)
     midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tz)
-    return {"now": now, "midnight": midnight, "department": department, "district": district, "category": category}
+    return {"now": now, "midnight": midnight, "department": department, "district": district, "category": category,
+            "region": region}
 
 
 def _run(con, sql: str, params: dict) -> pd.DataFrame:
@@ -42,15 +44,17 @@ def _run(con, sql: str, params: dict) -> pd.DataFrame:
 
 
 def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=None, district=None,
-                  category=None) -> dict[str, int]:
+                  category=None, region=None) -> dict[str, int]:
+    """Open cases now, received at any time, in each bucket (overdue as filters.overdue_sql)."""
     cols = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in _BUCKET_SQL.items())
     row = _run(con, f"SELECT {cols} FROM submissions WHERE status IN {OPEN} AND {_SCOPE}",
-               _params(now, department, district, category)).iloc[0]
+               _params(now, department, district, category, region)).iloc[0]
     return {k: int(v) for k, v in row.items()}
 
 
 def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, department=None, district=None,
-                 category=None, limit: int | None = None, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+                 category=None, limit: int | None = None, viewer: auth.Viewer | None = None,
+                 region=None) -> pd.DataFrame:
     """Every case in the bucket (or the first `limit`), soonest deadline first; the first
     `TEXT_SHOWN` characters of each text, masked for a viewer who may not see contacts.
 
@@ -58,7 +62,7 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
     ("+7 701 123 4") would pass it and show most of its digits."""
     if bucket not in _BUCKET_SQL:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
-    params = _params(now, department, district, category) | {"limit": limit}
+    params = _params(now, department, district, category, region) | {"limit": limit}
     rows = privacy.for_viewer(_run(con, f"""
         SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at, text
         FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
@@ -68,6 +72,7 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
 
 
 def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFrame:
+    """Open cases now (received at any time) and the overdue among them, per department and district."""
     return con.execute(f"""
         SELECT department, district, count(*) AS open, count(*) FILTER (WHERE due_at < $now) AS overdue
         FROM submissions WHERE status IN {OPEN} GROUP BY ALL ORDER BY overdue DESC, open DESC""",

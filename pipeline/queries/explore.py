@@ -26,6 +26,7 @@ FACETS = {
                   "WHEN coalesce(category_confidence, 0) < ? THEN 'low' ELSE 'high' END",
     "overdue": overdue_sql(),
     "reviewed": "coalesce(category_source = 'operator', false)",
+    "confirmed": "resident_confirmed_at IS NOT NULL",
 }
 GRAINS = ("day", "week", "month", "year")
 SORTS = {"received_desc": "received_at DESC, id DESC", "received_asc": "received_at, id",

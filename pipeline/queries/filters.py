@@ -42,6 +42,7 @@ class Filters:
     confidence: str | None = None  # 'low' (model, below the review threshold), 'high' (model), 'operator'
     overdue: bool | None = None    # open and past the deadline (True) or not (False)
     reviewed: bool | None = None   # an operator confirmed or corrected the category
+    confirmed: bool | None = None  # the resident confirmed it is fixed (resident_confirmed_at is set)
     q: str | None = None           # words to find in the text, in any of their forms
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
@@ -103,7 +104,7 @@ def from_params(params, default_start: dt.date, default_end: dt.date) -> Filters
                    source=choice("source"), language=choice("language"), category=choice("category"),
                    status=choice("status", STATUS_GROUPS + STATUSES), department=choice("department"),
                    placement=choice("placement"), confidence=choice("confidence", CONFIDENCE_BANDS),
-                   overdue=flag("overdue"), reviewed=flag("reviewed"), q=choice("q"))
+                   overdue=flag("overdue"), reviewed=flag("reviewed"), confirmed=flag("confirmed"), q=choice("q"))
 
 
 def where(f: Filters, alias: str = "", now: dt.datetime | None = None) -> tuple[str, list]:
@@ -134,6 +135,8 @@ def where(f: Filters, alias: str = "", now: dt.datetime | None = None) -> tuple[
         params.append(settings.get_float("REVIEW_THRESHOLD"))
     if f.reviewed is not None:
         parts.append(f"{'' if f.reviewed else 'NOT '}coalesce({p}category_source = 'operator', false)")
+    if f.confirmed is not None:
+        parts.append(f"{p}resident_confirmed_at IS {'NOT ' if f.confirmed else ''}NULL")
     if f.overdue is not None:
         parts.append(overdue_sql(p) if f.overdue else f"NOT coalesce({overdue_sql(p)}, false)")
         params.append(now or dt.datetime.now(dt.timezone.utc))

@@ -64,10 +64,12 @@ def daily_trend(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
         FROM submissions WHERE {cond} GROUP BY ALL ORDER BY day, category""", params).df()
 
 
-def top_rising(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10, min_count: int = 5) -> pd.DataFrame:
-    """Category and district pairs that grew most against the previous period of equal length."""
+def top_rising(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10, min_count: int = 5,
+               previous: Filters | None = None) -> pd.DataFrame:
+    """Category and district pairs that grew most against the previous period of equal length (or
+    against `previous`, e.g. the calendar month before for a briefing)."""
     cond, params = where(f)
-    prev_cond, prev_params = where(f.previous())
+    prev_cond, prev_params = where(previous or f.previous())
     return con.execute(f"""
         WITH cur AS (SELECT category, district, count(*) AS n FROM submissions WHERE {cond} GROUP BY ALL),
              prev AS (SELECT category, district, count(*) AS n FROM submissions WHERE {prev_cond} GROUP BY ALL)

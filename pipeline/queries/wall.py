@@ -13,6 +13,7 @@ from pipeline.queries.filters import Filters
 from pipeline.queries.filters import OPEN
 
 TYPICAL_WEEKS = 8
+DAYS = 30  # the wall's period for feedback in time, shares, the trend and the map
 
 
 def _local_midnight(now: dt.datetime) -> dt.datetime:
@@ -42,7 +43,7 @@ def today_vs_typical(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: s
 
 
 def case_figures(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None,
-                 days: int = 30) -> dict:
+                 days: int = DAYS) -> dict:
     """Open and overdue cases now (whenever received); feedback in time over the last `days`."""
     since = now - dt.timedelta(days=days)
     row = con.execute(f"""
@@ -56,14 +57,14 @@ def case_figures(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str |
     return {"open": open_, "overdue": overdue, "feedback_in_time_pct": 100.0 * in_time / due if due else None}
 
 
-def shares(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None, days: int = 30) -> pd.DataFrame:
+def shares(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None, days: int = DAYS) -> pd.DataFrame:
     """Category, count and percent of the submissions in the last `days` local days."""
     today = _local_midnight(now).date()
     return overview.category_shares(con, Filters(today - dt.timedelta(days=days - 1), today, region=region))
 
 
 def trend_vs_last_year(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | None = None,
-                       days: int = 30) -> pd.DataFrame:
+                       days: int = DAYS) -> pd.DataFrame:
     """day, n, last_year: daily counts of the last `days` days and of the same days 52 weeks
     earlier (364 days, so Mondays meet Mondays); today is the day so far."""
     start = _local_midnight(now) - dt.timedelta(days=days - 1)
@@ -81,7 +82,7 @@ def trend_vs_last_year(con: duckdb.DuckDBPyConnection, now: dt.datetime, region:
          start, now, region, region]).df()
 
 
-def district_stats(con: duckdb.DuckDBPyConnection, now: dt.datetime, days: int = 30,
+def district_stats(con: duckdb.DuckDBPyConnection, now: dt.datetime, days: int = DAYS,
                    category: str | None = None, region: str | None = None) -> pd.DataFrame:
     """Per district: submissions in the last `days` (of one category when given), per 10,000
     residents, open, overdue and the overdue share of open cases."""

@@ -24,8 +24,9 @@ def test_walk_one_case_from_new_to_resolved(tmp_path, browser, shot):
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         sign_in(page, server.url + "/intake", "operator")
         page.get_by_label("Суть обращения (со слов заявителя)").fill("Во дворе дома 12 огромная яма, машины бьют колёса")
-        page.get_by_label("Адрес").fill("ул. Маресьева, 12")  # leaving the text area applies it
+        page.get_by_label("Адрес").fill("г. Актобе, район Алматы, ул. Маресьева, 12")  # names the district
         page.wait_for_selector("text=Классификатор:", timeout=60_000)
+        page.wait_for_selector("text=Район определён по адресу.", timeout=60_000)
         wait_for_app(page)
         page.get_by_role("button", name=re.compile("Зарегистрировать")).click()
         number_el = page.locator("[data-testid='registration-number']")

@@ -56,9 +56,9 @@ DISTRICTS = ["Абайский", "Туранский", "Енбекшинский
 COUNTS = {"operator": 4, "analyst": 4, "akim": 4, "admin": 2, "wall": 4, "anonymous": 2}
 MENUS = {  # from the README's table, not from data/roles.csv: a grant added there by mistake fails here
     "operator": {"overview", "explorer", "wall", "intake", "deadlines", "review"},
-    "analyst": {"overview", "explorer", "wall", "deadlines", "model"},
-    "akim": {"overview", "explorer", "wall", "deadlines"},
-    "admin": {"overview", "explorer", "wall", "intake", "deadlines", "review", "model", "admin"},
+    "analyst": {"overview", "explorer", "wall", "briefing", "deadlines", "model", "placements"},
+    "akim": {"overview", "explorer", "wall", "briefing", "deadlines"},
+    "admin": {"overview", "explorer", "wall", "briefing", "intake", "deadlines", "review", "model", "admin", "placements"},
 }
 
 
