@@ -55,7 +55,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from pipeline import privacy, reference, search, settings, store
+from pipeline import placenames, privacy, reference, search, settings, store
 
 PROPOSAL_SOURCE = "qr"
 THRESHOLD = 0.38       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
@@ -157,9 +157,12 @@ def features(text: str) -> Doc:
         if hit:
             common.add(f)
     numbers = {"#" + n for n in _NUMBER.findall(text)}
-    names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
-    names = (names & feats) - common
-    return Doc(frozenset(feats | numbers), frozenset(names | numbers))
+    if STRICT_NAMES:
+        names = {"@" + k for k in placenames.places(text)}
+    else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
+        names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
+        names = (names & feats) - common
+    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers))
 
 
 _rng = np.random.default_rng(20261130)
@@ -207,6 +210,7 @@ class Space:
         flat_l, w_l = flat.tolist(), w.tolist()
         self.vectors = [dict(zip(flat_l[a:b], w_l[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
         self.names = names_per_row
+        self.words = list(vocab)  # feature index -> feature
         self.bands = self._bands(flat, lengths, starts, vocab)
 
     @staticmethod
@@ -239,6 +243,17 @@ class Space:
             keys[lo:hi] = k
         keys_l = keys.astype(np.int64).tolist()
         return [tuple(k) if n else () for k, n in zip(keys_l, nonempty.tolist())]
+
+
+def _same_name(a: str, b: str) -> bool:
+    """One place (keys equal or a swapped pair of letters: placenames.same) or one number."""
+    return a == b or (a[0] == b[0] == "@" and placenames.same(a[1:], b[1:]))
+
+
+def _names_agree(na: set, nb: set) -> bool:
+    """Two ideas mostly give the same places and numbers (typo-tolerant): none that the other
+    does not give."""
+    return all(any(_same_name(a, b) for b in nb) for a in na) and all(any(_same_name(b, a) for a in na) for b in nb)
 
 
 class Grouper:
@@ -308,10 +323,11 @@ class Grouper:
         mine = self.space.names[kind]
         if not mine:
             return False
-        names = self.names[idea]
-        if not any(c > 0 for c in names.values()):
+        names = [n for n, c in self.names[idea].items() if c > 0]
+        if not names:
             return False
-        return any(names.get(n, 0) <= 0 for n in mine)
+        words = self.space.words
+        return any(not any(n == x or _same_name(words[n], words[x]) for x in names) for n in mine)
 
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
@@ -433,8 +449,8 @@ class Grouper:
             if a in merged or b in merged or version[a] != va or version[b] != vb:
                 continue  # merged away, or grown since: a fresher entry is in the heap
             na, nb = self._main_names(a), self._main_names(b)
-            if (na or nb) and len(na & nb) * 2 < len(na | nb):
-                continue  # most of the places and numbers they give differ: another place
+            if na and nb and not _names_agree({self.space.words[x] for x in na}, {self.space.words[x] for x in nb}):
+                continue  # they mostly give different places or numbers: another place
             if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
                 continue  # each is much tighter than the two together: two ideas
             if b in keep:
