@@ -139,13 +139,29 @@ def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
     return found
 
 
-def features(text: str) -> Doc:
+@functools.cache
+def _phrases() -> re.Pattern:
+    """The greetings and sign-offs letters open and close with (data/demo/phrases.csv: openers and
+    closings), as one pattern of their words in any case, with any punctuation between."""
+    frame = pd.read_csv(reference.DATA / "demo" / "phrases.csv", dtype=str, keep_default_na=False)
+    texts = sorted({t for t in frame.loc[frame["kind"].isin(["opener", "closing"]), "text"] if t.strip()},
+                   key=len, reverse=True)
+    parts = [r"[\s.,!?:;«»\"'()–—-]*".join(re.escape(w) for w in re.findall(r"\w+", t)) for t in texts]
+    return re.compile(r"(?<!\w)(?:" + "|".join(p for p in parts if p) + r")(?!\w)[\s.,!?:;]*", re.IGNORECASE)
+
+
+def strip_phrases(text: str) -> str:
+    """A text without the openers and closings every letter may carry (case-insensitive)."""
+    return _phrases().sub(" ", text)
+
+
+def features(text: str, learned: frozenset = frozenset()) -> Doc:
     """A text's comparable features (see the module's docstring): per word its concept from the
     vocabulary, else its first PREFIX letters with Kazakh letters folded (Russian and Kazakh endings
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
     are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
-    text = text[:search.MAX_CHARS] if isinstance(text, str) else ""
+    text = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
     words, kazakh = search.text_words(text)
     feats: set[str] = set()
     common: set[str] = set()
@@ -158,7 +174,7 @@ def features(text: str) -> Doc:
             common.add(f)
     numbers = {"#" + n for n in _NUMBER.findall(text)}
     if STRICT_NAMES:
-        names = {"@" + k for k in placenames.places(text)}
+        names = {"@" + k for k in placenames.places(text, learned)}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
         names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
         names = (names & feats) - common
@@ -180,8 +196,9 @@ class Space:
 
     def __init__(self, texts: list[str]):
         by_text: dict[str, Doc] = {}
-        docs = [by_text.get(t) or by_text.setdefault(t, features(t)) for t in
-                (x if isinstance(x, str) else "" for x in texts)]
+        texts = [x if isinstance(x, str) else "" for x in texts]
+        learned = placenames.learn(set(texts))
+        docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned)) for t in texts]
         kinds: dict[Doc, int] = {}
         self.kind = np.fromiter((kinds.setdefault(d, len(kinds)) for d in docs), dtype=np.int64, count=len(docs))
         unique = list(kinds)

@@ -120,15 +120,60 @@ def gazetteer() -> dict[str, str]:
     return out
 
 
-def places(text: str) -> frozenset[str]:
-    """Keys of the places a text names (any letter case)."""
+@functools.lru_cache(maxsize=200_000)
+def _near(k: str) -> str | None:
+    """The known place a long word's key is one slip away from: two neighbouring letters swapped,
+    or another fifth letter where only one known place starts with the same four."""
+    if len(k) < KEY_LETTERS:
+        return None
+    known = gazetteer()
+    for i in range(len(k) - 1):
+        swapped = k[:i] + k[i + 1] + k[i] + k[i + 2:]
+        if swapped in known:
+            return known[swapped]
+    return _by_prefix().get(k[:KEY_LETTERS - 1])
+
+
+@functools.cache
+def _by_prefix() -> dict[str, str]:
+    """Four first letters -> the one known place of KEY_LETTERS letters starting so."""
+    seen: dict[str, set] = {}
+    for k, place in gazetteer().items():
+        if len(k) == KEY_LETTERS:
+            seen.setdefault(k[:KEY_LETTERS - 1], set()).add(place)
+    return {p: next(iter(v)) for p, v in seen.items() if len(v) == 1}
+
+
+def learn(texts) -> frozenset[str]:
+    """Place names a set of texts teaches: capitalised words after a street marker (мкр Болашак),
+    of KEY_LETTERS letters or more and not known already, so that the same name without its
+    marker (в Болашаке) is a place too in every text grouped with them."""
+    known = gazetteer()
+    out = set()
+    for text in texts:
+        if isinstance(text, str) and text:
+            for m in _RU_MARKER.findall(text) + _KK_MARKER.findall(text):
+                if m[:1].isupper() and m[1:2].islower():
+                    k = key(m)
+                    if len(k) == KEY_LETTERS and k not in known:
+                        out.add(k)
+    return frozenset(out)
+
+
+def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
+    """Keys of the places a text names (any letter case); `learned`: keys from `learn`."""
     if not isinstance(text, str) or not text:
         return frozenset()
     known = gazetteer()
-    found = {key(m) for m in _RU_MARKER.findall(text)}
-    found |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
-    found = {known.get(k, k) for k in found}
-    found |= {known[k] for k in map(key, _ANY_WORD.findall(text)) if k in known}
+    marked = {key(m) for m in _RU_MARKER.findall(text)}
+    marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
+    found = {known.get(k) or _near(k) or k for k in marked}
+    for word in _ANY_WORD.findall(text):
+        k = key(word)
+        # a slip is looked for only in a capitalised word: lower-case words are mostly not names
+        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and _near(k))
+        if hit:
+            found.add(hit)
     found.discard("")
     found.discard(None)
     return frozenset(found)
