@@ -53,18 +53,55 @@ _ANY_WORD = re.compile(_WORD)
 _ENDING = re.compile(r"[аяуюоеиыйь]+$")
 
 
-@functools.lru_cache(maxsize=200_000)
-def key(word: str) -> str:
-    """A place word's key (see the module's docstring); '' for a generic or too short word."""
+def _norm(word: str) -> str:
+    """A word lowercased, Kazakh letters folded, a hyphen's number dropped; '' when generic."""
     w = word.lower().replace("ё", "е")
     head, _, tail = w.partition("-")
     w = head if tail.isdigit() or not tail else head + tail  # Батыс-2: батыс; Кен-Баба: кенбаба
     if w in GENERIC or head in GENERIC or len(w) < 3:
         return ""
-    w = w.translate(_FOLD)
+    return w.translate(_FOLD)
+
+
+@functools.lru_cache(maxsize=200_000)
+def key(word: str) -> str:
+    """A place word's key (see the module's docstring); '' for a generic or too short word."""
+    w = _norm(word)
+    if not w:
+        return ""
+    if w[:KEY_LETTERS + 1] in _longer():  # Бадамша beside Бадам
+        return w[:KEY_LETTERS + 1]
     if len(w) <= KEY_LETTERS + 1:  # a short name's ending (Абая, Абай: аб; Тауке, Тәуке: таук)
         w = _ENDING.sub("", w) if len(_ENDING.sub("", w)) >= 2 else w
     return w[:KEY_LETTERS]
+
+
+@functools.cache
+def _longer() -> frozenset[str]:
+    """Six-letter keys of known names that start like another known name (Бадамша, Бадам)."""
+    words = set()
+    for name in _known_names():
+        for word in _ANY_WORD.findall(name):
+            if word[0].isupper():
+                w = _norm(word)
+                if w:
+                    words.add(w)
+    heads: dict[str, set] = {}
+    for w in words:
+        heads.setdefault(w[:KEY_LETTERS], set()).add(w)
+    return frozenset(w[:KEY_LETTERS + 1] for group in heads.values() if len(group) > 1
+                     for w in group if len(w) > KEY_LETTERS + 1
+                     and not any(o != w and o[:KEY_LETTERS + 1] == w[:KEY_LETTERS + 1] for o in group))
+
+
+@functools.cache
+def _known_names() -> tuple[str, ...]:
+    districts = reference.districts().astype(str)
+    names = [a for x in districts["aliases"] for a in x.split("|") if a]
+    names += districts["short_ru"].tolist() + districts["short_kk"].tolist()
+    names += pd.read_csv(reference.DATA / "demo" / "places.csv", dtype=str, keep_default_na=False)["text"].tolist()
+    placements = pd.read_csv(reference.DATA / "placements.csv", dtype=str, keep_default_na=False)
+    return tuple(names + placements["name_ru"].tolist() + placements["name_kk"].tolist())
 
 
 def same(a: str, b: str) -> bool:
