@@ -40,11 +40,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import json
-import os
 import sys
 import re
-import tempfile
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -884,31 +881,32 @@ class _Nobody:  # a viewer with no permission at all: masked texts, no contacts
 _NOBODY = _Nobody()
 
 
-def publish_decisions(con, path: str | Path | None = None) -> tuple[Path, int]:
-    """Write the accepted ideas to `<public dir>/decisions.json` atomically (a temporary file in the
-    same folder, then a rename): the public form never reads half a file. Returns (path, count)."""
-    target = Path(path) if path else settings.public_path() / "decisions.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    rows = []
+def decision_items(con) -> list[dict]:
+    """The accepted ideas as decisions.json items (pipeline.public's schema: idea, district,
+    title, text, supporters, decision, department, date, answer), texts masked."""
+    clean = lambda v: " ".join(privacy.mask(privacy.display_text(v or "")).split())  # noqa: E731
+    items = []
     for r in accepted(con).itertuples():
-        text = " ".join(privacy.mask(privacy.display_text(r.text)).split())
+        text = clean(r.text)
         title = r.title if isinstance(r.title, str) and r.title else _title(text)
-        rows.append({"idea_id": str(int(r.idea_id)), "district": r.districts[0] if r.districts else "",
-                     "title": " ".join(privacy.mask(privacy.display_text(title)).split()), "text": text,
-                     "supporters": str(int(r.supporters)), "decision": "accepted",
-                     "department": str(r.department or ""), "decided_on": pd.Timestamp(r.decided_on).date().isoformat(),
-                     "answer": " ".join(privacy.mask(privacy.display_text(r.answer or "")).split())})
-    fd, tmp = tempfile.mkstemp(prefix=".decisions-", suffix=".json", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(rows, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target, len(rows)
+        items.append({"idea": str(int(r.idea_id)), "district": r.districts[0] if r.districts else "other",
+                      "title": clean(title) or str(int(r.idea_id)), "text": text, "supporters": int(r.supporters),
+                      "decision": "accepted", "department": str(r.department or ""),
+                      "date": pd.Timestamp(r.decided_on).date().isoformat(), "answer": clean(r.answer)})
+    return items
+
+
+def publish_decisions(con, path: str | Path | None = None) -> tuple[Path, int]:
+    """Write the accepted ideas to `<public dir>/decisions.json` (pipeline.public.write_decisions:
+    checked, a temporary file in the same folder, then a rename, so the public form never reads
+    half a file). Returns (path, count)."""
+    from pipeline import public
+
+    target = Path(path) if path else settings.public_path() / public.DECISIONS_FILE
+    items = decision_items(con)
+    public.write_json_atomic(target, {"version": public.SCHEMA_VERSION,
+                                      "decisions": [public.check_decision(i) for i in items]})
+    return target, len(items)
 
 
 def _title(text: str, limit: int = 80) -> str:

@@ -24,7 +24,7 @@ import re
 
 import pandas as pd
 
-from pipeline import reference, search
+from pipeline import reference
 
 KEY_LETTERS = 5
 _FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")

@@ -10,7 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import auth, ideas
+from streamlit.testing.v1 import AppTest
+
+from formapp import published
+from pipeline import auth, ideas, public, settings
+from tests.conftest import signed_in
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -137,11 +141,69 @@ def test_published_decisions_are_masked_and_carry_no_contacts(con, tmp_path):
     ideas.decide(con, staff("akim"), idea, "accepted", answer="Строим. Звоните +7 701 555 12 34",
                  department=department, decided_on=dt.date(2026, 11, 20))
     path, n = ideas.publish_decisions(con, tmp_path / "public" / "decisions.json")
-    rows = json.loads(path.read_text(encoding="utf-8"))
-    assert n == len(rows) == 1
+    document = json.loads(path.read_text(encoding="utf-8"))
+    rows = document["decisions"]
+    assert document["version"] == 1 and n == len(rows) == 1
     body = json.dumps(rows, ensure_ascii=False)
     assert "555 12 34" not in body and "+7 701" not in body
-    assert set(rows[0]) == {"idea_id", "district", "title", "text", "supporters", "decision", "department",
-                            "decided_on", "answer"}
-    assert rows[0]["supporters"] == "2" and rows[0]["decided_on"] == "2026-11-20"
-    assert not list((tmp_path / "public").glob(".decisions-*"))  # no temporary file left behind
+    assert set(rows[0]) == set(public.DECISION_FIELDS)
+    assert rows[0]["supporters"] == 2 and rows[0]["date"] == "2026-11-20"
+    assert published.parse_decisions(document)  # what the public form reads
+    assert not [p for p in (tmp_path / "public").iterdir() if p.name != "decisions.json"]  # no temporary file left
+
+
+# ---- the page ------------------------------------------------------------------------------------
+def test_page_ranks_shows_masked_proposals_merges_decides_and_publishes(real_app, tmp_path, monkeypatch):
+    from pipeline import sla
+
+    monkeypatch.setenv("SC_PUBLIC_DIR", str(tmp_path / "public"))
+    secret = "Меня зовут Айгуль Нурланова, мой телефон +7 701 555 12 34. Построить бассейн для детей в Каратауском районе"
+
+    def fill(con):
+        add(con, LIGHT + [secret, POOL[1], "<b>Нужен</b> каток в сквере на Маресьева"])
+        ideas.regroup(con)
+
+    at = real_app(fill)
+    at.run()
+    at.switch_page("pages/ideas.py").run()
+    assert not at.exception, at.exception
+    ranked = at.dataframe[0].value
+    assert ranked["Поддержали"].tolist()[0] == 3  # the traffic light: three proposals, ranked first
+    texts = " ".join(ranked["Текст"])
+    assert "<b>Нужен</b> каток" in texts  # residents' markup stays text
+    # the admin sees contacts; an analyst sees the same idea masked and no group or decision forms
+    light = int(ranked["Идея"].iloc[0].removeprefix("№ "))
+    pool = next(int(i.removeprefix("№ ")) for i, t in zip(ranked["Идея"], ranked["Текст"]) if "бассейн" in t)
+    at.selectbox(key="id_pick").set_value(pool).run()
+    if len(at.dataframe[1].value) == 1:  # however the grouping saw the two pool proposals, merge them
+        other = next(int(i.removeprefix("№ ")) for i, t in zip(ranked["Идея"], ranked["Текст"])
+                     if "бассейн" in t and int(i.removeprefix("№ ")) != pool)
+        at.selectbox(key="id_merge_other").set_value(other).run()
+        at.button(key="id_merge").click().run()
+        assert at.success and "присоединена" in at.success[0].value, [e.value for e in at.error]
+    # a decision: not accepted without a reason is refused in words; accepted with a department is kept
+    at.selectbox(key="id_pick").set_value(pool).run()
+    at.radio(key="id_choice").set_value("not_accepted")
+    at.button(key=f"FormSubmitter:id_decide_{pool}-Сохранить решение").click().run()
+    assert at.error[0].value == "Для непринятой идеи укажите причину."
+    at.radio(key="id_choice").set_value("accepted")
+    at.selectbox(key="id_department").set_value(sla.departments()["code"].iloc[0])
+    at.text_area(key="id_answer").set_value("Бассейн в плане на 2027 год")
+    at.button(key=f"FormSubmitter:id_decide_{pool}-Сохранить решение").click().run()
+    assert not at.error and at.success[0].value.startswith(f"Решение по идее № {pool} сохранено"), \
+        [e.value for e in at.error]
+    at.button(key="id_publish").click().run()
+    assert at.success[0].value.startswith("Опубликовано принятых идей: 1")
+    document = json.loads((tmp_path / "public" / "decisions.json").read_text(encoding="utf-8"))
+    assert [d["idea"] for d in document["decisions"]] == [str(pool)]
+    assert "555 12 34" not in json.dumps(document, ensure_ascii=False)
+    # an analyst: masked texts, no forms
+    at = signed_in(AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60), "analyst")
+    at.run()
+    at.switch_page("pages/ideas.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="id_pick").set_value(pool).run()
+    shown = " ".join(at.dataframe[1].value["Текст"]) + " ".join(at.dataframe[0].value["Текст"])
+    assert "555 12 34" not in shown and "Нурланова" not in shown
+    assert not [e for e in at.expander if e.label == "Объединить или разделить"]
+    assert not at.get("form") and light
