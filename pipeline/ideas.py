@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import logging
 import sys
 import re
 import time
@@ -53,6 +54,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline import placenames, privacy, reference, search, settings, store
+
+log = logging.getLogger(__name__)
 
 PROPOSAL_SOURCE = "qr"
 THRESHOLD = 0.38       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
@@ -226,6 +229,40 @@ class Space:
         self.names = names_per_row
         self.words = list(vocab)  # feature index -> feature
         self.bands = self._bands(flat, lengths, starts, vocab)
+        # kept for `extend`: the idf is frozen at this size (a few new texts hardly move it)
+        self._kinds, self._vocab, self._idf, self._learned = kinds, vocab, idf.tolist(), learned
+        self._size = len(docs)
+
+    def extend(self, texts: list[str]) -> list[int]:
+        """Add texts after the fact (the app's drain: a few new proposals against thousands):
+        features, vector and bucket keys for the new ones only, with the idf frozen at
+        construction (a feature never seen weighs as a feature of one text). Returns positions."""
+        texts = [x if isinstance(x, str) else "" for x in texts]
+        self._learned = self._learned | placenames.learn(set(texts))
+        kinds, vocab = self._kinds, self._vocab
+        new_kind = []
+        for text in texts:
+            doc = features(text, self._learned)
+            kind = kinds.get(doc)
+            if kind is None:
+                kind = kinds[doc] = len(kinds)
+                cols = [vocab.setdefault(f, len(vocab)) for f in sorted(doc.feats)]
+                self.words.extend(list(vocab)[len(self.words):])
+                fresh = np.log(1 + self._size) + 1.0
+                self._idf.extend([fresh] * (len(vocab) - len(self._idf)))
+                names = frozenset(vocab[f] for f in doc.names)
+                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0) for c in cols])
+                norm = float(np.sqrt((w * w).sum())) or 1.0
+                self.vectors.append(dict(zip(cols, (w / norm).tolist())))
+                self.names.append(names)
+                local = {f: i for i, f in enumerate(sorted(doc.feats))}
+                n = np.array([len(local)], dtype=np.int64)
+                self.bands.append(self._bands(np.arange(len(local), dtype=np.int64), n,
+                                              np.zeros(1, dtype=np.int64), local)[0])
+            new_kind.append(kind)
+        start = len(self.kind)
+        self.kind = np.concatenate([self.kind, np.array(new_kind, dtype=np.int64)])
+        return list(range(start, len(self.kind)))
 
     @staticmethod
     def _bands(flat, lengths, starts, vocab) -> list[tuple[int, ...]]:
@@ -592,6 +629,110 @@ def update(con, threshold: float = THRESHOLD) -> dict:
         _insert_members(con, placed, "idea")
         _set_representatives(con, g, ids, {idea for _, idea in placed})
     return {"proposals": len(frame), "grouped": len(placed), "new_ideas": len(rename)}
+
+
+class Live:
+    """The grouping kept in memory between the app's drains, so that a few new proposals cost
+    milliseconds, not the seconds of building every vector again (`update` does that).
+
+    It is valid while nobody else moved proposals: staff's merges and splits, a regroup and the
+    CLI change idea_members; a cheap fingerprint (members and staff actions) finds that out and
+    the state is built again. New ideas get their numbers at once (one nextval each); after any
+    failure the state is dropped and built again next time."""
+
+    def __init__(self):
+        self._state = None  # (fingerprint, Grouper, submission ids by position)
+        self.joined: list[int] = []  # the ideas the last update added to
+
+    @staticmethod
+    def _fingerprint(con) -> tuple:
+        return tuple(con.execute("""SELECT (SELECT count(*) FROM idea_members WHERE kind = 'idea'),
+                                           (SELECT coalesce(max(submission_id), 0) FROM idea_members WHERE kind = 'idea'),
+                                           (SELECT count(*) FROM idea_actions),
+                                           (SELECT count(*) FROM ideas WHERE kind = 'idea')""").fetchall()[0])
+
+    def _build(self, con):
+        frame = _proposals(con)
+        frame = frame[frame["idea_id"].notna()]
+        g = Grouper(Space(frame["text"].tolist()))
+        for pos, idea in enumerate(frame["idea_id"].astype("int64").tolist()):
+            g.add(idea, pos)
+        return g, frame["id"].astype("int64").tolist()
+
+    def update(self, con) -> dict:
+        """Group the proposals not yet in an idea; returns counts (grouped, new_ideas)."""
+        loose = con.execute("""SELECT s.id, s.text FROM submissions s
+                               WHERE s.source = ? AND NOT EXISTS (SELECT 1 FROM idea_members m
+                                     WHERE m.submission_id = s.id AND m.kind = 'idea')
+                               ORDER BY s.received_at, s.id""", [PROPOSAL_SOURCE]).fetchall()
+        if not loose:
+            return {"grouped": 0, "new_ideas": 0}
+        fingerprint = self._fingerprint(con)
+        if self._state is None or self._state[0] != fingerprint:
+            g, ids = self._build(con)
+        else:
+            _, g, ids = self._state
+        self._state = None  # until this update is stored
+        positions = g.space.extend([t for _, t in loose])
+        created: list[int] = []
+
+        def new_id() -> int:
+            created.append(_allocate(con, "idea", 1)[0])
+            return created[-1]
+
+        with store.transaction(con):
+            placed = [(sid, g.place(pos, new_id)) for (sid, _), pos in zip(loose, positions)]
+            ids.extend(sid for sid, _ in loose)
+            _insert_members(con, placed, "idea")
+            _set_representatives(con, g, ids, {idea for _, idea in placed})
+        self._state = (self._fingerprint(con), g, ids)
+        self.joined = sorted({idea for _, idea in placed})
+        return {"grouped": len(placed), "new_ideas": len(created)}
+
+
+class AfterDrain:
+    """What the app runs after each drain of the inbox (ui.core.AppStore.drain_once): new
+    proposals into ideas only when the drain applied rows of the proposal source (`Live`:
+    milliseconds for a few), new complaints into incidents, and decisions.json published again
+    when what it shows may have changed (a new decision, or proposals joining ideas). Each step's
+    failure is logged and dropped: draining goes on."""
+
+    def __init__(self):
+        self.live = Live()
+        self.published: tuple | None = None
+
+    def after_drain(self, con, receipts: list[dict], public_dir: str | Path | None = None) -> dict:
+        runs = [int(r["ingest_run_id"]) for r in receipts if r and r.get("inserted") and r.get("ingest_run_id") is not None]
+        out: dict = {}
+        if runs:
+            counts = con.execute("""SELECT count(*) FILTER (WHERE source = ?), min(id) FILTER (WHERE source <> ?)
+                                    FROM submissions WHERE ingest_run_id IN (SELECT unnest(?))""",
+                                 [PROPOSAL_SOURCE, PROPOSAL_SOURCE, runs]).fetchall()[0]
+            if counts[0]:
+                try:
+                    out["ideas"] = self.live.update(con)
+                except Exception:
+                    log.exception("grouping new proposals failed; built again at the next drain")
+                    self.live = Live()
+            if counts[1] is not None:
+                try:
+                    out["incidents"] = update_incidents(con, since_id=int(counts[1]) - 1)
+                except Exception:
+                    log.exception("grouping new complaints into incidents failed")
+        version = tuple(con.execute("SELECT count(*), coalesce(max(id), 0) FROM idea_decisions").fetchall()[0])
+        grew = out.get("ideas", {}).get("grouped") and con.execute(
+            f"SELECT count(*) FROM {_LATEST} d WHERE d.decision = 'accepted' AND d.idea_id IN (SELECT unnest(?))",
+            [self.live.joined]).fetchall()[0][0]  # an accepted idea's supporters changed
+        if version != self.published or grew:
+            from pipeline import public
+
+            folder = Path(public_dir) if public_dir else settings.public_path()
+            try:
+                publish_decisions(con, folder / public.DECISIONS_FILE)
+                self.published = version
+            except Exception:
+                log.exception("publishing decisions.json failed")
+        return out
 
 
 def regroup(con, threshold: float = THRESHOLD) -> dict:

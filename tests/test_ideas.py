@@ -207,3 +207,36 @@ def test_page_ranks_shows_masked_proposals_merges_decides_and_publishes(real_app
     assert "555 12 34" not in shown and "Нурланова" not in shown
     assert not [e for e in at.expander if e.label == "Объединить или разделить"]
     assert not at.get("form") and light
+
+
+# ---- after a drain ---------------------------------------------------------------------------------
+def test_after_a_drain_new_proposals_join_their_ideas_and_decisions_are_published(con, tmp_path, caplog):
+    from pipeline import sla
+
+    add(con, LIGHT[:2] + POOL)
+    ideas.regroup(con)
+    pool = idea_of(con, POOL[0])
+    ideas.decide(con, staff("akim"), pool, "accepted", department=sla.departments()["code"].iloc[0],
+                 decided_on=dt.date(2026, 11, 20))
+    hook = ideas.AfterDrain()
+    assert hook.after_drain(con, [], tmp_path) == {}  # nothing drained: decisions.json published once
+    first = json.loads((tmp_path / "decisions.json").read_text(encoding="utf-8"))["decisions"]
+    assert [d["supporters"] for d in first] == [2]
+    add(con, ["Бассейн для детей в Каратауском районе, пожалуйста"], start=20)
+    con.execute("UPDATE submissions SET ingest_run_id = 7 WHERE source_id = 't20'")
+    out = hook.after_drain(con, [{"ingest_run_id": 7, "inserted": 1}], tmp_path)
+    assert out["ideas"] == {"grouped": 1, "new_ideas": 0}
+    assert idea_of(con, "Бассейн для детей в Каратауском районе, пожалуйста") == pool
+    assert json.loads((tmp_path / "decisions.json").read_text(encoding="utf-8"))["decisions"][0]["supporters"] == 3
+    # staff moved proposals meanwhile: the kept state is built again, not trusted
+    ideas.split(con, staff("operator"), con.execute("SELECT id FROM submissions WHERE text = ?", [LIGHT[1]]).fetchall()[0][0])
+    add(con, [LIGHT[2]], start=30)
+    con.execute("UPDATE submissions SET ingest_run_id = 8 WHERE source_id = 't30'")
+    assert hook.after_drain(con, [{"ingest_run_id": 8, "inserted": 1}], tmp_path)["ideas"]["grouped"] == 1
+    # a failure is logged and the drain goes on
+    add(con, ["Посадить деревья вдоль улицы Момышулы"], start=40)
+    con.execute("UPDATE submissions SET ingest_run_id = 9 WHERE source_id = 't40'")
+    hook.live.update = lambda con: 1 / 0
+    assert "ideas" not in hook.after_drain(con, [{"ingest_run_id": 9, "inserted": 1}], tmp_path)
+    assert "grouping new proposals failed" in caplog.text
+    assert hook.after_drain(con, [{"ingest_run_id": 9, "inserted": 1}], tmp_path)["ideas"]["grouped"] == 1
