@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 
 import holidays
 import numpy as np
@@ -251,6 +252,11 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     offset = pd.Series(row_key).map(starts).to_numpy()
     size = pd.Series(row_key).map(sizes).to_numpy()
     pick = (offset + (rng.random(n) * size).astype(int)).astype(int)
+    if "planted" in frame:  # a planted surge's reports share one wording (per language) that reads as its category
+        right = pool.index[pool["category"] == pool["truth"]].to_series().groupby(key[pool["category"] == pool["truth"]]).first()
+        planted = np.flatnonzero(frame["planted"].to_numpy(bool))
+        fixed = pd.Series(row_key[planted]).map(right).to_numpy()
+        pick[planted] = np.where(pd.isna(fixed), pick[planted], fixed).astype(int)
     chosen = pool.iloc[pick].reset_index(drop=True)
 
     places = _csv("places.csv")
@@ -263,11 +269,20 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         street[sel] = rng.choice(names, size=len(sel))
     villages = places[places.kind == "village"]["text"].to_numpy()
     street[rural] = rng.choice(villages, size=int(rural.sum()))
+    if "planted" in frame:  # a planted surge is one event: its reports name one street (or village)
+        planted = frame["planted"].to_numpy(bool)
+        for (cat, dist), rows in frame[planted].groupby(["truth", "district"]).groups.items():
+            region = d.loc[dist, "region"]
+            pool = (places[places.kind == "village"] if d.loc[dist, "kind"] == "district" else
+                    places[(places.region == region) & (places.kind == "street")])["text"].to_numpy()
+            street[np.asarray(rows)] = pool[zlib.crc32(f"{cat}:{dist}".encode()) % len(pool)]
     house = rng.integers(1, 180, n).astype(str)
     address = pd.Series(street) + ", " + pd.Series(house)
     flat = rng.random(n) < 0.15
     address = address.where(~flat, address + ", кв. " + pd.Series(rng.integers(1, 120, n).astype(str)))
     style = rng.random(n)
+    if "planted" in frame:  # and say where it is
+        style = np.where(frame["planted"].to_numpy(bool) & (style >= 0.65), style * 0.5, style)
     suffix = np.where(style < 0.35, " Адрес: " + address, np.where(style < 0.55, " (" + address + ")",
                       np.where(style < 0.65, " Мекенжайы: " + address, "")))
     source = rng.choice(SOURCES, size=n, p=SOURCE_P)

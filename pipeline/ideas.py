@@ -26,9 +26,10 @@ decision pins the idea's proposals: a regroup starts from the pinned proposals (
 in is a seed) and leaves them where they are.
 
 **Incidents** use the stored search terms (`submissions.search_terms`): complaints (every other
-source) of one category and district, each within `INCIDENT_HOURS` of an earlier one whose word
-set it shares at least `INCIDENT_JACCARD` of (Jaccard), are one incident. Only incidents of two or
-more reports are stored; counts of single cases elsewhere are untouched.
+source) of one category and district, each within `INCIDENT_HOURS` of an earlier one that names
+the same street or place (`pipeline.placenames`, on the terms) or whose word set it shares at
+least `INCIDENT_JACCARD` of (Jaccard), are one incident. Only incidents of `INCIDENT_MIN` or more
+reports are stored; counts of single cases elsewhere are untouched.
 
 Reads (`ideas_table`, `members`, `decisions`) are separate from writes (`merge`, `split`, `decide`,
 `update`, `regroup`, `publish_decisions`); writes by a person take a viewer and check `idea:group`
@@ -65,8 +66,9 @@ MERGE_THRESHOLD = 0.30  # mean cosine between two ideas' proposals to merge them
 MERGE_RATIO = 0.7       # and at least this share of the tighter idea's own mean cosine
 MERGE_FANOUT = 16       # ideas per shared LSH bucket compared in the merge pass (the largest first)
 CANDIDATES = 12         # ideas compared exactly per proposal: those sharing most buckets with it
-INCIDENT_HOURS = 12
-INCIDENT_JACCARD = 0.25
+INCIDENT_HOURS = 6      # a report joins an earlier one of its category and district at most this much later
+INCIDENT_JACCARD = 0.5  # if they share this much of their word sets (Jaccard), or name one street or place
+INCIDENT_MIN = 3        # reports an incident needs; fewer stay single cases
 DECISIONS = ("accepted", "under_study", "not_accepted")
 HALF_LIFE_DAYS = 60     # ranking: a proposal counts half as much after 60 days
 WORDS_FILE = reference.DATA / "ideas_words.csv"
@@ -773,10 +775,30 @@ def regroup(con, threshold: float = THRESHOLD) -> dict:
 
 
 # ---- incidents -----------------------------------------------------------------------------------
-def _incident_groups(rows: pd.DataFrame, hours: float, jaccard: float) -> dict[int, int]:
+@functools.cache
+def _place_terms() -> dict[int, str]:
+    """Search term (the number of a stem) -> the known street or place whose name has that stem."""
+    known = placenames.gazetteer()
+    out: dict[int, str] = {}
+    for name in placenames.known_names():
+        for word in re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)?", name):
+            place = known.get(placenames.key(word))
+            if place:
+                for stem in set(search.stems(word, True) + search.stems(word, False)):
+                    out.setdefault(search.term_id(stem), place)
+    return out
+
+
+def _term_places(terms) -> frozenset:
+    """The known streets and places among a complaint's search terms."""
+    places = _place_terms()
+    return frozenset(places[t] for t in terms if t in places)
+
+
+def _incident_groups(rows: pd.DataFrame, hours: float, jaccard: float, least: int = INCIDENT_MIN) -> dict[int, int]:
     """rows: id, category, district, t (epoch seconds), terms, incident (existing or NaN), sorted by
     category, district, t. Returns id -> group key (existing incident id, or a negative new key)
-    for rows in a group of two or more."""
+    for rows of a group of `least` or more (with the incident's earlier members)."""
     window = hours * 3600
     group: dict[int, int] = {}
     for i, inc in zip(rows["id"], rows["incident"]):
@@ -784,23 +806,28 @@ def _incident_groups(rows: pd.DataFrame, hours: float, jaccard: float) -> dict[i
             group[int(i)] = int(inc)
     next_key = -1
     ids, cats, dists, ts, terms = (rows[c].tolist() for c in ("id", "category", "district", "t", "terms"))
+    places: dict[int, frozenset] = {}
     start = 0
     for k in range(len(ids)):
         while start < k and (cats[start] != cats[k] or dists[start] != dists[k] or ts[k] - ts[start] > window):
             start += 1
         a = terms[k]
-        if not a:
+        if not a or start == k:
             continue
+        mine = places[k] = places.get(k) or _term_places(a)
         best, score = None, 0.0
         for j in range(k - 1, start - 1, -1):
             b = terms[j]
             if not b:
                 continue
+            if j not in places:
+                places[j] = _term_places(b)
             inter = len(a & b)
-            if inter:
-                s = inter / (len(a) + len(b) - inter)
-                if s > score:
-                    best, score = j, s
+            s = inter / (len(a) + len(b) - inter) if inter else 0.0
+            if mine & places[j]:
+                s += 1.0  # the same street or place: the strongest sign of one event
+            if s > score:
+                best, score = j, s
         if best is None or score < jaccard:
             continue
         other, me = int(ids[best]), int(ids[k])
@@ -811,7 +838,8 @@ def _incident_groups(rows: pd.DataFrame, hours: float, jaccard: float) -> dict[i
             key, next_key = next_key, next_key - 1
         group[other] = group.get(other, key)
         group[me] = group.get(me, key)
-    return group
+    sizes = Counter(group.values())
+    return {i: g for i, g in group.items() if g >= 0 or sizes[g] >= least}  # an incident stored stays one
 
 
 def update_incidents(con, since_id: int | None = None, hours: float = INCIDENT_HOURS,

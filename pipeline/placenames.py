@@ -80,7 +80,7 @@ def key(word: str) -> str:
 def _longer() -> frozenset[str]:
     """Six-letter keys of known names that start like another known name (Бадамша, Бадам)."""
     words = set()
-    for name in _known_names():
+    for name in known_names():
         for word in _ANY_WORD.findall(name):
             if word[0].isupper():
                 w = _norm(word)
@@ -95,7 +95,8 @@ def _longer() -> frozenset[str]:
 
 
 @functools.cache
-def _known_names() -> tuple[str, ...]:
+def known_names() -> tuple[str, ...]:
+    """The place names of the reference files (see the module's docstring)."""
     districts = reference.districts().astype(str)
     names = [a for x in districts["aliases"] for a in x.split("|") if a]
     names += districts["short_ru"].tolist() + districts["short_kk"].tolist()

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from formapp import published
-from pipeline import auth, ideas, public, settings
+from pipeline import auth, ideas, public, search, settings
 from tests.conftest import signed_in
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -240,3 +240,38 @@ def test_after_a_drain_new_proposals_join_their_ideas_and_decisions_are_publishe
     assert "ideas" not in hook.after_drain(con, [{"ingest_run_id": 9, "inserted": 1}], tmp_path)
     assert "grouping new proposals failed" in caplog.text
     assert hook.after_drain(con, [{"ingest_run_id": 9, "inserted": 1}], tmp_path)["ideas"]["grouped"] == 1
+
+
+# ---- incidents -----------------------------------------------------------------------------------
+def complaint(con, sid, hours, text, category="water", district="al_farabi"):
+    con.execute("""INSERT INTO submissions (source, source_id, received_at, text, region, district, category, status,
+                                            search_terms)
+                   VALUES ('hotline_109', ?, ?, ?, 'shymkent', ?, ?, 'new', ?)""",
+                [sid, T0 + dt.timedelta(hours=hours), text, district, category, search.doc_terms(text)])
+
+
+def test_incidents_need_three_reports_of_one_street_or_wording_and_the_counts_match_direct_sql(con):
+    from pipeline.queries import incidents
+    from pipeline.queries.filters import Filters
+
+    burst = ["Прорвало трубу, течёт вода. Адрес: ул. Маресьева, 12", "Нет воды, прорыв на ул. Маресьева, 40",
+             "Во дворе фонтан из трубы (ул. Маресьева, 7)", "Опять вода хлещет, ул. Маресьева, 12"]
+    for k, text in enumerate(burst):  # one event: one street, each within 6 h of the one before
+        complaint(con, f"b{k}", 2 * k, text)
+    complaint(con, "late", 20, "Прорвало трубу на ул. Маресьева, 12")  # 14 h after the last: another matter
+    complaint(con, "gas", 1, "Запах газа, ул. Маресьева, 3", category="gas")  # another category
+    complaint(con, "far", 3, "Прорвало трубу на ул. Маресьева", district="abai")  # another district
+    for k, text in enumerate(["Течёт кран в подъезде, Толе би 5", "Нет горячей воды, Байтурсынова 10"]):
+        complaint(con, f"pair{k}", 30 + k, text)  # two unrelated reports: never an incident
+    ideas.update_incidents(con)
+    grouped = con.execute("""SELECT s.source_id, m.idea_id FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+                             WHERE m.kind = 'incident' ORDER BY s.source_id""").fetchall()
+    assert [sid for sid, _ in grouped] == ["b0", "b1", "b2", "b3"] and len({i for _, i in grouped}) == 1
+    f = Filters(start=(T0 - dt.timedelta(days=1)).date(), end=(T0 + dt.timedelta(days=2)).date())
+    direct = con.execute("""SELECT count(*), count(DISTINCT m.idea_id) FROM idea_members m
+                            JOIN submissions s ON s.id = m.submission_id
+                            JOIN ideas i ON i.id = m.idea_id AND i.kind = 'incident'""").fetchall()[0]
+    assert incidents.counts(con, f) == {"reports": direct[0], "incidents": direct[1]} == {"reports": 4, "incidents": 1}
+    assert incidents.counts(con, Filters(start=f.start, end=f.end, district="abai")) == {"reports": 0, "incidents": 0}
+    assert incidents.counts_between(con, T0, T0 + dt.timedelta(hours=3)) == {"reports": 2, "incidents": 1}
+    assert incidents.line({"reports": 4, "incidents": 1}, "ru") == "4\u00a0обращения о 1\u00a0происшествии (одно событие — много сообщений)"
