@@ -19,7 +19,8 @@ sections = {
                          ("pages/deadlines.py", "nav.deadlines", "deadlines", "page:deadlines")],
     "nav.section.ai": [("pages/review.py", "nav.review", "review", "page:review"),
                        ("pages/model.py", "nav.model", "model", "page:model")],
-    "nav.section.residents": [("pages/placements.py", "nav.placements", "placements", "page:placements")],
+    "nav.section.residents": [("pages/ideas.py", "nav.ideas", "ideas", "page:ideas"),
+                              ("pages/placements.py", "nav.placements", "placements", "page:placements")],
     "nav.section.admin": [("pages/admin.py", "nav.admin", "admin", "page:admin")],
 }
 # The pages the viewer's role allows, the first one the default (a wall token lands on the wall);

@@ -28,6 +28,8 @@ cols[3].metric(core.t("overview.kpi.feedback"),
                "—" if k["feedback_in_time_pct"] is None else f"{k['feedback_in_time_pct']:.1f} %")
 for col, population in zip(cols, ("received", "open", "overdue", "feedback_in_time")):  # what each counts
     col.caption(figures.caption_for(population, lang, f))
+if incident_line := data.incidents_line(f):  # reports of one event by many people (counts above unchanged)
+    st.caption(incident_line)
 
 alerts = data.alerts(f.region)
 st.subheader(core.t("overview.alerts"), help=core.t("overview.alerts.help"))

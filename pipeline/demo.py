@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 
 import holidays
 import numpy as np
@@ -25,7 +26,8 @@ POOL = 300            # distinct message bodies per (category, language)
 LANG_SHARES = {"aktobe": (0.70, 0.15, 0.15), "shymkent": (0.55, 0.30, 0.15)}  # ru, kk, mixed
 LANGS = ("ru", "kk", "mixed")
 SOURCES = ("hotline_109", "qr", "web")
-SOURCE_P = (0.70, 0.20, 0.10)
+SOURCE_P = (0.70, 0.08, 0.22)  # qr: residents' proposals (data/demo/proposals.csv), not complaints
+PROPOSAL_VARIANTS = 40  # distinct styled texts per (idea, language)
 MIN_SURGE = 24       # extra calls of the smallest planted surge: about what one broken water main brings
 
 
@@ -87,6 +89,65 @@ def message_pool(rng: np.random.Generator) -> pd.DataFrame:
                 seen.add(_style(rng, " ".join(p for p in parts if p)))
             out.extend((cat, lang, text) for text in sorted(seen))
     return pd.DataFrame(out, columns=["truth", "language_gen", "body"])
+
+
+def proposal_pool(rng: np.random.Generator) -> pd.DataFrame:
+    """Distinct proposal texts: for every idea of data/demo/proposals.csv and language, up to
+    PROPOSAL_VARIANTS of its wordings (a Kazakh or Russian wording stands in for a missing
+    language) with an opener or a closing now and then and the demo's usual style variation.
+    Columns: idea, region, category, lang, text, weight (the idea's popularity in its region:
+    Zipf over a seeded order, so ranking has a clear top)."""
+    material = _csv("proposals.csv")
+    phrases = _csv("phrases.csv")
+    by = {k: [t for t in g["text"] if t] for k, g in phrases.groupby(["kind", "lang"])}
+    rows = []
+    for region, ideas in material.groupby("region", sort=True):
+        names = sorted(ideas["idea"].unique())
+        order = rng.permutation(len(names))
+        for rank, idea in zip(order, names):
+            mine = ideas[ideas["idea"] == idea]
+            for lang in LANGS:
+                wordings = mine[mine["lang"] == lang]["text"].tolist() or mine["text"].tolist()
+                frame_lang = "kk" if lang == "kk" else "ru"
+                seen: set[str] = set()
+                for _ in range(PROPOSAL_VARIANTS * 3):
+                    text = wordings[int(rng.integers(len(wordings)))]
+                    r = rng.random()
+                    if r < 0.2:
+                        text = by[("opener", frame_lang)][int(rng.integers(len(by[("opener", frame_lang)])))] + " " + text
+                    elif r < 0.3:
+                        text = text + ". " + by[("closing", frame_lang)][int(rng.integers(len(by[("closing", frame_lang)])))]
+                    seen.add(_style(rng, text))
+                    if len(seen) >= PROPOSAL_VARIANTS:
+                        break
+                rows.extend((idea, region, mine["category"].iloc[0], lang, t, 1.0 / (rank + 1) ** 0.9)
+                            for t in sorted(seen))
+    return pd.DataFrame(rows, columns=["idea", "region", "category", "lang", "text", "weight"])
+
+
+def proposals_for(rng: np.random.Generator, regions: np.ndarray, langs: np.ndarray) -> pd.DataFrame:
+    """A proposal (idea, category, text) for each row of a region and language: ideas by their
+    popularity in the region, a text among the idea's variants in that language."""
+    pool = proposal_pool(rng)
+    out = pd.DataFrame({"idea": pd.Series([None] * len(regions), dtype=object),
+                        "category": pd.Series([None] * len(regions), dtype=object),
+                        "text": pd.Series([None] * len(regions), dtype=object)})
+    for region in np.unique(regions):
+        ideas = pool[pool["region"] == region].drop_duplicates("idea")
+        rows = np.flatnonzero(regions == region)
+        p = ideas["weight"].to_numpy(float)
+        chosen = ideas["idea"].to_numpy(dtype=object)[rng.choice(len(ideas), size=len(rows), p=p / p.sum())]
+        for lang in LANGS:
+            for idea in np.unique(chosen):
+                sel = rows[(chosen == idea) & (langs[rows] == lang)]
+                if not len(sel):
+                    continue
+                variants = pool[(pool["idea"] == idea) & (pool["lang"] == lang)]
+                pick = rng.integers(len(variants), size=len(sel))
+                out.loc[sel, "idea"] = idea
+                out.loc[sel, "category"] = variants["category"].iloc[0]
+                out.loc[sel, "text"] = variants["text"].to_numpy(dtype=object)[pick]
+    return out
 
 
 # ---- volumes ---------------------------------------------------------------------------------
@@ -163,7 +224,8 @@ def generate(rows: int, seed: int, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.
         offs = np.sort(rng.uniform(0, span, s.extra_count)).astype("int64").astype("timedelta64[s]")
         frame = pd.concat([frame, pd.DataFrame({
             "received_at": s.start_at.tz_convert("UTC").tz_localize(None).to_datetime64() + offs,
-            "truth": s.category, "district": s.district})], ignore_index=True)
+            "truth": s.category, "district": s.district, "planted": True})], ignore_index=True)
+    frame["planted"] = frame["planted"].eq(True) if "planted" in frame else False
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     if frame["received_at"].dt.tz is None:
         frame["received_at"] = frame["received_at"].dt.tz_localize("UTC")
@@ -190,6 +252,11 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     offset = pd.Series(row_key).map(starts).to_numpy()
     size = pd.Series(row_key).map(sizes).to_numpy()
     pick = (offset + (rng.random(n) * size).astype(int)).astype(int)
+    if "planted" in frame:  # a planted surge's reports share one wording (per language) that reads as its category
+        right = pool.index[pool["category"] == pool["truth"]].to_series().groupby(key[pool["category"] == pool["truth"]]).first()
+        planted = np.flatnonzero(frame["planted"].to_numpy(bool))
+        fixed = pd.Series(row_key[planted]).map(right).to_numpy()
+        pick[planted] = np.where(pd.isna(fixed), pick[planted], fixed).astype(int)
     chosen = pool.iloc[pick].reset_index(drop=True)
 
     places = _csv("places.csv")
@@ -202,14 +269,25 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         street[sel] = rng.choice(names, size=len(sel))
     villages = places[places.kind == "village"]["text"].to_numpy()
     street[rural] = rng.choice(villages, size=int(rural.sum()))
+    if "planted" in frame:  # a planted surge is one event: its reports name one street (or village)
+        planted = frame["planted"].to_numpy(bool)
+        for (cat, dist), rows in frame[planted].groupby(["truth", "district"]).groups.items():
+            region = d.loc[dist, "region"]
+            pool = (places[places.kind == "village"] if d.loc[dist, "kind"] == "district" else
+                    places[(places.region == region) & (places.kind == "street")])["text"].to_numpy()
+            street[np.asarray(rows)] = pool[zlib.crc32(f"{cat}:{dist}".encode()) % len(pool)]
     house = rng.integers(1, 180, n).astype(str)
     address = pd.Series(street) + ", " + pd.Series(house)
     flat = rng.random(n) < 0.15
     address = address.where(~flat, address + ", кв. " + pd.Series(rng.integers(1, 120, n).astype(str)))
     style = rng.random(n)
+    if "planted" in frame:  # and say where it is
+        style = np.where(frame["planted"].to_numpy(bool) & (style >= 0.65), style * 0.5, style)
     suffix = np.where(style < 0.35, " Адрес: " + address, np.where(style < 0.55, " (" + address + ")",
                       np.where(style < 0.65, " Мекенжайы: " + address, "")))
     source = rng.choice(SOURCES, size=n, p=SOURCE_P)
+    if "planted" in frame:  # a planted surge is complaints about one event, never proposals
+        source = np.where(frame["planted"].to_numpy(bool) & (source == "qr"), "hotline_109", source)
     names = _csv("names.csv")["name"].to_numpy()
     phone = "+7 7" + pd.Series(rng.choice(["01", "02", "05", "07", "47", "71", "75", "77"], n)) + " " + \
         pd.Series(rng.integers(100, 999, n).astype(str)) + " " + pd.Series(rng.integers(10, 99, n).astype(str)) + \
@@ -225,16 +303,35 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     rng.integers(1, 400, n), rng.integers(1, 60, n), rng.random(n)
     # Search terms of body and address apart: few distinct bodies, and addresses differ mostly in
     # numbers, which have no stems (a tenth of the time of keying 150,000 whole texts).
+    # QR rows are residents' proposals: their own texts (no address line), the proposal's topic as
+    # the category (the form asks for it), the wording's language.
+    qr = np.flatnonzero(source == "qr")
     bodies = chosen["body"].to_numpy(dtype=object)
+    language = chosen["lang_detected"].to_numpy(dtype=object).copy()
+    category = chosen["category"].to_numpy(dtype=object).copy()
+    confidence = chosen["confidence"].to_numpy(float).copy()
+    category_source = np.full(n, "model", dtype=object)
+    truth = frame["truth"].to_numpy(dtype=object).copy()
+    if len(qr):
+        prop = proposals_for(rng, frame["region"].to_numpy(dtype=object)[qr], lang[qr])
+        bodies = bodies.copy()
+        bodies[qr] = prop["text"].to_numpy(dtype=object)
+        language[qr] = lang[qr]
+        category[qr] = truth[qr] = prop["category"].to_numpy(dtype=object)
+        confidence[qr] = 1.0
+        category_source[qr] = "topic"
+        suffix = suffix.astype(object)
+        suffix[qr] = ""
+        address = address.where(source != "qr", None)
     body_terms = {b: search.doc_terms(b) for b in set(bodies)}
     bare = pd.Series(suffix).str.replace(r"\d+", "", regex=True).to_numpy(dtype=object)
     suffix_terms = {a: search.doc_terms(a) for a in set(bare)}
     terms = [sorted(set(body_terms[b]).union(suffix_terms[a])) for b, a in zip(bodies, bare)]
     return frame.assign(
-        source=source, source_id=[f"demo-{i:08d}" for i in range(n)], search_terms=terms,
-        text=chosen["body"].to_numpy(dtype=object) + suffix, language=chosen["lang_detected"].to_numpy(),
-        category=chosen["category"].to_numpy(), category_confidence=chosen["confidence"].to_numpy(float),
-        category_source="model", address=address.to_numpy(dtype=object), contact=contact.to_numpy(dtype=object),
+        source=source, source_id=[f"demo-{i:08d}" for i in range(n)], search_terms=terms, truth=truth,
+        text=bodies + suffix, language=language,
+        category=category, category_confidence=confidence,
+        category_source=category_source, address=address.to_numpy(dtype=object), contact=contact.to_numpy(dtype=object),
         lat=lat, lon=lon, placement=placement, status="new",
     )
 
@@ -445,7 +542,7 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
             "status", "department", "feedback_due_at", "due_at", "search_terms"]
     with store.transaction(con):
         for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "demo_hotspots",
-                      "demo_forgotten", "submissions"):
+                      "demo_forgotten", "idea_members", "idea_decisions", "idea_actions", "ideas", "submissions"):
             con.execute(f"DELETE FROM {table}")
         con.register("_demo", frame[cols])
         con.execute(f"INSERT INTO submissions ({', '.join(cols)}) SELECT * FROM _demo")
@@ -491,11 +588,15 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
         placements.load_demo(con)
     if placements.db_file(con) is not None:  # the public form's copy, next to a store on disk
         placements.publish(con)
+    t_write = time.perf_counter()
+    from pipeline import ideas  # proposals into ideas, complaints into incidents: once, at the end
+
+    grouped = ideas.regroup_all(con)
     done = time.perf_counter()
-    return {"rows": len(frame), "events": len(ev), "surges": len(surges), "hotspots": len(hotspots),
+    return {"rows": len(frame), "ideas": grouped["ideas"]["ideas"], "incidents": grouped["incidents"]["incidents"], "events": len(ev), "surges": len(surges), "hotspots": len(hotspots),
             "forgotten": len(forgotten), "seconds": round(done - started, 1),
             "generate_s": round(t_gen - started, 1), "texts_and_classify_s": round(t_text - t_gen, 1),
-            "write_s": round(done - t_text, 1)}
+            "write_s": round(t_write - t_text, 1), "ideas_s": round(done - t_write, 1)}
 
 
 # ---- CLI -------------------------------------------------------------------------------------

@@ -233,6 +233,14 @@ def _kazakh_context(words) -> bool:
     return any(not _KK_LETTERS.isdisjoint(w) for w in words) or not _KK_PLAIN_SIGNS.isdisjoint(words)
 
 
+def text_words(text: str) -> tuple[list[str], bool]:
+    """The words of a text as `doc_key` reads them (lowercased, ё as е, Latin look-alikes fixed,
+    at most MAX_CHARS characters) and whether the text may be Kazakh (a Kazakh-only letter or a
+    common Kazakh word): the public entry for other modules that build their own features."""
+    words = _words(_lowered(text[:MAX_CHARS] if isinstance(text, str) else ""))
+    return words, _kazakh_context(set(words))
+
+
 def stems(word: str, kazakh_context: bool = True) -> tuple[str, ...]:
     """All stems of one word (lowercase or not): () for a stop word, a digit or a single letter;
     two for a Cyrillic word without Kazakh-only letters when the text may be Kazakh."""

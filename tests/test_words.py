@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline import settings, store, workflow
 from tests.conftest import signed_in
 
-PAGES = ("overview", "explorer", "wall", "briefing", "intake", "deadlines", "review", "model", "admin", "placements")
+PAGES = ("overview", "explorer", "wall", "briefing", "intake", "deadlines", "review", "model", "admin", "placements", "ideas")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 
 # Latin words our pages may show, each for a reason (compared as written):

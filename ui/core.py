@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, backup, i18n, public, replica, settings, spool, store
+from pipeline import auth, backup, i18n, ideas, public, replica, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -187,6 +187,7 @@ class AppStore:
         self.con = store.connect(path)
         self.inbox = settings.inbox_path(path)
         self.publisher = public.Publisher(settings.public_path(path))
+        self.ideas = ideas.AfterDrain()
         self._stop = threading.Event()
         self.replicas = replica.Publisher(path)
         self._thread = threading.Thread(target=self._drain_loop, name="inbox-drainer", daemon=True)
@@ -230,6 +231,10 @@ class AppStore:
     def drain_once(self) -> list[dict]:
         receipts = spool.drain(self.con.cursor(), self.inbox)
         backup.serve_requests(self.con.cursor(), self.path)  # `python -m pipeline backup` while we hold the file
+        try:  # proposals into ideas, complaints into incidents; never holds up the drains
+            self.ideas.after_drain(self.con.cursor(), receipts, self.publisher.public_dir)
+        except Exception:
+            log.exception("grouping proposals after a drain failed")
         try:  # the public form's status.json, when anything changed; never holds up the drains
             self.publisher.maybe_publish(self.con.cursor())
         except Exception:

@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from pipeline import geo, surge
-from pipeline.queries import explore, overview, wall
+from pipeline.queries import explore, incidents, overview, wall
 from pipeline.queries.filters import Filters
 from ui import core
 
@@ -41,6 +41,17 @@ def _kpis(f: Filters, data_version: tuple):
 
 def kpis(f: Filters):
     return _kpis(f, version())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _incidents(f: Filters, data_version: tuple):
+    return incidents.counts(core.cursor(), f)
+
+
+def incidents_line(f: Filters) -> str | None:
+    """'N reports about M incidents' for the filter, or None when it holds no incident."""
+    c = _incidents(f, version())
+    return incidents.line(c, core.lang()) if c["incidents"] else None
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from pipeline import figures, geo, i18n, reference, settings
+from pipeline.queries import incidents as incident_queries
 from pipeline.queries import wall as wall_queries
 from ui import charts
 
@@ -269,12 +270,22 @@ def ticker(snap: dict, lang: str) -> str:
             f'<div class="track" style="--dur:{dur}s;--delay:{delay:.1f}s">{items}{items}</div></div>')
 
 
+def incidents_line(snap: dict, lang: str) -> str:
+    """Today's reports about one event by many people, a plain line in the header (nothing when
+    there are none)."""
+    c = snap.get("incidents") or {}
+    if not c.get("incidents"):
+        return ""
+    return f'<span class="updated" data-testid="wall-incidents">{_e(incident_queries.line(c, lang))}</span>'
+
+
 def render(snap: dict, lang: str, rings: pd.DataFrame | None, metric: str = "per_10k", demo: bool = False,
            kiosk: bool = True, map_error: str | None = None) -> str:
     """The whole wall as HTML; `metric` is per_10k or overdue_share. Outside kiosk mode the wall
     sits inside the page (below the menus) instead of covering the screen."""
     cls = "wall" if kiosk else "wall embedded"
-    return (CSS + f'<div class="{cls}" data-testid="wall">' + header(snap, lang, demo) + kpis(snap, lang)
+    head = header(snap, lang, demo).replace('<span class="updated">', incidents_line(snap, lang) + '<span class="updated">', 1)
+    return (CSS + f'<div class="{cls}" data-testid="wall">' + head + kpis(snap, lang)
             + shares(snap, lang) + map_panel(snap, rings, metric, lang, map_error)
             + f'<div class="side">{alerts_panel(snap, lang)}{trend_panel(snap, lang)}</div>'
             + ticker(snap, lang) + "</div>")

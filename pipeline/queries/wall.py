@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import metrics, privacy, settings, surge
-from pipeline.queries import overview
+from pipeline.queries import incidents, overview
 from pipeline.queries.filters import Filters
 from pipeline.queries.filters import OPEN
 
@@ -117,4 +117,5 @@ def snapshot(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str | Non
             "trend": trend_vs_last_year(con, now, region),
             "districts": district_stats(con, now, region=region),
             "alerts": surge.current_alerts(con, now, region=region),
-            "latest": latest(con, now, region=region)}
+            "latest": latest(con, now, region=region),
+            "incidents": incidents.counts_between(con, _local_midnight(now), now, region)}

@@ -55,10 +55,11 @@ PADS = ["Добрый день. ", "Здравствуйте, обращаюсь
 DISTRICTS = ["Абайский", "Туранский", "Енбекшинский", "Аль-Фарабийский", "Каратауский"]
 COUNTS = {"operator": 4, "analyst": 4, "akim": 4, "admin": 2, "wall": 4, "anonymous": 2}
 MENUS = {  # from the README's table, not from data/roles.csv: a grant added there by mistake fails here
-    "operator": {"overview", "explorer", "wall", "intake", "deadlines", "review"},
-    "analyst": {"overview", "explorer", "wall", "briefing", "deadlines", "model", "placements"},
-    "akim": {"overview", "explorer", "wall", "briefing", "deadlines"},
-    "admin": {"overview", "explorer", "wall", "briefing", "intake", "deadlines", "review", "model", "admin", "placements"},
+    "operator": {"overview", "explorer", "wall", "intake", "deadlines", "review", "ideas"},
+    "analyst": {"overview", "explorer", "wall", "briefing", "deadlines", "model", "placements", "ideas"},
+    "akim": {"overview", "explorer", "wall", "briefing", "deadlines", "ideas"},
+    "admin": {"overview", "explorer", "wall", "briefing", "intake", "deadlines", "review", "model", "admin", "placements",
+              "ideas"},
 }
 
 

@@ -1,0 +1,1140 @@
+"""Ideas (residents' proposals that say the same thing) and incidents (complaints about one event).
+
+Proposals are the submissions of the QR/proposal source (`PROPOSAL_SOURCE`, 'qr': the public form
+hands its submissions to ingest under it). Each proposal belongs to one idea; an idea has its
+supporters (proposals), districts, placements, first and last date and a representative text (the
+proposal most similar to the idea's centre).
+
+**Similarity.** A text's features are its word stems (`pipeline.search.doc_key`: Snowball for
+Russian, our suffix rules for Kazakh, both readings of a Cyrillic word without Kazakh letters in a
+Kazakh text), with Kazakh letters folded to their Russian look-alikes (Байтұрсынов = Байтурсынов),
+mapped through a small bilingual vocabulary of city words (`data/ideas_words.csv`: бағдаршам ->
+светофор, орнату -> установить, ...) so that the Russian and the Kazakh wording of one proposal
+share features, and with a few words every proposal says (предлагаю, нужно) left out. Features are
+weighted by TF-IDF (binary term frequency) and compared by cosine.
+
+**Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
+(the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
+else it starts a new idea. Candidate ideas come from MinHash-LSH buckets of the members' feature
+sets (`BANDS` bands of `ROWS` hashes), so a proposal is compared with a handful of ideas, not all.
+`update` runs the same pass over proposals not yet grouped against the ideas as they are
+(incremental: nothing is regrouped); `regroup` redoes every proposal that staff did not place,
+keeping idea numbers where most of an idea's proposals stay together.
+
+**Staff's word is final.** `merge` and `split` pin the proposals they move, and recording a
+decision pins the idea's proposals: a regroup starts from the pinned proposals (each idea they are
+in is a seed) and leaves them where they are.
+
+**Incidents** use the stored search terms (`submissions.search_terms`): complaints (every other
+source) of one category and district, each within `INCIDENT_HOURS` of an earlier one that names
+the same street or place (`pipeline.placenames`, on the terms) or whose word set it shares at
+least `INCIDENT_JACCARD` of (Jaccard), are one incident. Only incidents of `INCIDENT_MIN` or more
+reports are stored; counts of single cases elsewhere are untouched.
+
+Reads (`ideas_table`, `members`, `decisions`) are separate from writes (`merge`, `split`, `decide`,
+`update`, `regroup`, `publish_decisions`); writes by a person take a viewer and check `idea:group`
+or `idea:decide`; texts come back masked for viewers without `contacts`, and always masked in
+what is published.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import logging
+import sys
+import re
+import time
+import zlib
+from collections import Counter, defaultdict
+from itertools import chain
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from pipeline import placenames, privacy, reference, search, settings, store
+
+log = logging.getLogger(__name__)
+
+PROPOSAL_SOURCE = "qr"
+THRESHOLD = 0.38       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
+BANDS, ROWS = 24, 2     # MinHash-LSH: a pair at Jaccard 0.3 is a candidate with p = 0.90, at 0.2 with 0.62
+BUCKET_CAP = 32         # ideas remembered per LSH bucket (a bucket of very common words stops growing)
+MERGE_THRESHOLD = 0.30  # mean cosine between two ideas' proposals to merge them (measured on tests/fixtures/ideas_labelled.csv)
+MERGE_RATIO = 0.7       # and at least this share of the tighter idea's own mean cosine
+MERGE_FANOUT = 16       # ideas per shared LSH bucket compared in the merge pass (the largest first)
+CANDIDATES = 12         # ideas compared exactly per proposal: those sharing most buckets with it
+INCIDENT_HOURS = 6      # a report joins an earlier one of its category and district at most this much later
+INCIDENT_JACCARD = 0.5  # if they share this much of their word sets (Jaccard), or name one street or place
+INCIDENT_MIN = 3        # reports an incident needs; fewer stay single cases
+DECISIONS = ("accepted", "under_study", "not_accepted")
+HALF_LIFE_DAYS = 60     # ranking: a proposal counts half as much after 60 days
+WORDS_FILE = reference.DATA / "ideas_words.csv"
+
+_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
+PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the labelled fixture)
+STRICT_NAMES = True
+STEM_FIRST = True       # a word's stem, not the word, is cut to PREFIX letters (хана, ЦУМа: хан, ЦУМ)
+NAME_WEIGHT = 2.0       # names and numbers weigh twice as much as other words
+_GENERIC_PREFIXES = frozenset(w[:PREFIX] for w in """предлагаю предложение нужно прошу просим просьба
+хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно было
+бы ұсынамын рахмет сәлеметсіз өтінемін""".split())
+
+
+class IdeaError(ValueError):
+    """A refused action. str() is English for the command line; pages show `ideas.error.<code>`."""
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+# ---- features --------------------------------------------------------------------------------
+@functools.cache
+def _lexicon() -> dict[str, str]:
+    """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv."""
+    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
+    out: dict[str, str] = {}
+    for row in frame.itertuples():
+        concept = search.stems(row.concept, kazakh_context=False)
+        if not concept:
+            continue
+        target = concept[0].translate(_FOLD)[:PREFIX]
+        readings = search.stems(row.word, kazakh_context=row.lang == "kk") + search.stems(row.word, False) + concept
+        for reading in readings:
+            out.setdefault(reading, target)
+            out.setdefault(reading.translate(_FOLD), target)
+    return out
+
+
+_NUMBER = re.compile(r"\d+")
+# a capitalised word not at the start of a sentence (where every verb is capitalised)
+_CAPITAL = re.compile(r"(?<=[^.!?\s]\s)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}|(?<=[^.!?]\s[«\"(])[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}")
+
+
+class Doc(NamedTuple):
+    feats: frozenset   # comparable features
+    names: frozenset   # of them, the proper names and numbers: places that set ideas apart
+
+
+_WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]
+
+
+def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
+    cache = _WORD_FEATURE[kazakh]
+    found = cache.get(word)
+    if found is None:
+        lex = _lexicon()
+        stems = search.stems(word, kazakh)
+        if not stems:
+            found = (None, False)
+        else:
+            hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
+            f = hit or (stems[0] if STEM_FIRST else word).translate(_FOLD)[:PREFIX]
+            found = (None, False) if f in _GENERIC_PREFIXES else (f, hit is not None)
+        if len(cache) > 500_000:
+            cache.clear()
+        cache[word] = found
+    return found
+
+
+@functools.cache
+def _phrases() -> re.Pattern:
+    """The greetings and sign-offs letters open and close with (data/demo/phrases.csv: openers and
+    closings), as one pattern of their words in any case, with any punctuation between."""
+    frame = pd.read_csv(reference.DATA / "demo" / "phrases.csv", dtype=str, keep_default_na=False)
+    texts = sorted({t for t in frame.loc[frame["kind"].isin(["opener", "closing"]), "text"] if t.strip()},
+                   key=len, reverse=True)
+    parts = [r"[\s.,!?:;«»\"'()–—-]*".join(re.escape(w) for w in re.findall(r"\w+", t)) for t in texts]
+    return re.compile(r"(?<!\w)(?:" + "|".join(p for p in parts if p) + r")(?!\w)[\s.,!?:;]*", re.IGNORECASE)
+
+
+def strip_phrases(text: str) -> str:
+    """A text without the openers and closings every letter may carry (case-insensitive)."""
+    return _phrases().sub(" ", text)
+
+
+def features(text: str, learned: frozenset = frozenset()) -> Doc:
+    """A text's comparable features (see the module's docstring): per word its concept from the
+    vocabulary, else its first PREFIX letters with Kazakh letters folded (Russian and Kazakh endings
+    and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
+    are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
+    worked out once per process (cached), so a text costs its regular expressions and lookups."""
+    text = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
+    words, kazakh = search.text_words(text)
+    feats: set[str] = set()
+    common: set[str] = set()
+    for w in set(words):
+        f, hit = _word_feature(w, kazakh)
+        if f is None:
+            continue
+        feats.add(f)
+        if hit:
+            common.add(f)
+    numbers = {"#" + n for n in _NUMBER.findall(text)}
+    if STRICT_NAMES:
+        names = {"@" + k for k in placenames.places(text, learned)}
+    else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
+        names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
+        names = (names & feats) - common
+    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers))
+
+
+_rng = np.random.default_rng(20261130)
+_A = _rng.integers(1, 1 << 61, BANDS * ROWS, dtype=np.uint64)
+_B = _rng.integers(0, 1 << 61, BANDS * ROWS, dtype=np.uint64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+class Space:
+    """The texts to group as vectors, computed once: TF-IDF weights (binary tf, smoothed idf over
+    all the texts; names and numbers NAME_WEIGHT times), normalised to length 1, and the LSH bucket
+    keys of each feature set (BANDS keys of ROWS MinHash values each, computed for all texts at once
+    with numpy). Texts with the same features share one vector (`kind`), so a repeated wording
+    costs one lookup."""
+
+    def __init__(self, texts: list[str]):
+        by_text: dict[str, Doc] = {}
+        texts = [x if isinstance(x, str) else "" for x in texts]
+        learned = placenames.learn(set(texts))
+        docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned)) for t in texts]
+        kinds: dict[Doc, int] = {}
+        self.kind = np.fromiter((kinds.setdefault(d, len(kinds)) for d in docs), dtype=np.int64, count=len(docs))
+        unique = list(kinds)
+        vocab: dict[str, int] = {}
+        cols = [[vocab.setdefault(f, len(vocab)) for f in sorted(d.feats)] for d in unique]
+        counts = np.bincount(self.kind, minlength=len(unique)) if len(unique) else np.zeros(0, int)
+        lengths = np.fromiter((len(c) for c in cols), dtype=np.int64, count=len(cols))
+        flat = np.fromiter((c for cc in cols for c in cc), dtype=np.int64, count=int(lengths.sum()))
+        owner = np.repeat(np.arange(len(unique)), lengths)
+        df = np.bincount(flat, weights=counts[owner], minlength=len(vocab))
+        idf = np.log((1 + len(docs)) / (1 + df)) + 1.0
+        name_of = {f for d in unique for f in d.names}
+        is_name = np.zeros(len(vocab), dtype=bool)
+        for f in name_of:
+            is_name[vocab[f]] = True
+        names_per_row = [frozenset(vocab[f] for f in d.names) for d in unique]
+        w = idf[flat] if len(flat) else np.zeros(0)
+        # a name weighs double only in a text that says it as a name (a capitalised word or a number)
+        as_name = np.fromiter((c in names_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
+                              dtype=bool, count=len(flat))
+        w = np.where(as_name, w * NAME_WEIGHT, w)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
+        norm = np.sqrt(np.add.reduceat(w * w, starts)) if len(flat) else np.zeros(0)
+        w = w / np.repeat(np.where(norm > 0, norm, 1.0), lengths) if len(flat) else w
+        bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        flat_l, w_l = flat.tolist(), w.tolist()
+        self.vectors = [dict(zip(flat_l[a:b], w_l[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+        self.names = names_per_row
+        self.words = list(vocab)  # feature index -> feature
+        self.bands = self._bands(flat, lengths, starts, vocab)
+        # kept for `extend`: the idf is frozen at this size (a few new texts hardly move it)
+        self._kinds, self._vocab, self._idf, self._learned = kinds, vocab, idf.tolist(), learned
+        self._size = len(docs)
+
+    def extend(self, texts: list[str]) -> list[int]:
+        """Add texts after the fact (the app's drain: a few new proposals against thousands):
+        features, vector and bucket keys for the new ones only, with the idf frozen at
+        construction (a feature never seen weighs as a feature of one text). Returns positions."""
+        texts = [x if isinstance(x, str) else "" for x in texts]
+        self._learned = self._learned | placenames.learn(set(texts))
+        kinds, vocab = self._kinds, self._vocab
+        new_kind = []
+        for text in texts:
+            doc = features(text, self._learned)
+            kind = kinds.get(doc)
+            if kind is None:
+                kind = kinds[doc] = len(kinds)
+                cols = [vocab.setdefault(f, len(vocab)) for f in sorted(doc.feats)]
+                self.words.extend(list(vocab)[len(self.words):])
+                fresh = np.log(1 + self._size) + 1.0
+                self._idf.extend([fresh] * (len(vocab) - len(self._idf)))
+                names = frozenset(vocab[f] for f in doc.names)
+                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0) for c in cols])
+                norm = float(np.sqrt((w * w).sum())) or 1.0
+                self.vectors.append(dict(zip(cols, (w / norm).tolist())))
+                self.names.append(names)
+                local = {f: i for i, f in enumerate(sorted(doc.feats))}
+                n = np.array([len(local)], dtype=np.int64)
+                self.bands.append(self._bands(np.arange(len(local), dtype=np.int64), n,
+                                              np.zeros(1, dtype=np.int64), local)[0])
+            new_kind.append(kind)
+        start = len(self.kind)
+        self.kind = np.concatenate([self.kind, np.array(new_kind, dtype=np.int64)])
+        return list(range(start, len(self.kind)))
+
+    @staticmethod
+    def _bands(flat, lengths, starts, vocab) -> list[tuple[int, ...]]:
+        """Per kind, BANDS bucket keys (ints): (a*x + b) mod 2^64 per feature hash x and hash
+        function, the minimum per text (numpy's reduceat), ROWS minima mixed into one key per band."""
+        if not len(flat):
+            return [() for _ in lengths]
+        words = list(vocab)
+        hashed = np.fromiter((zlib.crc32(f.encode()) for f in words), dtype=np.uint64, count=len(words))
+        nonempty = lengths > 0
+        keys = np.zeros((len(lengths), BANDS), dtype=np.uint64)
+        step = 20_000
+        for lo in range(0, len(lengths), step):
+            hi = min(lo + step, len(lengths))
+            a, b = int(starts[lo]), int(starts[hi - 1] + lengths[hi - 1])
+            x = hashed[flat[a:b]]
+            with np.errstate(over="ignore"):
+                h = (np.multiply.outer(x, _A) + _B) >> np.uint64(32)
+            idx = starts[lo:hi] - a
+            ok = nonempty[lo:hi]
+            mins = np.zeros((hi - lo, BANDS * ROWS), dtype=np.uint64)
+            if ok.any():
+                mins[ok] = np.minimum.reduceat(h, idx[ok], axis=0)
+            m = mins.reshape(hi - lo, BANDS, ROWS)
+            with np.errstate(over="ignore"):
+                k = np.arange(BANDS, dtype=np.uint64)[None, :] * _MIX
+                for r in range(ROWS):
+                    k = (k ^ m[:, :, r]) * _MIX
+            keys[lo:hi] = k
+        keys_l = keys.astype(np.int64).tolist()
+        return [tuple(k) if n else () for k, n in zip(keys_l, nonempty.tolist())]
+
+
+def _same_name(a: str, b: str) -> bool:
+    """One place (keys equal or a swapped pair of letters: placenames.same) or one number."""
+    return a == b or (a[0] == b[0] == "@" and placenames.same(a[1:], b[1:]))
+
+
+def _names_agree(na: set, nb: set) -> bool:
+    """Two ideas mostly give the same places and numbers (typo-tolerant): none that the other
+    does not give."""
+    return all(any(_same_name(a, b) for b in nb) for a in na) and all(any(_same_name(b, a) for a in na) for b in nb)
+
+
+class Grouper:
+    """The one-pass grouping over a `Space`: each idea as the sum of its members' vectors, the names
+    its members give, and LSH buckets of its members' features pointing to it. Items are positions
+    in the space.
+
+    A proposal's similarity to an idea is its mean cosine with the idea's members (average link:
+    the sum's dot product over the member count). A proposal does not join an idea whose members
+    never name a place or number it names (the same traffic light at another crossing is another
+    idea)."""
+
+    def __init__(self, space: Space, threshold: float = THRESHOLD):
+        self.space = space
+        self.threshold = threshold
+        self.centre: dict[int, dict[int, float]] = {}
+        self.names: dict[int, Counter] = {}
+        self.buckets: dict[int, list[int]] = defaultdict(list)
+        self.members: dict[int, list[int]] = defaultdict(list)
+        self._kind_idea: dict[int, int] = {}  # a feature set's last placement: the same wording joins it again
+
+    def add(self, idea: int, item: int) -> None:
+        kind = int(self.space.kind[item])
+        vec = self.space.vectors[kind]
+        c = self.centre.setdefault(idea, {})
+        for f, v in vec.items():
+            c[f] = c.get(f, 0.0) + v
+        names = self.names.setdefault(idea, Counter())
+        for n in self.space.names[kind]:
+            names[n] += 1
+        members = self.members[idea]
+        members.append(item)
+        if self._kind_idea.get(kind) == idea and len(members) > 1:
+            return  # the same features are in the idea's buckets already
+        self._kind_idea[kind] = idea
+        for key in self.space.bands[kind]:
+            bucket = self.buckets[key]
+            if idea not in bucket and len(bucket) < BUCKET_CAP:
+                bucket.append(idea)
+
+    def rename(self, old: int, new: int) -> None:
+        """Give an idea its final number once grouping is over (the buckets are dropped: no more
+        proposals are placed after renaming)."""
+        for table in (self.centre, self.names, self.members):
+            table[new] = table.pop(old)
+        self.buckets.clear()
+        self._kind_idea.clear()
+
+    def remove(self, idea: int, item: int) -> None:
+        kind = int(self.space.kind[item])
+        c = self.centre[idea]
+        for f, v in self.space.vectors[kind].items():
+            c[f] -= v
+        names = self.names[idea]
+        for n in self.space.names[kind]:
+            names[n] -= 1
+        self.members[idea].remove(item)
+
+    def similarity(self, idea: int, kind: int) -> float:
+        n = len(self.members.get(idea, ()))
+        if not n:
+            return 0.0
+        c = self.centre[idea]
+        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items()) / n
+
+    def conflicts(self, idea: int, kind: int) -> bool:
+        mine = self.space.names[kind]
+        if not mine:
+            return False
+        names = [n for n, c in self.names[idea].items() if c > 0]
+        if not names:
+            return False
+        words = self.space.words
+        return any(not any(n == x or _same_name(words[n], words[x]) for x in names) for n in mine)
+
+    def best(self, kind: int) -> tuple[int | None, float]:
+        get = self.buckets.get
+        hits = Counter(chain.from_iterable(get(key, ()) for key in self.space.bands[kind]))
+        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly
+        candidates = hits.most_common(CANDIDATES) if len(hits) > CANDIDATES else hits.items()
+        best, score = None, 0.0
+        for i, _ in sorted(candidates):
+            if not self.members.get(i):
+                continue
+            s = self.similarity(i, kind)
+            if s > score and not self.conflicts(i, kind):
+                best, score = i, s
+        return best, score
+
+    def place(self, item: int, new_id) -> int:
+        kind = int(self.space.kind[item])
+        last = self._kind_idea.get(kind)
+        if last is not None and self.members.get(last):
+            idea = last  # the same features as a proposal already placed: the same decision
+        else:
+            idea, score = self.best(kind)
+            if idea is None or score < self.threshold:
+                idea = new_id()
+        self.add(idea, item)
+        return idea
+
+    def refine(self, items: list[int], placed: dict[int, int]) -> int:
+        """One more pass in the same order: a proposal moves to another idea it is more similar to
+        than to the rest of its own (the first pass saw only the proposals before it). Returns moves."""
+        moves = 0
+        decided: dict[tuple[int, int], int] = {}
+        for item in items:
+            kind = int(self.space.kind[item])
+            own = placed[item]
+            target = decided.get((kind, own))
+            if target is None or not self.members.get(target):
+                self.remove(own, item)
+                stay = self.similarity(own, kind) if self.members[own] else -1.0
+                idea, score = self.best(kind)
+                target = idea if idea is not None and score >= self.threshold and score > stay else own
+                decided[(kind, own)] = target
+            else:
+                self.remove(own, item)
+            self.add(target, item)
+            if target != own:
+                placed[item] = target
+                moves += 1
+        for idea in [i for i, m in self.members.items() if not m]:
+            for table in (self.centre, self.names, self.members):
+                table.pop(idea, None)
+        return moves
+
+    def _link(self, a: int, b: int) -> float:
+        """Mean cosine between the members of two ideas (average link): centre . centre / sizes."""
+        ca, cb = self.centre[a], self.centre[b]
+        if len(ca) > len(cb):
+            ca, cb = cb, ca
+        return sum(v * cb.get(f, 0.0) for f, v in ca.items()) / (len(self.members[a]) * len(self.members[b]))
+
+    def _cohesion(self, idea: int) -> float:
+        """Mean cosine between two different proposals of an idea (1 for an idea of one)."""
+        n = len(self.members[idea])
+        if n < 2:
+            return 1.0
+        sq = sum(v * v for v in self.centre[idea].values())
+        return max(0.0, (sq - n) / (n * (n - 1)))
+
+    def _main_names(self, idea: int) -> set:
+        """The names (places, numbers) at least a third of an idea's proposals give."""
+        n = len(self.members[idea])
+        return {k for k, c in self.names[idea].items() if c * 3 >= n}
+
+    def merge_pass(self, threshold: float | None = None, keep=frozenset()) -> int:
+        """Average-link merging of whole ideas, best pair first: two ideas whose proposals are on
+        average at least `threshold` similar become one, unless each gives names (places, numbers)
+        the other never mostly gives. The one-pass grouping places a proposal by the proposals before
+        it; two wordings of one idea that started apart meet here. Ideas in `keep` (staff's) are
+        never merged away. Returns merges."""
+        import heapq
+
+        threshold = MERGE_THRESHOLD if threshold is None else threshold
+        alive = [i for i, m in self.members.items() if m]
+        by_bucket: dict[int, list[int]] = defaultdict(list)
+        for i in alive:
+            for kind in {int(self.space.kind[m]) for m in self.members[i]}:
+                for key in self.space.bands[kind]:
+                    by_bucket[key].append(i)
+        shared: Counter = Counter()
+        for ideas in by_bucket.values():
+            if len(ideas) < 2:
+                continue
+            top = sorted(set(ideas), key=lambda i: (-len(self.members[i]), i))[:MERGE_FANOUT]
+            shared.update((a, b) if a < b else (b, a) for x, a in enumerate(top) for b in top[x + 1:])
+        # each idea is compared with the CANDIDATES ideas it shares most buckets with
+        partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for (a, b), c in shared.items():
+            partners[a].append((c, b))
+            partners[b].append((c, a))
+        pairs: set[tuple[int, int]] = set()
+        for a, found in partners.items():
+            for _, b in heapq.nlargest(CANDIDATES, found):
+                pairs.add((a, b) if a < b else (b, a))
+        neighbours: dict[int, set[int]] = defaultdict(set)
+        for a, b in pairs:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+        version = dict.fromkeys(alive, 0)
+        heap = []
+        for a, b in pairs:
+            s = self._link(a, b)
+            if s >= threshold:
+                heap.append((-s, a, b, 0, 0))
+        heapq.heapify(heap)
+        merged: dict[int, int] = {}
+        merges = 0
+        while heap:
+            _, a, b, va, vb = heapq.heappop(heap)  # noqa: F841 (_ is minus the link)
+            if a in merged or b in merged or version[a] != va or version[b] != vb:
+                continue  # merged away, or grown since: a fresher entry is in the heap
+            na, nb = self._main_names(a), self._main_names(b)
+            if na and nb and not _names_agree({self.space.words[x] for x in na}, {self.space.words[x] for x in nb}):
+                continue  # they mostly give different places or numbers: another place
+            if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
+                continue  # each is much tighter than the two together: two ideas
+            if b in keep:
+                a, b = b, a
+            if b in keep:
+                continue
+            c = self.centre[a]
+            for f, v in self.centre.pop(b).items():
+                c[f] = c.get(f, 0.0) + v
+            self.names[a].update(self.names.pop(b))
+            self.members[a].extend(self.members.pop(b))
+            merged[b] = a
+            version[a] += 1
+            merges += 1
+            neighbours[a] |= neighbours.pop(b, set())
+            neighbours[a] -= {a, b}
+            neighbours[a] = set(sorted((k for k in neighbours[a] if k not in merged),
+                                       key=lambda k: (-len(self.members[k]), k))[:4 * CANDIDATES])
+            for k in neighbours[a]:
+                s = self._link(a, k)
+                if s >= threshold:
+                    x, y = (a, k) if a < k else (k, a)
+                    heapq.heappush(heap, (-s, x, y, version[x], version[y]))
+
+        def find(i):
+            while i in merged:
+                i = merged[i]
+            return i
+
+        self._kind_idea.clear()
+        self.buckets.clear()
+        self._merged = {i: find(i) for i in merged}
+        return merges
+
+    def _root(self, idea: int) -> int:
+        """The idea a placed idea ended in after `merge_pass`."""
+        return getattr(self, "_merged", {}).get(idea, idea)
+
+    def representative(self, idea: int) -> int:
+        """The member most similar to the others (the earliest of equals)."""
+        kinds = {int(self.space.kind[m]) for m in self.members[idea]}
+        score = {k: self.similarity(idea, k) for k in kinds}
+        return max(self.members[idea], key=lambda m: (score[int(self.space.kind[m])], -m))
+
+
+def cluster(texts: list[str], threshold: float = THRESHOLD) -> list[int]:
+    """Group texts (in the order given, as if received in that order): an idea number per text."""
+    g = Grouper(Space(texts), threshold)
+    counter = iter(range(len(texts)))
+    placed = {i: g.place(i, lambda: next(counter)) for i in range(len(texts))}
+    g.refine(list(range(len(texts))), placed)
+    g.merge_pass()
+    return [g._root(placed[i]) for i in range(len(texts))]
+
+
+# ---- grouping proposals in the store -------------------------------------------------------------
+def _proposals(con) -> pd.DataFrame:
+    return con.execute("""
+        SELECT s.id, s.text, s.received_at, m.idea_id, coalesce(m.pinned, false) AS pinned
+        FROM submissions s LEFT JOIN idea_members m ON m.submission_id = s.id AND m.kind = 'idea'
+        WHERE s.source = ? ORDER BY s.received_at, s.id""", [PROPOSAL_SOURCE]).df()
+
+
+def _allocate(con, kind: str, n: int) -> list[int]:
+    """n new ideas (or incidents) in one statement; their numbers."""
+    if n <= 0:
+        return []
+    ids = [r[0] for r in con.execute("SELECT nextval('ideas_id_seq') FROM range(?)", [n]).fetchall()]
+    con.register("_new_ideas", pd.DataFrame({"id": ids, "kind": kind}))
+    con.execute("INSERT INTO ideas (id, kind) SELECT id, kind FROM _new_ideas")
+    con.unregister("_new_ideas")
+    return ids
+
+
+def _insert_members(con, pairs, kind: str) -> None:
+    """(submission id, idea id) pairs as unpinned members, in one statement."""
+    pairs = list(pairs)
+    if not pairs:
+        return
+    frame = pd.DataFrame(pairs, columns=["submission_id", "idea_id"]).assign(kind=kind, pinned=False)
+    con.register("_members", frame)
+    con.execute("INSERT INTO idea_members SELECT submission_id, idea_id, kind, pinned FROM _members")
+    con.unregister("_members")
+
+
+def _temp_ids():
+    counter = iter(range(-1, -(1 << 62), -1))
+    return lambda: next(counter)
+
+
+def _finalise(con, g: "Grouper", kind: str) -> dict[int, int]:
+    """Real numbers for the groups `g` made with temporary (negative) ones; renames them in `g`."""
+    temp = sorted((i for i in g.centre if i < 0), reverse=True)
+    rename = dict(zip(temp, _allocate(con, kind, len(temp))))
+    for old, new in rename.items():
+        g.rename(old, new)
+    return rename
+
+
+def _set_representatives(con, g: Grouper, ids, ideas) -> None:
+    """ideas.representative_id of each of `ideas` (grouper positions mapped to submission `ids`)."""
+    rows = [(int(i), int(ids[g.representative(i)])) for i in ideas if g.members.get(i)]
+    if rows:
+        con.register("_reps", pd.DataFrame(rows, columns=["id", "rep"]))
+        con.execute("UPDATE ideas SET representative_id = r.rep FROM _reps r WHERE ideas.id = r.id")
+        con.unregister("_reps")
+
+
+def update(con, threshold: float = THRESHOLD) -> dict:
+    """Proposals not yet in an idea join the most similar existing idea or start one (incremental:
+    ideas already formed keep their proposals). Returns counts."""
+    frame = _proposals(con)
+    loose = frame["idea_id"].isna().to_numpy()
+    if not loose.any():
+        return {"proposals": len(frame), "grouped": 0, "new_ideas": 0}
+    ids = frame["id"].to_numpy()
+    g = Grouper(Space(frame["text"].tolist()), threshold)
+    for pos, idea in zip(np.flatnonzero(~loose).tolist(), frame["idea_id"][~loose].astype("int64").tolist()):
+        g.add(idea, pos)
+    make = _temp_ids()
+    placed = [(pos, g.place(pos, make)) for pos in np.flatnonzero(loose).tolist()]
+    with store.transaction(con):
+        rename = _finalise(con, g, "idea")
+        placed = [(int(ids[pos]), rename.get(idea, idea)) for pos, idea in placed]
+        _insert_members(con, placed, "idea")
+        _set_representatives(con, g, ids, {idea for _, idea in placed})
+    return {"proposals": len(frame), "grouped": len(placed), "new_ideas": len(rename)}
+
+
+class Live:
+    """The grouping kept in memory between the app's drains, so that a few new proposals cost
+    milliseconds, not the seconds of building every vector again (`update` does that).
+
+    It is valid while nobody else moved proposals: staff's merges and splits, a regroup and the
+    CLI change idea_members; a cheap fingerprint (members and staff actions) finds that out and
+    the state is built again. New ideas get their numbers at once (one nextval each); after any
+    failure the state is dropped and built again next time."""
+
+    def __init__(self):
+        self._state = None  # (fingerprint, Grouper, submission ids by position)
+        self.joined: list[int] = []  # the ideas the last update added to
+
+    @staticmethod
+    def _fingerprint(con) -> tuple:
+        return tuple(con.execute("""SELECT (SELECT count(*) FROM idea_members WHERE kind = 'idea'),
+                                           (SELECT coalesce(max(submission_id), 0) FROM idea_members WHERE kind = 'idea'),
+                                           (SELECT count(*) FROM idea_actions),
+                                           (SELECT count(*) FROM ideas WHERE kind = 'idea')""").fetchall()[0])
+
+    def _build(self, con):
+        frame = _proposals(con)
+        frame = frame[frame["idea_id"].notna()]
+        g = Grouper(Space(frame["text"].tolist()))
+        for pos, idea in enumerate(frame["idea_id"].astype("int64").tolist()):
+            g.add(idea, pos)
+        return g, frame["id"].astype("int64").tolist()
+
+    def update(self, con) -> dict:
+        """Group the proposals not yet in an idea; returns counts (grouped, new_ideas)."""
+        loose = con.execute("""SELECT s.id, s.text FROM submissions s
+                               WHERE s.source = ? AND NOT EXISTS (SELECT 1 FROM idea_members m
+                                     WHERE m.submission_id = s.id AND m.kind = 'idea')
+                               ORDER BY s.received_at, s.id""", [PROPOSAL_SOURCE]).fetchall()
+        if not loose:
+            return {"grouped": 0, "new_ideas": 0}
+        fingerprint = self._fingerprint(con)
+        if self._state is None or self._state[0] != fingerprint:
+            g, ids = self._build(con)
+        else:
+            _, g, ids = self._state
+        self._state = None  # until this update is stored
+        positions = g.space.extend([t for _, t in loose])
+        created: list[int] = []
+
+        def new_id() -> int:
+            created.append(_allocate(con, "idea", 1)[0])
+            return created[-1]
+
+        with store.transaction(con):
+            placed = [(sid, g.place(pos, new_id)) for (sid, _), pos in zip(loose, positions)]
+            ids.extend(sid for sid, _ in loose)
+            _insert_members(con, placed, "idea")
+            _set_representatives(con, g, ids, {idea for _, idea in placed})
+        self._state = (self._fingerprint(con), g, ids)
+        self.joined = sorted({idea for _, idea in placed})
+        return {"grouped": len(placed), "new_ideas": len(created)}
+
+
+class AfterDrain:
+    """What the app runs after each drain of the inbox (ui.core.AppStore.drain_once): new
+    proposals into ideas only when the drain applied rows of the proposal source (`Live`:
+    milliseconds for a few), new complaints into incidents, and decisions.json published again
+    when what it shows may have changed (a new decision, or proposals joining ideas). Each step's
+    failure is logged and dropped: draining goes on."""
+
+    def __init__(self):
+        self.live = Live()
+        self.published: tuple | None = None
+
+    def after_drain(self, con, receipts: list[dict], public_dir: str | Path | None = None) -> dict:
+        runs = [int(r["ingest_run_id"]) for r in receipts if r and r.get("inserted") and r.get("ingest_run_id") is not None]
+        out: dict = {}
+        if runs:
+            counts = con.execute("""SELECT count(*) FILTER (WHERE source = ?), min(id) FILTER (WHERE source <> ?)
+                                    FROM submissions WHERE ingest_run_id IN (SELECT unnest(?))""",
+                                 [PROPOSAL_SOURCE, PROPOSAL_SOURCE, runs]).fetchall()[0]
+            if counts[0]:
+                try:
+                    out["ideas"] = self.live.update(con)
+                except Exception:
+                    log.exception("grouping new proposals failed; built again at the next drain")
+                    self.live = Live()
+            if counts[1] is not None:
+                try:
+                    out["incidents"] = update_incidents(con, since_id=int(counts[1]) - 1)
+                except Exception:
+                    log.exception("grouping new complaints into incidents failed")
+        version = tuple(con.execute("SELECT count(*), coalesce(max(id), 0) FROM idea_decisions").fetchall()[0])
+        grew = out.get("ideas", {}).get("grouped") and con.execute(
+            f"SELECT count(*) FROM {_LATEST} d WHERE d.decision = 'accepted' AND d.idea_id IN (SELECT unnest(?))",
+            [self.live.joined]).fetchall()[0][0]  # an accepted idea's supporters changed
+        if version != self.published or grew:
+            from pipeline import public
+
+            folder = Path(public_dir) if public_dir else settings.public_path()
+            try:
+                publish_decisions(con, folder / public.DECISIONS_FILE)
+                self.published = version
+            except Exception:
+                log.exception("publishing decisions.json failed")
+        return out
+
+
+def regroup(con, threshold: float = THRESHOLD) -> dict:
+    """Group every proposal again, except those staff placed (merge, split) or that belong to a
+    decided idea: their ideas are the seeds. Idea numbers stay where most of an idea stays."""
+    frame = _proposals(con)
+    ids = frame["id"].to_numpy()
+    g = Grouper(Space(frame["text"].tolist()), threshold)
+    pinned = frame["pinned"].to_numpy(dtype=bool)
+    for pos, idea in zip(np.flatnonzero(pinned).tolist(), frame["idea_id"][pinned].astype("int64").tolist()):
+        g.add(idea, pos)
+    seeds = set(g.centre)
+    make = _temp_ids()  # new groups get negative numbers until matched below
+    loose = np.flatnonzero(~pinned).tolist()
+    placed = {pos: g.place(pos, make) for pos in loose}
+    g.refine(loose, placed)
+    g.merge_pass(keep=seeds)
+    placed = {pos: g._root(grp) for pos, grp in placed.items()}
+    # a new group takes the number of the old idea most of its proposals were in, if still free
+    old_ideas = frame["idea_id"].to_numpy()
+    votes = Counter((grp, int(old_ideas[pos])) for pos, grp in placed.items() if grp < 0 and pd.notna(old_ideas[pos]))
+    rename, taken = {}, set(seeds)
+    for (grp, old), _ in votes.most_common():
+        if grp not in rename and old not in taken:
+            rename[grp], _ = old, taken.add(old)
+    for grp, new in rename.items():  # groups that keep an old number
+        g.rename(grp, new)
+    with store.transaction(con):
+        rename.update(_finalise(con, g, "idea"))
+        final = [(int(ids[pos]), rename.get(grp, grp)) for pos, grp in placed.items()]
+        con.execute("DELETE FROM idea_members WHERE kind = 'idea' AND NOT pinned")
+        _insert_members(con, final, "idea")
+        con.execute("""DELETE FROM ideas WHERE kind = 'idea' AND id NOT IN (SELECT idea_id FROM idea_members)
+                       AND id NOT IN (SELECT idea_id FROM idea_decisions)""")
+        _set_representatives(con, g, ids, list(g.centre))
+    n_ideas = len({i for _, i in final} | seeds)
+    return {"proposals": len(frame), "ideas": n_ideas, "pinned": int(pinned.sum())}
+
+
+# ---- incidents -----------------------------------------------------------------------------------
+@functools.cache
+def _place_terms() -> dict[int, str]:
+    """Search term (the number of a stem) -> the known street or place whose name has that stem."""
+    known = placenames.gazetteer()
+    out: dict[int, str] = {}
+    for name in placenames.known_names():
+        for word in re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)?", name):
+            place = known.get(placenames.key(word))
+            if place:
+                for stem in set(search.stems(word, True) + search.stems(word, False)):
+                    out.setdefault(search.term_id(stem), place)
+    return out
+
+
+def _term_places(terms) -> frozenset:
+    """The known streets and places among a complaint's search terms."""
+    places = _place_terms()
+    return frozenset(places[t] for t in terms if t in places)
+
+
+def _incident_groups(rows: pd.DataFrame, hours: float, jaccard: float, least: int = INCIDENT_MIN) -> dict[int, int]:
+    """rows: id, category, district, t (epoch seconds), terms, incident (existing or NaN), sorted by
+    category, district, t. Returns id -> group key (existing incident id, or a negative new key)
+    for rows of a group of `least` or more (with the incident's earlier members)."""
+    window = hours * 3600
+    group: dict[int, int] = {}
+    for i, inc in zip(rows["id"], rows["incident"]):
+        if pd.notna(inc):
+            group[int(i)] = int(inc)
+    next_key = -1
+    ids, cats, dists, ts, terms = (rows[c].tolist() for c in ("id", "category", "district", "t", "terms"))
+    places: dict[int, frozenset] = {}
+    start = 0
+    for k in range(len(ids)):
+        while start < k and (cats[start] != cats[k] or dists[start] != dists[k] or ts[k] - ts[start] > window):
+            start += 1
+        a = terms[k]
+        if not a or start == k:
+            continue
+        mine = places[k] = places.get(k) or _term_places(a)
+        best, score = None, 0.0
+        for j in range(k - 1, start - 1, -1):
+            b = terms[j]
+            if not b:
+                continue
+            if j not in places:
+                places[j] = _term_places(b)
+            inter = len(a & b)
+            s = inter / (len(a) + len(b) - inter) if inter else 0.0
+            if mine & places[j]:
+                s += 1.0  # the same street or place: the strongest sign of one event
+            if s > score:
+                best, score = j, s
+        if best is None or score < jaccard:
+            continue
+        other, me = int(ids[best]), int(ids[k])
+        if me in group and other in group:
+            continue  # both placed already (earlier runs): leave them
+        key = group.get(other) or group.get(me)
+        if key is None:
+            key, next_key = next_key, next_key - 1
+        group[other] = group.get(other, key)
+        group[me] = group.get(me, key)
+    sizes = Counter(group.values())
+    return {i: g for i, g in group.items() if g >= 0 or sizes[g] >= least}  # an incident stored stays one
+
+
+def update_incidents(con, since_id: int | None = None, hours: float = INCIDENT_HOURS,
+                     jaccard: float = INCIDENT_JACCARD) -> dict:
+    """Group complaints received after `since_id` (all when None) into incidents, joining the
+    incidents of the complaints around them; returns counts."""
+    if since_id is None:
+        with store.transaction(con):
+            con.execute("DELETE FROM idea_members WHERE kind = 'incident'")
+            con.execute("DELETE FROM ideas WHERE kind = 'incident'")
+        span = con.execute("SELECT min(received_at), max(received_at) FROM submissions WHERE source <> ?",
+                           [PROPOSAL_SOURCE]).fetchall()[0]
+    else:
+        span = con.execute("SELECT min(received_at), max(received_at) FROM submissions WHERE source <> ? AND id > ?",
+                           [PROPOSAL_SOURCE, since_id]).fetchall()[0]
+    if span[0] is None:
+        return {"complaints": 0, "incidents": 0}
+    pad = dt.timedelta(hours=hours)
+    rows = con.execute("""
+        SELECT s.id, s.category, s.district, epoch(s.received_at) AS t, s.search_terms AS terms, m.idea_id AS incident
+        FROM submissions s LEFT JOIN idea_members m ON m.submission_id = s.id AND m.kind = 'incident'
+        WHERE s.source <> ? AND s.received_at >= ? AND s.received_at <= ? AND s.category IS NOT NULL
+          AND s.district IS NOT NULL
+        ORDER BY s.category, s.district, s.received_at, s.id""", [PROPOSAL_SOURCE, span[0] - pad, span[1] + pad]).df()
+    rows["terms"] = [frozenset(t) if t is not None and len(t) else frozenset() for t in rows["terms"]]
+    groups = _incident_groups(rows, hours, jaccard)
+    existing = {int(i) for i in rows["id"][rows["incident"].notna()]}
+    with store.transaction(con):
+        temp = sorted({k for k in groups.values() if k < 0}, reverse=True)
+        keys = dict(zip(temp, _allocate(con, "incident", len(temp))))
+        new = [(i, keys.get(k, k)) for i, k in groups.items() if i not in existing]
+        _insert_members(con, new, "incident")
+    return {"complaints": len(rows), "incidents": len(keys), "reports": len(new)}
+
+
+def refresh(con) -> dict:
+    """What the app runs after new submissions arrive: proposals into ideas, complaints into
+    incidents, each only for rows not yet seen (`meta.ideas_upto` is the last id looked at)."""
+    upto = int(store.get_meta(con, "ideas_upto", "0") or 0)
+    last = con.execute("SELECT max(id) FROM submissions").fetchall()[0][0]
+    if last is None or last <= upto:
+        return {}
+    out = {"ideas": update(con), "incidents": update_incidents(con, since_id=upto if upto else None)}
+    store.set_meta(con, "ideas_upto", str(last))
+    return out
+
+
+def regroup_all(con) -> dict:
+    """The full regroup: every proposal (staff's placements kept) and every incident."""
+    last = con.execute("SELECT max(id) FROM submissions").fetchall()[0][0]
+    out = {"ideas": regroup(con), "incidents": update_incidents(con, since_id=None)}
+    store.set_meta(con, "ideas_upto", str(last or 0))
+    return out
+
+
+# ---- staff's writes ------------------------------------------------------------------------------
+def _actor(viewer, permission: str) -> str:
+    from pipeline import auth
+
+    return auth.actor_of(viewer, permission)
+
+
+def _idea_exists(con, idea_id: int) -> None:
+    if not con.execute("SELECT 1 FROM ideas WHERE id = ? AND kind = 'idea'", [idea_id]).fetchall():
+        raise IdeaError("unknown_idea", f"no idea number {idea_id}", idea=idea_id)
+
+
+def merge(con, viewer, keep_id: int, other_id: int) -> None:
+    """Move every proposal of `other_id` into `keep_id` and pin them all there (a regroup keeps
+    them together); the other idea's decisions are dropped from view with it."""
+    actor = _actor(viewer, "idea:group")
+    if keep_id == other_id:
+        raise IdeaError("same_idea", f"idea {keep_id} cannot be merged with itself", idea=keep_id)
+    _idea_exists(con, keep_id)
+    _idea_exists(con, other_id)
+    with store.transaction(con):
+        con.execute("UPDATE idea_members SET idea_id = ?, pinned = true WHERE idea_id IN (?, ?) AND kind = 'idea'",
+                    [keep_id, keep_id, other_id])
+        con.execute("DELETE FROM ideas WHERE id = ?", [other_id])
+        con.execute("INSERT INTO idea_actions (actor, action, idea_id, other_id) VALUES (?, 'merge', ?, ?)",
+                    [actor, keep_id, other_id])
+    _refresh_representatives(con, [keep_id])
+
+
+def split(con, viewer, submission_id: int) -> int:
+    """Take one proposal out of its idea into a new idea of its own, pinned; returns the new idea."""
+    actor = _actor(viewer, "idea:group")
+    row = con.execute("SELECT idea_id FROM idea_members WHERE submission_id = ? AND kind = 'idea'",
+                      [submission_id]).fetchall()
+    if not row:
+        raise IdeaError("not_a_proposal", f"submission {submission_id} is not in an idea", submission=submission_id)
+    old = row[0][0]
+    with store.transaction(con):
+        new = _allocate(con, "idea", 1)[0]
+        con.execute("UPDATE idea_members SET idea_id = ?, pinned = true WHERE submission_id = ?", [new, submission_id])
+        con.execute("INSERT INTO idea_actions (actor, action, idea_id, other_id, submission_id) VALUES (?, 'split', ?, ?, ?)",
+                    [actor, old, new, submission_id])
+        if not con.execute("SELECT 1 FROM idea_members WHERE idea_id = ?", [old]).fetchall():
+            con.execute("DELETE FROM ideas WHERE id = ? AND id NOT IN (SELECT idea_id FROM idea_decisions)", [old])
+    _refresh_representatives(con, [old, new])
+    return new
+
+
+def _refresh_representatives(con, idea_ids) -> None:
+    frame = con.execute("""SELECT m.idea_id, s.id, s.text FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+                           WHERE m.idea_id IN (SELECT unnest(?))""", [list(idea_ids)]).df()
+    if frame.empty:
+        return
+    ids = frame["id"].to_numpy()
+    g = Grouper(Space(frame["text"].tolist()))
+    for pos, idea in enumerate(frame["idea_id"].astype("int64").tolist()):
+        g.add(idea, pos)
+    _set_representatives(con, g, ids, list(g.centre))
+
+
+def decide(con, viewer, idea_id: int, decision: str, answer: str = "", department: str | None = None,
+           decided_on: dt.date | None = None, reason: str | None = None, title: str | None = None) -> None:
+    """Record a decision on an idea (the latest one counts) and pin its proposals.
+
+    accepted needs a department of data/departments.csv and a date; not_accepted needs a reason."""
+    actor = _actor(viewer, "idea:decide")
+    _idea_exists(con, idea_id)
+    clean = lambda v: (v or "").strip() or None  # noqa: E731
+    answer, reason, title, department = clean(answer), clean(reason), clean(title), clean(department)
+    if decision not in DECISIONS:
+        raise IdeaError("bad_decision", f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}",
+                        decision=decision)
+    if decision == "accepted":
+        from pipeline import sla
+
+        if department not in set(sla.departments()["code"]):
+            raise IdeaError("needs_department", f"an accepted idea needs a department of data/departments.csv, "
+                            f"not {department!r}", department=department)
+        if decided_on is None:
+            raise IdeaError("needs_date", "an accepted idea needs the date of the decision")
+    if decision == "not_accepted" and not reason:
+        raise IdeaError("needs_reason", "an idea not accepted needs a reason")
+    for name, value, limit in (("answer", answer, 4000), ("reason", reason, 2000), ("title", title, 200)):
+        if value and len(value) > limit:
+            raise IdeaError("too_long", f"{name} longer than {limit} characters", field=name, limit=limit)
+    with store.transaction(con):
+        con.execute("""INSERT INTO idea_decisions (idea_id, decision, department, decided_on, reason, answer, actor, title)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [idea_id, decision, department if decision == "accepted" else None,
+                     decided_on, reason, answer, actor, title])
+        con.execute("UPDATE idea_members SET pinned = true WHERE idea_id = ?", [idea_id])
+
+
+# ---- reads -----------------------------------------------------------------------------------
+_LATEST = """(SELECT * FROM idea_decisions QUALIFY row_number() OVER (PARTITION BY idea_id ORDER BY id DESC) = 1)"""
+
+
+def ideas_table(con, viewer=None, now: dt.datetime | None = None, district: str | None = None,
+                category: str | None = None, decision: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """Ideas ranked by support and recency (each proposal weighs 0.5 ** (age / HALF_LIFE_DAYS)):
+    idea_id, supporters, districts (codes, most proposals first), placements, category (the most
+    frequent), first_at, last_at, score, text (the representative, masked for the viewer), decision
+    (None when undecided), department, decided_on, reason, answer, title.
+
+    `district` and `category` keep ideas with a proposal there; `decision` 'none' keeps undecided ones."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    frame = con.execute(f"""
+        WITH m AS (SELECT m.idea_id, s.* FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+                   WHERE m.kind = 'idea'),
+        agg AS (SELECT idea_id, count(*) AS supporters, min(received_at) AS first_at, max(received_at) AS last_at,
+                       sum(pow(0.5, greatest(epoch(CAST(? AS TIMESTAMPTZ)) - epoch(received_at), 0) / 86400.0 / ?)) AS score,
+                       list(district ORDER BY district) FILTER (WHERE district IS NOT NULL) AS district_list,
+                       list(DISTINCT placement) FILTER (WHERE placement IS NOT NULL) AS placements,
+                       mode(coalesce(category, 'other')) AS category,
+                       bool_or(CAST(? AS VARCHAR) IS NULL OR district = ?) AS in_district,
+                       bool_or(CAST(? AS VARCHAR) IS NULL OR coalesce(category, 'other') = ?) AS in_category
+                FROM m GROUP BY idea_id)
+        SELECT a.idea_id, a.supporters, a.district_list, a.placements, a.category, a.first_at, a.last_at, a.score,
+               r.text, d.decision, d.department, d.decided_on, d.reason, d.answer, d.title
+        FROM agg a JOIN ideas i ON i.id = a.idea_id LEFT JOIN submissions r ON r.id = i.representative_id
+        LEFT JOIN {_LATEST} d ON d.idea_id = a.idea_id
+        WHERE a.in_district AND a.in_category
+          AND (CAST(? AS VARCHAR) IS NULL OR (? = 'none' AND d.decision IS NULL) OR d.decision = ?)
+        ORDER BY a.score DESC, a.supporters DESC, a.idea_id LIMIT ?""",
+        [now, HALF_LIFE_DAYS, district, district, category, category, decision, decision, decision, limit]).df()
+    listed = lambda x: list(x) if isinstance(x, (list, tuple, np.ndarray)) else []  # noqa: E731
+    frame["districts"] = [[d for d, _ in Counter(listed(x)).most_common()] for x in frame.pop("district_list")]
+    frame["placements"] = [sorted(listed(x)) for x in frame["placements"]]
+    return privacy.for_viewer(frame, viewer)
+
+
+def members(con, idea_id: int, viewer=None) -> pd.DataFrame:
+    """The proposals of an idea, newest first: id, received_at, district, placement, language,
+    pinned, text (masked for the viewer), contact (hidden for the viewer)."""
+    frame = con.execute("""
+        SELECT s.id, s.received_at, s.district, s.placement, s.language, m.pinned, s.text, s.contact
+        FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+        WHERE m.idea_id = ? AND m.kind = 'idea' ORDER BY s.received_at DESC, s.id DESC""", [idea_id]).df()
+    return privacy.for_viewer(frame, viewer)
+
+
+def accepted(con) -> pd.DataFrame:
+    """Ideas whose latest decision is accepted, for publishing (texts masked, whoever asks)."""
+    frame = ideas_table(con, viewer=_NOBODY, decision="accepted", limit=1_000_000)
+    return frame.sort_values(["decided_on", "idea_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+class _Nobody:  # a viewer with no permission at all: masked texts, no contacts
+    def can(self, permission: str) -> bool:
+        return False
+
+
+_NOBODY = _Nobody()
+
+
+def decision_items(con) -> list[dict]:
+    """The accepted ideas as decisions.json items (pipeline.public's schema: idea, district,
+    title, text, supporters, decision, department, date, answer), texts masked."""
+    clean = lambda v: " ".join(privacy.mask(privacy.display_text(v or "")).split())  # noqa: E731
+    items = []
+    for r in accepted(con).itertuples():
+        text = clean(r.text)
+        title = r.title if isinstance(r.title, str) and r.title else _title(text)
+        items.append({"idea": str(int(r.idea_id)), "district": r.districts[0] if r.districts else "other",
+                      "title": clean(title) or str(int(r.idea_id)), "text": text, "supporters": int(r.supporters),
+                      "decision": "accepted", "department": str(r.department or ""),
+                      "date": pd.Timestamp(r.decided_on).date().isoformat(), "answer": clean(r.answer)})
+    return items
+
+
+def publish_decisions(con, path: str | Path | None = None) -> tuple[Path, int]:
+    """Write the accepted ideas to `<public dir>/decisions.json` (pipeline.public.write_decisions:
+    checked, a temporary file in the same folder, then a rename, so the public form never reads
+    half a file). Returns (path, count)."""
+    from pipeline import public
+
+    target = Path(path) if path else settings.public_path() / public.DECISIONS_FILE
+    items = decision_items(con)
+    public.write_json_atomic(target, {"version": public.SCHEMA_VERSION,
+                                      "decisions": [public.check_decision(i) for i in items]})
+    return target, len(items)
+
+
+def _title(text: str, limit: int = 80) -> str:
+    first = text.split(". ")[0].strip()
+    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+def arguments_publish_decisions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+    parser.add_argument("--out", help="file to write (default: <SC_PUBLIC_DIR>/decisions.json)")
+
+
+def run_publish_decisions(args) -> int:
+    db = settings.db_path(args.db)
+    if not Path(db).exists():
+        print(f"error: {db}: no such database", file=sys.stderr)
+        return 2
+    con = store.connect_writer_or_explain(db, "the app publishes by itself when a decision is recorded; "
+                                              "or stop it first")
+    if con is None:
+        return 2
+    try:
+        path, n = publish_decisions(con, args.out or (settings.public_path(db) / "decisions.json"))
+    except OSError as exc:
+        print(f"error: cannot write {args.out or settings.public_path(db)}: {exc.strerror}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    print(f"{n} accepted ideas written to {path}")
+    return 0
+
+
+def arguments_ideas(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("update", "regroup", "list"),
+                        help="update: group what is new; regroup: group everything again (staff's "
+                             "merges, splits and decided ideas kept); list: the top ideas")
+    parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+    parser.add_argument("--limit", type=int, default=20, help="ideas listed (list)")
+
+
+def run_ideas(args) -> int:
+    db = settings.db_path(args.db)
+    if not Path(db).exists():
+        print(f"error: {db}: no such database", file=sys.stderr)
+        return 2
+    con = store.connect_writer_or_explain(db, "the app groups new proposals by itself; stop it first to regroup")
+    if con is None:
+        return 2
+    try:
+        started = time.perf_counter()
+        if args.action == "list":
+            for r in ideas_table(con, viewer=_NOBODY, limit=max(1, args.limit)).itertuples():
+                decision = r.decision if isinstance(r.decision, str) else "-"
+                print(f"{int(r.idea_id)}\t{int(r.supporters)}\t{decision}\t{' '.join(str(r.text).split())[:100]}")
+            return 0
+        out = refresh(con) if args.action == "update" else regroup_all(con)
+        flat = {f"{k}_{kk}": vv for k, v in out.items() for kk, vv in v.items()} or {"new_submissions": 0}
+        print(" ".join(f"{k}={v}" for k, v in flat.items()) + f" seconds={time.perf_counter() - started:.1f}")
+        return 0
+    finally:
+        con.close()

@@ -1,0 +1,217 @@
+"""Place names in residents' texts, in any letter case: streets, avenues and microdistricts by their
+markers, districts by their names and aliases, and the places the project knows by name.
+
+A place is returned as a key: its name's word, lowercased, Kazakh letters folded to their Russian
+look-alikes (Байтұрсынов = Байтурсынов), reduced to its stem when short (Абая = Абай), then its
+first `KEY_LETTERS` letters (a short name without its final vowels: Абая, Абай). So Russian and
+Kazakh endings meet (Маресьева, Маресьев) and a typo past the fifth letter gives the same key;
+`same` also takes two swapped neighbouring letters (the usual slip) as the same place.
+
+Where names are found (`places(text)`):
+
+- after a street marker: ул., улица, пр., пр-т, проспект, мкр, мкрн, микрорайон (in any form) and
+  the word following it (ул. Маресьева, мкр Нурсат, проспекта Абилкайыр хана);
+- before a Kazakh marker: көшесі, даңғылы, шағын ауданы (in any form), skipping a title word
+  between (Санкибай батыр даңғылы: Санкибай);
+- anywhere, words of a known place name: district names and aliases (data/districts.csv), the
+  demo's streets and villages (data/demo/places.csv) and the QR placements' names
+  (data/placements.csv), without the generic words those names carry (район, остановка, парк...).
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import pandas as pd
+
+from pipeline import reference
+
+KEY_LETTERS = 5
+_FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")
+# words of a place's name that say what kind of place it is, not which one
+GENERIC = frozenset("""
+район района районе ауданы аудан ауданының аудандық г қ город города қала city district rural
+остановка аялдамасы аялдама проспект проспекта даңғылы даңғыл площадь алаңы алаң улица ул пр мкр
+микрорайон с село ауыл центральный центральном орталық рынок рынке базар базары базарда железнодорожный
+вокзал вокзалы теміржол южный оңтүстік автовокзал автовокзалы автобус маршрут школа гимназия лицей
+мектеп городская поликлиника поликлинике емхана средняя орта детская балалар врачебная амбулатория
+амбулаториясы дәрігерлік аким акима әкім әкімінің аппарат аппараты цон хққо парк парке саябақ саябағы
+дендропарк касса набережная реки река өзен өзенінің жағалауы больница ауруханасы районная зал
+ожидания приёма приема бағыт бағыты автобусы аялдамасы хқко граждан вход главный приёмная приемная имени атындағы хана хан батыра батыр
+би проход закрыта ремонт жөндеуге жабық области облысы первого первый тұңғыш президента президент
+независимости тәуелсіздік со двора мектеп-лицей школа-гимназия школа-лицей тд
+""".split())
+TITLES = frozenset("хан хана батыр батыра би ата ана".split())
+_WORD = r"[^\W\d_][^\W_]*(?:-[^\W_]+)?"
+_RU_MARKER = re.compile(r"(?<![^\W\d_])(?:улиц[а-я]*|ул|проспект[а-я]*|просп|пр-т|пр|микрорайон[а-я]*|мкрн?)"
+                        r"(?:\.\s*|\s+)(?:№\s*)?(" + _WORD + r")", re.IGNORECASE)
+_KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана)\s+)?"
+                        r"(?:көше|даңғыл|шағын\s+аудан)[^\W\d_]*", re.IGNORECASE)
+_ANY_WORD = re.compile(_WORD)
+
+
+_ENDING = re.compile(r"[аяуюоеиыйь]+$")
+
+
+def _norm(word: str) -> str:
+    """A word lowercased, Kazakh letters folded, a hyphen's number dropped; '' when generic."""
+    w = word.lower().replace("ё", "е")
+    head, _, tail = w.partition("-")
+    w = head if tail.isdigit() or not tail else head + tail  # Батыс-2: батыс; Кен-Баба: кенбаба
+    if w in GENERIC or head in GENERIC or len(w) < 3:
+        return ""
+    return w.translate(_FOLD)
+
+
+@functools.lru_cache(maxsize=200_000)
+def key(word: str) -> str:
+    """A place word's key (see the module's docstring); '' for a generic or too short word."""
+    w = _norm(word)
+    if not w:
+        return ""
+    if w[:KEY_LETTERS + 1] in _longer():  # Бадамша beside Бадам
+        return w[:KEY_LETTERS + 1]
+    if len(w) <= KEY_LETTERS + 1:  # a short name's ending (Абая, Абай: аб; Тауке, Тәуке: таук)
+        w = _ENDING.sub("", w) if len(_ENDING.sub("", w)) >= 2 else w
+    return w[:KEY_LETTERS]
+
+
+@functools.cache
+def _longer() -> frozenset[str]:
+    """Six-letter keys of known names that start like another known name (Бадамша, Бадам)."""
+    words = set()
+    for name in known_names():
+        for word in _ANY_WORD.findall(name):
+            if word[0].isupper():
+                w = _norm(word)
+                if w:
+                    words.add(w)
+    heads: dict[str, set] = {}
+    for w in words:
+        heads.setdefault(w[:KEY_LETTERS], set()).add(w)
+    return frozenset(w[:KEY_LETTERS + 1] for group in heads.values() if len(group) > 1
+                     for w in group if len(w) > KEY_LETTERS + 1
+                     and not any(o != w and o[:KEY_LETTERS + 1] == w[:KEY_LETTERS + 1] for o in group))
+
+
+@functools.cache
+def known_names() -> tuple[str, ...]:
+    """The place names of the reference files (see the module's docstring)."""
+    districts = reference.districts().astype(str)
+    names = [a for x in districts["aliases"] for a in x.split("|") if a]
+    names += districts["short_ru"].tolist() + districts["short_kk"].tolist()
+    names += pd.read_csv(reference.DATA / "demo" / "places.csv", dtype=str, keep_default_na=False)["text"].tolist()
+    placements = pd.read_csv(reference.DATA / "placements.csv", dtype=str, keep_default_na=False)
+    return tuple(names + placements["name_ru"].tolist() + placements["name_kk"].tolist())
+
+
+def same(a: str, b: str) -> bool:
+    """Two keys of one place: equal, or two neighbouring letters swapped (the usual typo)."""
+    if a == b:
+        return True
+    if len(a) != len(b):
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def _proper(name: str) -> list[str]:
+    """Keys of a place name's proper words: Cyrillic, capitalised, not generic."""
+    out = []
+    for word in _ANY_WORD.findall(name):
+        if word[0].isupper() and re.search(r"[а-яәғқңөұүһі]", word.lower()):
+            k = key(word)
+            if k:
+                out.append(k)
+    return out
+
+
+@functools.cache
+def gazetteer() -> dict[str, str]:
+    """key -> the place's key, for the proper words of every known place name (see the module's
+    docstring). The Kazakh name's words map to the Russian name's (Елек: Илек, Тәуке: Тауке), and
+    every alias of a district to the district's first alias word (Абайский, Абай)."""
+    out: dict[str, str] = {}
+
+    def add(variants: list[list[str]]) -> None:
+        base = next((v for v in variants if v), [])
+        for v in variants:
+            same_shape = len(v) == len(base)
+            for i, k in enumerate(v):
+                if len(k) >= 3:
+                    out.setdefault(k, base[i] if same_shape else k)
+
+    districts = reference.districts().astype(str)
+    for row in districts.itertuples():
+        aliases = [a for a in str(row.aliases).split("|") if a]
+        words = [_proper(x) for x in [*aliases, row.short_ru, row.short_kk]]  # names carry their city
+        first = next((w[0] for w in words if w), None)
+        for w in words:  # a district is one place whatever its alias
+            for k in w:
+                out.setdefault(k, first)
+    places = pd.read_csv(reference.DATA / "demo" / "places.csv", dtype=str, keep_default_na=False)
+    for text in places["text"]:
+        add([_proper(text)])
+    placements = pd.read_csv(reference.DATA / "placements.csv", dtype=str, keep_default_na=False)
+    for row in placements.itertuples():
+        add([_proper(row.name_ru), _proper(row.name_kk)])
+    return out
+
+
+@functools.lru_cache(maxsize=200_000)
+def _near(k: str) -> str | None:
+    """The known place a long word's key is one slip away from: two neighbouring letters swapped,
+    or another fifth letter where only one known place starts with the same four."""
+    if len(k) < KEY_LETTERS:
+        return None
+    known = gazetteer()
+    for i in range(len(k) - 1):
+        swapped = k[:i] + k[i + 1] + k[i] + k[i + 2:]
+        if swapped in known:
+            return known[swapped]
+    return _by_prefix().get(k[:KEY_LETTERS - 1])
+
+
+@functools.cache
+def _by_prefix() -> dict[str, str]:
+    """Four first letters -> the one known place of KEY_LETTERS letters starting so."""
+    seen: dict[str, set] = {}
+    for k, place in gazetteer().items():
+        if len(k) == KEY_LETTERS:
+            seen.setdefault(k[:KEY_LETTERS - 1], set()).add(place)
+    return {p: next(iter(v)) for p, v in seen.items() if len(v) == 1}
+
+
+def learn(texts) -> frozenset[str]:
+    """Place names a set of texts teaches: capitalised words after a street marker (мкр Болашак),
+    of KEY_LETTERS letters or more and not known already, so that the same name without its
+    marker (в Болашаке) is a place too in every text grouped with them."""
+    known = gazetteer()
+    out = set()
+    for text in texts:
+        if isinstance(text, str) and text:
+            for m in _RU_MARKER.findall(text) + _KK_MARKER.findall(text):
+                if m[:1].isupper() and m[1:2].islower():
+                    k = key(m)
+                    if len(k) == KEY_LETTERS and k not in known:
+                        out.add(k)
+    return frozenset(out)
+
+
+def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
+    """Keys of the places a text names (any letter case); `learned`: keys from `learn`."""
+    if not isinstance(text, str) or not text:
+        return frozenset()
+    known = gazetteer()
+    marked = {key(m) for m in _RU_MARKER.findall(text)}
+    marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
+    found = {known.get(k) or _near(k) or k for k in marked}
+    for word in _ANY_WORD.findall(text):
+        k = key(word)
+        # a slip is looked for only in a capitalised word: lower-case words are mostly not names
+        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and _near(k))
+        if hit:
+            found.add(hit)
+    found.discard("")
+    found.discard(None)
+    return frozenset(found)
