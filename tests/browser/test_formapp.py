@@ -1,11 +1,12 @@
 """The public proposal form on a phone (390x844) in a real browser: a resident who reads Kazakh
 scans a QR code, sends a proposal, gets a receipt and follows it; the staff side then finds the
-proposal in its store, classified, through the explorer's own query."""
+proposal in its store, classified, through the explorer's own query, and grouped with a Russian proposal of
+the same idea on the ideas list."""
 import datetime as dt
 
 import pytest
 
-from pipeline import auth, public, reference, spool, store
+from pipeline import auth, ideas, public, reference, spool, store
 from pipeline.queries import explore
 from pipeline.queries.filters import Filters
 
@@ -13,6 +14,8 @@ from ..formserver import FormServer, write_placements
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("keyword_classifier_unless_trained")]
 TEXT_KK = "Абай көшесіндегі аялдама жанында жарық жоқ, кешке қараңғы, шам орнату керек"
+TEXT_RU = "На остановке на улице Абая нет освещения, вечером темно, прошу поставить фонарь"  # the same idea
+TEXT_OTHER = "Возле школы на Байтурсынова нужен пешеходный переход"  # another idea
 
 
 def test_a_proposal_in_kazakh_on_a_phone_gets_a_receipt_a_status_and_reaches_the_staff_classified(tmp_path, browser,
@@ -21,6 +24,14 @@ def test_a_proposal_in_kazakh_on_a_phone_gets_a_receipt_a_status_and_reaches_the
     with FormServer(tmp_path) as server:
         context = browser.new_context(viewport={"width": 390, "height": 844}, locale="kk-KZ", is_mobile=True,
                                       has_touch=True, java_script_enabled=False)  # none is needed to send
+        others = browser.new_context(locale="ru-RU", java_script_enabled=False)
+        for text in (TEXT_RU, TEXT_OTHER):  # two residents before: one with the same idea in Russian
+            other = others.new_page()
+            other.goto(server.url + "/p/SH-0042")
+            other.fill("#text", text)
+            other.click("button[type=submit]")
+            other.wait_for_url("**/r/*")
+        others.close()
         page = context.new_page()
         try:
             page.goto(server.url + "/p/SH-0042")  # what the QR code at the bus stop opens
@@ -43,6 +54,7 @@ def test_a_proposal_in_kazakh_on_a_phone_gets_a_receipt_a_status_and_reaches_the
             # the staff side (no app running here): drain the inbox into its store, publish
             con = store.connect(tmp_path / "staff.duckdb")
             spool.drain(con, server.inbox)
+            ideas.update(con)  # what the app's drain hook does after applying proposals
             public.publish(con, server.public)
             page.goto(server.url + page.get_attribute("#status-link", "href"))
             assert page.inner_text("#status-text") == "Тіркелді, қарауды күтуде"
@@ -54,7 +66,10 @@ def test_a_proposal_in_kazakh_on_a_phone_gets_a_receipt_a_status_and_reaches_the
     operator = auth.viewer_for("aliya", "operator")
     found = explore.page(con, Filters(start=today - dt.timedelta(days=2), end=today + dt.timedelta(days=2),
                                       placement="SH-0042", language="kk"), viewer=operator)
+    # grouped: the Kazakh proposal and the Russian one are one idea with two supporters, the third apart
+    table = ideas.ideas_table(con, operator)
     con.close()
+    assert sorted(table["supporters"].tolist()) == [1, 2], table
     assert len(found) == 1
     row = found.iloc[0]
     assert row["text"] == TEXT_KK and row["source"] == "qr" and row["district"] == "al_farabi"
