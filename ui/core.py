@@ -218,6 +218,13 @@ class AppStore:
         except Exception:
             log.exception("publishing placements failed")
         self._thread.start()
+        try:  # a model trained on first use has its quality measured now, off the first start's path
+            from pipeline import train
+
+            if settings.get_int("CV_AFTER_START"):
+                train.cross_validate_later()
+        except Exception:
+            log.exception("background cross-validation not started")
         atexit.register(self.close)
         return self
 
