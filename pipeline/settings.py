@@ -55,6 +55,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("XLSX_MAX_MB", "256", "megabytes an XLSX workbook may unpack to; a bigger one is refused before it is parsed"),
     ("SQL_TIMEOUT", "10", "seconds an analyst's SQL console query may run before it is stopped"),
     ("SQL_DISPLAY_ROWS", "1000", "rows of a SQL console result shown on screen (the full result can be exported)"),
+    ("PAGE_ERRORS", "message", "a page that fails: `message` shows one translated line (the traceback goes to the server log), `raise` leaves it to Streamlit (the tests, to see it)"),
     ("DEBUG", "0", "1: a command that fails unexpectedly shows the Python traceback instead of one error line"),
 ]
 
