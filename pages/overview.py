@@ -79,8 +79,8 @@ if f.district:
     st.page_link("pages/explorer.py", label=core.t("overview.district.open"), icon=":material/search:",
                  query_params=f.params())
 
-st.subheader(core.t("overview.trend"))
 trend = data.trend(f)
+st.subheader(core.t("overview.trend.by_hour" if trend.attrs.get("grain") == "hour" else "overview.trend"))
 st.plotly_chart(charts.trend_chart(trend, lang), width="stretch", config={"displayModeBar": False})
 st.caption(core.t(f"overview.trend.caption.{trend.attrs.get('grain', 'day')}"))
 

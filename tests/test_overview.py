@@ -94,9 +94,11 @@ def test_trend_of_one_day_is_per_hour_up_to_now_and_the_chart_has_bars_for_every
     assert all(sum(tr.y) > 0 for tr in fig.data)
     assert fig.layout.xaxis.tickformat == "%H:%M"
     many = overview.trend(small.cursor(), MARCH)
-    fig = charts.trend_chart(many, "ru", top=2)  # water, roads and the rest (heating) summed
-    assert [tr.name for tr in fig.data] == ["Водоснабжение и канализация", "Дороги и тротуары", "Остальные категории"]
+    fig = charts.trend_chart(many, "ru", top=2)  # lines of water and roads; no line of the rest to dwarf them
+    assert [tr.name for tr in fig.data] == ["Водоснабжение и канализация", "Дороги и тротуары"]
     assert all(tr.type == "scatter" and len(tr.x) == 31 and sum(tr.y) > 0 for tr in fig.data)
+    fig = charts.trend_chart(trend, "ru", top=0)  # per hour: the rest summed is a bar of its own
+    assert [tr.name for tr in fig.data] == ["Остальные категории"] and sum(fig.data[0].y) == 1
 
 
 def test_all_time_has_no_previous_period_rising_compares_the_last_30_days():

@@ -82,17 +82,17 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
 
 
 def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360) -> go.Figure:
-    """Submissions of the largest categories and the rest summed (at, category, n; see
-    overview.trend): lines per day, or stacked bars per hour for one day (lines between hours of
-    one day read as a continuous rate and vanish for a category seen in one hour only). Every
-    name in the legend has its line or bar."""
+    """Submissions of the largest categories (at, category, n; see overview.trend): lines per day,
+    or stacked bars per hour for one day with the rest summed on top (lines between hours of one
+    day read as a continuous rate and vanish for a category seen in one hour only; a line of the
+    rest would dwarf the others). Every name in the legend has its line or bar."""
     colors = category_colors()
     hourly = trend.attrs.get("grain") == "hour"
     totals = trend.groupby("category")["n"].sum() if len(trend) else pd.Series(dtype=int)
     leaders = list(totals[totals > 0].nlargest(top).index)
     series = [(code, category_names([code], lang)[0], colors.get(code, "#888")) for code in leaders]
     rest = trend[~trend["category"].isin(leaders)] if len(trend) else trend
-    if len(rest) and rest["n"].sum() > 0:
+    if hourly and len(rest) and rest["n"].sum() > 0:
         rest = rest.groupby("at", as_index=False)["n"].sum().assign(category="__rest")
         trend = pd.concat([trend, rest], ignore_index=True)
         series.append(("__rest", i18n.t("overview.trend.rest", lang), "#9aa0a6"))
@@ -107,8 +107,10 @@ def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
                       legend=dict(orientation="h", y=-0.2), hovermode="closest" if hourly else "x unified",
                       barmode="stack")
-    if hourly:
-        fig.update_xaxes(type="date", tickformat="%H:%M", dtick=3 * 3600 * 1000, hoverformat="%H:%M")
+    if hourly:  # the whole day on the axis, so an hour's bar is an hour wide however few have passed
+        day = pd.Timestamp(trend["at"].min()).normalize() if len(trend) else pd.Timestamp.now().normalize()
+        fig.update_xaxes(type="date", tickformat="%H:%M", dtick=3 * 3600 * 1000, hoverformat="%H:%M",
+                         range=[day - pd.Timedelta(minutes=30), day + pd.Timedelta(hours=23, minutes=30)])
         return fig
     return date_axis(fig, trend["at"] if "at" in trend else [], lang)
 
