@@ -4,7 +4,6 @@ import streamlit as st
 from ui import core
 
 st.set_page_config(page_title="Situation Centre", page_icon="📊", layout="wide")
-core.app_store()
 if not core.kiosk():  # a wall screen takes its language from the URL and shows no menus
     core.language_switch()
 viewer = core.viewer()
@@ -42,8 +41,10 @@ if wall_screen:
     pages[""] = [st.Page(lambda: core.go_to(first), title=t("app.title"), url_path="home", default=True,
                          visibility="hidden")]
 page = st.navigation(pages, position="hidden" if core.kiosk() or viewer is None else "sidebar")
+# The store after the menu: on the first start it builds the demo for a while, and until
+# st.navigation has run Streamlit shows its own list of the files in pages/ in the sidebar.
+core.app_store()
 if viewer is None:
     core.sign_in_form()  # stops the run
 core.sign_out_button()
-with core.routed():
-    page.run()
+core.run_page(page)

@@ -27,10 +27,13 @@ if viewer.can("model") and info is not None and info.get("previous") and b2.butt
 if info is None:
     st.warning(core.t("model.none"))
     st.stop()
+if train.needs_cross_validation(info):  # first use: measured in the background since the start
+    with st.spinner(core.t("model.cv.running")):
+        info = train.ensure_cross_validation(info["version"]) or info
 
 def note(code: str) -> str:
     """Notes are codes (first_use, model_page, ...); older versions kept English sentences."""
-    key = f"model.note.{code}"
+    key = f"model.note.{train.note_code(code)}"
     text = core.t(key)
     return "" if text == key else text
 
@@ -72,7 +75,8 @@ else:
     per.columns = [core.t(f"model.metric.{c}") for c in per.columns]
     st.dataframe(per, width="stretch")
     st.subheader(core.t("model.confusion"))
-    st.plotly_chart(charts_model.confusion(cv["confusion"], [cases.category_name(c) for c in cv["classes"]]),
+    st.plotly_chart(charts_model.confusion(cv["confusion"], [cases.category_name(c) for c in cv["classes"]],
+                                           core.t("model.confusion.true"), core.t("model.confusion.predicted")),
                     width="stretch", config={"displayModeBar": False})
 st.subheader(core.t("model.words"))
 st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c in info["top_words"]],

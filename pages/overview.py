@@ -13,6 +13,10 @@ core.demo_banner()
 f = widgets.filters()
 
 k = data.kpis(f)
+# What a change is measured against: the previous period of equal length, or (all time: there is
+# none) the last 30 days against the 30 before them, for the rising problems only.
+compared = data.comparison(f)
+has_previous = compared is not None and compared[0] == f
 links = st.columns(4)  # each headline figure opens the submissions it counts
 for col, key, extra in ((links[0], "overview.open_all", {}), (links[1], "overview.open_open", {"status": "open"}),
                         (links[2], "overview.open_overdue", {"overdue": True})):
@@ -21,13 +25,16 @@ for col, key, extra in ((links[0], "overview.open_all", {}), (links[1], "overvie
 cols = st.columns(4)
 delta = k["total"] - k["previous"]
 cols[0].metric(core.t("overview.kpi.total"), f"{k['total']:,}".replace(",", " "),
-               f"{delta:+,} {core.t('overview.kpi.vs_previous')}".replace(",", " "), delta_color="off")
+               f"{delta:+,} {core.t('overview.kpi.vs_previous')}".replace(",", " ") if has_previous else None,
+               delta_color="off")
 cols[1].metric(core.t("overview.kpi.open"), f"{k['open']:,}".replace(",", " "))
 cols[2].metric(core.t("overview.kpi.overdue"), f"{k['overdue']:,}".replace(",", " "))
 cols[3].metric(core.t("overview.kpi.feedback"),
                "—" if k["feedback_in_time_pct"] is None else f"{k['feedback_in_time_pct']:.1f} %")
 for col, population in zip(cols, ("received", "open", "overdue", "feedback_in_time")):  # what each counts
     col.caption(figures.caption_for(population, lang, f))
+if not has_previous:
+    cols[0].caption(core.t("overview.kpi.no_previous"))
 if incident_line := data.incidents_line(f):  # reports of one event by many people (counts above unchanged)
     st.caption(incident_line)
 
@@ -74,11 +81,21 @@ if f.district:
     st.page_link("pages/explorer.py", label=core.t("overview.district.open"), icon=":material/search:",
                  query_params=f.params())
 
-st.subheader(core.t("overview.trend"))
-st.plotly_chart(charts.trend_lines(data.daily_trend(f), lang), width="stretch", config={"displayModeBar": False})
+trend = data.trend(f)
+st.subheader(core.t("overview.trend.by_hour" if trend.attrs.get("grain") == "hour" else "overview.trend"))
+st.plotly_chart(charts.trend_chart(trend, lang), width="stretch", config={"displayModeBar": False})
+st.caption(core.t(f"overview.trend.caption.{trend.attrs.get('grain', 'day')}"))
 
 st.subheader(core.t("overview.rising"), help=core.t("overview.rising.help"))
-rising = data.top_rising(f)
+if compared is None:
+    st.caption(core.t("overview.rising.no_previous"))
+    st.stop()
+current, previous = compared
+if not has_previous:
+    st.caption(core.t("overview.rising.last_days", start=current.start.strftime("%d.%m.%Y"),
+                      end=current.end.strftime("%d.%m.%Y"), pstart=previous.start.strftime("%d.%m.%Y"),
+                      pend=previous.end.strftime("%d.%m.%Y")))
+rising = data.top_rising(current, previous)
 if rising.empty:
     st.caption(core.t("common.no_data"))
 else:

@@ -326,8 +326,9 @@ def _classify(model, texts: list[str]) -> pd.DataFrame:
     })
 
 
-def model_info() -> dict | None:
-    version = current_version()
+def model_info(version: str | None = None) -> dict | None:
+    """meta.json of a version (the current one by default)."""
+    version = version or current_version()
     if version is None:
         return None
     return json.loads((model_dir() / version / "meta.json").read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("DB", "data/situation.duckdb", "DuckDB file that is the system of record"),
     ("INBOX", "", "spool folder drained by the writer process; empty means <DB>.inbox next to the DB"),
     ("MODEL_DIR", "data/models", "folder of versioned classifier models (generated, not committed)"),
+    ("CV_AFTER_START", "1", "1: a model trained on first use has its quality cross-validated in a background thread after the app's first start (about 20 s of one core), 0: when the model page is first opened"),
     ("CORPUS_DIR", "data/corpus", "hand-written labelled texts the classifier trains on (train*.csv)"),
     ("GEOJSON", "data/geo/districts.geojson", "district map: the schematic one we build, or an akimat's official GeoJSON with a `code` property per district"),
     ("WALL_REFRESH", "30", "seconds between refreshes of the wall display"),
@@ -54,6 +55,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("XLSX_MAX_MB", "256", "megabytes an XLSX workbook may unpack to; a bigger one is refused before it is parsed"),
     ("SQL_TIMEOUT", "10", "seconds an analyst's SQL console query may run before it is stopped"),
     ("SQL_DISPLAY_ROWS", "1000", "rows of a SQL console result shown on screen (the full result can be exported)"),
+    ("PAGE_ERRORS", "message", "a page that fails: `message` shows one translated line (the traceback goes to the server log), `raise` leaves it to Streamlit (the tests, to see it)"),
     ("DEBUG", "0", "1: a command that fails unexpectedly shows the Python traceback instead of one error line"),
 ]
 

@@ -108,8 +108,12 @@ def connect_writer_or_explain(path, hint: str):
 
 
 def configure(con: duckdb.DuckDBPyConnection) -> None:
-    # Day boundaries and displayed times follow local time; stored values stay instants.
-    con.execute(f"SET TimeZone = '{_safe_tz(settings.get('TZ'))}'")
+    # Day boundaries and displayed times follow local time; stored values stay instants. GLOBAL, so
+    # every cursor of this connection (the app runs each query on one) has it too: a plain SET is
+    # this connection's alone, and a cursor would cut days at UTC midnight (05:00 local).
+    tz = _safe_tz(settings.get('TZ'))
+    con.execute(f"SET GLOBAL TimeZone = '{tz}'")
+    con.execute(f"SET TimeZone = '{tz}'")
 
 
 def _safe_tz(tz: str) -> str:

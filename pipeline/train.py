@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -235,6 +236,70 @@ def train_and_save(extra: pd.DataFrame | None = None, con=None, note: str = "", 
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     _point_to(version)
     return meta
+
+
+# ---- cross-validation after the first start ---------------------------------------------------
+# The model trained on first use skips cross-validation (it would double the app's first start); it
+# is computed afterwards, once, in a background thread the app starts after its first start (or by
+# the model page when it is opened first), and kept in the version's meta.json.
+_cv_lock = threading.Lock()
+_cv_threads: dict[str, threading.Thread] = {}
+
+
+# Versions saved before notes became codes kept English sentences; pages show the code's translation.
+LEGACY_NOTES = {"trained automatically on first use": "first_use", "retrained from the model page": "model_page",
+                "python -m pipeline train": "cli"}
+
+
+def note_code(note: str | None) -> str:
+    """A version's note as a code (first_use, model_page, cli, ...), also for older versions."""
+    return LEGACY_NOTES.get(note or "", note or "")
+
+
+def needs_cross_validation(meta: dict | None) -> bool:
+    """A first-use version whose quality was never measured (a failed or thin one says so in its own
+    meta and is not tried again)."""
+    return bool(meta) and note_code(meta.get("note")) == "first_use" and "cross_validation" not in meta
+
+
+def _cross_validate_version(version: str) -> None:
+    path = classify.model_dir() / version / "meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if not needs_cross_validation(meta):
+        return
+    data = corpus()  # what a first-use model was trained on: the corpus alone
+    try:
+        cv = cross_validated(data["text"], data["category"])
+    except Exception as exc:  # noqa: BLE001  (kept as a note; the page shows "—" and the reason)
+        cv = {"macro_f1": None, "per_class": {}, "note": f"cross-validation failed: {type(exc).__name__}"}
+    meta = json.loads(path.read_text(encoding="utf-8"))  # unchanged meanwhile but for this key
+    meta["cross_validation"] = cv
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)  # atomic: a page reading meta.json never sees half of it
+
+
+def cross_validate_later(version: str | None = None) -> threading.Thread | None:
+    """Start measuring a first-use version's quality in a daemon thread (at most one per version);
+    returns the thread, or None when there is nothing to measure."""
+    version = version or classify.current_version()
+    if version is None or not needs_cross_validation(classify.model_info(version)):
+        return None
+    with _cv_lock:
+        thread = _cv_threads.get(version)
+        if thread is None:
+            thread = threading.Thread(target=_cross_validate_version, args=(version,), name=f"cv-{version}", daemon=True)
+            _cv_threads[version] = thread
+            thread.start()
+    return thread
+
+
+def ensure_cross_validation(version: str | None = None) -> dict | None:
+    """The version's meta with its cross-validated quality, waiting for (or starting) the background run."""
+    thread = cross_validate_later(version)
+    if thread is not None:
+        thread.join()
+    return classify.model_info(version)
 
 
 def _point_to(version: str) -> None:

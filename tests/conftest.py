@@ -11,6 +11,8 @@ def _isolated_settings(tmp_path, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("SC_DB", str(tmp_path / "situation.duckdb"))
     monkeypatch.delenv("SC_INBOX", raising=False)
     monkeypatch.setenv("SC_DEMO_ROWS", "3000")  # an app started by a test builds a small demo
+    monkeypatch.setenv("SC_CV_AFTER_START", "0")
+    monkeypatch.setenv("SC_PAGE_ERRORS", "raise")  # a failing page stays at.exception for the tests  # no 20 s background cross-validation in every worker
     # One model folder per session: a model trained by one test is reused by the next.
     monkeypatch.setenv("SC_MODEL_DIR", str(tmp_path_factory.getbasetemp() / "models"))
 

@@ -63,8 +63,54 @@ def test_top_rising_and_trend(small):
     rising = overview.top_rising(small, MARCH, min_count=2)
     assert rising[["category", "district", "n", "previous"]].values.tolist() == [["water", "abai", 2, 0]] or \
         len(rising) == 0 or rising["n"].min() >= 2
-    trend = overview.daily_trend(small, MARCH)
-    assert trend["n"].sum() == 6 and str(trend["day"].min())[:10] == "2026-03-01"
+    trend = overview.trend(small, MARCH)
+    assert trend["n"].sum() == 6 and str(trend["at"].min())[:10] == "2026-03-01"
+
+
+def test_trend_on_a_cursor_has_only_the_periods_local_days_each_category_on_every_day(small):
+    # The app runs every query on a cursor of its one connection: a cursor cut days at UTC midnight,
+    # so row 1 (00:10 local on 1 March) became a stray 28 February before the period.
+    trend = overview.trend(small.cursor(), MARCH)
+    assert trend.attrs["grain"] == "day"
+    days = sorted(set(trend["at"].dt.date))
+    assert days[0] == MARCH.start and days[-1] == MARCH.end and len(days) == 31
+    assert len(trend) == 31 * 3  # water, roads, heating each on every day, zeros where none
+    assert trend.groupby("category")["n"].sum().to_dict() == {"heating": 1, "roads": 2, "water": 3}
+
+
+def test_trend_of_one_day_is_per_hour_up_to_now_and_the_chart_has_bars_for_every_legend_name(small):
+    from ui import charts
+
+    day = Filters(dt.date(2026, 3, 31), dt.date(2026, 3, 31))
+    now = dt.datetime(2026, 3, 31, 23, 40, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    trend = overview.trend(small.cursor(), day, now)
+    assert trend.attrs["grain"] == "hour" and len(trend) == 24
+    assert trend.loc[trend["n"] > 0, "at"].dt.hour.tolist() == [23]
+    early = overview.trend(small.cursor(), day, now.replace(hour=10))
+    assert early["at"].max().hour == 23  # a row after `now` still shows; no empty hours after it
+    assert len(early) == 12  # 00-10 and 23
+    fig = charts.trend_chart(trend, "ru")
+    assert {tr.type for tr in fig.data} == {"bar"} and fig.layout.barmode == "stack"
+    assert all(sum(tr.y) > 0 for tr in fig.data)
+    assert fig.layout.xaxis.tickformat == "%H:%M"
+    many = overview.trend(small.cursor(), MARCH)
+    fig = charts.trend_chart(many, "ru", top=2)  # lines of water and roads; no line of the rest to dwarf them
+    assert [tr.name for tr in fig.data] == ["Водоснабжение и канализация", "Дороги и тротуары"]
+    assert all(tr.type == "scatter" and len(tr.x) == 31 and sum(tr.y) > 0 for tr in fig.data)
+    fig = charts.trend_chart(trend, "ru", top=0)  # per hour: the rest summed is a bar of its own
+    assert [tr.name for tr in fig.data] == ["Остальные категории"] and sum(fig.data[0].y) == 1
+
+
+def test_all_time_has_no_previous_period_rising_compares_the_last_30_days():
+    first = dt.date(2024, 12, 1)
+    month = Filters(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert overview.comparison(month, first) == (month, month.previous())
+    everything = Filters(first, dt.date(2026, 11, 30))
+    current, previous = overview.comparison(everything, first)
+    assert (current.start, current.end) == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert (previous.start, previous.end) == (dt.date(2026, 10, 2), dt.date(2026, 10, 31))
+    assert overview.comparison(Filters(first, dt.date(2024, 12, 20)), first) is None  # too little data
+    assert overview.comparison(everything, None) is None
 
 
 def test_overview_page_shows_percentages_that_sum_to_100(real_app):
@@ -82,3 +128,17 @@ def test_overview_page_shows_percentages_that_sum_to_100(real_app):
     at.sidebar.selectbox(key="f_region").set_value("aktobe").run()
     assert dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value["Меток (доля)"]))["Отопление"] == "1 · 50.0 %"
     assert not at.info  # real data: no demo banner
+
+
+def test_overview_for_all_time_shows_no_change_against_a_period_before_the_data(real_app):
+    at = real_app(fill)
+    at.query_params["period"] = "all"
+    at.run()
+    assert not at.exception
+    assert not at.metric[0].delta  # was "+8 к прошлому периоду" against the empty days before the data
+    captions = [c.value for c in at.caption]
+    assert "Предыдущего периода в данных нет: сравнивать не с чем" in captions
+    # the rising problems say what they compare (the last 30 days against the 30 before, when the
+    # data reach back that far: it depends on today's date) or that there is nothing to compare with
+    assert any(c.startswith(("Предыдущего периода той же длины в данных нет", "За всё время предыдущего периода нет"))
+               for c in captions)

@@ -1,4 +1,6 @@
 """AppTests for the review queue and the model page."""
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -61,3 +63,43 @@ def test_model_page_shows_the_model_and_retrains(db, tiny_corpus):  # noqa: F811
     # Quality on the customer's own confirmed labels, next to the corpus figure (none decided yet).
     assert [m.label for m in at.metric][3] == "Точность на ваших обращениях"
     assert any(c.value.startswith("Решений операторов: 0") for c in at.caption)
+
+
+@pytest.fixture
+def corpus_of_five(tiny_corpus):  # noqa: F811
+    """The tiny corpus with every text in five wordings: enough to cross-validate (4+ per category)."""
+    import pandas as pd
+
+    path = tiny_corpus / "train_tiny.csv"
+    rows = pd.read_csv(path)
+    pd.concat([rows.assign(text=rows["text"] + suffix) for suffix in ("", " срочно", " пожалуйста", " опять", " снова")],
+              ignore_index=True).to_csv(path, index=False)
+    return tiny_corpus
+
+
+def test_a_first_use_model_is_cross_validated_once_after_the_start(corpus_of_five):
+    from pipeline import classify
+
+    meta = train.train_and_save(note="first_use", cv=False)  # what the app's first start does
+    assert train.needs_cross_validation(meta)
+    thread = train.cross_validate_later()
+    thread.join()
+    meta = classify.model_info()
+    assert meta["cross_validation"]["macro_f1"] is not None and meta["cross_validation"]["confusion"]
+    assert not train.needs_cross_validation(meta) and train.cross_validate_later() is None
+    assert train.note_code("trained automatically on first use") == "first_use"  # versions saved before codes
+
+
+def test_model_page_on_a_first_use_model_shows_its_quality_and_confusion_in_russian(db, corpus_of_five):
+    train.train_and_save(note="first_use", cv=False)
+    train._cv_threads.clear()
+    at = page("model")
+    assert at.metric[2].value not in ("", "—")  # was "—": the first-use model skipped cross-validation
+    assert not any("Кросс-валидация не проводилась" in c.value for c in at.caption)
+    assert any(s.value.startswith("Матрица ошибок") for s in at.subheader)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = chart["data"][0]["x"]
+    assert "Дороги и тротуары" in names and "roads" not in names
+    assert chart["layout"]["xaxis"]["title"]["text"] == "Категория по модели"
+    versions = at.table[-1].value
+    assert "Обучена автоматически при первом запуске" in versions.iloc[:, -1].tolist()

@@ -81,18 +81,38 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
     return fig
 
 
-def trend_lines(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360) -> go.Figure:
-    """Daily counts of the largest categories, the rest summed, as lines."""
+def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360) -> go.Figure:
+    """Submissions of the largest categories (at, category, n; see overview.trend): lines per day,
+    or stacked bars per hour for one day with the rest summed on top (lines between hours of one
+    day read as a continuous rate and vanish for a category seen in one hour only; a line of the
+    rest would dwarf the others). Every name in the legend has its line or bar."""
     colors = category_colors()
-    leaders = trend.groupby("category")["n"].sum().nlargest(top).index
+    hourly = trend.attrs.get("grain") == "hour"
+    totals = trend.groupby("category")["n"].sum() if len(trend) else pd.Series(dtype=int)
+    leaders = list(totals[totals > 0].nlargest(top).index)
+    series = [(code, category_names([code], lang)[0], colors.get(code, "#888")) for code in leaders]
+    rest = trend[~trend["category"].isin(leaders)] if len(trend) else trend
+    if hourly and len(rest) and rest["n"].sum() > 0:
+        rest = rest.groupby("at", as_index=False)["n"].sum().assign(category="__rest")
+        trend = pd.concat([trend, rest], ignore_index=True)
+        series.append(("__rest", i18n.t("overview.trend.rest", lang), "#9aa0a6"))
     fig = go.Figure()
-    for code in leaders:
+    for code, name, color in series:
         part = trend[trend["category"] == code]
-        fig.add_trace(go.Scatter(x=part["day"], y=part["n"], mode="lines", name=category_names([code], lang)[0],
-                                 line=dict(color=colors.get(code, "#888"), width=2)))
+        if hourly:
+            fig.add_bar(x=part["at"], y=part["n"], name=name, marker_color=color,
+                        hovertemplate=f"%{{x|%H:%M}} · {name}: %{{y}}<extra></extra>")
+        else:
+            fig.add_trace(go.Scatter(x=part["at"], y=part["n"], mode="lines", name=name, line=dict(color=color, width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.2), hovermode="x unified")
-    return date_axis(fig, trend["day"] if "day" in trend else [], lang)
+                      legend=dict(orientation="h", y=-0.2), hovermode="closest" if hourly else "x unified",
+                      barmode="stack")
+    if hourly:  # the whole day on the axis, so an hour's bar is an hour wide however few have passed
+        day = pd.Timestamp(trend["at"].min()).normalize() if len(trend) else pd.Timestamp.now().normalize()
+        fig.update_xaxes(type="date", tickformat="%H:%M", dtick=3 * 3600 * 1000, hoverformat="%H:%M",
+                         range=[day - pd.Timedelta(minutes=30), day + pd.Timedelta(hours=23, minutes=30)])
+        return fig
+    return date_axis(fig, trend["at"] if "at" in trend else [], lang)
 
 
 # ---- district map ----------------------------------------------------------------------------

@@ -29,6 +29,20 @@ def routed():
         _routing.active = False
 
 
+def run_page(page) -> None:
+    """Run the routed page. A failure shows one line in the reader's language, never a traceback
+    (that goes to the server's log); st.stop, st.rerun and st.switch_page are not failures (they
+    raise BaseException, not Exception)."""
+    with routed():
+        try:
+            page.run()
+        except Exception:
+            if settings.get("PAGE_ERRORS") == "raise":
+                raise
+            log.exception("page %s failed", getattr(page, "url_path", page))
+            st.error(t("app.page_error"), icon=":material/error:")
+
+
 def page_guard(permission: str) -> auth.Viewer:
     """First line of every page: the page's own permission check, and the viewer.
 
@@ -192,11 +206,19 @@ class AppStore:
         self.replicas = replica.Publisher(path)
         self._thread = threading.Thread(target=self._drain_loop, name="inbox-drainer", daemon=True)
 
-    def ensure_data(self) -> None:
+    def ensure_data(self, progress=None) -> None:
+        """Demo data on an empty store; `progress(key, **fmt)` is told each step (the first start's screen)."""
+        say = progress or (lambda key, **fmt: None)
         if store.submission_count(self.con) == 0 and store.get_meta(self.con, "dataset") is None:
-            from pipeline import demo
+            from pipeline import classify, demo
 
-            demo.build_demo(self.con, rows=settings.get_int("DEMO_ROWS"), seed=settings.get_int("DEMO_SEED"))
+            if classify.current_version() is None:  # the demo's texts are labelled by the classifier
+                say("app.first_start.training")
+                classify.load_model()
+            rows = settings.get_int("DEMO_ROWS")
+            say("app.first_start.demo", n=f"{rows:,}".replace(",", " "))
+            demo.build_demo(self.con, rows=rows, seed=settings.get_int("DEMO_SEED"))
+            say("app.first_start.finishing")
         users = auth.connect()
         try:
             if store.get_meta(self.con, "dataset") == "demo":
@@ -219,6 +241,13 @@ class AppStore:
         except Exception:
             log.exception("publishing placements failed")
         self._thread.start()
+        try:  # a model trained on first use has its quality measured now, off the first start's path
+            from pipeline import train
+
+            if settings.get_int("CV_AFTER_START"):
+                train.cross_validate_later()
+        except Exception:
+            log.exception("background cross-validation not started")
         atexit.register(self.close)
         return self
 
@@ -260,17 +289,24 @@ class AppStore:
 
 
 @st.cache_resource(show_spinner=False)
-def _app_store(path: str) -> AppStore:
+def _app_store(path: str, _progress=None) -> AppStore:
     app_store = AppStore(path)
-    app_store.ensure_data()
+    app_store.ensure_data(_progress)
     return app_store.start()
 
 
 def app_store() -> AppStore:
     path = settings.get("DB")
-    if not Path(path).exists():
-        with st.spinner(i18n.t("app.demo_creating", lang())):
-            return _app_store(path)
+    if not Path(path).exists():  # the first start: say what takes the time, step by step
+        box = st.empty()
+
+        def progress(key: str, **fmt) -> None:
+            box.info(i18n.t(key, lang(), **fmt), icon=":material/hourglass_top:")
+
+        progress("app.first_start")
+        store_ = _app_store(path, progress)
+        box.empty()
+        return store_
     return _app_store(path)
 
 

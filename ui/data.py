@@ -55,21 +55,28 @@ def incidents_line(f: Filters) -> str | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _daily_trend(f: Filters, data_version: tuple):
-    return overview.daily_trend(core.cursor(), f)
+def _trend(f: Filters, hour: dt.datetime, data_version: tuple):
+    return overview.trend(core.cursor(), f, hour)
 
 
-def daily_trend(f: Filters):
-    return _daily_trend(f, version())
+def trend(f: Filters):
+    """Per hour for one day (up to the current hour), else per day; see overview.trend."""
+    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return _trend(f, hour, version())
+
+
+def comparison(f: Filters):
+    """(period, previous period) that changes are measured over, or None; see overview.comparison."""
+    return overview.comparison(f, date_range()[0])
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _top_rising(f: Filters, data_version: tuple):
-    return overview.top_rising(core.cursor(), f)
+def _top_rising(f: Filters, previous: Filters, data_version: tuple):
+    return overview.top_rising(core.cursor(), f, previous=previous)
 
 
-def top_rising(f: Filters):
-    return _top_rising(f, version())
+def top_rising(f: Filters, previous: Filters):
+    return _top_rising(f, previous, version())
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=600)

@@ -56,12 +56,46 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
             "feedback_in_time_pct": (100.0 * in_time / due) if due else None}
 
 
-def daily_trend(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+def trend(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = None) -> pd.DataFrame:
+    """Submissions per time step and category over the filter's period: at (local time, naive), category,
+    n; .attrs["grain"] is 'hour' for a one-day period (its hours up to now), else 'day'. Every step
+    of the period is there for every category that has any, with zeros, so each draws a whole line
+    and nothing outside the period (local days; a stray day came from cutting days at UTC midnight)."""
+    grain = "hour" if f.start == f.end else "day"
     cond, params = where(f)
-    return con.execute(f"""
-        SELECT CAST(date_trunc('day', received_at) AS DATE) AS day, coalesce(category, 'other') AS category,
+    df = con.execute(f"""
+        SELECT CAST(date_trunc('{grain}', received_at) AS TIMESTAMP) AS "at", coalesce(category, 'other') AS category,
                count(*) AS n
-        FROM submissions WHERE {cond} GROUP BY ALL ORDER BY day, category""", params).df()
+        FROM submissions WHERE {cond} GROUP BY ALL ORDER BY 1, 2""", params).df()
+    if grain == "hour":
+        last = dt.datetime.combine(f.end, dt.time(23))
+        local_now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(f.bounds()[0].tzinfo).replace(tzinfo=None)
+        last = min(last, local_now.replace(minute=0, second=0, microsecond=0))
+        steps = pd.date_range(dt.datetime.combine(f.start, dt.time()), max(last, dt.datetime.combine(f.start, dt.time())), freq="h")
+    else:
+        steps = pd.date_range(f.start, f.end, freq="D")
+    if len(df):
+        steps = steps.union(pd.DatetimeIndex(df["at"]))  # a row after `now` (clock skew) still shows
+        grid = pd.MultiIndex.from_product([steps, sorted(df["category"].unique())], names=["at", "category"])
+        df = (df.assign(at=pd.to_datetime(df["at"])).set_index(["at", "category"])["n"]
+              .reindex(grid, fill_value=0).reset_index())
+    df.attrs["grain"] = grain
+    return df
+
+
+def comparison(f: Filters, first: dt.date | None, days: int = 30) -> tuple[Filters, Filters] | None:
+    """What a change is measured over, and against: the period and the one of equal length just
+    before it, when the data reach back that far. Otherwise (all time, or a period that starts at
+    the first data) there is no previous period: the last `days` days of the period against the
+    `days` before them; None when the data do not cover even those."""
+    if first is None:
+        return None
+    before = f.previous()
+    if before.start >= first:
+        return f, before
+    last = replace(f, start=max(f.start, f.end - dt.timedelta(days=days - 1)))
+    before = last.previous()
+    return (last, before) if last != f and before.start >= first else None
 
 
 def top_rising(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10, min_count: int = 5,
