@@ -289,10 +289,25 @@ class AppStore:
 
 
 @st.cache_resource(show_spinner=False)
-def _app_store(path: str, _progress=None) -> AppStore:
+def _app_store(path: str) -> AppStore:
+    # No Streamlit element may be drawn in here: a cached function's elements are replayed into
+    # every later session, where the box they were drawn in does not exist (CacheReplayClosureError).
     app_store = AppStore(path)
-    app_store.ensure_data(_progress)
+    app_store.ensure_data()
     return app_store.start()
+
+
+_first_start = threading.Lock()
+
+
+def _build_first(path: str, progress) -> None:
+    """The first start's slow part (the classifier, the demo), outside the cached store so that
+    its steps can be shown; the store is closed again and the cached AppStore opens it."""
+    first = AppStore(path)
+    try:
+        first.ensure_data(progress)
+    finally:
+        first.con.close()
 
 
 def app_store() -> AppStore:
@@ -304,9 +319,10 @@ def app_store() -> AppStore:
             box.info(i18n.t(key, lang(), **fmt), icon=":material/hourglass_top:")
 
         progress("app.first_start")
-        store_ = _app_store(path, progress)
+        with _first_start:  # one session builds; the others wait here, then find the store made
+            if not Path(path).exists():
+                _build_first(path, progress)
         box.empty()
-        return store_
     return _app_store(path)
 
 
