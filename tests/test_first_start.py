@@ -46,8 +46,11 @@ def test_a_failing_page_shows_one_translated_line_and_no_traceback(real_app, mon
     def broken(*args, **kwargs):
         raise RuntimeError("boom in /srv/secret/path.py")
 
+    import streamlit as st
+
     monkeypatch.setattr(overview, "kpis", broken)
     monkeypatch.setenv("SC_PAGE_ERRORS", "message")
+    st.cache_data.clear()  # figures cached by an earlier test in this worker would never call kpis
     at = real_app(fill)
     at.query_params["lang"] = "kk"
     at.run()

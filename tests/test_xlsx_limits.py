@@ -113,5 +113,7 @@ def test_a_workbook_that_unpacks_too_large_is_refused_in_one_line(tmp_path):
     path = _workbook(tmp_path / "fat.xlsx", 1, fat)
     assert path.stat().st_size < 200_000
     message = read_bounded(path, env={"SC_XLSX_MAX_MB": "1"})["error"]
-    assert message.startswith(f"{path}: unpacks to 3 MB") and "SC_XLSX_MAX_MB=1" in message
+    # 3 MB of text; written as character references (openpyxl with lxml) the XML holds about 10 MB
+    unpacked = re.match(rf"{re.escape(str(path))}: unpacks to (\d+) MB", message)
+    assert unpacked and int(unpacked.group(1)) >= 3 and "SC_XLSX_MAX_MB=1" in message, message
     assert "\n" not in message
