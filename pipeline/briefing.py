@@ -310,19 +310,13 @@ def compute(con: duckdb.DuckDBPyConnection, period: Period, territory: Territory
 
 
 def ideas(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame | None:
-    """Proposals and ideas with the most support (issue 11, built on another branch): None until a
-    table `ideas` exists; then its rows of the territory with the most support, as far as the
-    columns title, support and decision exist. TODO(issue 11): use its own query function."""
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'ideas'").fetchall()[0][0]
-    if not found:
+    """The residents' ideas that gathered the most proposals in the period and territory
+    (pipeline.ideas.top_in), with their decisions; None for a store without ideas (before migration 091)."""
+    from pipeline import ideas as ideas_
+
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'idea_members'").fetchall()[0][0]:
         return None
-    cols = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'ideas'").fetchall()}
-    if not {"title", "support"} <= cols:
-        return None
-    decision = "decision" if "decision" in cols else "NULL"
-    where = "WHERE (CAST(? AS VARCHAR) IS NULL OR district = ?)" if "district" in cols else "WHERE ? IS NULL OR ? IS NULL OR true"
-    return con.execute(f"SELECT title, support, {decision} AS decision FROM ideas {where} "
-                       "ORDER BY support DESC LIMIT 5", [f.district, f.district]).df()
+    return ideas_.top_in(con, f)
 
 
 # ---- text --------------------------------------------------------------------------------------
@@ -540,7 +534,8 @@ def write(facts: Facts, lang: str = "ru") -> Briefing:
     sections.append(Section("confirmed", t("brief.section.confirmed"), s))
 
     if facts.ideas is not None:  # issue 11: proposals and ideas, listed only once their table exists
-        rows = [[Part(str(r.title)), Part(fmt_int(r.support)), Part("" if r.decision is None else str(r.decision))]
+        rows = [[Part(str(r.title)), Part(fmt_int(r.supporters)),
+                 Part(i18n.t(f"ideas.decision.{r.decision or 'none'}", lang))]
                 for r in facts.ideas.itertuples()]
         sections.append(Section("ideas", t("brief.section.ideas"), [[Part(t("brief.ideas"))]] if rows else [[Part(t("brief.none"))]],
                                 table=([t("brief.col.idea"), t("brief.col.support"), t("brief.col.decision")], rows) if rows else None))

@@ -1026,6 +1026,28 @@ def ideas_table(con, viewer=None, now: dt.datetime | None = None, district: str 
     return privacy.for_viewer(frame, viewer)
 
 
+def top_in(con, f, limit: int = 5) -> pd.DataFrame:
+    """The ideas that gathered the most proposals within a filter (period and territory: the
+    explorer's own `where`), for the briefing: idea_id, supporters (in the filter), total (all
+    time), title (the representative text's first sentence, masked), decision (None when undecided)."""
+    from pipeline.queries.filters import where
+
+    cond, params = where(f, "s")
+    frame = con.execute(f"""
+        WITH inside AS (SELECT m.idea_id, count(*) AS supporters FROM idea_members m
+                        JOIN submissions s ON s.id = m.submission_id
+                        WHERE m.kind = 'idea' AND {cond} GROUP BY m.idea_id),
+             total AS (SELECT idea_id, count(*) AS total FROM idea_members WHERE kind = 'idea' GROUP BY idea_id)
+        SELECT i.idea_id, i.supporters, t.total, r.text, d.decision
+        FROM inside i JOIN total t USING (idea_id) JOIN ideas x ON x.id = i.idea_id
+        LEFT JOIN submissions r ON r.id = x.representative_id LEFT JOIN {_LATEST} d ON d.idea_id = i.idea_id
+        ORDER BY i.supporters DESC, t.total DESC, i.idea_id LIMIT ?""", [*params, limit]).df()
+    frame = privacy.for_viewer(frame, _Nobody())
+    frame["title"] = [_title(t or "") for t in frame.pop("text")]
+    frame["decision"] = frame["decision"].astype(object).where(frame["decision"].notna(), None)
+    return frame
+
+
 def members(con, idea_id: int, viewer=None) -> pd.DataFrame:
     """The proposals of an idea, newest first: id, received_at, district, placement, language,
     pinned, text (masked for the viewer), contact (hidden for the viewer)."""

@@ -15,6 +15,7 @@ import pytest
 
 from pipeline import briefing, briefing_docs, grammar, i18n, store
 from pipeline.briefing import BriefingError, parse_period, parse_territory
+from pipeline.queries.filters import Filters
 from pipeline.grammar import NBSP, fmt_dec, fmt_int, fmt_pct
 
 warnings.filterwarnings("ignore", message=".*inplace keyword")
@@ -337,3 +338,40 @@ def test_the_page_links_every_figure_to_the_explorer_and_offers_the_documents(re
     labels = [b.proto.label for b in at.get("download_button")]
     assert i18n.t("brief.page.download_pdf", "ru") in labels and i18n.t("brief.page.download_docx", "ru") in labels
     assert any("briefing_2026-10_aktobe_ru.pdf" in t.value for t in at.text)
+
+
+# ---- residents' ideas ---------------------------------------------------------------------------
+def test_the_ideas_with_most_proposals_in_the_period_and_territory_with_their_decisions(tmp_path):
+    from pipeline import auth, ideas
+
+    con = store.connect(tmp_path / "ideas.duckdb")
+    light = ["На остановке на улице Абая нет освещения, вечером темно, прошу поставить фонарь",
+             "Абай көшесіндегі аялдама жанында жарық жоқ, кешке қараңғы, шам орнату керек",
+             "Остановка на Абая без света, вечером темно, нужен фонарь"]
+    crossing = ["Возле школы на Байтурсынова нужен пешеходный переход",
+                "У школы на Байтурсынова прошу сделать пешеходный переход, дети перебегают дорогу"]
+    rows = [(text, dt.datetime(2026, 10, 3 + i, 9, tzinfo=TZ), "alga", "aktobe") for i, text in enumerate(light)]
+    rows += [(text, dt.datetime(2026, 10, 10 + i, 9, tzinfo=TZ), "temir", "aktobe") for i, text in enumerate(crossing)]
+    rows += [(light[0], dt.datetime(2026, 9, 20, 9, tzinfo=TZ), "alga", "aktobe"),       # September: not counted
+             (crossing[0], dt.datetime(2026, 10, 12, 9, tzinfo=TZ), "abai", "shymkent")]  # Shymkent: not counted
+    con.executemany("""INSERT INTO submissions (source, source_id, received_at, text, region, district, category,
+                       category_confidence, category_source, status, feedback_due_at, due_at)
+                       VALUES ('qr', ?, ?, ?, ?, ?, 'street_lighting', 0.9, 'model', 'new', ?, ?)""",
+                    [(f"q{i}", at, text, region, district, at + dt.timedelta(days=1), at + dt.timedelta(days=15))
+                     for i, (text, at, district, region) in enumerate(rows)])
+    ideas.update(con)
+    top = ideas.top_in(con, Filters(dt.date(2026, 10, 1), dt.date(2026, 10, 31), region="aktobe"))
+    expected = con.execute("""SELECT count(*) FROM idea_members m JOIN submissions s ON s.id = m.submission_id
+        WHERE s.region = 'aktobe' AND s.received_at >= '2026-10-01 00:00:00+05' AND s.received_at < '2026-11-01 00:00:00+05'
+        GROUP BY m.idea_id ORDER BY 1 DESC""").fetchall()
+    assert top["supporters"].tolist() == [n for (n,) in expected] == [3, 2]
+    ideas.decide(con, auth.viewer_for("boss", "admin"), int(top["idea_id"].iloc[0]), "accepted", answer="Фонарь установят",
+                 department="energy", decided_on=dt.date(2026, 10, 25))
+    brief = briefing.make(con, parse_period("2026-10"), parse_territory("aktobe"), "ru", NOW)
+    section = next(s for s in brief.sections if s.key == "ideas")
+    header, table_rows = section.table
+    assert [r[1].text for r in table_rows] == ["3", "2"]
+    assert table_rows[0][2].text == "Принята" and table_rows[1][2].text == "Без решения"
+    kk = briefing.make(con, parse_period("2026-10"), parse_territory("aktobe"), "kk", NOW)
+    assert next(s for s in kk.sections if s.key == "ideas").table[1][0][2].text == "Қабылданды"
+    con.close()
