@@ -33,10 +33,18 @@ def counts_between(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.d
     return {"reports": int(row[0]), "incidents": int(row[1])}
 
 
+REPORT = {"ru": "обращение", "kk": "өтініш", "en": "report"}
+INCIDENT = {"ru": "происшествие", "kk": "оқиға", "en": "incident"}
+
+
 def line(c: dict, lang: str) -> str:
     """'45 обращений о 3 происшествиях' / '3 оқиға туралы 45 өтініш' / '45 reports about 3 incidents'."""
     n, m = c["reports"], c["incidents"]
     if lang == "ru":
-        return i18n.t("incidents.line", lang, reports=grammar.ru_count(n, "обращение"),
-                      incidents=grammar.ru_count(m, "происшествие", "loct"))
+        return i18n.t("incidents.line", lang, reports=grammar.count(n, REPORT, lang),
+                      incidents=grammar.count(m, INCIDENT, lang, "loc"))
+    if lang == "en":  # the English template carries no nouns: "1 report about 1 incident"
+        return i18n.t("incidents.line", lang, reports=grammar.count(n, REPORT, lang),
+                      incidents=grammar.count(m, INCIDENT, lang))
+    # Kazakh: the nouns stay singular after a number and are in the template ("3 оқиға туралы 45 өтініш")
     return i18n.t("incidents.line", lang, reports=grammar.fmt_int(n), incidents=grammar.fmt_int(m))
