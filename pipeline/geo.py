@@ -154,18 +154,21 @@ AREA_BOXES = {"aktobe_region": (0.0, 0.0, 1.0, 0.6), "aktobe_city": (0.0, 0.62, 
 TITLE_H = 44
 
 
-def arrange(rings: pd.DataFrame, width: float = 1000, height: float = 1000) -> tuple[pd.DataFrame, dict]:
+def arrange(rings: pd.DataFrame, width: float = 1000, height: float = 1000, boxes: dict | None = None,
+            title_h: float = TITLE_H) -> tuple[pd.DataFrame, dict]:
     """Rings placed on one width x height canvas (y down): a frame with code, area, points and the
-    label point per ring, and per area its (title x, title y, projection) for extra layers."""
+    label point per ring, and per area its (title x, title y, projection) for extra layers.
+    `boxes` (area -> x, y, w, h as fractions of the canvas) and `title_h` (the space above each
+    area for its title, in canvas units) change the layout; areas without rings are skipped."""
     placed, areas = [], {}
-    for area, (bx, by, bw, bh) in AREA_BOXES.items():
+    for area, (bx, by, bw, bh) in (boxes or AREA_BOXES).items():
         sub = rings[rings["area"] == area]
         if sub.empty:
             continue
-        x0, y0, w, h = bx * width, by * height, bw * width, bh * height - TITLE_H
+        x0, y0, w, h = bx * width, by * height, bw * width, bh * height - title_h
         projected, f = project(list(sub["ring"]), w, h)
-        shift = lambda p, x0=x0, y0=y0: (p[0] + x0, p[1] + y0 + TITLE_H)  # noqa: E731
-        areas[area] = (x0 + 4, y0 + TITLE_H * 0.75, lambda p, f=f, shift=shift: shift(f(p)))
+        shift = lambda p, x0=x0, y0=y0: (p[0] + x0, p[1] + y0 + title_h)  # noqa: E731
+        areas[area] = (x0 + 4 * title_h / TITLE_H, y0 + title_h * 0.75, lambda p, f=f, shift=shift: shift(f(p)))
         for code, ring, pts in zip(sub["code"], sub["ring"], projected):
             placed.append((code, area, [shift(p) for p in pts], shift(f(centroid(ring)))))
     return pd.DataFrame(placed, columns=["code", "area", "points", "label"]), areas
