@@ -282,6 +282,73 @@ def test_pdf_and_docx_carry_every_figure_shown(con, lang):
     assert "/explorer?" in cells
 
 
+def test_the_pdf_draws_the_district_map_with_its_legend_on_one_page(con, monkeypatch):
+    from pypdf import PdfReader
+
+    facts = briefing.compute(con, parse_period("2026-10"), parse_territory("aktobe"), NOW)
+    b = briefing.write(facts, "ru")
+    reader = PdfReader(io.BytesIO(briefing_docs.pdf(b)))
+    pages = [_norm(p.extract_text()) for p in reader.pages]
+    on = [i for i, text in enumerate(pages) if _norm(i18n.t("brief.map.title", "ru")) in text]
+    assert len(on) == 1
+    page = pages[on[0]]
+    for words in (i18n.t("brief.map.legend", "ru"), "Алга", "Хромтау", i18n.t("wall.schematic", "ru"),
+                  i18n.t("map.area.aktobe_city", "ru")):
+        assert _norm(words) in page, words
+    assert "Шымкент" not in page and "Абай" not in page  # the other region's districts are left out
+    monkeypatch.setattr(briefing_docs, "_pdf_map", lambda doc, b: None)
+    without = len(PdfReader(io.BytesIO(briefing_docs.pdf(b))).pages)
+    assert len(reader.pages) <= without + 1
+
+
+def test_the_darkest_colour_goes_to_the_district_with_the_highest_rate(con):
+    facts = briefing.compute(con, parse_period("2026-10"), parse_territory("aktobe"), NOW)
+    rates = dict(zip(facts.districts["district"], facts.districts["per_10k"]))
+    bounds, colours = briefing_docs.map_scale(rates.values())
+    lum = lambda c: 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]  # noqa: E731
+    assert [lum(c) for c in colours] == sorted((lum(c) for c in colours), reverse=True)  # light to dark
+    top = max(rates, key=rates.get)
+    assert briefing_docs.map_colour(rates[top], bounds, colours) == colours[-1]
+    assert bounds[0] == 0 and bounds[-2] < rates[top] <= bounds[-1]
+    assert briefing_docs.map_colour(0, bounds, colours) == colours[0]
+    assert briefing_docs.map_colour(None, bounds, colours) == briefing_docs.NO_DATA
+    # the top class holds its upper bound; 3 to 6 classes whatever the highest value
+    for top_value in (0.4, 1, 5.3, 6, 12, 61, 87.3, 1000):
+        bounds, colours = briefing_docs.map_scale([top_value, top_value / 3])
+        assert 3 <= len(colours) <= 6 and briefing_docs.map_colour(top_value, bounds, colours) == colours[-1]
+
+
+def test_the_docx_carries_the_map_and_the_problems_chart_as_sharp_images(con):
+    import docx
+    from PIL import Image
+
+    b = briefing.write(briefing.compute(con, parse_period("2026-10"), parse_territory("aktobe"), NOW), "kk")
+    d = docx.Document(io.BytesIO(briefing_docs.docx(b)))
+    assert len(d.inline_shapes) == 2
+    blobs = [r.target_part.blob for r in d.part.rels.values() if "image" in r.reltype]
+    widths = sorted(Image.open(io.BytesIO(blob)).size[0] for blob in blobs)
+    assert len(blobs) == 2 and all(w >= 1300 for w in widths)  # 176 mm at 200 dpi: about 1 386 pixels
+
+
+@pytest.mark.parametrize("reports, found, want", [
+    (1, 1, "1 report about 1 incident (one event, many reports)"),
+    (2, 2, "2 reports about 2 incidents (one event, many reports)"),
+    (5, 1, "5 reports about 1 incident (one event, many reports)"),
+])
+def test_the_english_incidents_line_has_singular_and_plural(reports, found, want):
+    from pipeline.queries import incidents
+
+    assert incidents.line({"reports": reports, "incidents": found}, "en") == want
+
+
+def test_the_russian_and_kazakh_incidents_lines_agree_with_their_numbers():
+    from pipeline.queries import incidents
+
+    assert _norm(incidents.line({"reports": 1, "incidents": 1}, "ru")).startswith("1 обращение о 1 происшествии")
+    assert _norm(incidents.line({"reports": 5, "incidents": 2}, "ru")).startswith("5 обращений о 2 происшествиях")
+    assert _norm(incidents.line({"reports": 5, "incidents": 2}, "kk")).startswith("2 оқиға туралы 5 өтініш")
+
+
 # ---- CLI -----------------------------------------------------------------------------------
 def test_cli_writes_and_keeps_a_briefing_and_refuses_bad_input(fixture_db, tmp_path, capsys, monkeypatch):
     from pipeline.__main__ import main
