@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import grammar, i18n, metrics, reference, replica, settings, sla, store, surge
+from pipeline import grammar, i18n, metrics, reference, replica, settings, sla, surge
 from pipeline.grammar import fmt_dec, fmt_int, fmt_pct
 from pipeline.queries import cases, explore, overview
 from pipeline.queries.filters import Filters
@@ -266,7 +266,6 @@ def compute(con: duckdb.DuckDBPyConnection, period: Period, territory: Territory
     if average is not None:
         add("district.average", "district_average", float(average), f)
 
-    overdue_now = facets["now"]
     departments = _facet(explore.facets(con, replace(f, overdue=True), now), "department").head(DEPARTMENTS)
     departments = departments.rename(columns={"value": "department"})
     for r in departments.itertuples():
@@ -667,20 +666,9 @@ def run_briefing(args) -> int:
     if out.is_dir() or not (out.parent.is_dir() or (keep is not None and out.parent == keep)):
         print(f"error: {out}: {'is a folder' if out.is_dir() else f'folder {out.parent} does not exist'}", file=sys.stderr)
         return 2
-    db = settings.db_path(args.db)
-    if not db.exists():
-        print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
+    con = replica.open_for_cli(args.db, "the briefing page makes the same briefing while the app runs")
+    if con is None:
         return 1
-    try:
-        con, note = replica.connect(db)  # while the app holds the store: its read replica
-    except store.StoreLocked as exc:
-        print(f"error: {exc}; the briefing page makes the same briefing while the app runs", file=sys.stderr)
-        return 1
-    except store.StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if note:
-        print(f"note: {note}", file=sys.stderr)
     try:
         brief = make(con, period, territory, lang)
     finally:

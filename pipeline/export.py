@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import auth, i18n, privacy, reference, replica, settings, store
+from pipeline import auth, i18n, privacy, reference, replica, settings
 from pipeline.queries.filters import Filters, where
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -291,11 +291,8 @@ MEMORY_LIMIT = "64MB"
 
 def connect(db) -> "duckdb.DuckDBPyConnection":
     """A read-only connection for one export, its memory bounded: the store, or its read replica
-    while the app holds it (saying so on stderr). StoreLocked, StoreError as replica.connect."""
-    con, note = replica.connect(db, memory_limit=MEMORY_LIMIT)
-    if note:
-        print(f"note: {note}", file=sys.stderr)
-    return con
+    while the app holds it. StoreLocked, StoreError as replica.connect."""
+    return replica.connect(db, memory_limit=MEMORY_LIMIT)[0]
 
 
 # ---- CLI -----------------------------------------------------------------------------------
@@ -388,16 +385,8 @@ def run_export(args) -> int:
               file=sys.stderr)
         return 2
     db = settings.db_path(args.db)
-    if not db.exists():
-        print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
-        return 1
-    try:
-        con = connect(db)
-    except store.StoreLocked as exc:
-        print(f"error: {exc}; export from the running app, or wait for its replica", file=sys.stderr)
-        return 1
-    except store.StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    con = replica.open_for_cli(args.db, "export from the running app, or wait for its replica", MEMORY_LIMIT)
+    if con is None:
         return 1
     viewer = None if args.with_contacts else CLI_VIEWER
     actor = args.user or auth.SYSTEM

@@ -84,6 +84,29 @@ def connect(db: str | Path | None = None, memory_limit: str | None = None):
     return con, note
 
 
+def open_for_cli(db_arg: str | None, locked_hint: str, memory_limit: str | None = None):
+    """A CLI reader's connection, or None after one error line on stderr (the caller exits 1): the
+    database missing, held by the app with no replica yet (`locked_hint` says what to do instead),
+    or unusable. A note says when the data come from the replica."""
+    import sys
+
+    db = settings.db_path(db_arg)
+    if not db.exists():
+        print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
+        return None
+    try:
+        con, note = connect(db, memory_limit=memory_limit)
+    except store.StoreLocked as exc:
+        print(f"error: {exc}; {locked_hint}", file=sys.stderr)
+        return None
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return con
+
+
 class Publisher:
     """The writer's schedule: publish when the data version moved and SC_REPLICA_SECONDS passed."""
 

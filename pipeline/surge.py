@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from pipeline import reference, replica, settings, store
+from pipeline import reference, replica, settings
 
 WINDOW_HOURS = 24
 WEEKS = 8
@@ -199,21 +199,9 @@ def run_surges(args: argparse.Namespace) -> int:
     except (ValueError, TypeError):
         print(f"error: --at {args.at!r} is not a time; use e.g. '2026-11-20 18:00'", file=sys.stderr)
         return 2
-    db = settings.db_path(args.db)
-    if not db.exists():
-        print(f"error: {db} does not exist; build one with python -m pipeline demo or ingest", file=sys.stderr)
+    con = replica.open_for_cli(args.db, "the running app shows the same alerts on the wall display and the overview")
+    if con is None:
         return 1
-    try:
-        con, note = replica.connect(db)
-    except store.StoreLocked as exc:
-        print(f"error: {exc}; the running app shows the same alerts on the wall display and the overview",
-              file=sys.stderr)
-        return 1
-    except store.StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if note:
-        print(f"note: {note}", file=sys.stderr)
     alerts = current_alerts(con, now.to_pydatetime(), region=args.region)
     if alerts.empty:
         print(f"no surges at {now:%Y-%m-%d %H:%M}")
