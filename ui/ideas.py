@@ -8,8 +8,8 @@ import streamlit as st
 
 from pipeline import auth, ideas
 from ui import cases, core
+from ui.widgets import done, show_done  # noqa: F401  (the page calls them as ui.done, ui.show_done)
 
-FLASH = "ideas_flash"
 DECISIONS = ideas.DECISIONS
 
 
@@ -87,12 +87,3 @@ def publish(viewer):
         return None
     return act(ideas.publish_decisions)
 
-
-def done(message: str) -> None:
-    st.session_state[FLASH] = message
-    st.rerun()
-
-
-def show_done() -> None:
-    if FLASH in st.session_state:
-        st.success(st.session_state.pop(FLASH))

@@ -12,6 +12,7 @@ import streamlit as st
 from pipeline import auth, calendar, placements, posters, reference
 from pipeline.queries import placement_stats
 from ui import cases, core, data
+from ui.widgets import done, show_done  # noqa: F401  (the page calls them as ui.done, ui.show_done)
 
 STATS_PAGE = 25
 
@@ -149,20 +150,6 @@ def unknown_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---- writes --------------------------------------------------------------------------------
-FLASH = "pl_flash"
-
-
-def done(message: str) -> None:
-    """After a write: run the page again so that every table shows the change, the message on top."""
-    st.session_state[FLASH] = message
-    st.rerun()
-
-
-def show_done() -> None:
-    if FLASH in st.session_state:
-        st.success(st.session_state.pop(FLASH))
-
-
 def act(action, *args, **kwargs):
     """Run a write; a refusal is shown in the interface language. The result, or None when refused."""
     try:

@@ -132,3 +132,18 @@ def open_cases_filters(department=None, district=None, category=None, overdue: b
     today = max(last or dt.date.today(), dt.date.today())
     return Filters(first or today, today, region=region, district=district, category=category,
                    department=department, status="open", overdue=overdue)
+
+
+# ---- after a write ---------------------------------------------------------------------------
+FLASH = "flash"
+
+
+def done(message: str) -> None:
+    """After a write: run the page again so that every table shows the change, the message on top."""
+    st.session_state[FLASH] = message
+    st.rerun()
+
+
+def show_done() -> None:
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH))
