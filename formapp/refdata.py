@@ -16,23 +16,24 @@ def _rows(name: str) -> list[dict]:
 
 
 @functools.cache
+def _by_code(name: str) -> dict[str, dict]:
+    return {r["code"]: r for r in _rows(name)}
+
+
 def districts() -> dict[str, dict]:
-    return {r["code"]: r for r in _rows("districts.csv")}
+    return _by_code("districts.csv")
 
 
-@functools.cache
 def regions() -> dict[str, dict]:
-    return {r["code"]: r for r in _rows("regions.csv")}
+    return _by_code("regions.csv")
 
 
-@functools.cache
 def topics() -> dict[str, dict]:
-    return {r["code"]: r for r in _rows("taxonomy.csv")}
+    return _by_code("taxonomy.csv")
 
 
-@functools.cache
 def departments() -> dict[str, dict]:
-    return {r["code"]: r for r in _rows("departments.csv")}
+    return _by_code("departments.csv")
 
 
 def name(row: dict | None, lang: str, fallback: str = "") -> str:

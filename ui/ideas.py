@@ -86,4 +86,3 @@ def publish(viewer):
         st.error(refusal(exc))
         return None
     return act(ideas.publish_decisions)
-
