@@ -4,7 +4,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from pipeline import events, figures, metrics, reference, sla, workflow
+from pipeline import events, figures, reference, sla, workflow
 from pipeline.queries import cases as q
 from ui import cases, core, widgets
 
@@ -128,7 +128,7 @@ if case_id is not None:
 st.divider()
 st.subheader(core.t("deadlines.metrics"))
 st.caption(figures.caption_for("received", lang, f))
-s = metrics.summary(q.metrics_frame(con, f), now)
+s = q.summary(con, f, now)
 pct = lambda v: "—" if v is None else f"{100 * v:.1f} %"  # noqa: E731
 num = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
 said = lambda population: figures.caption_for(population, lang, f)  # noqa: E731

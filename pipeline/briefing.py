@@ -1,7 +1,7 @@
 """The akim's briefing: the facts of a period and territory, each with its change against the
 previous period and the same period last year, written as Russian or Kazakh text by rules.
 
-Every figure comes from the functions the screens use (pipeline.metrics for feedback and
+Every figure comes from the functions the screens use (pipeline.queries.cases.summary, with pipeline.metrics' definitions, for feedback and
 resolution in time, pipeline.queries.explore for counts and per-value counts, which are the
 explorer's own row counts, overview.category_shares for corrected shares, overview.district_stats
 for per-10,000 rates, overview.top_rising for risers, pipeline.surge for surges), and carries
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import grammar, i18n, metrics, reference, replica, settings, sla, surge
+from pipeline import grammar, i18n, reference, replica, settings, sla, surge
 from pipeline.grammar import fmt_dec, fmt_int, fmt_pct
 from pipeline.queries import cases, explore, overview
 from pipeline.queries.filters import Filters
@@ -233,7 +233,7 @@ def compute(con: duckdb.DuckDBPyConnection, period: Period, territory: Territory
         facets[when] = explore.facets(con, f, now)
         received = explore.count(con, f, now)
         add(f"received.{when}", "received", received, f)
-        m = metrics.summary(cases.metrics_frame(con, f), now)
+        m = cases.summary(con, f, now)
         add(f"feedback.{when}", "feedback", None if m["feedback_in_time"] is None else 100 * m["feedback_in_time"], f)
         add(f"resolved.{when}", "resolved", None if m["resolved_on_time"] is None else 100 * m["resolved_on_time"], f)
         overdue = _facet(facets[when], "overdue")

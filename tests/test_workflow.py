@@ -126,3 +126,20 @@ def test_bucket_counts_match_direct_sql_and_overdue_listed_once(con):
     assert metrics.summary(frame, now)["overdue"] == con.execute(
         "SELECT count(*) FROM submissions WHERE status IN ('new','feedback_given','in_progress','reopened') "
         "AND due_at < ? AND received_at >= TIMESTAMPTZ '2026-01-01 00:00:00+05'", [now]).fetchall()[0][0]
+
+
+def test_sql_summary_equals_the_pandas_definitions(con):
+    """cases.summary (SQL, what the screens use) and metrics.summary (pandas, the definitions
+    written out) agree on a demo with reopened, extended, overdue and unanswered cases."""
+    from pipeline import demo
+    end = pd.Timestamp("2026-11-20 18:00", tz="Asia/Almaty")
+    demo.build_demo(con, rows=3000, seed=5, end=end)
+    now = end.to_pydatetime()
+    for f in (Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20)), Filters(dt.date(2026, 10, 1), dt.date(2026, 11, 20)),
+              Filters(dt.date(2025, 1, 1), dt.date(2026, 11, 20), category="roads", region="shymkent"),
+              Filters(dt.date(2030, 1, 1), dt.date(2030, 1, 2))):
+        sql, frame = cases.summary(con, f, now), metrics.summary(cases.metrics_frame(con, f), now)
+        assert sql.keys() == frame.keys()
+        for key, value in frame.items():
+            assert sql[key] == (pytest.approx(value) if value is not None else None), (f, key)
+    assert cases.summary(con, Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20)), now)["reopen_rate"] > 0
