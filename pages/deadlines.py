@@ -8,6 +8,8 @@ from pipeline import events, figures, reference, sla, workflow
 from pipeline.queries import cases as q
 from ui import cases, core, widgets
 
+LIST_PAGE = 500  # cases per page of the list
+
 viewer = core.page_guard("page:deadlines")
 st.title(core.t("deadlines.title"))
 core.demo_banner()
@@ -31,7 +33,15 @@ bucket = st.segmented_control(
     format_func=lambda b: f"{core.t(f'deadlines.bucket.{b}')}: {counts[b]}") or "overdue"
 # The list is every open case, whenever received: the side panel's period is for the metrics below.
 st.caption(figures.caption("open", lang, region=region, district=district) + ". " + core.t("deadlines.list_scope"))
-rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer, region=region)
+# Paged in SQL: at national scale a bucket holds hundreds of thousands of cases.
+pages = max(1, -(-counts[bucket] // LIST_PAGE))
+page = 1
+if pages > 1:
+    page = st.number_input(core.t("deadlines.page").format(pages=pages), 1, pages, 1, key=f"dl_page_{bucket}")
+    st.caption(core.t("deadlines.page_rows").format(first=(page - 1) * LIST_PAGE + 1,
+                                                    last=min(page * LIST_PAGE, counts[bucket]), total=counts[bucket]))
+rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer, region=region,
+                      limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE)
 if bucket == "overdue":  # the same cases in the explorer, where they can be searched and exported
     st.page_link("pages/explorer.py", label=core.t("deadlines.open_overdue"), icon=":material/search:",
                  query_params=widgets.open_cases_filters(department, district, category, overdue=True,
@@ -60,7 +70,7 @@ with st.expander(core.t("deadlines.by_department")):
         core.t("overview.kpi.open"): table["open"], core.t("overview.kpi.overdue"): table["overdue"],
     }), hide_index=True, height=300)
 
-options = [None, *rows["id"].head(500).tolist()]  # the table lists them all; any number can be typed below
+options = [None, *rows["id"].tolist()]  # this page of the list; any number can be typed below
 picked = st.selectbox(core.t("deadlines.case"), options, key="dl_case",
                       format_func=lambda i: "—" if i is None else
                       f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}")

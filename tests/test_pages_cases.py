@@ -73,3 +73,19 @@ def test_case_history_reads_in_words_and_local_time(db):
     for raw in ("created", "feedback_given", "feedback_at", "+00:00", "T0", "T1"):
         assert raw not in text, raw
     assert set(history["Кто"]) == {"aliya"}
+
+
+def test_deadlines_list_is_paged_in_sql(db):
+    con = store.connect(db)
+    con.execute("""
+        INSERT INTO submissions (source, source_id, received_at, text, district, region, category, status,
+                                 feedback_due_at, due_at)
+        SELECT 'hotline_109', 'p' || i, now() - INTERVAL 40 DAY, 'Яма ' || i, 'abai', 'aktobe', 'roads', 'new',
+               now() - INTERVAL 39 DAY, now() - INTERVAL 20 DAY + to_seconds(i) FROM range(620) t(i)""")
+    con.close()
+    at = app(db, "deadlines")
+    assert len(at.dataframe[0].value) == 500
+    at.number_input(key="dl_page_overdue").set_value(2).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 120
+    assert "501–620 из 620" in " ".join(c.value for c in at.caption)

@@ -54,19 +54,20 @@ def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=N
 
 def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, department=None, district=None,
                  category=None, limit: int | None = None, viewer: auth.Viewer | None = None,
-                 region=None) -> pd.DataFrame:
-    """Every case in the bucket (or the first `limit`), soonest deadline first; the first
+                 region=None, offset: int = 0) -> pd.DataFrame:
+    """Every case in the bucket (or `limit` of them from `offset`), soonest deadline first; the first
     `TEXT_SHOWN` characters of each text, masked for a viewer who may not see contacts.
 
     Masked first, cut after: the masker knows a phone or an IIN by its length, so one cut short
     ("+7 701 123 4") would pass it and show most of its digits."""
     if bucket not in _BUCKET_SQL:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
-    params = _params(now, department, district, category, region) | {"limit": limit}
+    params = _params(now, department, district, category, region) | {"limit": limit, "offset": offset}
     rows = privacy.for_viewer(_run(con, f"""
         SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at, text
         FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
-        ORDER BY due_at, id LIMIT coalesce(CAST($limit AS BIGINT), 9223372036854775807)""", params), viewer)
+        ORDER BY due_at, id LIMIT coalesce(CAST($limit AS BIGINT), 9223372036854775807) OFFSET $offset""",
+        params), viewer)
     rows["text"] = [t[:TEXT_SHOWN] for t in rows["text"]]
     return rows
 
