@@ -434,7 +434,7 @@ GROUP BY district
 ORDER BY overdue DESC, open DESC"""),
     ("Median hours to feedback per department", """\
 SELECT coalesce(department, '(none)') AS department,
-       round(median(epoch(feedback_at - received_at)) / 3600, 1) AS median_hours,
+       round(median(epoch_us(feedback_at) - epoch_us(received_at)) / 3600e6, 1) AS median_hours,
        count(*) AS with_feedback
 FROM submissions
 WHERE feedback_at IS NOT NULL

@@ -22,7 +22,7 @@ _BUCKET_SQL = {
     "due_today": "due_at >= $now AND due_at < $midnight",
     "due_week": "due_at >= $now AND due_at < $now + INTERVAL 7 DAY",
     "at_risk": "due_at >= $now AND status IN ('new', 'feedback_given') "
-               "AND epoch(due_at - $now) < 0.25 * epoch(due_at - received_at)",
+               "AND epoch_us(due_at) - epoch_us($now) < 0.25 * (epoch_us(due_at) - epoch_us(received_at))",
 }
 _SCOPE = ("(CAST($department AS VARCHAR) IS NULL OR department = $department) "
           "AND (CAST($region AS VARCHAR) IS NULL OR region = $region) "
@@ -116,12 +116,12 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dic
                count(*) FILTER (WHERE feedback_at IS NOT NULL OR feedback_due_at < t.now),
                count(*) FILTER (WHERE resolved_at <= due_at),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR due_at < t.now),
-               quantile_cont(epoch(feedback_at - received_at) / 86400.0, 0.5),
-               quantile_cont(epoch(feedback_at - received_at) / 86400.0, 0.9),
-               quantile_cont(epoch(resolved_at - received_at) / 86400.0, 0.5),
-               quantile_cont(epoch(resolved_at - received_at) / 86400.0, 0.9),
+               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.5),
+               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.9),
+               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.5),
+               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.9),
                count(*) FILTER (WHERE is_open),
-               quantile_cont(epoch(t.now - received_at) / 86400.0, 0.5) FILTER (WHERE is_open),
+               quantile_cont((epoch_us(t.now) - epoch_us(received_at)) / 86400e6, 0.5) FILTER (WHERE is_open),
                count(*) FILTER (WHERE is_open AND due_at < t.now),
                count(*) FILTER (WHERE reopened),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR reopened)

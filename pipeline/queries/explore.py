@@ -154,7 +154,7 @@ def similar(con: duckdb.DuckDBPyConnection, case_id: int, limit: int = 5, viewer
         FROM submissions
         WHERE id <> ? AND received_at >= ? - INTERVAL 365 DAY AND received_at < ? + INTERVAL 365 DAY
           AND (category = ? OR district = ?) AND search_terms IS NOT NULL
-        ORDER BY shared DESC, (category = ?) DESC, abs(epoch(received_at - ?)) LIMIT ?""",
+        ORDER BY shared DESC, (category = ?) DESC, abs(epoch_us(received_at) - epoch_us(CAST(? AS TIMESTAMPTZ))) LIMIT ?""",
         [list(terms), case_id, received, received, category, district, category, received, limit]).df()
     df = df[df["shared"] >= max(2, len(terms) // 4)]
     return privacy.for_viewer(df, viewer)
