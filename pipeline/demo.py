@@ -19,7 +19,7 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, events, placements, reference, search, settings, sla, store
+from pipeline import classify, events, rollup, placements, reference, search, settings, sla, store
 
 DEMO = reference.DATA / "demo"
 POOL = 300            # distinct message bodies per (category, language)
@@ -586,6 +586,7 @@ def build_demo(con, rows: int, seed: int, end=None) -> dict:
         for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
             store.set_meta(con, key, value)
         placements.load_demo(con)
+        rollup.rebuild(con)
     if placements.db_file(con) is not None:  # the public form's copy, next to a store on disk
         placements.publish(con)
     t_write = time.perf_counter()

@@ -11,7 +11,7 @@ import json
 import duckdb
 import pandas as pd
 
-from pipeline import auth, privacy
+from pipeline import auth, privacy, rollup
 from pipeline.store import transaction
 
 # Fields whose changes are events, with the SQL type used to read them back.
@@ -80,6 +80,8 @@ def change(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [[submission_id, at, actor, f, _encode(current[f]), _encode(changes[f]), comment] for f in changed],
         )
+        if set(changed) & set(rollup.FIELDS):  # inside the change's transaction: figures move with it
+            rollup.refresh(con)
     return changed
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline import events, search, store
+from pipeline import events, rollup, search, store
 from pipeline import inbox as inbox_files
 
 log = logging.getLogger(__name__)
@@ -403,7 +403,10 @@ def drain(con: duckdb.DuckDBPyConnection, inbox: Path) -> list[dict]:
             else:
                 receipts.append(apply_spool(con, folders[i]))
                 i += 1
-        return [r for r in receipts if r is not None]
+        done = [r for r in receipts if r is not None]
+        if done:
+            rollup.keep_up(con)
+        return done
 
 
 def _close(con) -> None:

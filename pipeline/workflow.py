@@ -14,7 +14,7 @@ import uuid
 import duckdb
 import pandas as pd
 
-from pipeline import auth, calendar, classify, events, reference, search, sla, store
+from pipeline import auth, calendar, classify, events, reference, rollup, search, sla, store
 from pipeline.queries.filters import OPEN_STATUSES
 
 STATUSES = ("new", "feedback_given", "in_progress", "resolved", "rejected", "forwarded", "reopened")
@@ -194,6 +194,7 @@ def register_call(con, text: str, actor, district: str | None = None, address: s
                     "SELECT id, received_at, ?, 'created', to_json(json_object(" +
                     ", ".join(f"'{f}', {f}" for f in events.STATE_FIELDS) + "))::VARCHAR FROM submissions WHERE id = ?",
                     [actor, case_id])
+        rollup.refresh(con)  # the call counts on every screen from the moment it is registered
     return case_id, registration_number(case_id, at)
 
 

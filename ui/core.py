@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, backup, i18n, ideas, public, replica, settings, spool, store
+from pipeline import auth, backup, i18n, ideas, public, replica, rollup, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -277,6 +277,7 @@ class AppStore:
                 self.replicas.maybe_publish(self.con.cursor())
             except Exception:  # readers keep the previous replica; tried again next round
                 log.exception("read replica not published")
+            rollup.keep_up(self.con.cursor())  # after a threshold change: counted again once
             if self._stop.wait(settings.get_float("DRAIN_INTERVAL")):
                 return
             try:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from dataclasses import replace
 
-from pipeline import reference
+from pipeline import reference, rollup
 from pipeline.queries.filters import OPEN, Filters, where
 
 
@@ -21,11 +21,17 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     from pipeline.queries import review
 
     threshold = settings.get_float("REVIEW_THRESHOLD")
-    cond, params = where(f)
-    cells = con.execute(f"""
-        SELECT coalesce(category, 'other') AS category, coalesce(category_source = 'operator', false) AS exact,
-               CASE WHEN category_confidence < ? THEN 'low' ELSE 'high' END AS band, count(*) AS n
-        FROM submissions WHERE {cond} GROUP BY ALL""", [threshold, *params]).df()
+    if rollup.usable(con, f):
+        cond, params = rollup.where(f)
+        cells = con.execute(f"""
+            SELECT category, operator AS exact, CASE WHEN below THEN 'low' ELSE 'high' END AS band, sum(n) AS n
+            FROM rollup_daily WHERE {cond} GROUP BY ALL HAVING sum(n) > 0""", params).df()
+    else:
+        cond, params = where(f)
+        cells = con.execute(f"""
+            SELECT coalesce(category, 'other') AS category, coalesce(category_source = 'operator', false) AS exact,
+                   CASE WHEN category_confidence < ? THEN 'low' ELSE 'high' END AS band, count(*) AS n
+            FROM submissions WHERE {cond} GROUP BY ALL""", [threshold, *params]).df()
     if cells.empty:
         return pd.DataFrame(columns=["category", "n", "counted_pct", "pct", "low", "high"])
     classes = sorted(set(reference.category_codes()) | set(cells["category"]))
@@ -40,6 +46,8 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
 def kpis(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
     """Total and previous-period total; open, overdue and feedback in time for the filtered cases."""
+    if rollup.usable(con, f):  # counts from the rollup; only what depends on `now` from the cases
+        return _kpis_rolled(con, f, now)
     cond, params = where(f)
     prev_cond, prev_params = where(f.previous())
     row = con.execute(f"""
@@ -47,12 +55,31 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
                count(*) FILTER (WHERE status IN {OPEN}) AS open,
                count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue,
                count(*) FILTER (WHERE feedback_at <= feedback_due_at) AS feedback_in_time,
-               count(*) FILTER (WHERE feedback_at <= feedback_due_at OR feedback_at > feedback_due_at
-                                OR (feedback_at IS NULL AND feedback_due_at < ?)) AS feedback_due,
+               count(*) FILTER (WHERE feedback_at IS NOT NULL OR feedback_due_at < ?) AS feedback_due,
                (SELECT count(*) FROM submissions WHERE {prev_cond}) AS previous
         FROM submissions WHERE {cond}""", [now, now, *prev_params, *params]).fetchall()[0]
     total, open_, overdue, in_time, due, previous = row
     return {"total": total, "previous": previous, "open": open_, "overdue": overdue,
+            "feedback_in_time_pct": (100.0 * in_time / due) if due else None}
+
+
+def _kpis_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
+    """kpis() for a filter the rollup answers: totals and feedback given from rollup_daily; open,
+    overdue and feedback still awaited past its deadline (they change with `now` and the status)
+    from the submissions, among the open or unanswered ones only."""
+    cond, params = rollup.where(f)
+    prev_cond, prev_params = rollup.where(f.previous())
+    total, given, in_time, previous = con.execute(f"""
+        SELECT coalesce(sum(n), 0), coalesce(sum(feedback_given), 0), coalesce(sum(feedback_in_time), 0),
+               (SELECT coalesce(sum(n), 0) FROM rollup_daily WHERE {prev_cond})
+        FROM rollup_daily WHERE {cond}""", [*prev_params, *params]).fetchall()[0]
+    cond, params = where(f)
+    open_, overdue, awaited = con.execute(f"""
+        SELECT count(*) FILTER (WHERE status IN {OPEN}), count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?),
+               count(*) FILTER (WHERE feedback_at IS NULL AND feedback_due_at < ?)
+        FROM submissions WHERE {cond} AND (status IN {OPEN} OR feedback_at IS NULL)""", [now, now, *params]).fetchall()[0]
+    due = given + awaited
+    return {"total": int(total), "previous": int(previous), "open": open_, "overdue": overdue,
             "feedback_in_time_pct": (100.0 * in_time / due) if due else None}
 
 
@@ -62,11 +89,17 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
     of the period is there for every category that has any, with zeros, so each draws a whole line
     and nothing outside the period (local days; a stray day came from cutting days at UTC midnight)."""
     grain = "hour" if f.start == f.end else "day"
-    cond, params = where(f)
-    df = con.execute(f"""
-        SELECT CAST(date_trunc('{grain}', received_at) AS TIMESTAMP) AS "at", coalesce(category, 'other') AS category,
-               count(*) AS n
-        FROM submissions WHERE {cond} GROUP BY ALL ORDER BY 1, 2""", params).df()
+    if grain == "day" and rollup.usable(con, f):
+        cond, params = rollup.where(f)
+        df = con.execute(f"""
+            SELECT CAST(day AS TIMESTAMP) AS "at", category, sum(n) AS n
+            FROM rollup_daily WHERE {cond} GROUP BY ALL HAVING sum(n) > 0 ORDER BY 1, 2""", params).df()
+    else:
+        cond, params = where(f)
+        df = con.execute(f"""
+            SELECT CAST(date_trunc('{grain}', received_at) AS TIMESTAMP) AS "at", coalesce(category, 'other') AS category,
+                   count(*) AS n
+            FROM submissions WHERE {cond} GROUP BY ALL ORDER BY 1, 2""", params).df()
     if grain == "hour":
         last = dt.datetime.combine(f.end, dt.time(23))
         local_now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(f.bounds()[0].tzinfo).replace(tzinfo=None)
@@ -102,26 +135,46 @@ def top_rising(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10, min_
                previous: Filters | None = None) -> pd.DataFrame:
     """Category and district pairs that grew most against the previous period of equal length (or
     against `previous`, e.g. the calendar month before for a briefing)."""
-    cond, params = where(f)
-    prev_cond, prev_params = where(previous or f.previous())
+    before = previous or f.previous()
+    if rollup.usable(con, f) and rollup.usable(con, before):
+        (cond, params), (prev_cond, prev_params) = rollup.where(f), rollup.where(before)
+        table, count = "rollup_daily", "sum(n)"
+    else:
+        (cond, params), (prev_cond, prev_params) = where(f), where(before)
+        table, count = "submissions", "count(*)"
+    category = "category" if table == "rollup_daily" else "coalesce(category, 'other') AS category"
     return con.execute(f"""
-        WITH cur AS (SELECT category, district, count(*) AS n FROM submissions WHERE {cond} GROUP BY ALL),
-             prev AS (SELECT category, district, count(*) AS n FROM submissions WHERE {prev_cond} GROUP BY ALL)
+        WITH cur AS (SELECT {category}, district, {count} AS n FROM {table} WHERE {cond} GROUP BY ALL),
+             prev AS (SELECT {category}, district, {count} AS n FROM {table} WHERE {prev_cond} GROUP BY ALL)
         SELECT cur.category, cur.district, cur.n, coalesce(prev.n, 0) AS previous,
                cur.n - coalesce(prev.n, 0) AS change
         FROM cur LEFT JOIN prev USING (category, district)
         WHERE cur.n >= ? AND cur.n > coalesce(prev.n, 0) AND cur.district IS NOT NULL
-        ORDER BY change DESC, cur.n DESC LIMIT ?""", [*params, *prev_params, min_count, limit]).df()
+        ORDER BY change DESC, cur.n DESC, cur.category, cur.district LIMIT ?""", [*params, *prev_params, min_count, limit]).df()
 
 
 def district_stats(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime, category: str | None = None) -> pd.DataFrame:
     """Per district of the filtered period (every district of the region, whatever district is
     picked, so the map keeps its context): submissions (of one category when given), per 10,000
     residents, open, overdue and the overdue share of the open ones."""
-    cond, params = where(replace(f, district=None))
+    whole = replace(f, district=None)
+    if rollup.usable(con, whole):  # counts from the rollup, open and overdue from the open cases
+        cond, params = rollup.where(whole)
+        n = con.execute(f"""
+            SELECT district, sum(n) FILTER (WHERE CAST(? AS VARCHAR) IS NULL OR category = ?) AS n
+            FROM rollup_daily WHERE {cond} AND district IS NOT NULL GROUP BY district""",
+            [category, category, *params]).df()
+        cond, params = where(whole)
+        open_ = con.execute(f"""
+            SELECT district, count(*) AS open, count(*) FILTER (WHERE due_at < ?) AS overdue
+            FROM submissions WHERE {cond} AND status IN {OPEN} AND district IS NOT NULL GROUP BY district""",
+            [now, *params]).df()
+        df = n.merge(open_, on="district", how="outer")
+        return per_district(df.astype({"n": "float"}).fillna({"n": 0, "open": 0, "overdue": 0}), f.region)
+    cond, params = where(whole)
     df = con.execute(f"""
         SELECT district,
-               count(*) FILTER (WHERE CAST(? AS VARCHAR) IS NULL OR category = ?) AS n,
+               count(*) FILTER (WHERE CAST(? AS VARCHAR) IS NULL OR coalesce(category, 'other') = ?) AS n,
                count(*) FILTER (WHERE status IN {OPEN}) AS open,
                count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue
         FROM submissions WHERE {cond} AND district IS NOT NULL GROUP BY district""",

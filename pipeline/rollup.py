@@ -1,0 +1,146 @@
+"""Daily rollup of submissions: counts per local day, region, district, category and label kind.
+
+Overview and wall figures over long periods (all time at 10 million rows: a daily trend took
+seconds, mostly cutting timestamps into local days) read `rollup_daily` instead of every row.
+
+Kept by the writer: `refresh(con)` after each drain (the app's drain thread, `drain`, `demo`).
+It is incremental: the days of submissions added since the last refresh, and the days of
+submissions whose category, confidence, label source, district or feedback changed since then
+(events.change logs every such change), are recounted from `submissions`. Nothing else writes
+those columns. Readers use the rollup only when it is *fresh* (built up to the latest submission
+and event, with the review threshold now in force) and the filter needs nothing it lacks;
+otherwise the same figure comes from `submissions`, so a number never depends on which path
+served it (tests/test_rollup.py compares the two on random filters).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import duckdb
+
+from pipeline import settings, store
+from pipeline.queries.filters import Filters
+
+FIELDS = ("category", "category_confidence", "category_source", "district", "feedback_at", "feedback_due_at")
+DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "reviewed"}  # a filter using only these
+log = logging.getLogger(__name__)
+_META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_tz")
+
+_SELECT = """
+    SELECT CAST(received_at AS DATE) AS day, region, district, coalesce(category, 'other') AS category,
+           coalesce(category_source = 'operator', false) AS operator,
+           coalesce(category_confidence < ?, false) AS below, category_confidence IS NULL AS unscored,
+           count(*) AS n, count(feedback_at) AS feedback_given,
+           count(*) FILTER (WHERE feedback_at <= feedback_due_at) AS feedback_in_time
+    FROM submissions WHERE {cond} GROUP BY ALL"""
+
+
+def _state(con) -> tuple:
+    """What the rollup must reflect: the last submission and event ids, threshold and time zone."""
+    sub, ev = con.execute("SELECT (SELECT coalesce(max(id), 0) FROM submissions), "
+                          "(SELECT coalesce(max(id), 0) FROM events)").fetchall()[0]
+    return sub, ev, repr(settings.get_float("REVIEW_THRESHOLD")), settings.get("TZ")
+
+
+def _built(con) -> tuple | None:
+    rows = dict(con.execute("SELECT key, value FROM meta WHERE key IN (SELECT unnest(?))", [list(_META)]).fetchall())
+    if len(rows) < len(_META):
+        return None
+    return int(rows["rollup_submission_id"]), int(rows["rollup_event_id"]), rows["rollup_threshold"], rows["rollup_tz"]
+
+
+def fresh(con) -> bool:
+    try:
+        return _built(con) == _state(con)
+    except duckdb.CatalogException:  # an old replica or store without the table
+        return False
+
+
+def usable(con, f: Filters) -> bool:
+    """The rollup can answer this filter exactly now."""
+    used = {name for name, value in vars(f).items() if value is not None}
+    return used <= DIMENSIONS and fresh(con)
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the rollup up to date in one transaction; returns the number of days recounted
+    (-1 for a full rebuild: first time, another threshold or time zone)."""
+    state = _state(con)
+    built = _built(con)
+    if built == state:
+        return 0
+    threshold = settings.get_float("REVIEW_THRESHOLD")
+    with store.transaction(con):
+        if built is None or built[2:] != state[2:]:
+            con.execute("DELETE FROM rollup_daily")
+            con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="true"), [threshold])
+            days = -1
+        else:
+            last_sub, last_ev = built[:2]
+            touched = [r[0] for r in con.execute("""
+                SELECT DISTINCT CAST(received_at AS DATE) FROM submissions WHERE id > ?
+                UNION
+                SELECT DISTINCT CAST(s.received_at AS DATE)
+                FROM submissions s
+                WHERE s.id IN (SELECT submission_id FROM events WHERE id > ? AND field IN (SELECT unnest(?)))
+                ORDER BY 1""", [last_sub, last_ev, list(FIELDS)]).fetchall()]
+            for lo, hi in _runs(touched):
+                start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
+                con.execute("DELETE FROM rollup_daily WHERE day BETWEEN ? AND ?", [lo, hi])
+                con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="received_at >= ? AND received_at < ?"),
+                            [threshold, start, end])
+            days = len(touched)
+        for key, value in zip(_META, state):
+            store.set_meta(con, key, str(value))
+    return days
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> int:
+    """Count everything again (after rows were deleted, as a demo rebuild does)."""
+    con.execute("DELETE FROM meta WHERE key IN (SELECT unnest(?))", [list(_META)])
+    return refresh(con)
+
+
+def keep_up(con: duckdb.DuckDBPyConnection) -> None:
+    """refresh() after a write, never failing the write: a rollup left behind only makes readers
+    count from `submissions` until the next refresh (the app's drain thread tries every round)."""
+    try:
+        refresh(con)
+    except Exception:  # noqa: BLE001 - logged; the figures stay right through the fallback
+        log.exception("rollup refresh failed")
+
+
+def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) runs, so each recount reads one time range."""
+    runs: list[list[dt.date]] = []
+    for d in days:
+        if runs and d - runs[-1][1] <= dt.timedelta(days=1):
+            runs[-1][1] = d
+        else:
+            runs.append([d, d])
+    return [(a, b) for a, b in runs]
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+    return dt.datetime.combine(day, dt.time(), ZoneInfo(settings.get("TZ")))
+
+
+def where(f: Filters) -> tuple[str, list]:
+    """The filter as a condition on rollup_daily (only for a filter `usable` accepts)."""
+    parts, params = ["day BETWEEN ? AND ?"], [f.start, f.end]
+    for name in ("region", "district", "category"):
+        if getattr(f, name) is not None:
+            parts.append(f"{name} = ?")
+            params.append(getattr(f, name))
+    if f.confidence == "operator":  # the bands as filters.where draws them
+        parts.append("operator")
+    elif f.confidence == "low":
+        parts.append("NOT operator AND (below OR unscored)")
+    elif f.confidence == "high":
+        parts.append("NOT operator AND NOT below AND (NOT unscored OR ? <= 0)")  # coalesce(NULL, 0) >= threshold
+        params.append(settings.get_float("REVIEW_THRESHOLD"))
+    if f.reviewed is not None:
+        parts.append(("" if f.reviewed else "NOT ") + "operator")
+    return " AND ".join(parts), params

@@ -1,0 +1,111 @@
+"""The daily rollup answers exactly what counting the submissions answers, and keeps up with every
+kind of write: ingest drains, registered calls, operator labels, feedback, and a threshold change."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pandas as pd
+import pytest
+
+from pipeline import demo, events, rollup, workflow
+from pipeline.queries import explore, overview, review
+from pipeline.queries.filters import Filters
+
+END = pd.Timestamp("2026-11-20 18:00", tz="Asia/Almaty")
+NOW = END.to_pydatetime()
+
+
+@pytest.fixture
+def built(con):
+    demo.build_demo(con, rows=4000, seed=11, end=END)
+    return con
+
+
+def both(con, fn, monkeypatch):
+    """fn(con) through the rollup, and again counting the submissions."""
+    assert rollup.fresh(con)
+    with_rollup = fn(con)
+    monkeypatch.setattr(rollup, "usable", lambda c, f: False)
+    counted = fn(con)
+    monkeypatch.undo()
+    return with_rollup, counted
+
+
+def same(a, b):
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False)
+    else:
+        assert a == (pytest.approx(b) if isinstance(b, dict) else b)
+
+
+def random_filters(seed: int, n: int) -> list[Filters]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        start = dt.date(2024, 11, 1) + dt.timedelta(days=rng.randrange(0, 700))
+        end = min(start + dt.timedelta(days=rng.choice([0, 6, 29, 90, 400])), dt.date(2026, 11, 20))
+        out.append(Filters(start, end, region=rng.choice([None, None, "aktobe", "shymkent"]),
+                           district=rng.choice([None, None, None, "abai", "al_farabi"]),
+                           category=rng.choice([None, None, "roads", "water", "other"]),
+                           confidence=rng.choice([None, None, "low", "high", "operator"]),
+                           reviewed=rng.choice([None, None, True, False])))
+    return out
+
+
+def test_every_overview_figure_is_the_same_from_the_rollup(built, monkeypatch):
+    con = built
+    filters = [Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))] + random_filters(1, 25)
+    for f in filters:
+        assert rollup.usable(con, f)
+        for fn in (lambda c: overview.kpis(c, f, NOW), lambda c: overview.category_shares(c, f),
+                   lambda c: overview.trend(c, f, NOW), lambda c: overview.top_rising(c, f),
+                   lambda c: explore.count(c, f, NOW), lambda c: overview.district_stats(c, f, NOW),
+                   lambda c: overview.district_stats(c, f, NOW, category="roads"), lambda c: explore.timeline(c, f, "week", "district"),
+                   lambda c: explore.timeline(c, f, "month", None)):
+            same(*both(con, fn, monkeypatch))
+
+
+def test_filters_the_rollup_cannot_answer_count_the_submissions(built):
+    assert not rollup.usable(built, Filters(dt.date(2026, 1, 1), dt.date(2026, 11, 20), status="open"))
+    assert not rollup.usable(built, Filters(dt.date(2026, 1, 1), dt.date(2026, 11, 20), q="яма"))
+    assert not rollup.usable(built, Filters(dt.date(2026, 1, 1), dt.date(2026, 11, 20), source="qr"))
+
+
+def counts(con) -> pd.DataFrame:
+    return con.execute("SELECT * FROM rollup_daily ORDER BY ALL").df()
+
+
+def test_it_keeps_up_with_every_kind_of_write(built, monkeypatch):
+    con = built
+    case_id, _ = workflow.register_call(con, "Нет воды в доме 5 по улице Абая", "op", district="abai", at=NOW)
+    assert rollup.fresh(con)
+    workflow.transition(con, case_id, "feedback_given", "op", at=NOW)  # feedback: a rollup field
+    old = int(con.execute("SELECT min(id) FROM submissions WHERE category = 'roads'").fetchall()[0][0])
+    review.label(con, {old: "water"}, "op")                           # an old day's category changes
+    events.change(con, old, {"feedback_at": NOW, "district": "turan"}, "op")  # and its feedback and district
+    assert rollup.fresh(con)
+    incremental = counts(con)
+    rollup.rebuild(con)
+    pd.testing.assert_frame_equal(incremental, counts(con))
+    f = Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))
+    same(*both(con, lambda c: overview.category_shares(c, f), monkeypatch))
+
+
+def test_a_status_change_alone_recounts_nothing(built):
+    con = built
+    case_id = int(con.execute("SELECT min(id) FROM submissions WHERE status = 'new'").fetchall()[0][0])
+    before = counts(con)
+    events.change(con, case_id, {"status": "in_progress"}, "op")
+    assert not rollup.fresh(con)           # an event it has not seen yet: readers count the submissions
+    assert rollup.refresh(con) == 0        # and then nothing to count again
+    assert rollup.fresh(con)
+    pd.testing.assert_frame_equal(before, counts(con))
+
+
+def test_another_review_threshold_rebuilds_it(built, monkeypatch):
+    monkeypatch.setenv("SC_REVIEW_THRESHOLD", "0.7")
+    assert not rollup.fresh(built)
+    assert rollup.refresh(built) == -1
+    f = Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20), confidence="low")
+    same(*both(built, lambda c: overview.kpis(c, f, NOW), monkeypatch))
