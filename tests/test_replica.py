@@ -88,3 +88,39 @@ def test_with_no_app_running_readers_open_the_store_itself(writer):
     assert note is None
     assert reader.execute("SELECT count(*) FROM submissions").fetchall()[0][0] == 5
     reader.close()
+
+
+def _table(con, table):
+    return con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_a_later_replica_is_a_delta_and_equals_a_full_copy(writer):
+    from pipeline import events
+
+    path, con = writer
+    assert replica.publish(con, path)["mode"] == "full"
+    _add(con, 4, start=400)                                        # new rows
+    first = con.execute("SELECT min(id) FROM submissions").fetchall()[0][0]
+    events.change(con, first, {"status": "in_progress", "category": "water"}, "op")  # an old row changes
+    con.execute("INSERT INTO quarantine (file, record_no, raw, reason) VALUES ('f.csv', 3, 'x', 'no text')")
+    con.execute("INSERT INTO meta VALUES ('something', 'new')")    # a small table, copied whole
+    assert replica.publish(con, path)["mode"] == "delta"
+    r = store.connect(replica.path_for(path), read_only=True)
+    try:
+        for table in ("submissions", "events", "quarantine", "rollup_daily"):
+            assert _table(r, table) == _table(con, table), table
+        assert store.get_meta(r, "something") == "new"
+    finally:
+        r.close()
+
+
+def test_rows_deleted_in_the_store_make_the_next_replica_a_full_copy(writer):
+    path, con = writer
+    replica.publish(con, path)
+    con.execute("DELETE FROM submissions WHERE source_id = 'r0'")
+    assert replica.publish(con, path)["mode"] == "full"
+    r = store.connect(replica.path_for(path), read_only=True)
+    try:
+        assert r.execute("SELECT count(*) FROM submissions").fetchall()[0][0] == 4
+    finally:
+        r.close()
