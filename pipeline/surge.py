@@ -83,7 +83,7 @@ def window_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, rule: Rule =
     window k weeks earlier."""
     return con.execute("""
         WITH s AS (
-            SELECT category, district, epoch(CAST(? AS TIMESTAMPTZ)) - epoch(received_at) AS age
+            SELECT category, district, (epoch_us(CAST(? AS TIMESTAMPTZ)) - epoch_us(received_at)) / 1e6 AS age
             FROM submissions
             WHERE received_at > CAST(? AS TIMESTAMPTZ) - to_days(CAST(? AS INTEGER))
               AND received_at <= CAST(? AS TIMESTAMPTZ)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from pipeline import auth, privacy, settings
 from pipeline.queries.filters import OPEN, Filters, where
+from pipeline.queries.rows import by_ids
 
 TEXT_SHOWN = 140  # characters of a text in the deadlines table
 BUCKETS = ("overdue", "feedback_overdue", "due_today", "due_week", "at_risk")
@@ -62,12 +63,13 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
     ("+7 701 123 4") would pass it and show most of its digits."""
     if bucket not in _BUCKET_SQL:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
-    params = _params(now, department, district, category, region) | {"limit": limit, "offset": offset}
-    rows = privacy.for_viewer(_run(con, f"""
-        SELECT id, received_at, status, priority, category, district, department, feedback_due_at, due_at, text
-        FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
-        ORDER BY due_at, id LIMIT coalesce(CAST($limit AS BIGINT), 9223372036854775807) OFFSET $offset""",
-        params), viewer)
+    params = _params(now, department, district, category, region)
+    window = f"LIMIT {int(limit)} " if limit is not None else ""
+    ids = _run(con, f"""
+        SELECT id FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
+        ORDER BY due_at, id {window}OFFSET {max(0, int(offset))}""", params)["id"].tolist()
+    rows = privacy.for_viewer(by_ids(con, ("id", "received_at", "status", "priority", "category", "district",
+                                           "department", "feedback_due_at", "due_at", "text"), ids), viewer)
     rows["text"] = [t[:TEXT_SHOWN] for t in rows["text"]]
     return rows
 

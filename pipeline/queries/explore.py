@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipeline import auth, privacy, reference, rollup, settings
 from pipeline.queries.filters import Filters, overdue_sql, where
+from pipeline.queries.rows import by_ids
 
 # facet -> SQL expression of its value (the value a click puts into the filter)
 FACETS = {
@@ -91,10 +92,10 @@ def page(con: duckdb.DuckDBPyConnection, f: Filters, sort: str = "received_desc"
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     cond, params = where(f, now=_now(now))
-    rows = con.execute(f"""
-        SELECT {', '.join(PAGE_COLUMNS)} FROM submissions WHERE {cond}
-        ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?""", [*params, int(limit), max(0, int(offset))]).df()
-    return privacy.for_viewer(rows, viewer)
+    ids = con.execute(f"""
+        SELECT id FROM submissions WHERE {cond}
+        ORDER BY {SORTS[sort]} LIMIT {int(limit)} OFFSET {max(0, int(offset))}""", params).df()["id"].tolist()
+    return privacy.for_viewer(by_ids(con, PAGE_COLUMNS, ids), viewer)
 
 
 def timeline(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", by: str | None = "category",

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import auth, events, privacy, reference, settings, store
+from pipeline.queries.rows import by_ids
 
 # The audit sample: a fixed pseudo-random share of submissions, chosen by id (a multiplicative hash,
 # so neighbouring ids do not cluster), whose confident labels also wait for review. Their decisions
@@ -23,11 +24,11 @@ def _audit_permille() -> int:
 def queue(con: duckdb.DuckDBPyConnection, threshold: float, category=None, district=None,
           limit: int = 50, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """The waiting labels, newest first; texts masked for a viewer who may not see contacts."""
-    rows = con.execute(f"""
-        SELECT id, received_at, text, category, category_confidence, district, language
-        FROM submissions WHERE {_WHERE}
-        ORDER BY received_at DESC, id DESC LIMIT ?""",
-                       [threshold, _audit_permille(), category, category, district, district, limit]).df()
+    ids = con.execute(f"""
+        SELECT id FROM submissions WHERE {_WHERE}
+        ORDER BY received_at DESC, id DESC LIMIT {int(limit)}""",
+                      [threshold, _audit_permille(), category, category, district, district]).df()["id"].tolist()
+    rows = by_ids(con, ("id", "received_at", "text", "category", "category_confidence", "district", "language"), ids)
     return privacy.for_viewer(rows, viewer)
 
 

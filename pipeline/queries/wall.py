@@ -11,6 +11,7 @@ from pipeline import metrics, privacy, settings, surge
 from pipeline.queries import incidents, overview
 from pipeline.queries.filters import Filters
 from pipeline.queries.filters import OPEN
+from pipeline.queries.rows import by_ids
 
 TYPICAL_WEEKS = 8
 DAYS = 30  # the wall's period for feedback in time, shares, the trend and the map
@@ -100,10 +101,11 @@ def district_stats(con: duckdb.DuckDBPyConnection, now: dt.datetime, days: int =
 
 def latest(con: duckdb.DuckDBPyConnection, now: dt.datetime, limit: int = 12, region: str | None = None) -> pd.DataFrame:
     """The newest submissions with their texts masked for a shared screen."""
-    df = con.execute("""
-        SELECT received_at, category, district, text FROM submissions
+    ids = con.execute(f"""
+        SELECT id FROM submissions
         WHERE received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
-        ORDER BY received_at DESC, id DESC LIMIT ?""", [now, region, region, limit]).df()
+        ORDER BY received_at DESC, id DESC LIMIT {int(limit)}""", [now, region, region]).df()["id"].tolist()
+    df = by_ids(con, ("id", "received_at", "category", "district", "text"), ids).drop(columns="id")
     df["text"] = [privacy.mask(" ".join(str(t).split()))[:160] for t in df["text"]]
     return df
 
