@@ -10,8 +10,10 @@ Russian, our suffix rules for Kazakh, both readings of a Cyrillic word without K
 Kazakh text), with Kazakh letters folded to their Russian look-alikes (Байтұрсынов = Байтурсынов),
 mapped through a small bilingual vocabulary of city words (`data/ideas_words.csv`: бағдаршам ->
 светофор, орнату -> установить, ...) so that the Russian and the Kazakh wording of one proposal
-share features, and with a few words every proposal says (предлагаю, нужно) left out. Features are
-weighted by TF-IDF (binary term frequency) and compared by cosine.
+share features, and with a few words every proposal says (предлагаю, нужно) left out. Greetings,
+forms of address, thanks and "please" are stripped first (`textnorm.strip_courtesy`,
+data/courtesy.csv), and numbers that measure (20 минут, 45 градусов, 20:00) are no names. Features
+are weighted by TF-IDF (binary term frequency) and compared by cosine.
 
 **Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
 (the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
@@ -54,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from pipeline import placenames, privacy, reference, search, settings, store
+from pipeline import placenames, privacy, reference, search, settings, store, textnorm
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,12 @@ def _lexicon() -> dict[str, str]:
 
 
 _NUMBER = re.compile(r"\d+")
+# a number that measures (20 минут, 45 градусов, 50%, 2 рет) or tells the time (20:00) names nothing:
+# only the others (дом 12, школа №45, 8 автобус) set ideas apart
+_QUANTITY = re.compile(r"\d+(?:[.,:]\d+)*\s*(?:-\s*)?(?:%|°|₸|(?:мин|час|сек|км|метр|м\b|см|мм|кг|тонн|градус|лет|год|"
+                       r"раз\b|раза|процент|тенге|тг|руб|человек|чел\b|семей|дней|день|дня|недел|месяц|тысяч|млн|"
+                       r"миллион|сағат|минут|жыл|рет|пайыз|теңге|адам|күн|ай\b|апта|мың)\w*)|\d{1,2}:\d{2}",
+                       re.IGNORECASE)
 # a capitalised word not at the start of a sentence (where every verb is capitalised)
 _CAPITAL = re.compile(r"(?<=[^.!?\s]\s)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}|(?<=[^.!?]\s[«\"(])[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}")
 
@@ -163,7 +171,7 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
     are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
-    text = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
+    text = textnorm.strip_courtesy(strip_phrases(text[:search.MAX_CHARS])) if isinstance(text, str) else ""
     words, kazakh = search.text_words(text)
     feats: set[str] = set()
     common: set[str] = set()
@@ -174,7 +182,7 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         feats.add(f)
         if hit:
             common.add(f)
-    numbers = {"#" + n for n in _NUMBER.findall(text)}
+    numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text) if _NUMBER.search(text) else text)}
     if STRICT_NAMES:
         names = {"@" + k for k in placenames.places(text, learned)}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
@@ -317,7 +325,8 @@ class Grouper:
     A proposal's similarity to an idea is its mean cosine with the idea's members (average link:
     the sum's dot product over the member count). A proposal does not join an idea whose members
     never name a place or number it names (the same traffic light at another crossing is another
-    idea)."""
+    idea), unless it names every place the idea mostly names besides (a longer letter that also
+    says the way there) and its words without the names are similar enough."""
 
     def __init__(self, space: Space, threshold: float = THRESHOLD):
         self.space = space
@@ -372,7 +381,11 @@ class Grouper:
         c = self.centre[idea]
         return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items()) / n
 
-    def conflicts(self, idea: int, kind: int) -> bool:
+    def conflicts(self, idea: int, kind: int) -> bool | None:
+        """True when the proposal names a place or number the idea's proposals never name, False
+        when it names none of them, None when those it adds come beside every place the idea
+        mostly names (a longer letter naming the way there: "на Байдибек би, от Тауке хана до
+        Жибек жолы"): the proposal's words without its names must then be similar enough."""
         mine = self.space.names[kind]
         if not mine:
             return False
@@ -380,7 +393,19 @@ class Grouper:
         if not names:
             return False
         words = self.space.words
-        return any(not any(n == x or _same_name(words[n], words[x]) for x in names) for n in mine)
+        known = [any(n == x or _same_name(words[n], words[x]) for x in names) for n in mine]
+        if all(known):
+            return False
+        if any(known):
+            main = self._main_names(idea)
+            if all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main):
+                return None
+        return True
+
+    def similarity_without_names(self, idea: int, kind: int) -> float:
+        n = len(self.members.get(idea, ()))
+        c, names = self.centre[idea], self.space.names[kind]
+        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items() if f not in names) / n
 
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
@@ -392,8 +417,12 @@ class Grouper:
             if not self.members.get(i):
                 continue
             s = self.similarity(i, kind)
-            if s > score and not self.conflicts(i, kind):
-                best, score = i, s
+            if s > score:
+                conflict = self.conflicts(i, kind)
+                if conflict is None:
+                    s = self.similarity_without_names(i, kind)
+                if conflict is not True and s > score:
+                    best, score = i, s
         return best, score
 
     def place(self, item: int, new_id) -> int:
@@ -549,9 +578,9 @@ class Grouper:
         return max(self.members[idea], key=lambda m: (score[int(self.space.kind[m])], -m))
 
 
-def cluster(texts: list[str], threshold: float = THRESHOLD) -> list[int]:
+def cluster(texts: list[str], threshold: float | None = None) -> list[int]:
     """Group texts (in the order given, as if received in that order): an idea number per text."""
-    g = Grouper(Space(texts), threshold)
+    g = Grouper(Space(texts), THRESHOLD if threshold is None else threshold)
     counter = iter(range(len(texts)))
     placed = {i: g.place(i, lambda: next(counter)) for i in range(len(texts))}
     g.refine(list(range(len(texts))), placed)
