@@ -67,7 +67,7 @@ BUCKET_CAP = 32         # ideas remembered per LSH bucket (a bucket of very comm
 MERGE_THRESHOLD = 0.30  # mean cosine between two ideas' proposals to merge them (measured on tests/fixtures/ideas_labelled.csv)
 MERGE_RATIO = 0.7       # and at least this share of the tighter idea's own mean cosine
 MERGE_FANOUT = 16       # ideas per shared LSH bucket compared in the merge pass (the largest first)
-CANDIDATES = 12         # ideas compared exactly per proposal: those sharing most buckets with it
+CANDIDATES = 20         # ideas compared exactly per proposal: those sharing most buckets with it (12 missed some in longer letters)
 INCIDENT_HOURS = 6      # a report joins an earlier one of its category and district at most this much later
 INCIDENT_JACCARD = 0.5  # if they share this much of their word sets (Jaccard), or name one street or place
 INCIDENT_MIN = 3        # reports an incident needs; fewer stay single cases
@@ -113,12 +113,13 @@ def _lexicon() -> dict[str, str]:
 
 
 _NUMBER = re.compile(r"\d+")
-# a number that measures (20 минут, 45 градусов, 50%, 2 рет) or tells the time (20:00) names nothing:
-# only the others (дом 12, школа №45, 8 автобус) set ideas apart
-_QUANTITY = re.compile(r"\d+(?:[.,:]\d+)*\s*(?:-\s*)?(?:%|°|₸|(?:мин|час|сек|км|метр|м\b|см|мм|кг|тонн|градус|лет|год|"
-                       r"раз\b|раза|процент|тенге|тг|руб|человек|чел\b|семей|дней|день|дня|недел|месяц|тысяч|млн|"
-                       r"миллион|сағат|минут|жыл|рет|пайыз|теңге|адам|күн|ай\b|апта|мың)\w*)|\d{1,2}:\d{2}",
-                       re.IGNORECASE)
+# a number that measures (20 минут, 45 градусов, 50%, 80 км/ч, 2 рет) or tells the time (20:00) is a
+# word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
+# and "23-ке дейін" must not part one idea for want of a unit
+_QUANTITY = re.compile(r"(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
+                       r"секунд|метр|километр|градус|лет|год|раз|процент|тенге|рубл|человек|семей|дней|дня|"
+                       r"недел|месяц|тысяч|миллион|млн|сағат|жыл|рет|пайыз|теңге|адам|күн|апта|мың)\w*)"
+                       r"|(\d{1,2}):(\d{2})(?!\d)", re.IGNORECASE)
 # a capitalised word not at the start of a sentence (where every verb is capitalised)
 _CAPITAL = re.compile(r"(?<=[^.!?\s]\s)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}|(?<=[^.!?]\s[«\"(])[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}")
 
@@ -182,7 +183,11 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         feats.add(f)
         if hit:
             common.add(f)
-    numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text) if _NUMBER.search(text) else text)}
+    numbers: set[str] = set()
+    if _NUMBER.search(text):
+        quantities = {"#" + n for m in _QUANTITY.finditer(text) for n in m.groups() if n}
+        numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text))}
+        feats |= quantities
     if STRICT_NAMES:
         names = {"@" + k for k in placenames.places(text, learned)}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
@@ -398,7 +403,7 @@ class Grouper:
             return False
         if any(known):
             main = self._main_names(idea)
-            if all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main):
+            if main and all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main):
                 return None
         return True
 
