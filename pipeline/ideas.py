@@ -212,6 +212,7 @@ class Space:
     def __init__(self, texts: list[str]):
         by_text: dict[str, Doc] = {}
         texts = [x if isinstance(x, str) else "" for x in texts]
+        self.texts = texts  # for choosing a clean representative
         learned = placenames.learn(set(texts))
         docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned)) for t in texts]
         kinds: dict[Doc, int] = {}
@@ -276,6 +277,7 @@ class Space:
                                               np.zeros(1, dtype=np.int64), local)[0])
             new_kind.append(kind)
         start = len(self.kind)
+        self.texts = self.texts + texts
         self.kind = np.concatenate([self.kind, np.array(new_kind, dtype=np.int64)])
         return list(range(start, len(self.kind)))
 
@@ -577,10 +579,53 @@ class Grouper:
         return getattr(self, "_merged", {}).get(idea, idea)
 
     def representative(self, idea: int) -> int:
-        """The member most similar to the others (the earliest of equals)."""
-        kinds = {int(self.space.kind[m]) for m in self.members[idea]}
+        """The cleanest (`untidiness`) of the members most similar to the others: those of the
+        REPRESENTATIVE_POOL most central feature sets at least REPRESENTATIVE_MARGIN as central as
+        the most central; then the more central, then the earliest."""
+        kind = self.space.kind
+        kinds = {int(kind[m]) for m in self.members[idea]}
         score = {k: self.similarity(idea, k) for k in kinds}
-        return max(self.members[idea], key=lambda m: (score[int(self.space.kind[m])], -m))
+        top = sorted(kinds, key=lambda k: -score[k])[:REPRESENTATIVE_POOL]
+        near = {k for k in top if score[k] >= REPRESENTATIVE_MARGIN * score[top[0]]} | {top[0]}
+        texts, mess = self.space.texts, {}
+        pool = [m for m in self.members[idea] if int(kind[m]) in near]
+        for m in pool:
+            if texts[m] not in mess:
+                mess[texts[m]] = untidiness(texts[m])
+        return min(pool, key=lambda m: (mess[texts[m]], -score[int(kind[m])], m))
+
+
+REPRESENTATIVE_POOL = 5     # feature sets among which the cleanest text is shown for an idea
+REPRESENTATIVE_MARGIN = 0.8  # each at least this share of the most central one's similarity
+
+
+def untidiness(text: str) -> float:
+    """How far a text is from one to show for its idea (0 is tidy): shouting in capitals (4),
+    a lower-case start (1), greetings or thanks (trimmed for display), no punctuation in a long text
+    or repeated marks (0.5 each)."""
+    if not isinstance(text, str) or not text.strip():
+        return 10.0
+    letters = [c for c in text if c.isalpha()]
+    out = 0.0
+    if len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.5 * len(letters):
+        out += 4
+    if len(textnorm.strip_courtesy(text)) < len(" ".join(text.split())):
+        out += 0.5
+    if letters and letters[0].islower():
+        out += 1
+    if len(text) > 60 and not any(c in text for c in ".,!?;:"):
+        out += 0.5
+    if "!!" in text or "??" in text:
+        out += 0.5
+    return out
+
+
+def display_text(text) -> str:
+    """An idea's representative text as shown: greetings, thanks and "please" trimmed (the text
+    itself when nothing else is left)."""
+    if not isinstance(text, str):
+        return text
+    return textnorm.strip_courtesy(text) or text
 
 
 def cluster(texts: list[str], threshold: float | None = None) -> list[int]:
@@ -1057,6 +1102,7 @@ def ideas_table(con, viewer=None, now: dt.datetime | None = None, district: str 
     listed = lambda x: list(x) if isinstance(x, (list, tuple, np.ndarray)) else []  # noqa: E731
     frame["districts"] = [[d for d, _ in Counter(listed(x)).most_common()] for x in frame.pop("district_list")]
     frame["placements"] = [sorted(listed(x)) for x in frame["placements"]]
+    frame["text"] = [display_text(t) for t in frame["text"]]
     return privacy.for_viewer(frame, viewer)
 
 
@@ -1076,6 +1122,7 @@ def top_in(con, f, limit: int = 5) -> pd.DataFrame:
         FROM inside i JOIN total t USING (idea_id) JOIN ideas x ON x.id = i.idea_id
         LEFT JOIN submissions r ON r.id = x.representative_id LEFT JOIN {_LATEST} d ON d.idea_id = i.idea_id
         ORDER BY i.supporters DESC, t.total DESC, i.idea_id LIMIT ?""", [*params, limit]).df()
+    frame["text"] = [display_text(t) for t in frame["text"]]
     frame = privacy.for_viewer(frame, _Nobody())
     frame["title"] = [_title(t or "") for t in frame.pop("text")]
     frame["decision"] = frame["decision"].astype(object).where(frame["decision"].notna(), None)
