@@ -609,7 +609,7 @@ def untidiness(text: str) -> float:
     out = 0.0
     if len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.5 * len(letters):
         out += 4
-    if len(textnorm.strip_courtesy(text)) < len(" ".join(text.split())):
+    if len(_trimmed(text)) < len(" ".join(text.split())):
         out += 0.5
     if letters and letters[0].islower():
         out += 1
@@ -620,12 +620,19 @@ def untidiness(text: str) -> float:
     return out
 
 
+def _trimmed(text: str) -> str:
+    """A text without greetings, forms of address, thanks, "please" and the set openers and
+    closings of letters (Заявитель сообщает, что; Прошу принять меры)."""
+    out = textnorm.strip_courtesy(strip_phrases(text))
+    return out[:1].upper() + out[1:] if out and text.lstrip()[:1].isupper() else out
+
+
 def display_text(text) -> str:
-    """An idea's representative text as shown: greetings, thanks and "please" trimmed (the text
-    itself when nothing else is left)."""
+    """An idea's representative text as shown: greetings, thanks, "please" and set phrases
+    trimmed (the text itself when nothing else is left)."""
     if not isinstance(text, str):
         return text
-    return textnorm.strip_courtesy(text) or text
+    return _trimmed(text) or text
 
 
 def cluster(texts: list[str], threshold: float | None = None) -> list[int]:
