@@ -493,5 +493,6 @@ def test_concurrent_proposals_share_spool_folders_and_a_failed_write_fails_them_
     assert asyncio.run(send(writer, 30)) == [None] * 30
     assert sorted(r["source_id"] for r in spooled(folder)) == sorted(f"R{i}" for i in range(30))
     assert len(spool.pending(folder)) < 30  # the ones that came together went together
-    broken = SpoolWriter(tmp_path / "missing")  # no inbox folder: the write fails
+    (tmp_path / "not_a_folder").write_text("")
+    broken = SpoolWriter(tmp_path / "not_a_folder")  # the inbox is a file: every write fails
     assert all(isinstance(e, OSError) for e in asyncio.run(send(broken, 5)))
