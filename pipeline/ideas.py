@@ -587,14 +587,18 @@ class Grouper:
         score = {k: self.similarity(idea, k) for k in kinds}
         top = sorted(kinds, key=lambda k: -score[k])[:REPRESENTATIVE_POOL]
         near = {k for k in top if score[k] >= REPRESENTATIVE_MARGIN * score[top[0]]} | {top[0]}
-        texts, mess = self.space.texts, {}
+        texts = self.space.texts
         pool = [m for m in self.members[idea] if int(kind[m]) in near]
-        for m in pool:
-            if texts[m] not in mess:
-                mess[texts[m]] = untidiness(texts[m])
+        distinct = {texts[m] for m in pool}
+        words = {t: set(_WORDS.findall(t.lower())) for t in distinct}
+        seen = Counter(w for ws in words.values() for w in ws)
+        # a word no other of these texts writes so is most often a slip (Каратасуком, перетсают)
+        mess = {t: untidiness(t) + (0.5 * sum(seen[w] == 1 for w in words[t] if len(w) > 3) if len(distinct) > 2 else 0)
+                for t in distinct}
         return min(pool, key=lambda m: (mess[texts[m]], -score[int(kind[m])], m))
 
 
+_WORDS = re.compile(r"[^\W\d_]+")
 REPRESENTATIVE_POOL = 5     # feature sets among which the cleanest text is shown for an idea
 REPRESENTATIVE_MARGIN = 0.8  # each at least this share of the most central one's similarity
 
