@@ -146,6 +146,10 @@ def home_districts(rng: np.random.Generator, pool: pd.DataFrame) -> dict[tuple[s
         for idea in sorted(ideas["idea"]):
             k = min(int(rng.integers(1, len(HOME_SHARES) + 1)), len(codes))
             homes[idea] = list(rng.choice(codes, size=k, replace=False, p=p / p.sum()))
+            named = {reference.district_from_address(t) for t in pool.loc[pool["idea"] == idea, "text"]} & set(codes)
+            if named:  # a wording names its district (в Каратауском районе): that is its first home
+                first = sorted(named)[0]
+                homes[idea] = [first] + [h for h in homes[idea] if h != first][:k - 1]
         for district in codes[np.argsort(-p, kind="stable")]:
             open_ = [i for i in homes if len(homes[i]) < len(HOME_SHARES)]
             if open_ and not any(district in h for h in homes.values()):

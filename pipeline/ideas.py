@@ -277,7 +277,7 @@ class Space:
                                               np.zeros(1, dtype=np.int64), local)[0])
             new_kind.append(kind)
         start = len(self.kind)
-        self.texts = self.texts + texts
+        self.texts.extend(texts)
         self.kind = np.concatenate([self.kind, np.array(new_kind, dtype=np.int64)])
         return list(range(start, len(self.kind)))
 
