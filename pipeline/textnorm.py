@@ -99,6 +99,21 @@ def _phrase_pattern(phrase: str) -> str:
 
 
 @functools.cache
+def _courtesy_heads() -> tuple[str, ...]:
+    """The lowercased beginnings (up to 4 letters) of every phrase's first word: a text holding
+    none of them (plain substring tests, in C) holds no phrase and skips the regular expression."""
+    from pipeline import reference
+
+    frame = pd.read_csv(reference.DATA / COURTESY_FILE, dtype=str, keep_default_na=False)
+    heads = set()
+    for phrase in frame.loc[frame["kind"] != "address", "phrase"]:  # an address only follows a greeting
+        words = [w.rstrip("*").lower() for w in phrase.split()]
+        if words:
+            heads.add(next((w for w in words if len(w) >= 3), words[0])[:4])
+    return tuple(sorted(heads))
+
+
+@functools.cache
 def _courtesy() -> re.Pattern:
     from pipeline import reference
 
@@ -123,5 +138,8 @@ def strip_courtesy(text: str) -> str:
     letter may say and no idea is about. The rest is kept as written (case, punctuation)."""
     if not isinstance(text, str) or not text:
         return ""
+    lowered = text.lower()
+    if not any(head in lowered for head in _courtesy_heads()):
+        return " ".join(text.split())
     out = " ".join(_courtesy().sub(" ", text).split())
     return _TRAILING_COMMA.sub("", _LEADING.sub("", _SPACE_BEFORE.sub(r"\1", out)))
