@@ -590,10 +590,11 @@ class Grouper:
         texts = self.space.texts
         pool = [m for m in self.members[idea] if int(kind[m]) in near]
         distinct = {texts[m] for m in pool}
-        words = {t: set(_WORDS.findall(t.lower())) for t in distinct}
+        words = {t: set(_WORDS.findall(_trimmed(t).lower())) for t in distinct}
         seen = Counter(w for ws in words.values() for w in ws)
-        # a word no other of these texts writes so is most often a slip (Каратасуком, перетсают)
-        mess = {t: untidiness(t) + (0.5 * sum(seen[w] == 1 for w in words[t] if len(w) > 3) if len(distinct) > 2 else 0)
+        # a word no other of these texts writes so is most often a slip (Каратасуком, перетсают):
+        # worse than a greeting, which the display trims
+        mess = {t: untidiness(t) + (sum(seen[w] == 1 for w in words[t] if len(w) > 3) if len(distinct) > 2 else 0)
                 for t in distinct}
         return min(pool, key=lambda m: (mess[texts[m]], -score[int(kind[m])], m))
 

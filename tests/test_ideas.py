@@ -66,6 +66,29 @@ def test_second_heldout_fixture_of_longer_letters_pairwise_precision_and_recall(
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
+def test_courtesy_and_measures_do_not_make_or_break_an_idea():
+    from pipeline import textnorm
+
+    assert textnorm.strip_courtesy("Здравствуйте! Уважаемый аким, сделайте, пожалуйста, каток. Заранее спасибо.") \
+        == "сделайте каток."
+    assert textnorm.strip_courtesy("Құрметті әкім мырза! Бағдаршам қойыңыздар, өтінемін. Рахмет!") == "Бағдаршам қойыңыздар."
+    assert textnorm.strip_courtesy("Спасибо") == ""
+    doc = ideas.features("Автобус 8 ходит раз в 40 минут, после 20:00 ждём до 23 часов")
+    assert doc.names == frozenset({"#8"}) and {"#40", "#20", "#23"} <= doc.feats
+
+
+def test_the_representative_is_a_clean_central_text_shown_without_greetings(con):
+    texts = ["Нужен светофор на перекрёстке Абая и Байтусрынова",  # a slip
+             "ЗДРАВСТВУЙТЕ! НУЖЕН СВЕТОФОР НА ПЕРЕКРЁСТКЕ АБАЯ И БАЙТУРСЫНОВА",
+             "ЗДРАВСТВУЙТЕ! НУЖЕН СВЕТОФОР НА ПЕРЕКРЁСТКЕ АБАЯ И БАЙТУРСЫНОВА",
+             "Здравствуйте! Нужен светофор на перекрёстке Абая и Байтурсынова, спасибо",
+             "нужен светофор на перекрестке абая и байтурсынова"]
+    add(con, texts)
+    ideas.regroup(con)
+    table = ideas.ideas_table(con, viewer=staff("admin"))
+    assert len(table) == 1 and table["text"].iloc[0] == "Нужен светофор на перекрёстке Абая и Байтурсынова"
+
+
 # ---- the store ---------------------------------------------------------------------------------
 T0 = dt.datetime(2026, 11, 1, 9, tzinfo=dt.timezone.utc)
 
