@@ -2,6 +2,7 @@
 what the city decided (/decisions). Server-side HTML (Jinja2, autoescaped), no JavaScript."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -88,9 +89,52 @@ class TooLarge(Exception):
     pass
 
 
+class SpoolWriter:
+    """Proposals into the inbox with group commit. Each spool folder costs five fsyncs (three files,
+    the folder, the inbox), and 20 clients sending at once queued behind one another's fsyncs. Up
+    to WRITERS writes run at a time; a proposal that arrives while they all run waits for the next
+    free one and goes with the others that arrived meanwhile into one spool folder (at most
+    MAX_ROWS): it waits for no timer, and one sent alone is written alone as before. `write`
+    returns once the proposal's folder is in the inbox and raises what the write raised."""
+
+    MAX_ROWS = 50
+    WRITERS = 4
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._queue: list[tuple[dict, asyncio.Future]] = []
+        self._running = 0
+
+    async def write(self, row: dict) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((row, done))
+        if self._running < self.WRITERS:
+            self._running += 1
+            asyncio.get_running_loop().create_task(self._run())
+        await asyncio.shield(done)  # a client gone away does not cancel the others' write
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:self.MAX_ROWS], self._queue[self.MAX_ROWS:]
+                rows = [row for row, _ in batch]
+                name = f"public form {rows[0]['source_id']}" + (f" (+{len(rows) - 1})" if len(rows) > 1 else "")
+                try:
+                    await run_in_threadpool(inbox.write_raw, self.folder, rows, file=name, source=SOURCE)
+                except Exception as exc:
+                    for _, done in batch:
+                        done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        done.set_result(None)
+        finally:
+            self._running -= 1
+
+
 class Site:
     def __init__(self, config: FormConfig):
         self.config = config
+        self.spool = SpoolWriter(config.inbox)
         self.files = published.Published(config.public)
         self.tokens = Tokens(config.secret, config.token_hours * 3600)
         self.proposals = RateLimiter([("minute", config.per_minute, 60.0), ("day", config.per_day, 86400.0)])
@@ -203,8 +247,7 @@ class Site:
                                  "contact_consent": bool(values["contact"])}, ensure_ascii=False),
         }
         try:
-            await run_in_threadpool(inbox.write_raw, self.config.inbox, [row], file=f"public form {receipt}",
-                                    source=SOURCE)
+            await self.spool.write(row)
         except OSError as exc:
             self.proposals.refund(client)
             log.error("cannot write a proposal into %s: %s", self.config.inbox, exc)

@@ -125,18 +125,67 @@ def proposal_pool(rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["idea", "region", "category", "lang", "text", "weight"])
 
 
-def proposals_for(rng: np.random.Generator, regions: np.ndarray, langs: np.ndarray) -> pd.DataFrame:
+# An idea is a local matter: its proposals come mostly from its one to three home districts (the first
+# the most), drawn among its region's districts by population; the rest of a district's proposals
+# go to the other ideas of the region at AWAY_WEIGHT of their popularity.
+HOME_SHARES = (0.6, 0.25, 0.15)
+AWAY_WEIGHT = 0.01
+
+
+def home_districts(rng: np.random.Generator, pool: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """(idea, district) -> the idea's affinity to a home district (HOME_SHARES over its one to
+    three homes, the first the most); districts not listed are AWAY_WEIGHT. Homes are drawn by
+    population; a district left without an idea becomes a further home of an idea with fewer than
+    three, so that every district has ideas of its own."""
+    d = reference.districts()
+    out: dict[tuple[str, str], float] = {}
+    for region, ideas in pool.drop_duplicates("idea").groupby("region", sort=True):
+        codes = d.loc[d["region"] == region, "code"].to_numpy(dtype=object)
+        p = d.loc[d["region"] == region, "population"].to_numpy(float)
+        homes: dict[str, list[str]] = {}
+        for idea in sorted(ideas["idea"]):
+            k = min(int(rng.integers(1, len(HOME_SHARES) + 1)), len(codes))
+            homes[idea] = list(rng.choice(codes, size=k, replace=False, p=p / p.sum()))
+            named = {reference.district_from_address(t) for t in pool.loc[pool["idea"] == idea, "text"]} & set(codes)
+            if named:  # a wording names its district (в Каратауском районе): that is its first home
+                first = sorted(named)[0]
+                homes[idea] = [first] + [h for h in homes[idea] if h != first][:k - 1]
+        for district in codes[np.argsort(-p, kind="stable")]:
+            open_ = [i for i in homes if len(homes[i]) < len(HOME_SHARES)]
+            if open_ and not any(district in h for h in homes.values()):
+                fewest = min(len(homes[i]) for i in open_)
+                open_ = [i for i in open_ if len(homes[i]) == fewest]
+                homes[open_[int(rng.integers(len(open_)))]].append(district)
+        for idea, mine in homes.items():
+            shares = np.array(HOME_SHARES[:len(mine)]) / sum(HOME_SHARES[:len(mine)])
+            out.update({(idea, h): float(x) for h, x in zip(mine, shares)})
+    return out
+
+
+def proposals_for(rng: np.random.Generator, regions: np.ndarray, langs: np.ndarray,
+                  districts: np.ndarray | None = None) -> pd.DataFrame:
     """A proposal (idea, category, text) for each row of a region and language: ideas by their
-    popularity in the region, a text among the idea's variants in that language."""
+    popularity in the region and, given the rows' districts, by their home districts
+    (`home_districts`: an idea comes mostly from one to three districts); a text among the idea's
+    variants in that language."""
     pool = proposal_pool(rng)
+    homes = home_districts(rng.spawn(1)[0], pool) if districts is not None else {}
     out = pd.DataFrame({"idea": pd.Series([None] * len(regions), dtype=object),
                         "category": pd.Series([None] * len(regions), dtype=object),
                         "text": pd.Series([None] * len(regions), dtype=object)})
     for region in np.unique(regions):
         ideas = pool[pool["region"] == region].drop_duplicates("idea")
         rows = np.flatnonzero(regions == region)
+        names = ideas["idea"].to_numpy(dtype=object)
         p = ideas["weight"].to_numpy(float)
-        chosen = ideas["idea"].to_numpy(dtype=object)[rng.choice(len(ideas), size=len(rows), p=p / p.sum())]
+        u = rng.random(len(rows))  # one draw a row, as rng.choice takes
+        picked = np.empty(len(rows), dtype=np.int64)
+        for district in ([None] if districts is None else np.unique(districts[rows].astype(str))):
+            mine = np.arange(len(rows)) if district is None else np.flatnonzero(districts[rows].astype(str) == district)
+            w = p if district is None else p * np.array([homes.get((i, district), AWAY_WEIGHT) for i in names])
+            cdf = np.cumsum(w / w.sum())
+            picked[mine] = np.minimum(cdf.searchsorted(u[mine], side="right"), len(names) - 1)
+        chosen = names[picked]
         for lang in LANGS:
             for idea in np.unique(chosen):
                 sel = rows[(chosen == idea) & (langs[rows] == lang)]
@@ -298,7 +347,7 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     jitter = np.where(rural, 0.25, 0.025)
     lat = np.where(geo, frame["district"].map(d["lat"]).to_numpy(float) + rng.normal(0, 1, n) * jitter, np.nan)
     lon = np.where(geo, frame["district"].map(d["lon"]).to_numpy(float) + rng.normal(0, 1, n) * jitter * 1.5, np.nan)
-    placement = qr_placements(frame, source == "qr", rng.spawn(1)[0])
+    placement_rng = rng.spawn(1)[0]  # placements are drawn once the proposals' ideas are known
     # the draws placements took before the registry, so that everything after them stays as it was
     rng.integers(1, 400, n), rng.integers(1, 60, n), rng.random(n)
     # Search terms of body and address apart: few distinct bodies, and addresses differ mostly in
@@ -312,8 +361,11 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     confidence = chosen["confidence"].to_numpy(float).copy()
     category_source = np.full(n, "model", dtype=object)
     truth = frame["truth"].to_numpy(dtype=object).copy()
+    idea = np.full(n, None, dtype=object)
     if len(qr):
-        prop = proposals_for(rng, frame["region"].to_numpy(dtype=object)[qr], lang[qr])
+        prop = proposals_for(rng, frame["region"].to_numpy(dtype=object)[qr], lang[qr],
+                             frame["district"].to_numpy(dtype=object)[qr])
+        idea[qr] = prop["idea"].to_numpy(dtype=object)
         bodies = bodies.copy()
         bodies[qr] = prop["text"].to_numpy(dtype=object)
         language[qr] = lang[qr]
@@ -323,6 +375,7 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         suffix = suffix.astype(object)
         suffix[qr] = ""
         address = address.where(source != "qr", None)
+    placement = qr_placements(frame, source == "qr", placement_rng, idea)
     body_terms = {b: search.doc_terms(b) for b in set(bodies)}
     bare = pd.Series(suffix).str.replace(r"\d+", "", regex=True).to_numpy(dtype=object)
     suffix_terms = {a: search.doc_terms(a) for a in set(bare)}
@@ -339,12 +392,16 @@ def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 # The demo's QR proposals come through the registry's placements (data/placements.csv): one in the
 # submission's district, or a bus route of its region; bus stops and routes carry most. Placements
 # the registry lists as taken down (inactive) produced proposals only until TAKEN_DOWN_DAYS before the end.
+# An idea's proposals in a district come mostly from one or two placements there (where the people
+# who care about it pass): FAVOURITE_BOOST times their kind's weight.
+FAVOURITE_BOOST = 8.0
 KIND_WEIGHT = {"bus_stop": 3.0, "bus_route": 3.0, "akimat_office": 1.5, "school": 1.0, "clinic": 1.0, "park": 1.0,
                "other": 1.0}
 TAKEN_DOWN_DAYS = 120
 
 
-def qr_placements(frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def qr_placements(frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator,
+                  ideas: np.ndarray | None = None) -> np.ndarray:
     registry = _csv("../placements.csv")  # checked as a whole by load_demo and tests/test_placements.py
     registry["active"] = registry["active"].astype(str).str.lower().isin(placements.TRUE)
     registry["weight"] = registry["kind"].map(KIND_WEIGHT).fillna(1.0)
@@ -352,18 +409,25 @@ def qr_placements(frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator)
     received = frame["received_at"]
     late = (received > received.max() - pd.Timedelta(days=TAKEN_DOWN_DAYS)).to_numpy(bool)
     rows = np.flatnonzero(qr)
+    ideas = np.full(len(frame), "", dtype=object) if ideas is None else np.where(pd.isna(ideas), "", ideas)
     groups, districts = pd.factorize(frame["district"].to_numpy(dtype=object)[rows])
     regions = frame["region"].to_numpy(dtype=object)
     for k, district in enumerate(districts):
         in_district = rows[groups == k]
         region = regions[in_district[0]]
         cands = registry[(registry["district"] == district) | ((registry["district"] == "") & (registry["region"] == region))]
-        for live_only in (False, True):
-            sel = in_district[late[in_district] == live_only]
-            pool = cands[cands["active"]] if live_only else cands
-            if len(sel) and len(pool):
-                w = pool["weight"].to_numpy(float)
-                out[sel] = rng.choice(pool["code"].to_numpy(dtype=object), size=len(sel), p=w / w.sum())
+        for idea in sorted(set(ideas[in_district])):
+            mine = in_district[ideas[in_district] == idea]
+            for live_only in (False, True):
+                sel = mine[late[mine] == live_only]
+                pool = cands[cands["active"]] if live_only else cands
+                if len(sel) and len(pool):
+                    w = pool["weight"].to_numpy(float).copy()
+                    if idea:  # the idea's favourite one or two placements in the district
+                        codes = pool["code"].to_numpy(dtype=object)
+                        rank = [zlib.crc32(f"{idea}:{c}".encode()) for c in codes]
+                        w[np.argsort(rank)[:1 + zlib.crc32(f"{idea}:{district}".encode()) % 2]] *= FAVOURITE_BOOST
+                    out[sel] = rng.choice(pool["code"].to_numpy(dtype=object), size=len(sel), p=w / w.sum())
     return out
 
 

@@ -10,8 +10,10 @@ Russian, our suffix rules for Kazakh, both readings of a Cyrillic word without K
 Kazakh text), with Kazakh letters folded to their Russian look-alikes (Байтұрсынов = Байтурсынов),
 mapped through a small bilingual vocabulary of city words (`data/ideas_words.csv`: бағдаршам ->
 светофор, орнату -> установить, ...) so that the Russian and the Kazakh wording of one proposal
-share features, and with a few words every proposal says (предлагаю, нужно) left out. Features are
-weighted by TF-IDF (binary term frequency) and compared by cosine.
+share features, and with a few words every proposal says (предлагаю, нужно) left out. Greetings,
+forms of address, thanks and "please" are stripped first (`textnorm.strip_courtesy`,
+data/courtesy.csv), and numbers that measure (20 минут, 45 градусов, 20:00) are no names. Features
+are weighted by TF-IDF (binary term frequency) and compared by cosine.
 
 **Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
 (the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
@@ -54,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from pipeline import placenames, privacy, reference, search, settings, store
+from pipeline import placenames, privacy, reference, search, settings, store, textnorm
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ BUCKET_CAP = 32         # ideas remembered per LSH bucket (a bucket of very comm
 MERGE_THRESHOLD = 0.30  # mean cosine between two ideas' proposals to merge them (measured on tests/fixtures/ideas_labelled.csv)
 MERGE_RATIO = 0.7       # and at least this share of the tighter idea's own mean cosine
 MERGE_FANOUT = 16       # ideas per shared LSH bucket compared in the merge pass (the largest first)
-CANDIDATES = 12         # ideas compared exactly per proposal: those sharing most buckets with it
+CANDIDATES = 20         # ideas compared exactly per proposal: those sharing most buckets with it (12 missed some in longer letters)
 INCIDENT_HOURS = 6      # a report joins an earlier one of its category and district at most this much later
 INCIDENT_JACCARD = 0.5  # if they share this much of their word sets (Jaccard), or name one street or place
 INCIDENT_MIN = 3        # reports an incident needs; fewer stay single cases
@@ -111,6 +113,13 @@ def _lexicon() -> dict[str, str]:
 
 
 _NUMBER = re.compile(r"\d+")
+# a number that measures (20 минут, 45 градусов, 50%, 80 км/ч, 2 рет) or tells the time (20:00) is a
+# word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
+# and "23-ке дейін" must not part one idea for want of a unit
+_QUANTITY = re.compile(r"(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
+                       r"секунд|метр|километр|градус|лет|год|раз|процент|тенге|рубл|человек|семей|дней|дня|"
+                       r"недел|месяц|тысяч|миллион|млн|сағат|жыл|рет|пайыз|теңге|адам|күн|апта|мың)\w*)"
+                       r"|(\d{1,2}):(\d{2})(?!\d)", re.IGNORECASE)
 # a capitalised word not at the start of a sentence (where every verb is capitalised)
 _CAPITAL = re.compile(r"(?<=[^.!?\s]\s)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}|(?<=[^.!?]\s[«\"(])[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,}")
 
@@ -163,7 +172,7 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
     are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
-    text = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
+    text = textnorm.strip_courtesy(strip_phrases(text[:search.MAX_CHARS])) if isinstance(text, str) else ""
     words, kazakh = search.text_words(text)
     feats: set[str] = set()
     common: set[str] = set()
@@ -174,7 +183,11 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         feats.add(f)
         if hit:
             common.add(f)
-    numbers = {"#" + n for n in _NUMBER.findall(text)}
+    numbers: set[str] = set()
+    if _NUMBER.search(text):
+        quantities = {"#" + n for m in _QUANTITY.finditer(text) for n in m.groups() if n}
+        numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text))}
+        feats |= quantities
     if STRICT_NAMES:
         names = {"@" + k for k in placenames.places(text, learned)}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
@@ -199,6 +212,7 @@ class Space:
     def __init__(self, texts: list[str]):
         by_text: dict[str, Doc] = {}
         texts = [x if isinstance(x, str) else "" for x in texts]
+        self.texts = texts  # for choosing a clean representative
         learned = placenames.learn(set(texts))
         docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned)) for t in texts]
         kinds: dict[Doc, int] = {}
@@ -263,6 +277,7 @@ class Space:
                                               np.zeros(1, dtype=np.int64), local)[0])
             new_kind.append(kind)
         start = len(self.kind)
+        self.texts.extend(texts)
         self.kind = np.concatenate([self.kind, np.array(new_kind, dtype=np.int64)])
         return list(range(start, len(self.kind)))
 
@@ -317,7 +332,8 @@ class Grouper:
     A proposal's similarity to an idea is its mean cosine with the idea's members (average link:
     the sum's dot product over the member count). A proposal does not join an idea whose members
     never name a place or number it names (the same traffic light at another crossing is another
-    idea)."""
+    idea), unless it names every place the idea mostly names besides (a longer letter that also
+    says the way there) and its words without the names are similar enough."""
 
     def __init__(self, space: Space, threshold: float = THRESHOLD):
         self.space = space
@@ -372,7 +388,11 @@ class Grouper:
         c = self.centre[idea]
         return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items()) / n
 
-    def conflicts(self, idea: int, kind: int) -> bool:
+    def conflicts(self, idea: int, kind: int) -> bool | None:
+        """True when the proposal names a place or number the idea's proposals never name, False
+        when it names none of them, None when those it adds come beside every place the idea
+        mostly names (a longer letter naming the way there: "на Байдибек би, от Тауке хана до
+        Жибек жолы"): the proposal's words without its names must then be similar enough."""
         mine = self.space.names[kind]
         if not mine:
             return False
@@ -380,7 +400,19 @@ class Grouper:
         if not names:
             return False
         words = self.space.words
-        return any(not any(n == x or _same_name(words[n], words[x]) for x in names) for n in mine)
+        known = [any(n == x or _same_name(words[n], words[x]) for x in names) for n in mine]
+        if all(known):
+            return False
+        if any(known):
+            main = self._main_names(idea)
+            if main and all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main):
+                return None
+        return True
+
+    def similarity_without_names(self, idea: int, kind: int) -> float:
+        n = len(self.members.get(idea, ()))
+        c, names = self.centre[idea], self.space.names[kind]
+        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items() if f not in names) / n
 
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
@@ -392,8 +424,12 @@ class Grouper:
             if not self.members.get(i):
                 continue
             s = self.similarity(i, kind)
-            if s > score and not self.conflicts(i, kind):
-                best, score = i, s
+            if s > score:
+                conflict = self.conflicts(i, kind)
+                if conflict is None:
+                    s = self.similarity_without_names(i, kind)
+                if conflict is not True and s > score:
+                    best, score = i, s
         return best, score
 
     def place(self, item: int, new_id) -> int:
@@ -543,15 +579,70 @@ class Grouper:
         return getattr(self, "_merged", {}).get(idea, idea)
 
     def representative(self, idea: int) -> int:
-        """The member most similar to the others (the earliest of equals)."""
-        kinds = {int(self.space.kind[m]) for m in self.members[idea]}
+        """The cleanest (`untidiness`) of the members most similar to the others: those of the
+        REPRESENTATIVE_POOL most central feature sets at least REPRESENTATIVE_MARGIN as central as
+        the most central; then the more central, then the earliest."""
+        kind = self.space.kind
+        kinds = {int(kind[m]) for m in self.members[idea]}
         score = {k: self.similarity(idea, k) for k in kinds}
-        return max(self.members[idea], key=lambda m: (score[int(self.space.kind[m])], -m))
+        top = sorted(kinds, key=lambda k: -score[k])[:REPRESENTATIVE_POOL]
+        near = {k for k in top if score[k] >= REPRESENTATIVE_MARGIN * score[top[0]]} | {top[0]}
+        texts = self.space.texts
+        pool = [m for m in self.members[idea] if int(kind[m]) in near]
+        distinct = {texts[m] for m in pool}
+        words = {t: set(_WORDS.findall(_trimmed(t).lower())) for t in distinct}
+        seen = Counter(w for ws in words.values() for w in ws)
+        # a word no other of these texts writes so is most often a slip (Каратасуком, перетсают):
+        # worse than a greeting, which the display trims
+        mess = {t: untidiness(t) + (sum(seen[w] == 1 for w in words[t] if len(w) > 3) if len(distinct) > 2 else 0)
+                for t in distinct}
+        return min(pool, key=lambda m: (mess[texts[m]], -score[int(kind[m])], m))
 
 
-def cluster(texts: list[str], threshold: float = THRESHOLD) -> list[int]:
+_WORDS = re.compile(r"[^\W\d_]+")
+REPRESENTATIVE_POOL = 5     # feature sets among which the cleanest text is shown for an idea
+REPRESENTATIVE_MARGIN = 0.8  # each at least this share of the most central one's similarity
+
+
+def untidiness(text: str) -> float:
+    """How far a text is from one to show for its idea (0 is tidy): shouting in capitals (4),
+    a lower-case start (1), greetings or thanks (trimmed for display), no punctuation in a long text
+    or repeated marks (0.5 each)."""
+    if not isinstance(text, str) or not text.strip():
+        return 10.0
+    letters = [c for c in text if c.isalpha()]
+    out = 0.0
+    if len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.5 * len(letters):
+        out += 4
+    if len(_trimmed(text)) < len(" ".join(text.split())):
+        out += 0.5
+    if letters and letters[0].islower():
+        out += 1
+    if len(text) > 60 and not any(c in text for c in ".,!?;:"):
+        out += 0.5
+    if "!!" in text or "??" in text:
+        out += 0.5
+    return out
+
+
+def _trimmed(text: str) -> str:
+    """A text without greetings, forms of address, thanks, "please" and the set openers and
+    closings of letters (Заявитель сообщает, что; Прошу принять меры)."""
+    out = textnorm.strip_courtesy(strip_phrases(text))
+    return out[:1].upper() + out[1:] if out and text.lstrip()[:1].isupper() else out
+
+
+def display_text(text) -> str:
+    """An idea's representative text as shown: greetings, thanks, "please" and set phrases
+    trimmed (the text itself when nothing else is left)."""
+    if not isinstance(text, str):
+        return text
+    return _trimmed(text) or text
+
+
+def cluster(texts: list[str], threshold: float | None = None) -> list[int]:
     """Group texts (in the order given, as if received in that order): an idea number per text."""
-    g = Grouper(Space(texts), threshold)
+    g = Grouper(Space(texts), THRESHOLD if threshold is None else threshold)
     counter = iter(range(len(texts)))
     placed = {i: g.place(i, lambda: next(counter)) for i in range(len(texts))}
     g.refine(list(range(len(texts))), placed)
@@ -1023,6 +1114,7 @@ def ideas_table(con, viewer=None, now: dt.datetime | None = None, district: str 
     listed = lambda x: list(x) if isinstance(x, (list, tuple, np.ndarray)) else []  # noqa: E731
     frame["districts"] = [[d for d, _ in Counter(listed(x)).most_common()] for x in frame.pop("district_list")]
     frame["placements"] = [sorted(listed(x)) for x in frame["placements"]]
+    frame["text"] = [display_text(t) for t in frame["text"]]
     return privacy.for_viewer(frame, viewer)
 
 
@@ -1042,6 +1134,7 @@ def top_in(con, f, limit: int = 5) -> pd.DataFrame:
         FROM inside i JOIN total t USING (idea_id) JOIN ideas x ON x.id = i.idea_id
         LEFT JOIN submissions r ON r.id = x.representative_id LEFT JOIN {_LATEST} d ON d.idea_id = i.idea_id
         ORDER BY i.supporters DESC, t.total DESC, i.idea_id LIMIT ?""", [*params, limit]).df()
+    frame["text"] = [display_text(t) for t in frame["text"]]
     frame = privacy.for_viewer(frame, _Nobody())
     frame["title"] = [_title(t or "") for t in frame.pop("text")]
     frame["decision"] = frame["decision"].astype(object).where(frame["decision"].notna(), None)

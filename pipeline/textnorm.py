@@ -3,6 +3,7 @@ comparable. Ingest classifies hundreds of thousands of rows, so each text goes t
 Python function: pandas' string methods would walk the whole column once per rule instead."""
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -84,3 +85,61 @@ def normalize_series(texts: pd.Series) -> pd.Series:
 
 def normalize(text: str) -> str:
     return normalize_text("" if text is None else str(text))
+
+
+# ---- courtesy: greetings, forms of address, thanks and "please" (data/courtesy.csv) ------------------
+COURTESY_FILE = "courtesy.csv"
+_GAP = r"[\s,.!?:;«»\"'()–—-]*"
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A phrase's words in any case with any punctuation between; a word ending in * takes any ending."""
+    words = phrase.split()
+    return _GAP.join(re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words)
+
+
+@functools.cache
+def _courtesy_heads() -> tuple[str, ...]:
+    """The lowercased beginnings (up to 4 letters) of every phrase's first word: a text holding
+    none of them (plain substring tests, in C) holds no phrase and skips the regular expression."""
+    from pipeline import reference
+
+    frame = pd.read_csv(reference.DATA / COURTESY_FILE, dtype=str, keep_default_na=False)
+    heads = set()
+    for phrase in frame.loc[frame["kind"] != "address", "phrase"]:  # an address only follows a greeting
+        words = [w.rstrip("*").lower() for w in phrase.split()]
+        if words:
+            heads.add(next((w for w in words if len(w) >= 3), words[0])[:4])
+    return tuple(sorted(heads))
+
+
+@functools.cache
+def _courtesy() -> re.Pattern:
+    from pipeline import reference
+
+    frame = pd.read_csv(reference.DATA / COURTESY_FILE, dtype=str, keep_default_na=False)
+    by_kind = {k: sorted(g["phrase"], key=len, reverse=True) for k, g in frame.groupby("kind")}
+    alt = lambda kind: "|".join(_phrase_pattern(p) for p in by_kind.get(kind, []))  # noqa: E731
+    # a greeting with up to three words of address after it (Уважаемые сотрудники акимата!), a
+    # closing, or a "please", each as whole words, with the punctuation that follows it
+    return re.compile(r"(?<!\w)(?:(?:" + alt("greeting") + r")(?:" + _GAP + r"(?:" + alt("address") + r")){0,3}"
+                      r"|" + alt("closing") + r")(?!\w)[\s,.!?:;]*"
+                      r"|(?:,\s*)?(?<!\w)(?:" + alt("please") + r")(?!\w)[\s,]*", re.IGNORECASE)
+
+
+_SPACE_BEFORE = re.compile(r"\s+([,.!?:;])")
+_LEADING = re.compile(r"^[\s,.!?:;–—-]+")
+_TRAILING_COMMA = re.compile(r"[\s,:;–—-]+$")
+
+
+def strip_courtesy(text: str) -> str:
+    """A resident's text without greetings, forms of address, thanks and "please" (Здравствуйте!,
+    Уважаемый аким, Құрметті әкім мырза, Заранее спасибо, Рахмет, пожалуйста, өтінемін): what every
+    letter may say and no idea is about. The rest is kept as written (case, punctuation)."""
+    if not isinstance(text, str) or not text:
+        return ""
+    lowered = text.lower()
+    if not any(head in lowered for head in _courtesy_heads()):
+        return " ".join(text.split())
+    out = " ".join(_courtesy().sub(" ", text).split())
+    return _TRAILING_COMMA.sub("", _LEADING.sub("", _SPACE_BEFORE.sub(r"\1", out)))

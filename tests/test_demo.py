@@ -166,3 +166,27 @@ def test_cli_refuses_to_overwrite_real_data(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pipeline", "demo", "--rows", "100", "--db", str(db)],
                          capture_output=True, text=True, cwd=settings.ROOT)
     assert out.returncode == 1 and "refusing to overwrite" in out.stderr
+
+
+def test_an_idea_comes_mostly_from_one_to_three_districts_and_a_few_placements_there():
+    import numpy as np
+
+    d = reference.districts()
+    rng = np.random.default_rng(5)
+    n = 3000
+    district = rng.choice(d["code"].to_numpy(dtype=object), size=n, p=(d.population / d.population.sum()).to_numpy())
+    region = d.set_index("code").loc[district, "region"].to_numpy(dtype=object)
+    langs = rng.choice(np.array(["ru", "kk", "mixed"], dtype=object), size=n)
+    out = [demo.proposals_for(np.random.default_rng(7), region, langs, district) for _ in range(2)]
+    assert out[0].equals(out[1])  # deterministic for a seed
+    frame = pd.DataFrame({"idea": out[0]["idea"], "district": district})
+    top3 = {idea: g["district"].value_counts().iloc[:3].sum() / len(g) for idea, g in frame.groupby("idea")}
+    assert min(top3.values()) > 0.75 and sum(top3.values()) / len(top3) > 0.85, top3
+    # within a district, an idea's proposals come mostly from its favourite one or two placements
+    at = pd.Timestamp("2026-11-01", tz="UTC")
+    rows = pd.DataFrame({"district": district, "region": region, "received_at": at})
+    placement = demo.qr_placements(rows, np.ones(n, dtype=bool), np.random.default_rng(3), frame["idea"].to_numpy())
+    frame["placement"] = placement
+    big = frame.groupby(["idea", "district"]).filter(lambda g: len(g) >= 40)
+    shares = big.groupby(["idea", "district"])["placement"].agg(lambda p: p.value_counts().iloc[:2].sum() / len(p))
+    assert len(shares) and shares.mean() > 0.6, shares

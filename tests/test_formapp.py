@@ -473,3 +473,26 @@ def test_a_run_of_form_spools_applied_together_still_sets_aside_only_the_bad_one
     assert spool.pending(folder) == []
     assert spool.broken_path(folder, refused).exists() and spool.broken_path(folder, broken).exists()
     assert "refused" in (spool.broken_path(folder, refused) / "why.txt").read_text()
+
+
+def test_concurrent_proposals_share_spool_folders_and_a_failed_write_fails_them_all(tmp_path):
+    import asyncio
+    import datetime as dt
+
+    from formapp.app import SpoolWriter
+
+    folder = tmp_path / "inbox"
+    (folder / "tmp").mkdir(parents=True)
+    row = lambda i: {"source": "qr", "source_id": f"R{i}", "text": "Нужна площадка", "district": "al_farabi",  # noqa: E731
+                     "region": "shymkent", "received_at": dt.datetime.now(dt.timezone.utc)}
+
+    async def send(writer, n):
+        return await asyncio.gather(*(writer.write(row(i)) for i in range(n)), return_exceptions=True)
+
+    writer = SpoolWriter(folder)
+    assert asyncio.run(send(writer, 30)) == [None] * 30
+    assert sorted(r["source_id"] for r in spooled(folder)) == sorted(f"R{i}" for i in range(30))
+    assert len(spool.pending(folder)) < 30  # the ones that came together went together
+    (tmp_path / "not_a_folder").write_text("")
+    broken = SpoolWriter(tmp_path / "not_a_folder")  # the inbox is a file: every write fails
+    assert all(isinstance(e, OSError) for e in asyncio.run(send(broken, 5)))

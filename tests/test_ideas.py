@@ -47,11 +47,46 @@ def test_labelled_fixture_pairwise_precision_and_recall():
 
 
 @pytest.mark.xfail(strict=True, reason="measured on the held-out fixture (mean of 4 orders): P 1.00, R 0.89, "
-                                        "short of 0.90 after the general ru/kk city vocabulary (was R 0.79); "
-                                        "not tuned on it")
+                                        "short of 0.90 (unchanged by courtesy stripping, measures as plain words "
+                                        "and 20 candidates, chosen on the labelled fixture); not tuned on it")
 def test_heldout_fixture_pairwise_precision_and_recall():
     p, r = pooled("ideas_heldout.csv")
     assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+@pytest.mark.xfail(strict=True, reason="a second held-out fixture of realistic letters (87-292 characters, "
+                                        "greetings, capitals, context, places named on the way), written before "
+                                        "measuring: P 0.83, R 0.48 (the method before this fixture's branch: "
+                                        "P 0.90, R 0.45). True pairs there have a median cosine of 0.28 (0.66 "
+                                        "on the labelled fixture) and a quarter of them name places the other "
+                                        "does not (Кунаева and Қонаев key apart): the threshold and the name rule are short-text "
+                                        "ones; not tuned on it")
+def test_second_heldout_fixture_of_longer_letters_pairwise_precision_and_recall():
+    p, r = pooled("ideas_heldout2.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+def test_courtesy_and_measures_do_not_make_or_break_an_idea():
+    from pipeline import textnorm
+
+    assert textnorm.strip_courtesy("Здравствуйте! Уважаемый аким, сделайте, пожалуйста, каток. Заранее спасибо.") \
+        == "сделайте каток."
+    assert textnorm.strip_courtesy("Құрметті әкім мырза! Бағдаршам қойыңыздар, өтінемін. Рахмет!") == "Бағдаршам қойыңыздар."
+    assert textnorm.strip_courtesy("Спасибо") == ""
+    doc = ideas.features("Автобус 8 ходит раз в 40 минут, после 20:00 ждём до 23 часов")
+    assert doc.names == frozenset({"#8"}) and {"#40", "#20", "#23"} <= doc.feats
+
+
+def test_the_representative_is_a_clean_central_text_shown_without_greetings(con):
+    texts = ["Нужен светофор на перекрёстке Абая и Байтусрынова",  # a slip
+             "ЗДРАВСТВУЙТЕ! НУЖЕН СВЕТОФОР НА ПЕРЕКРЁСТКЕ АБАЯ И БАЙТУРСЫНОВА",
+             "ЗДРАВСТВУЙТЕ! НУЖЕН СВЕТОФОР НА ПЕРЕКРЁСТКЕ АБАЯ И БАЙТУРСЫНОВА",
+             "Здравствуйте! Нужен светофор на перекрёстке Абая и Байтурсынова, спасибо",
+             "нужен светофор на перекрестке абая и байтурсынова"]
+    add(con, texts)
+    ideas.regroup(con)
+    table = ideas.ideas_table(con, viewer=staff("admin"))
+    assert len(table) == 1 and table["text"].iloc[0] == "Нужен светофор на перекрёстке Абая и Байтурсынова"
 
 
 # ---- the store ---------------------------------------------------------------------------------
