@@ -42,7 +42,7 @@ from pipeline import settings
 # Tables the query layer reads, and how each is exported: submissions partitioned (the large
 # one), the others small enough for one file.
 PARTITIONED = {"submissions": "region, ym"}
-SMALL_TABLES = ("events", "ideas", "idea_members", "idea_decisions", "idea_actions")
+SMALL_TABLES = ("events", "ideas", "idea_members", "idea_decisions", "idea_actions", "placements")
 EXPORT_ONLY = {"ym"}  # the partition's local month: a column of the files, not of the table
 # ClickHouse settings that make its SQL mean what DuckDB's does: NULL for a missing side of an
 # outer join and for a rolled-up column of a GROUPING SETS row (ClickHouse's default is the
@@ -289,6 +289,9 @@ def _parse(sql: str, tz: str) -> tuple[exp.Expression, frozenset]:
         tree = sqlglot.parse_one(_number_placeholders(sql), read="duckdb")
     except sqlglot.errors.SqlglotError as exc:
         raise EngineError(f"cannot parse the statement as DuckDB SQL: {' '.join(str(exc).split())[:200]}") from exc
+    if not isinstance(tree, (exp.Select, exp.SetOperation, exp.Subquery)):
+        raise EngineError(f"the ClickHouse seam only reads; a {tree.key.upper()} statement goes to the DuckDB store "
+                          "(the system of record), which the export then copies")
     naive = frozenset(_naive_columns(tree))
     return _rewrite(tree, tz), naive
 
