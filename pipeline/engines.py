@@ -152,10 +152,6 @@ def _number_placeholders(sql: str) -> str:
     return "".join(out)
 
 
-def _datetime64(tz: str) -> exp.DataType:
-    return exp.DataType.build(f"Nullable(DateTime64(6, '{tz}'))", dialect="clickhouse")
-
-
 def _epoch_seconds(e: exp.Expression) -> exp.Expression:
     """epoch(a - b) of two instants, as seconds (DuckDB: the interval's seconds)."""
     return exp.Div(this=exp.Anonymous(this="dateDiff", expressions=[exp.Literal.string("microsecond"), e.expression, e.this]),
