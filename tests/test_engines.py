@@ -76,15 +76,21 @@ def _norm_value(v):
 
 
 def _norm_frame(df: pd.DataFrame, sort: bool) -> pd.DataFrame:
-    df = df.copy()
+    """Numbers as float64, everything else as objects with None for missing (DuckDB and Arrow
+    give strings different pandas dtypes and missing markers), rows sorted when asked."""
+    out = {}
     for c in df.columns:
-        if isinstance(df[c].dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(df[c].dtype):
-            continue
-        if pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c].dtype):
-            df[c] = df[c].astype("float64")
+        col = df[c]
+        if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(col.dtype):
+            out[c] = col
+        elif pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            out[c] = col.astype("float64")
         else:
-            df[c] = pd.Series([_norm_value(v) for v in df[c]], index=df.index, dtype=object)
-            df[c] = df[c].map(lambda v: v.tolist() if isinstance(v, np.ndarray) else v)
+            values = col.astype(object).where(col.notna(), None)
+            if len(values) and any(isinstance(v, np.ndarray) for v in values):
+                values = values.map(lambda v: v.tolist() if isinstance(v, np.ndarray) else v)
+            out[c] = values
+    df = pd.DataFrame(out, index=df.index)
     if sort and len(df.columns):
         keys = df.astype(str)
         df = df.loc[keys.sort_values(list(keys.columns)).index]
