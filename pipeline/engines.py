@@ -62,15 +62,17 @@ class EngineError(RuntimeError):
 # --- export -------------------------------------------------------------------------------
 
 
-def export_parquet(con, folder: str | Path) -> Path:
+def export_parquet(con, folder: str | Path, memory_limit: str = "2GB") -> Path:
     """Write the tables the query layer reads as Parquet under `folder` (replaced): submissions
     partitioned by region and local year-month (submissions/region=.../ym=.../*.parquet, the
     partition columns kept in the files so each file is complete and a NULL region stays NULL),
     the small tables one file each. Returns the folder.
 
-    One COPY per local month: a single partitioned COPY of 10,000,000 rows held about 20 GB
-    (every partition's writer buffered at once); a month at a time keeps memory to one month's
-    rows, and is the unit an incremental export would rewrite."""
+    One COPY per local month, under DuckDB's memory_limit (restored after): a single partitioned
+    COPY of 10,000,000 rows held about 20 GB; a month at a time peaked at 2.3 GB, and a month is
+    the unit an incremental export would rewrite."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
+        raise EngineError(f"invalid memory limit {memory_limit!r} (e.g. 2GB)")
     folder = Path(folder)
     if folder.exists():
         shutil.rmtree(folder)
@@ -79,11 +81,16 @@ def export_parquet(con, folder: str | Path) -> Path:
     # strftime of a TIMESTAMPTZ follows the connection's TimeZone (store.configure): local months
     months = [r[0] for r in con.execute(
         "SELECT DISTINCT date_trunc('month', received_at) FROM submissions ORDER BY 1").fetchall()]
-    for month in months:  # a range of instants, so DuckDB skips the row groups of other months
-        con.execute(f"""COPY (SELECT *, strftime(received_at, '%Y-%m') AS ym FROM submissions
-                              WHERE received_at >= ? AND received_at < ? + INTERVAL 1 MONTH)
-                        TO '{target}' (FORMAT parquet, PARTITION_BY ({PARTITIONED['submissions']}),
-                                       WRITE_PARTITION_COLUMNS true, APPEND)""", [month, month])
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    try:
+        for month in months:  # a range of instants, so DuckDB skips the row groups of other months
+            con.execute(f"""COPY (SELECT *, strftime(received_at, '%Y-%m') AS ym FROM submissions
+                                  WHERE received_at >= ? AND received_at < ? + INTERVAL 1 MONTH)
+                            TO '{target}' (FORMAT parquet, PARTITION_BY ({PARTITIONED['submissions']}),
+                                           WRITE_PARTITION_COLUMNS true, APPEND)""", [month, month])
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")
     present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     for table in SMALL_TABLES:
         if table not in present:  # an older store: the queries that read it fail on both engines
