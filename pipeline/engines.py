@@ -42,7 +42,7 @@ from pipeline import settings
 # Tables the query layer reads, and how each is exported: submissions partitioned (the large
 # one), the others small enough for one file.
 PARTITIONED = {"submissions": "region, ym"}
-SMALL_TABLES = ("events", "ideas", "idea_members", "idea_decisions", "idea_actions", "placements")
+SMALL_TABLES = ("events", "ideas", "idea_members", "idea_decisions", "idea_actions", "placements", "meta", "rollup_daily")
 EXPORT_ONLY = {"ym"}  # the partition's local month: a column of the files, not of the table
 # ClickHouse settings that make its SQL mean what DuckDB's does: NULL for a missing side of an
 # outer join and for a rolled-up column of a GROUPING SETS row (ClickHouse's default is the
@@ -253,6 +253,11 @@ def _rewrite(tree: exp.Expression, tz: str) -> exp.Expression:
                 return _epoch_seconds(arg)
             return exp.Div(this=exp.Anonymous(this="toUnixTimestamp64Micro", expressions=[arg]),
                            expression=exp.Literal.number("1e6"))
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "epoch_us" and len(node.expressions) == 1:
+            return exp.Anonymous(this="toUnixTimestamp64Micro", expressions=[
+                exp.Anonymous(this="toDateTime64", expressions=[node.expressions[0], exp.Literal.number(6)])])
+        if isinstance(node, exp.PercentileCont):  # DuckDB's quantile_cont: linear interpolation
+            return exp.ParameterizedAgg(this="quantileExactInclusive", expressions=[node.expression], params=[node.this])
         if isinstance(node, exp.ToDays):
             return exp.Anonymous(this="toIntervalDay", expressions=[node.this])
         if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):

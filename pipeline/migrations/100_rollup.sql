@@ -8,7 +8,7 @@ CREATE TABLE rollup_daily (
     operator BOOLEAN NOT NULL,         -- the category was set or confirmed by an operator
     below BOOLEAN NOT NULL,            -- category_confidence < the review threshold it was built with
     unscored BOOLEAN NOT NULL,         -- category_confidence is NULL
-    n BIGINT NOT NULL,
+    n BIGINT NOT NULL,                 -- at least 1: a row exists only for rows counted
     feedback_given BIGINT NOT NULL,    -- feedback_at is set
     feedback_in_time BIGINT NOT NULL   -- feedback_at <= feedback_due_at
 );

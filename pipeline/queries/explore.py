@@ -110,7 +110,7 @@ def timeline(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", by:
         group = f", {_DIM_SQL[by]} AS {by}" if by else ""  # the rollup's category is already coalesced
         return con.execute(f"""
             SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period{group}, sum(n) AS n
-            FROM rollup_daily WHERE {cond} GROUP BY ALL HAVING sum(n) > 0 ORDER BY ALL""", params).df()
+            FROM rollup_daily WHERE {cond} GROUP BY ALL ORDER BY ALL""", params).df()
     cond, params = where(f, now=_now(now))
     group = f", {_DIM_SQL[by]} AS {by}" if by else ""
     return con.execute(f"""

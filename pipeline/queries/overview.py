@@ -25,7 +25,7 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
         cond, params = rollup.where(f)
         cells = con.execute(f"""
             SELECT category, operator AS exact, CASE WHEN below THEN 'low' ELSE 'high' END AS band, sum(n) AS n
-            FROM rollup_daily WHERE {cond} GROUP BY ALL HAVING sum(n) > 0""", params).df()
+            FROM rollup_daily WHERE {cond} GROUP BY ALL""", params).df()
     else:
         cond, params = where(f)
         cells = con.execute(f"""
@@ -93,7 +93,7 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
         cond, params = rollup.where(f)
         df = con.execute(f"""
             SELECT CAST(day AS TIMESTAMP) AS "at", category, sum(n) AS n
-            FROM rollup_daily WHERE {cond} GROUP BY ALL HAVING sum(n) > 0 ORDER BY 1, 2""", params).df()
+            FROM rollup_daily WHERE {cond} GROUP BY ALL ORDER BY 1, 2""", params).df()
     else:
         cond, params = where(f)
         df = con.execute(f"""
