@@ -39,7 +39,8 @@ if bucket == "overdue":  # the same cases in the explorer, where they can be sea
 if rows.empty:
     st.caption(core.t("deadlines.none"))
 else:
-    st.dataframe(pd.DataFrame({
+    widgets.without_table_toolbar("dl_list")
+    st.container(key="dl_list").dataframe(pd.DataFrame({
         "№": cases.registration_numbers(rows["id"], rows["received_at"]),
         core.t("deadlines.received"): cases.when_column(rows["received_at"]),
         core.t("deadlines.status"): rows["status"].map({s: core.t(f"status.{s}") for s in workflow.STATUSES}),
@@ -132,11 +133,13 @@ s = metrics.summary(q.metrics_frame(con, f), now)
 pct = lambda v: "—" if v is None else f"{100 * v:.1f} %"  # noqa: E731
 num = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
 said = lambda population: figures.caption_for(population, lang, f)  # noqa: E731
-m = st.columns(7)
+# Two rows of four: seven in one row cut the longer labels at 1920 wide ("Медиана до обратной связи, …").
+m = st.columns(4)  # shares and counts
 m[0].metric(core.t("deadlines.m.feedback_in_time"), pct(s["feedback_in_time"]), help=said("feedback_in_time"))
 m[1].metric(core.t("deadlines.m.resolved_on_time"), pct(s["resolved_on_time"]), help=said("resolved_on_time"))
-m[2].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]), help=said("received"))
-m[3].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]), help=said("received"))
-m[4].metric(core.t("deadlines.m.p90_resolution"), num(s["p90_days_to_resolution"]), help=said("received"))
-m[5].metric(core.t("deadlines.m.backlog"), s["backlog"], help=said("open"))
-m[6].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]), help=said("received"))
+m[2].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]), help=said("received"))
+m[3].metric(core.t("deadlines.m.backlog"), s["backlog"], help=said("open"))
+m = st.columns(4)  # durations in days
+m[0].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]), help=said("received"))
+m[1].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]), help=said("received"))
+m[2].metric(core.t("deadlines.m.p90_resolution"), num(s["p90_days_to_resolution"]), help=said("received"))

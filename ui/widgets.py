@@ -147,3 +147,12 @@ def done(message: str) -> None:
 def show_done() -> None:
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
+
+
+def without_table_toolbar(key: str) -> None:
+    """Hide Streamlit's own toolbar (search, full screen, columns) over the data tables in the
+    container with `key` (st.container(key=...): a table's own key gives it no class to select).
+    Streamlit 1.67 cannot translate it (its labels are fixed English in the frontend; the only
+    setting, client.disableDataExport, already removes its CSV download), and over the deadlines
+    list it covered the link above the table; the page has its own search by number."""
+    st.html(f"<style>.st-key-{key} [data-testid='stElementToolbar']{{display:none}}</style>")
