@@ -20,9 +20,11 @@ lang = core.lang()
 f = widgets.filters()  # the one district (and region) selector, in the side panel; its period is the metrics'
 c1, c3 = st.columns(2)
 department = c1.selectbox(core.t("deadlines.department"), [None, *sla.departments()["code"]], key="dl_department",
-                          format_func=lambda c: core.t("filter.all") if c is None else cases.department_name(c))
+                          format_func=lambda c: core.t("filter.all") if c is None else cases.department_name(c),
+                          placeholder=core.t("widget.choose"))
 category = c3.selectbox(core.t("common.category"), [None, *reference.category_codes()], key="dl_category",
-                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c))
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c),
+                        placeholder=core.t("widget.choose"))
 district, region = f.district, f.region
 
 counts = q.bucket_counts(con, now, department, district, category, region=region)
@@ -64,7 +66,8 @@ with st.expander(core.t("deadlines.by_department")):
 options = [None, *rows["id"].head(500).tolist()]  # the table lists them all; any number can be typed below
 picked = st.selectbox(core.t("deadlines.case"), options, key="dl_case",
                       format_func=lambda i: "—" if i is None else
-                      f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}")
+                      f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}",
+                      placeholder=core.t("widget.choose"))
 typed = st.text_input(core.t("deadlines.case_number"), key="dl_case_typed", placeholder="109-2026-000123")
 case_id = picked
 if typed.strip():
@@ -94,7 +97,7 @@ if case_id is not None:
                 st.markdown(f"**{core.t('deadlines.change_status')}**")
                 if targets:
                     to = st.selectbox(core.t("deadlines.status"), targets, format_func=lambda s: core.t(f"status.{s}"),
-                                      key=f"to_{case_id}")
+                                      key=f"to_{case_id}", placeholder=core.t("widget.choose"))
                     comment = st.text_input(core.t("deadlines.comment"), key=f"comment_{case_id}")
                     if st.form_submit_button(core.t("deadlines.apply"), type="primary"):
                         if cases.act(workflow.transition, case_id, to, viewer, comment or None):
@@ -113,7 +116,8 @@ if case_id is not None:
             with b1.form(f"reassign_{case_id}"):
                 st.markdown(f"**{core.t('deadlines.reassign')}**")
                 dept = st.selectbox(core.t("deadlines.department"), sla.departments()["code"].tolist(),
-                                    format_func=cases.department_name, key=f"dept_{case_id}")
+                                    format_func=cases.department_name, key=f"dept_{case_id}",
+                                    placeholder=core.t("widget.choose"))
                 if st.form_submit_button(core.t("deadlines.apply")):
                     if cases.act(workflow.reassign, case_id, dept, viewer):
                         st.rerun()
