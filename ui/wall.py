@@ -275,7 +275,7 @@ def ticker(snap: dict, lang: str) -> str:
     items = "".join(
         f'<span class="item"><b>{pd.Timestamp(r.received_at).tz_convert(tz):%H:%M}</b> · '
         f'{_e(charts.category_names([r.category or "other"], lang)[0])} · {_e(short_name(r.district, lang) if r.district else "—")} · '
-        f'{_e(r.text)}</span>' for r in snap["latest"].itertuples())
+        f'<span class="said">{_e(r.text)}</span></span>' for r in snap["latest"].itertuples())
     # The strip's position follows the wall clock, so a refresh that replaces it does not make it jump.
     dur = max(60, 6 * len(snap["latest"]))
     delay = -(snap["now"].timestamp() % dur)
