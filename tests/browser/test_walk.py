@@ -28,7 +28,11 @@ SIZES = [(1920, 1080), (3840, 2160), (390, 844)]
 LANGS = ["ru", "kk"]
 
 # Latin words allowed on a Russian or Kazakh page, each with why. Everything else in Latin letters
-# is a leak (English or a code) and fails the walk.
+# is a leak (English or a code) and fails the walk. Not seen here because they show only while a
+# table is hovered: Streamlit's table toolbar (Search, Fullscreen, Show/hide columns) and column
+# menus, fixed English in Streamlit 1.67 with no setting to translate them (client.disableDataExport,
+# set in .streamlit/config.toml, removes the toolbar's 'Download as CSV'); the deadlines list hides
+# the toolbar (ui.widgets.without_table_toolbar), elsewhere its icons stay for search and full screen.
 ALLOWED_LATIN = {
     "QR": "the QR code is called so in Russian and Kazakh too (QR-код)",
     "SLA": "the service-level term the akimats' regulations use untranslated",
