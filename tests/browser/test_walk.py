@@ -55,9 +55,16 @@ ALLOWED_LATIN = {
     "analyst": "a demo account's user name (admin page's user list): data",
     "akim": "a demo account's user name (admin page's user list): data",
     "demo": "the demo accounts' display names ('demo admin'): data typed by whoever made the users",
+    "AK": "placement codes (AK-0001) printed on the posters: the region's letters (Aktobe)",
+    "SH": "placement codes (SH-0001) printed on the posters: the region's letters (Shymkent)",
     "qazaqgaz": "a word from residents' appeals (the gas company's name) among the words the model "
                 "learned for 'gas' on the model page: data",
 }
+# Streamlit 1.67's file uploader (the placements' import): its button ("Upload") and its line
+# "200MB per file • CSV, TXT" are fixed English in the frontend with no setting to change them;
+# allowed inside the uploader only, where the label above it says in words what to drop there.
+UPLOADER_LATIN = {"Upload", "Browse", "files", "Drag", "and", "drop", "file", "here", "Limit", "per", "MB",
+                  "CSV", "TXT", "XLSX"}
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 # Codes that must never reach a reader: workflow states, event-log field names, UTC stamps, arrows
@@ -104,6 +111,7 @@ PROBE = """() => {
   // residents' own words and file names (plain text blocks, the wall's news strip): data, whose
   // Latin letters are theirs; still checked for raw codes
   const DATA = '[data-testid=stText], .wall .said';
+  const kind = e => e.closest(DATA) ? 'data' : e.closest('[data-testid=stFileUploader]') ? 'uploader' : '';
   const clipped = [];
   const texts = [];
   for (const e of document.querySelectorAll('body *')) {
@@ -116,7 +124,7 @@ PROBE = """() => {
           && r.left > 0 && r.left < vw && getComputedStyle(e).display !== 'inline') clipped.push(label(e));
       continue;
     }
-    for (const n of own) texts.push([n.textContent.trim(), label(e), !!e.closest(DATA)]);
+    for (const n of own) texts.push([n.textContent.trim(), label(e), kind(e)]);
     // the text's own extent against the element and every ancestor that cuts (overflow hidden/clip)
     const range = document.createRange();
     range.selectNodeContents(e);
@@ -135,11 +143,11 @@ PROBE = """() => {
   // what a text box shows: its value, and its placeholder (shown as soon as it is emptied to type)
   for (const i of document.querySelectorAll('input[type=text], input:not([type]), input[type=number], textarea'))
     if (shown(i)) {
-      if (i.value) texts.push([i.value, 'value of ' + label(i), false]);
-      if (i.placeholder) texts.push([i.placeholder, 'placeholder of ' + label(i), false]);
+      if (i.value) texts.push([i.value, 'value of ' + label(i), kind(i)]);
+      if (i.placeholder) texts.push([i.placeholder, 'placeholder of ' + label(i), kind(i)]);
     }
   for (const t of document.querySelectorAll('svg text')) if (shown(t) && t.textContent.trim())
-    texts.push([t.textContent.trim(), 'chart: ' + t.textContent.trim(), false]);
+    texts.push([t.textContent.trim(), 'chart: ' + t.textContent.trim(), '']);
   // data grids draw on a canvas; the grid keeps the rows it shows in an accessible table too
   // (checked for raw codes only: cells hold residents' own words, Latin ones too, and booleans the
   // grid draws as checkboxes)
@@ -172,8 +180,9 @@ def staff_pages() -> list[tuple[str, str]]:
 def problems_in(found: dict) -> list[str]:
     out = [f"clipped text: {c}" for c in found["clipped"]]
     out += [f"overlapping boxes: {o}" for o in found["overlaps"]]
-    for text, where, data in found["texts"]:
-        latin = [] if data else sorted({w for w in LATIN.findall(text) if w not in ALLOWED_LATIN})
+    for text, where, kind in found["texts"]:
+        allowed = ALLOWED_LATIN.keys() | (UPLOADER_LATIN if kind == "uploader" else set())
+        latin = [] if kind == "data" else sorted({w for w in LATIN.findall(text) if w not in allowed})
         if latin:
             out.append(f"Latin {latin} in {where!r}: {text[:80]!r}")
         for pattern in RAW:
@@ -215,6 +224,25 @@ def go(page, path: str) -> None:
     page.wait_for_function(READY, timeout=120_000)
 
 
+TABS = "[data-testid=stTabs] button[role=tab]"
+SETTLED = """() => !document.getAnimations().some(a => a instanceof CSSTransition  // expanders unfolding
+                                                      || a.effect?.target?.closest?.('details'))"""
+
+
+def opened(page) -> list[str]:
+    """The same checks with every expander open and on every tab in turn (client-side: no rerun),
+    so what a page keeps folded or behind a tab is looked at too."""
+    page.evaluate("() => document.querySelectorAll('[data-testid=stExpander] details:not([open]) > summary')"
+                  ".forEach(s => s.click())")
+    out = []
+    for i in range(max(1, page.locator(TABS).count())):
+        page.evaluate("([sel, i]) => { const t = document.querySelectorAll(sel)[i]; if (t) t.click(); }", [TABS, i])
+        page.wait_for_function(READY, timeout=30_000)
+        page.wait_for_function(SETTLED, timeout=30_000)
+        out += problems_in(page.evaluate(PROBE))
+    return list(dict.fromkeys(out))
+
+
 def walk(browser, url: str, pages: list[tuple[str, str]], shots: Path) -> dict[str, list[str]]:
     """Every page in every language at every size; {'page lang size': [problems]}."""
     context = browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
@@ -239,12 +267,13 @@ def walk(browser, url: str, pages: list[tuple[str, str]], shots: Path) -> dict[s
                 key = f"{name}_{lang}_{width}x{height}"
                 page.screenshot(path=str(shots / f"{key}.png"))   # the viewport only: small files
                 found[key] = problems_in(page.evaluate(PROBE))
+            found[f"{name}_{lang}_{width}x{height}_opened"] = opened(page)
         context.close()
     return found
 
 
 def test_every_page_in_ru_and_kk_at_three_sizes(browser, walk_server):
     found = walk(browser, walk_server.url, staff_pages(), SHOTS)
-    assert len(found) == len(staff_pages()) * len(LANGS) * len(SIZES)
+    assert len(found) == len(staff_pages()) * len(LANGS) * (len(SIZES) + 1)  # + each page opened up
     bad = {k: v for k, v in found.items() if v}
     assert not bad, "\n".join(f"{k}: {p}" for k, v in bad.items() for p in v)
