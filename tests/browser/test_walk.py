@@ -139,6 +139,15 @@ PROBE = """() => {
       cut = t.right > r.right + 1 || t.left < r.left - 1;
     }
     if (cut) clipped.push(label(e));
+    // a word broken across two lines (a word wider than its line, e.g. a title on a phone)
+    for (const n of own) {
+      const re = /[^\s\-–—\/·,.:;()«»"]{5,}/g;
+      for (let m; (m = re.exec(n.textContent)); ) {
+        range.setStart(n, m.index); range.setEnd(n, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) { clipped.push(label(e) + ' (the word ' + m[0] + ' broken across lines)'); break; }
+      }
+    }
   }
   // what a text box shows: its value, and its placeholder (shown as soon as it is emptied to type)
   for (const i of document.querySelectorAll('input[type=text], input:not([type]), input[type=number], textarea'))
