@@ -84,7 +84,7 @@ try:
         username = st.text_input(core.t("auth.username"))
         name = st.text_input(core.t("admin.name"))
         role = st.selectbox(core.t("admin.role"), [r for r in auth.roles() if r != "wall"],
-                            format_func=lambda r: core.t(f"role.{r}"))
+                            format_func=lambda r: core.t(f"role.{r}"), placeholder=core.t("widget.choose"))
         password = st.text_input(core.t("auth.password"), type="password")
         if st.form_submit_button(core.t("admin.add"), type="primary"):
             try:
@@ -95,11 +95,11 @@ try:
                 st.error(refusal(exc))
     with change.form("admin_change"):
         st.markdown(f"**{core.t('admin.change')}**")
-        who = st.selectbox(core.t("auth.username"), table["username"].tolist())
+        who = st.selectbox(core.t("auth.username"), table["username"].tolist(), placeholder=core.t("widget.choose"))
         what = st.selectbox(core.t("admin.action"), ["disable", "enable", "role", "password"],
-                            format_func=lambda a: core.t(f"admin.action.{a}"))
+                            format_func=lambda a: core.t(f"admin.action.{a}"), placeholder=core.t("widget.choose"))
         new_role = st.selectbox(core.t("admin.role"), [r for r in auth.roles() if r != "wall"],
-                                format_func=lambda r: core.t(f"role.{r}"))
+                                format_func=lambda r: core.t(f"role.{r}"), placeholder=core.t("widget.choose"))
         new_password = st.text_input(core.t("auth.password"), type="password", key="admin_new_password")
         if st.form_submit_button(core.t("admin.apply")) and who:
             try:
@@ -120,7 +120,8 @@ try:
     f1, f2 = st.columns(2)
     actor = f1.text_input(core.t("admin.filter_actor")).strip().lower() or None
     action = f2.selectbox(core.t("admin.filter_action"), [None, *ACTIONS],
-                          format_func=lambda a: core.t("filter.all") if a is None else core.t(f"audit.action.{a}"))
+                          format_func=lambda a: core.t("filter.all") if a is None else core.t(f"audit.action.{a}"),
+                          placeholder=core.t("widget.choose"))
     log = auth.audit_log(con, viewer, actor=actor, action=action, limit=500)
     st.dataframe(pd.DataFrame({
         core.t("deadlines.when"): pd.to_datetime(log["happened_at"], utc=True, format="ISO8601").map(cases.when),

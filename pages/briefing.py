@@ -15,7 +15,7 @@ core.demo_banner()
 last_day = data.date_range()[1] or dt.date.today()
 c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
 kind = c1.selectbox(core.t("brief.page.period_kind"), ["month", "week", "quarter", "custom"], key="br_kind",
-                    format_func=lambda k: core.t(f"brief.page.kind.{k}"))
+                    format_func=lambda k: core.t(f"brief.page.kind.{k}"), placeholder=core.t("widget.choose"))
 if kind == "custom":
     picked = c2.date_input(core.t("brief.page.which"), value=(last_day.replace(day=1), last_day), format="DD.MM.YYYY",
                            key="br_dates")
@@ -24,11 +24,13 @@ if kind == "custom":
 else:
     options = ub.period_options(kind, last_day)
     period = c2.selectbox(core.t("brief.page.which"), options, index=ub.default_index(options, last_day),
-                          key=f"br_which_{kind}", format_func=lambda p: p.label(lang))
+                          key=f"br_which_{kind}", format_func=lambda p: p.label(lang),
+                          placeholder=core.t("widget.choose"))
 territory_code = c3.selectbox(core.t("brief.page.territory"), ub.territory_options(), key="br_territory",
-                              format_func=lambda c: ub.territory_name(c, lang))
+                              format_func=lambda c: ub.territory_name(c, lang), placeholder=core.t("widget.choose"))
 text_lang = c4.selectbox(core.t("brief.page.lang"), ["ru", "kk", "en"], index=["ru", "kk", "en"].index(lang),
-                         key="br_lang", format_func=lambda x: {"ru": "Русский", "kk": "Қазақша", "en": "English"}[x])
+                         key="br_lang", format_func=lambda x: {"ru": "Русский", "kk": "Қазақша", "en": "English"}[x],
+                         placeholder=core.t("widget.choose"))
 territory = parse_territory(territory_code)
 
 brief = data.briefing(period, territory, text_lang)

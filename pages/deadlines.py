@@ -22,9 +22,11 @@ lang = core.lang()
 f = widgets.filters()  # the one district (and region) selector, in the side panel; its period is the metrics'
 c1, c3 = st.columns(2)
 department = c1.selectbox(core.t("deadlines.department"), [None, *sla.departments()["code"]], key="dl_department",
-                          format_func=lambda c: core.t("filter.all") if c is None else cases.department_name(c))
+                          format_func=lambda c: core.t("filter.all") if c is None else cases.department_name(c),
+                          placeholder=core.t("widget.choose"))
 category = c3.selectbox(core.t("common.category"), [None, *reference.category_codes()], key="dl_category",
-                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c))
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c),
+                        placeholder=core.t("widget.choose"))
 district, region = f.district, f.region
 
 counts = q.bucket_counts(con, now, department, district, category, region=region)
@@ -49,7 +51,8 @@ if bucket == "overdue":  # the same cases in the explorer, where they can be sea
 if rows.empty:
     st.caption(core.t("deadlines.none"))
 else:
-    st.dataframe(pd.DataFrame({
+    widgets.without_table_toolbar("dl_list")
+    st.container(key="dl_list").dataframe(pd.DataFrame({
         "№": cases.registration_numbers(rows["id"], rows["received_at"]),
         core.t("deadlines.received"): cases.when_column(rows["received_at"]),
         core.t("deadlines.status"): rows["status"].map({s: core.t(f"status.{s}") for s in workflow.STATUSES}),
@@ -73,7 +76,8 @@ with st.expander(core.t("deadlines.by_department")):
 options = [None, *rows["id"].tolist()]  # this page of the list; any number can be typed below
 picked = st.selectbox(core.t("deadlines.case"), options, key="dl_case",
                       format_func=lambda i: "—" if i is None else
-                      f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}")
+                      f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}",
+                      placeholder=core.t("widget.choose"))
 typed = st.text_input(core.t("deadlines.case_number"), key="dl_case_typed", placeholder="109-2026-000123")
 case_id = picked
 if typed.strip():
@@ -103,7 +107,7 @@ if case_id is not None:
                 st.markdown(f"**{core.t('deadlines.change_status')}**")
                 if targets:
                     to = st.selectbox(core.t("deadlines.status"), targets, format_func=lambda s: core.t(f"status.{s}"),
-                                      key=f"to_{case_id}")
+                                      key=f"to_{case_id}", placeholder=core.t("widget.choose"))
                     comment = st.text_input(core.t("deadlines.comment"), key=f"comment_{case_id}")
                     if st.form_submit_button(core.t("deadlines.apply"), type="primary"):
                         if cases.act(workflow.transition, case_id, to, viewer, comment or None):
@@ -122,7 +126,8 @@ if case_id is not None:
             with b1.form(f"reassign_{case_id}"):
                 st.markdown(f"**{core.t('deadlines.reassign')}**")
                 dept = st.selectbox(core.t("deadlines.department"), sla.departments()["code"].tolist(),
-                                    format_func=cases.department_name, key=f"dept_{case_id}")
+                                    format_func=cases.department_name, key=f"dept_{case_id}",
+                                    placeholder=core.t("widget.choose"))
                 if st.form_submit_button(core.t("deadlines.apply")):
                     if cases.act(workflow.reassign, case_id, dept, viewer):
                         st.rerun()
@@ -142,11 +147,13 @@ s = q.summary(con, f, now)
 pct = lambda v: "—" if v is None else f"{100 * v:.1f} %"  # noqa: E731
 num = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
 said = lambda population: figures.caption_for(population, lang, f)  # noqa: E731
-m = st.columns(7)
+# Two rows of four: seven in one row cut the longer labels at 1920 wide ("Медиана до обратной связи, …").
+m = st.columns(4)  # shares and counts
 m[0].metric(core.t("deadlines.m.feedback_in_time"), pct(s["feedback_in_time"]), help=said("feedback_in_time"))
 m[1].metric(core.t("deadlines.m.resolved_on_time"), pct(s["resolved_on_time"]), help=said("resolved_on_time"))
-m[2].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]), help=said("received"))
-m[3].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]), help=said("received"))
-m[4].metric(core.t("deadlines.m.p90_resolution"), num(s["p90_days_to_resolution"]), help=said("received"))
-m[5].metric(core.t("deadlines.m.backlog"), s["backlog"], help=said("open"))
-m[6].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]), help=said("received"))
+m[2].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]), help=said("received"))
+m[3].metric(core.t("deadlines.m.backlog"), s["backlog"], help=said("open"))
+m = st.columns(4)  # durations in days
+m[0].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]), help=said("received"))
+m[1].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]), help=said("received"))
+m[2].metric(core.t("deadlines.m.p90_resolution"), num(s["p90_days_to_resolution"]), help=said("received"))

@@ -50,8 +50,9 @@ shown = st.tabs(tabs)
 with shown[0]:
     s1, s2, s3 = st.columns([2, 1, 1])
     sort = s1.selectbox(core.t("explorer.sort"), list(q.SORTS), format_func=lambda s: core.t(f"explorer.sort.{s}"),
-                        key="ex_sort")
-    size = s2.selectbox(core.t("explorer.page_size"), [25, 50, 100, 200], index=1, key="ex_size")
+                        key="ex_sort", placeholder=core.t("widget.choose"))
+    size = s2.selectbox(core.t("explorer.page_size"), [25, 50, 100, 200], index=1, key="ex_size",
+                        placeholder=core.t("widget.choose"))
     pages = max(1, -(-total // size))
     number = s3.number_input(core.t("explorer.page", n=pages), min_value=1, max_value=pages, value=1, key="ex_page")
     rows = data.explore_page(f, sort, (int(number) - 1) * size, size, viewer)
@@ -76,7 +77,8 @@ with shown[0]:
             st.html("".join(f"<p class='sc-hit'><b>{n}</b> · {ex.highlighted(t[:400], f.q)}</p>"
                             for n, t in zip(numbers.head(10), rows["text"].head(10))))
         pick = st.selectbox(core.t("explorer.open_case"), [None, *rows["id"].tolist()], key="ex_case",
-                            format_func=lambda i: "—" if i is None else numbers[rows.index[rows["id"] == i][0]])
+                            format_func=lambda i: "—" if i is None else numbers[rows.index[rows["id"] == i][0]],
+                            placeholder=core.t("widget.choose"))
         if pick is not None:
             case = data.explore_case(int(pick), viewer)
             st.subheader(f"{workflow.registration_number(int(pick), case['received_at'])} · "
@@ -117,12 +119,14 @@ with shown[1]:
 with shown[2]:
     x1, x2, x3 = st.columns(3)
     dims = list(q.CROSS_DIMENSIONS)
-    r = x1.selectbox(core.t("explorer.cross.rows"), dims, index=0, format_func=lambda d: core.t(f"explorer.dim.{d}"), key="ex_xr")
+    r = x1.selectbox(core.t("explorer.cross.rows"), dims, index=0, format_func=lambda d: core.t(f"explorer.dim.{d}"), key="ex_xr",
+                     placeholder=core.t("widget.choose"))
     c = x2.selectbox(core.t("explorer.cross.cols"), [d for d in dims if d != r], index=0,
-                     format_func=lambda d: core.t(f"explorer.dim.{d}"), key="ex_xc")
+                     format_func=lambda d: core.t(f"explorer.dim.{d}"), key="ex_xc",
+                     placeholder=core.t("widget.choose"))
     measures = ["count", "share"] + (["per_10k"] if "district" in (r, c) else [])
     m = x3.selectbox(core.t("explorer.cross.measure"), measures, format_func=lambda v: core.t(f"explorer.measure.{v}"),
-                     key="ex_xm")
+                     key="ex_xm", placeholder=core.t("widget.choose"))
     table = data.explore_crosstab(f, r, c, m)
     if table.empty:
         st.info(core.t("common.no_data"))

@@ -17,11 +17,14 @@ ui.show_done()
 
 left, middle, right = st.columns(3)
 district = left.selectbox(t("ideas.filter.district"), [None, *reference.districts()["code"]], key="id_district",
-                          format_func=lambda c: t("filter.all") if c is None else cases.district_name(c))
+                          format_func=lambda c: t("filter.all") if c is None else cases.district_name(c),
+                          placeholder=core.t("widget.choose"))
 category = middle.selectbox(t("ideas.filter.category"), [None, *reference.category_codes()], key="id_category",
-                            format_func=lambda c: t("filter.all") if c is None else cases.category_name(c))
+                            format_func=lambda c: t("filter.all") if c is None else cases.category_name(c),
+                            placeholder=core.t("widget.choose"))
 decision = right.selectbox(t("ideas.filter.decision"), [None, "none", *ui.DECISIONS], key="id_decision",
-                           format_func=lambda d: t("filter.all") if d is None else ui.decision_name(None if d == "none" else d))
+                           format_func=lambda d: t("filter.all") if d is None else ui.decision_name(None if d == "none" else d),
+                           placeholder=core.t("widget.choose"))
 frame = ui.ranked(viewer, district, category, decision)
 st.caption(t("ideas.count", n=len(frame), proposals=int(frame["supporters"].sum()) if len(frame) else 0))
 if frame.empty:
@@ -30,7 +33,8 @@ if frame.empty:
 st.dataframe(ui.ranked_table(frame), hide_index=True, height=360)
 
 rows = {int(r["idea_id"]): r for r in frame.to_dict("records")}
-idea = st.selectbox(t("ideas.pick"), list(rows), key="id_pick", format_func=lambda i: ui.label(rows[i]))
+idea = st.selectbox(t("ideas.pick"), list(rows), key="id_pick", format_func=lambda i: ui.label(rows[i]),
+                    placeholder=core.t("widget.choose"))
 row = rows[idea]
 st.subheader(t("ideas.idea", idea=idea))
 st.text(row["text"] or "")  # residents' text: plain text, never Markdown
@@ -44,12 +48,14 @@ st.dataframe(ui.members_table(proposals), hide_index=True)
 if viewer.can("idea:group"):
     with st.expander(t("ideas.group")):
         others = [i for i in rows if i != idea]
-        other = st.selectbox(t("ideas.merge_with"), others, key="id_merge_other", format_func=lambda i: ui.label(rows[i]))
+        other = st.selectbox(t("ideas.merge_with"), others, key="id_merge_other", format_func=lambda i: ui.label(rows[i]),
+                             placeholder=core.t("widget.choose"))
         if st.button(t("ideas.merge"), key="id_merge", disabled=not others):
             if ui.act(ui.ideas.merge, viewer, idea, other):
                 ui.done(t("ideas.merged", idea=idea, other=other))
         ids = proposals["id"].astype(int).tolist()
-        one = st.selectbox(t("ideas.split_pick"), ids, key="id_split_pick", format_func=lambda i: f"{i:06d}")
+        one = st.selectbox(t("ideas.split_pick"), ids, key="id_split_pick", format_func=lambda i: f"{i:06d}",
+                           placeholder=core.t("widget.choose"))
         if st.button(t("ideas.split"), key="id_split", disabled=len(ids) < 2):
             new = ui.act(ui.ideas.split, viewer, one)
             if new:
@@ -62,7 +68,8 @@ if viewer.can("idea:decide"):
                           format_func=ui.decision_name)
         departments = sla.departments()["code"].tolist()
         department = st.selectbox(t("ideas.department"), [None, *departments], key="id_department",
-                                  format_func=lambda c: t("ideas.department_none") if c is None else cases.department_name(c))
+                                  format_func=lambda c: t("ideas.department_none") if c is None else cases.department_name(c),
+                                  placeholder=core.t("widget.choose"))
         decided_on = st.date_input(t("ideas.date"), value=dt.date.today(), key="id_date", format="DD.MM.YYYY")
         reason = st.text_input(t("ideas.reason"), key="id_reason", max_chars=2000)
         title = st.text_input(t("ideas.title_field"), key="id_title", max_chars=200)

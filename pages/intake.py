@@ -62,9 +62,11 @@ def call_form() -> None:
         _follow(category_key, suggestion["category"])
         _follow(priority_key, suggestion["priority"])
         category = c1.selectbox(core.t("intake.category"), reference.category_codes(), key=category_key,
-                                format_func=cases.category_name, on_change=_manual, args=(category_key,))
+                                format_func=cases.category_name, on_change=_manual, args=(category_key,),
+                                placeholder=core.t("widget.choose"))
         priority = c2.selectbox(core.t("intake.priority"), sla.PRIORITIES, key=priority_key,
-                                format_func=lambda p: core.t(f"priority.{p}"), on_change=_manual, args=(priority_key,))
+                                format_func=lambda p: core.t(f"priority.{p}"), on_change=_manual, args=(priority_key,),
+                                placeholder=core.t("widget.choose"))
     else:
         st.caption(core.t("intake.type_text"))
 

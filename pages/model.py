@@ -44,10 +44,18 @@ cv = info.get("cross_validation") or {}
 cv_accuracy = (sum(cv["confusion"][i][i] for i in range(len(cv["confusion"]))) / max(cv.get("texts") or 1, 1)
                if cv.get("confusion") else None)
 m = st.columns(4)
-m[0].metric(core.t("model.version"), info["version"][:15])
+versions = [v["version"] for v in train.versions()]
+
+
+def number(version: str) -> str:
+    """A version as staff name it: its number in the order of training (the folder's name is a UTC stamp)."""
+    return f"№\u202f{versions.index(version) + 1}" if version in versions else "—"
+
+
+m[0].metric(core.t("model.version"), number(info["version"]))
 m[1].metric(core.t("model.trained"), cases.when(pd.Timestamp(info["trained_at"])))
 m[2].metric(core.t("model.cv", folds=cv.get("folds", 5)), "—" if cv.get("macro_f1") is None else f"{cv['macro_f1']:.3f}",
-            help=core.t("model.cv.help"))
+            help=core.t("model.cv.help", folds=cv.get("folds", 5)))
 m[3].metric(core.t("model.own"), "—" if own["accuracy"] is None else f"{own['accuracy']:.1%}",
             help=core.t("model.own.help"))
 st.caption(core.t("model.own.caption", n=own["decisions"], audit=own["audit"],
@@ -75,13 +83,15 @@ else:
     per.columns = [core.t(f"model.metric.{c}") for c in per.columns]
     st.dataframe(per, width="stretch")
     st.subheader(core.t("model.confusion"))
-    st.plotly_chart(charts_model.confusion(cv["confusion"], [cases.category_name(c) for c in cv["classes"]],
-                                           core.t("model.confusion.true"), core.t("model.confusion.predicted")),
+    names = [cases.category_name(c) for c in cv["classes"]]
+    st.plotly_chart(charts_model.confusion(cv["confusion"], names, core.t("model.confusion.true"),
+                                           core.t("model.confusion.predicted")),
                     width="stretch", config={"displayModeBar": False})
+    st.caption(charts_model.key(names))
 st.subheader(core.t("model.words"))
 st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c in info["top_words"]],
                        "": [", ".join(w) for w in info["top_words"].values()]}), hide_index=True)
 st.subheader(core.t("model.versions"))
-st.table(pd.DataFrame([{core.t("model.version"): v["version"][:15], core.t("model.trained"): cases.when(
+st.table(pd.DataFrame([{core.t("model.version"): number(v["version"]), core.t("model.trained"): cases.when(
     pd.Timestamp(v["trained_at"])), core.t("model.macro_f1"): (v.get("cross_validation") or {}).get("macro_f1"),
     "": note(v.get("note", ""))} for v in reversed(train.versions())]), hide_index=True)

@@ -82,9 +82,10 @@ if f.district:
                  query_params=f.params())
 
 trend = data.trend(f)
-st.subheader(core.t("overview.trend.by_hour" if trend.attrs.get("grain") == "hour" else "overview.trend"))
+grain = trend.attrs.get("grain", "day")
+st.subheader(core.t("overview.trend" if grain == "day" else f"overview.trend.by_{grain}"))
 st.plotly_chart(charts.trend_chart(trend, lang), width="stretch", config={"displayModeBar": False})
-st.caption(core.t(f"overview.trend.caption.{trend.attrs.get('grain', 'day')}"))
+st.caption(core.t(f"overview.trend.caption.{grain}"))
 
 st.subheader(core.t("overview.rising"), help=core.t("overview.rising.help"))
 if compared is None:

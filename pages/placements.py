@@ -13,7 +13,8 @@ st.caption(t("placements.caption"))
 st.code(posters.url("<CODE>"), language=None)
 regions = reference.regions()["code"].tolist()
 region = st.selectbox(t("filter.region"), [None, *regions], key="pl_region",
-                      format_func=lambda r: t("filter.all") if r is None else ui.region_name(r))
+                      format_func=lambda r: t("filter.all") if r is None else ui.region_name(r),
+                      placeholder=core.t("widget.choose"))
 may_edit = viewer.can("placements")
 ui.show_done()
 registry_tab, codes_tab, stats_tab = st.tabs([t("placements.tab.registry"), t("placements.tab.codes"),
@@ -23,7 +24,8 @@ with registry_tab:
     left, right = st.columns(2)
     status = left.selectbox(t("placements.filter.status"), [None, True, False], key="pl_status",
                             format_func=lambda s: t("filter.all") if s is None else
-                            t("placements.status.active" if s else "placements.status.inactive"))
+                            t("placements.status.active" if s else "placements.status.inactive"),
+                            placeholder=core.t("widget.choose"))
     q = right.text_input(t("placements.search"), key="pl_q")
     frame = ui.registry(viewer, region, status, q)
     st.caption(t("placements.count", n=len(frame), active=int(frame["active"].sum())))
@@ -39,7 +41,7 @@ with registry_tab:
             everything = ui.registry(viewer)
             rows = {r["code"]: r for r in everything.to_dict("records")}
             code = st.selectbox(t("placements.pick"), list(rows), key="pl_edit_pick",
-                                format_func=lambda c: ui.label(rows[c]))
+                                format_func=lambda c: ui.label(rows[c]), placeholder=core.t("widget.choose"))
             if code:
                 record = ui.fields_form(f"pl_edit_{code}", rows[code])
                 if record is not None:
@@ -70,7 +72,7 @@ with codes_tab:
         size = st.radio(t("placements.codes.size"), list(posters.SIZES), format_func=str.upper, horizontal=True,
                         key="pl_size")
         code = st.selectbox(t("placements.codes.pick"), list(rows), format_func=lambda c: ui.label(rows[c]),
-                            key="pl_code")
+                            key="pl_code", placeholder=core.t("widget.choose"))
         row = rows[code]
         left, right = st.columns([1, 2])
         left.image(ui.png(code, posters.form_url()), width=220)

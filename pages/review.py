@@ -16,9 +16,11 @@ threshold = settings.get_float("REVIEW_THRESHOLD")
 con = core.cursor()
 c1, c2 = st.columns(2)
 category = c1.selectbox(core.t("common.category"), [None, *reference.category_codes()], key="rv_category",
-                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c))
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c),
+                        placeholder=core.t("widget.choose"))
 district = c2.selectbox(core.t("filter.district"), [None, *reference.districts()["code"]], key="rv_district",
-                        format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c))
+                        format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c),
+                        placeholder=core.t("widget.choose"))
 remaining = review.queue_size(con, threshold, category, district)
 st.caption(core.t("review.remaining", n=remaining, threshold=threshold))
 rows = review.queue(con, threshold, category, district, limit=50, viewer=viewer)
@@ -53,7 +55,8 @@ if mode == "one":
     with b2.form(f"rv_fix_{row['id']}", border=False):
         other = [c for c in codes if c != row["category"]]
         new = st.selectbox(core.t("review.correct"), other, index=other.index(top["category2"]) if top["category2"] in other else 0,
-                           format_func=cases.category_name, key=f"rv_new_{row['id']}")
+                           format_func=cases.category_name, key=f"rv_new_{row['id']}",
+                           placeholder=core.t("widget.choose"))
         if st.form_submit_button(core.t("review.save")):
             save({int(row["id"]): new})
     if b3.button(core.t("review.skip"), key=f"rv_skip_{row['id']}"):

@@ -142,3 +142,24 @@ def test_overview_for_all_time_shows_no_change_against_a_period_before_the_data(
     # data reach back that far: it depends on today's date) or that there is nothing to compare with
     assert any(c.startswith(("Предыдущего периода той же длины в данных нет", "За всё время предыдущего периода нет"))
                for c in captions)
+
+
+def test_trend_of_a_long_period_is_per_week_or_month_with_local_month_names_on_the_axis(small):
+    from ui import charts
+
+    half_year = Filters(dt.date(2026, 1, 1), dt.date(2026, 6, 30))
+    weekly = overview.trend(small.cursor(), half_year)
+    assert weekly.attrs["grain"] == "week" and set(weekly["at"].dt.weekday) == {0}  # Mondays
+    count = lambda f: small.execute("SELECT count(*) FROM submissions WHERE received_at >= ? AND received_at < ?",  # noqa: E731
+                                    list(f.bounds())).fetchone()[0]
+    assert weekly["n"].sum() == count(half_year)    # nothing lost or doubled
+    assert str(weekly["at"].min())[:10] == "2025-12-29"  # the week 1 January falls in
+    years = Filters(dt.date(2025, 1, 1), dt.date(2026, 12, 31))
+    monthly = overview.trend(small.cursor(), years)
+    assert monthly.attrs["grain"] == "month" and set(monthly["at"].dt.day) == {1}
+    assert monthly["at"].nunique() == 24 and monthly["n"].sum() == count(years)
+    fig = charts.trend_chart(monthly, "kk")
+    assert all(len(tr.x) == 24 for tr in fig.data)
+    assert fig.layout.xaxis.ticktext[0].startswith("қаң")    # Kazakh month names, not plotly's "Jan"
+    assert fig.layout.xaxis.hoverformat == "%m.%Y"
+    assert overview.trend_grain(MARCH) == "day"

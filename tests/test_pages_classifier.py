@@ -98,8 +98,12 @@ def test_model_page_on_a_first_use_model_shows_its_quality_and_confusion_in_russ
     assert not any("Кросс-валидация не проводилась" in c.value for c in at.caption)
     assert any(s.value.startswith("Матрица ошибок") for s in at.subheader)
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    names = chart["data"][0]["x"]
-    assert "Дороги и тротуары" in names and "roads" not in names
+    numbers = chart["data"][0]["x"]
+    assert numbers[0] == "1" and chart["data"][0]["y"] == numbers   # the axes carry numbers, the key names
+    key = next(c.value for c in at.caption if c.value.startswith("1 — "))
+    assert "Дороги и тротуары" in key and "roads" not in key
+    assert "Дороги и тротуары" in str(chart["data"][0]["customdata"])   # and hovering a cell
+    assert at.metric[0].value == "№\u202f1" and "Макро-F1" in at.metric[2].label
     assert chart["layout"]["xaxis"]["title"]["text"] == "Категория по модели"
     versions = at.table[-1].value
     assert "Обучена автоматически при первом запуске" in versions.iloc[:, -1].tolist()

@@ -83,11 +83,13 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
 
 def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360) -> go.Figure:
     """Submissions of the largest categories (at, category, n; see overview.trend): lines per day,
+    week or month (the trend's grain),
     or stacked bars per hour for one day with the rest summed on top (lines between hours of one
     day read as a continuous rate and vanish for a category seen in one hour only; a line of the
     rest would dwarf the others). Every name in the legend has its line or bar."""
     colors = category_colors()
-    hourly = trend.attrs.get("grain") == "hour"
+    grain = trend.attrs.get("grain", "day")
+    hourly = grain == "hour"
     totals = trend.groupby("category")["n"].sum() if len(trend) else pd.Series(dtype=int)
     leaders = list(totals[totals > 0].nlargest(top).index)
     series = [(code, category_names([code], lang)[0], colors.get(code, "#888")) for code in leaders]
@@ -102,8 +104,9 @@ def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360)
         if hourly:
             fig.add_bar(x=part["at"], y=part["n"], name=name, marker_color=color,
                         hovertemplate=f"%{{x|%H:%M}} · {name}: %{{y}}<extra></extra>")
-        else:
-            fig.add_trace(go.Scatter(x=part["at"], y=part["n"], mode="lines", name=name, line=dict(color=color, width=2)))
+        else:  # a week's or month's point is marked: few enough to see each
+            fig.add_trace(go.Scatter(x=part["at"], y=part["n"], mode="lines" if grain == "day" else "lines+markers",
+                                     name=name, line=dict(color=color, width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
                       legend=dict(orientation="h", y=-0.2), hovermode="closest" if hourly else "x unified",
                       barmode="stack")
@@ -112,7 +115,12 @@ def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360)
         fig.update_xaxes(type="date", tickformat="%H:%M", dtick=3 * 3600 * 1000, hoverformat="%H:%M",
                          range=[day - pd.Timedelta(minutes=30), day + pd.Timedelta(hours=23, minutes=30)])
         return fig
-    return date_axis(fig, trend["at"] if "at" in trend else [], lang)
+    date_axis(fig, trend["at"] if "at" in trend else [], lang)
+    if grain == "week":  # the hover names the step, not a day that looks like a day's count
+        fig.update_xaxes(hoverformat=i18n.t("overview.trend.hover.week", lang))
+    elif grain == "month":
+        fig.update_xaxes(hoverformat="%m.%Y")
+    return fig
 
 
 # ---- district map ----------------------------------------------------------------------------

@@ -29,10 +29,16 @@ def routed():
         _routing.active = False
 
 
+# Streamlit's page title is 2.75rem on any screen: on a phone a long Kazakh word
+# ("Пайдаланушылар") was wider than the line and broke in the middle.
+PHONE_CSS = "<style>@media (max-width: 640px){[data-testid=stMain] h1{font-size:1.75rem !important}}</style>"
+
+
 def run_page(page) -> None:
     """Run the routed page. A failure shows one line in the reader's language, never a traceback
     (that goes to the server's log); st.stop, st.rerun and st.switch_page are not failures (they
     raise BaseException, not Exception)."""
+    st.sidebar.html(PHONE_CSS)
     with routed():
         try:
             page.run()

@@ -101,7 +101,7 @@ def facet_picker(facet: str, counts: pd.DataFrame, f: Filters, container) -> obj
         return f"{value_name(facet, v)} · {n[v]:,}".replace(",", " ") if v in n else value_name(facet, v)
 
     return container.selectbox(core.t(f"explorer.facet.{facet}"), options, index=options.index(chosen),
-                               format_func=fmt, key=f"ex_{facet}_{chosen}")
+                               format_func=fmt, key=f"ex_{facet}_{chosen}", placeholder=core.t("widget.choose"))
 
 
 def has_words(q: str | None) -> bool:
@@ -167,7 +167,7 @@ def sql_panel(viewer) -> None:
     st.caption(core.t("explorer.sql.help", timeout=settings.get("SQL_TIMEOUT"), limit=settings.get("SQL_DISPLAY_ROWS")))
     titles = [core.t(f"explorer.sql.example.{code}") for code in sqlconsole.EXAMPLE_CODES]
     example = st.selectbox(core.t("explorer.sql.example"), [None, *range(len(titles))], key="ex_sql_example",
-                           format_func=lambda i: "—" if i is None else titles[i])
+                           format_func=lambda i: "—" if i is None else titles[i], placeholder=core.t("widget.choose"))
     if example is not None and st.session_state.get("_ex_sql_loaded") != example:
         st.session_state["ex_sql"] = sqlconsole.EXAMPLES[example][1]
         st.session_state["_ex_sql_loaded"] = example

@@ -175,17 +175,20 @@ def fields_form(key: str, row: dict | None) -> dict | None:
             code = st.text_input(t("placements.col.code"), max_chars=placements.CODE_MAX, help=t("placements.code_help"),
                                  key=f"{key}_code")
         kind = st.selectbox(t("placements.col.kind"), placements.KINDS, format_func=kind_name, key=f"{key}_kind",
-                            index=placements.KINDS.index(row["kind"]) if row.get("kind") in placements.KINDS else 0)
+                            index=placements.KINDS.index(row["kind"]) if row.get("kind") in placements.KINDS else 0,
+                            placeholder=core.t("widget.choose"))
         name_ru = st.text_input(t("placements.col.name_ru"), value=row.get("name_ru") or "", key=f"{key}_name_ru",
                                 max_chars=placements.NAME_MAX)
         name_kk = st.text_input(t("placements.col.name_kk"), value=row.get("name_kk") or "", key=f"{key}_name_kk",
                                 max_chars=placements.NAME_MAX)
         left, right = st.columns(2)
         region = left.selectbox(t("placements.col.region"), regions, format_func=region_name, key=f"{key}_region",
-                                index=regions.index(row["region"]) if row.get("region") in regions else 0)
+                                index=regions.index(row["region"]) if row.get("region") in regions else 0,
+                                placeholder=core.t("widget.choose"))
         district = right.selectbox(t("placements.col.district"), districts, format_func=district_name,
                                    key=f"{key}_district",
-                                   index=districts.index(row.get("district")) if row.get("district") in districts else 0)
+                                   index=districts.index(row.get("district")) if row.get("district") in districts else 0,
+                                   placeholder=core.t("widget.choose"))
         lat = left.number_input(t("placements.col.lat"), value=_number(row.get("lat")), format="%.5f", key=f"{key}_lat",
                                 min_value=placements.LAT[0], max_value=placements.LAT[1])
         lon = right.number_input(t("placements.col.lon"), value=_number(row.get("lon")), format="%.5f", key=f"{key}_lon",

@@ -20,25 +20,37 @@ METRICS = ("per_10k", "overdue_share")
 RAMP = charts.RAMP
 ramp = charts.ramp
 
+# Sized in container units (cqh, cqw) of a 16:9 frame: in kiosk mode the frame is the screen, inside
+# the app it is the page's column (narrower than the screen by the menu), so the embedded wall is the
+# same picture scaled down instead of a screen-sized layout cut by the column. Below 900 px wide
+# (a phone) the frame gives way to one line asking for a large screen.
 CSS = """
 <style>
-.wall{position:fixed;inset:0;z-index:999990;background:#0a101c;color:#eef3fb;overflow:hidden;
+.wallframe{position:fixed;inset:0;z-index:999990;container-type:size}
+.wallframe.embedded{position:relative;inset:auto;z-index:auto;width:100%;aspect-ratio:16/9}
+.wallphone{display:none;background:#121c2e;color:#eef3fb;padding:16px;border-radius:8px;font-size:18px;
+  font-family:"DejaVu Sans","Noto Sans",Arial,sans-serif}
+@media (max-width:900px){.wallframe{display:none}.wallphone{display:block}}
+.wall{position:absolute;inset:0;background:#0a101c;color:#eef3fb;overflow:hidden;
   font-family:"DejaVu Sans","Noto Sans",Arial,sans-serif;display:grid;box-sizing:border-box;
   grid-template-columns:35fr 37fr 28fr;grid-template-rows:6.5vh 16.5vh minmax(0,1fr) 6vh;
   gap:1.1vh 0.9vw;padding:1.2vh 1.1vw}
 .wall *{box-sizing:border-box}
-.wall.embedded{position:relative;inset:auto;z-index:auto;height:84vh;border-radius:1vh}
+.embedded .wall{border-radius:1vh}
 [data-stale="true"]{opacity:1 !important;transition:none !important}
 .wall .panel{background:#121c2e;border-radius:1vh;padding:1.2vh 1vw;min-height:0;min-width:0;overflow:hidden;
   display:flex;flex-direction:column}
-.wall h2{font-size:2.3vh;font-weight:700;margin:0 0 .8vh 0;color:#cfe0ff;white-space:nowrap;overflow:hidden;
-  text-overflow:ellipsis;line-height:1.2}
+.wall h2{font-size:2.3vh;font-weight:700;margin:0 0 .8vh 0;color:#cfe0ff;overflow:hidden;line-height:1.2;
+  display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;flex:none}
 .wall .sub{font-size:1.7vh;color:#9fb2d0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;line-height:1.25}
 .wall header{grid-column:1/-1;display:flex;align-items:center;gap:1.5vw;min-width:0}
-.wall header .title{font-size:3.6vh;font-weight:700;white-space:nowrap}
-.wall header .scope{font-size:2.6vh;color:#9fb2d0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;flex:1}
-.wall header .clock{font-size:3.4vh;font-weight:700;white-space:nowrap}
-.wall header .updated{font-size:1.7vh;color:#9fb2d0;white-space:nowrap}
+.wall header .title{font-size:3.6vh;font-weight:700;white-space:nowrap;flex:none}
+.wall header .scope{font-size:2.4vh;line-height:1.15;color:#9fb2d0;flex:1;min-width:0;overflow:hidden;
+  display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical}
+.wall header .when{display:flex;flex-direction:column;align-items:flex-end;flex:none;line-height:1.1}
+.wall header .clock{font-size:3.2vh;font-weight:700;white-space:nowrap}
+.wall header .updated{font-size:1.7vh;color:#9fb2d0;white-space:nowrap;flex:none}
+.wall header .incidents{white-space:normal;flex:0 1 20vw;min-width:0;line-height:1.2}
 .wall .demo{font-size:1.8vh;font-weight:700;background:#b5179e;color:#fff;padding:.4vh .6vw;border-radius:.6vh}
 .wall .kpis{grid-column:1/-1;display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:0.9vw}
 .wall .kpi{background:#121c2e;border-radius:1vh;padding:1vh 1vw;display:flex;flex-direction:column;
@@ -49,7 +61,8 @@ CSS = """
 .wall .good{color:#52d68a}.wall .bad{color:#ff6b6b}.wall .warn{color:#ffc857}
 .wall .bars{display:flex;flex-direction:column;justify-content:space-between;flex:1;min-height:0}
 .wall .bar{display:grid;grid-template-columns:52% 1fr 5.4vw;align-items:center;gap:.6vw;min-height:0}
-.wall .bar .name{font-size:2.15vh;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.wall .bar .name{font-size:2.05vh;line-height:1.05;overflow:hidden;display:-webkit-box;-webkit-line-clamp:2;
+  -webkit-box-orient:vertical}
 .wall .bar .track{height:2.6vh;background:#1b2940;border-radius:.4vh;overflow:hidden}
 .wall .bar .fill{height:100%;border-radius:.4vh}
 .wall .bar .pct{font-size:2.5vh;font-weight:700;text-align:right;white-space:nowrap}
@@ -69,7 +82,7 @@ CSS = """
 .wall .ticker .item b{color:#ffc857;font-weight:700}
 @keyframes wall-tick{from{transform:translateX(0)}to{transform:translateX(-50%)}}
 </style>
-""".replace("%RAMP%", ",".join(RAMP))
+""".replace("%RAMP%", ",".join(RAMP)).replace("vh", "cqh").replace("vw", "cqw")
 
 
 KIOSK_CSS = """
@@ -116,8 +129,8 @@ def header(snap: dict, lang: str, demo: bool) -> str:
     badge = f'<span class="demo">{_e(i18n.t("wall.demo", lang))}</span>' if demo else ""
     return (f'<header><span class="title">{_e(i18n.t("wall.title", lang))}</span>'
             f'<span class="scope">{_e(scope)}</span>{badge}'
-            f'<span class="updated">{_e(i18n.t("wall.updated", lang, time=now.strftime("%H:%M:%S")))}</span>'
-            f'<span class="clock">{now:%d.%m.%Y %H:%M}</span></header>')
+            f'<span class="when"><span class="clock">{now:%d.%m.%Y %H:%M}</span>'
+            f'<span class="updated">{_e(i18n.t("wall.updated", lang, time=now.strftime("%H:%M:%S")))}</span></span></header>')
 
 
 def kpis(snap: dict, lang: str) -> str:
@@ -262,7 +275,7 @@ def ticker(snap: dict, lang: str) -> str:
     items = "".join(
         f'<span class="item"><b>{pd.Timestamp(r.received_at).tz_convert(tz):%H:%M}</b> · '
         f'{_e(charts.category_names([r.category or "other"], lang)[0])} · {_e(short_name(r.district, lang) if r.district else "—")} · '
-        f'{_e(r.text)}</span>' for r in snap["latest"].itertuples())
+        f'<span class="said">{_e(r.text)}</span></span>' for r in snap["latest"].itertuples())
     # The strip's position follows the wall clock, so a refresh that replaces it does not make it jump.
     dur = max(60, 6 * len(snap["latest"]))
     delay = -(snap["now"].timestamp() % dur)
@@ -276,16 +289,17 @@ def incidents_line(snap: dict, lang: str) -> str:
     c = snap.get("incidents") or {}
     if not c.get("incidents"):
         return ""
-    return f'<span class="updated" data-testid="wall-incidents">{_e(incident_queries.line(c, lang))}</span>'
+    return f'<span class="updated incidents" data-testid="wall-incidents">{_e(incident_queries.line(c, lang))}</span>'
 
 
 def render(snap: dict, lang: str, rings: pd.DataFrame | None, metric: str = "per_10k", demo: bool = False,
            kiosk: bool = True, map_error: str | None = None) -> str:
     """The whole wall as HTML; `metric` is per_10k or overdue_share. Outside kiosk mode the wall
     sits inside the page (below the menus) instead of covering the screen."""
-    cls = "wall" if kiosk else "wall embedded"
-    head = header(snap, lang, demo).replace('<span class="updated">', incidents_line(snap, lang) + '<span class="updated">', 1)
-    return (CSS + f'<div class="{cls}" data-testid="wall">' + head + kpis(snap, lang)
+    frame = "wallframe" if kiosk else "wallframe embedded"
+    head = header(snap, lang, demo).replace('<span class="when">', incidents_line(snap, lang) + '<span class="when">', 1)
+    return (CSS + f'<div class="wallphone" data-testid="wall-phone">{_e(i18n.t("wall.large_screen", lang))}</div>'
+            + f'<div class="{frame}"><div class="wall" data-testid="wall">' + head + kpis(snap, lang)
             + shares(snap, lang) + map_panel(snap, rings, metric, lang, map_error)
             + f'<div class="side">{alerts_panel(snap, lang)}{trend_panel(snap, lang)}</div>'
-            + ticker(snap, lang) + "</div>")
+            + ticker(snap, lang) + "</div></div>")

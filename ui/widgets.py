@@ -31,7 +31,8 @@ def _choice(label: str, options: list, key: str, fmt) -> str | None:
     # once the widget has state (a map click may have set it) passing an index too makes Streamlit warn
     extra = {} if f"f_{key}" in st.session_state else {"index": index}
     value = st.sidebar.selectbox(label, options, key=f"f_{key}", **extra,
-                                 format_func=lambda v: core.t("filter.all") if v is None else fmt(v))
+                                 format_func=lambda v: core.t("filter.all") if v is None else fmt(v),
+                                 placeholder=core.t("widget.choose"))
     if value is None:
         st.query_params.pop(key, None)
     else:
@@ -46,7 +47,8 @@ def filters() -> Filters:
     first = first or today
     wanted = st.query_params.get("period", "30d")
     preset = st.sidebar.selectbox(core.t("period.label"), PRESETS, index=PRESETS.index(wanted) if wanted in PRESETS else 2,
-                                  format_func=lambda p: core.t(f"period.{p}"), key="f_period")
+                                  format_func=lambda p: core.t(f"period.{p}"), key="f_period",
+                                  placeholder=core.t("widget.choose"))
     st.query_params["period"] = preset
     start, end = period_bounds(preset, today, first)
     if preset == "custom":
@@ -96,7 +98,8 @@ def district_map(f: Filters) -> None:
     if metric == "category":
         codes = reference.category_codes()
         category = mid.selectbox(core.t("map.category"), codes, key="map_category",
-                                 format_func=lambda c: reference.name(reference.taxonomy(), c, lang))
+                                 format_func=lambda c: reference.name(reference.taxonomy(), c, lang),
+                                 placeholder=core.t("widget.choose"))
     show_points = right.toggle(core.t("map.points"), key="map_points")
     stats = data.district_stats(f, category)
     titles = {a: core.t(f"map.area.{a}") for a in ("aktobe_region", "aktobe_city", "shymkent")}
@@ -147,3 +150,12 @@ def done(message: str) -> None:
 def show_done() -> None:
     if FLASH in st.session_state:
         st.success(st.session_state.pop(FLASH))
+
+
+def without_table_toolbar(key: str) -> None:
+    """Hide Streamlit's own toolbar (search, full screen, columns) over the data tables in the
+    container with `key` (st.container(key=...): a table's own key gives it no class to select).
+    Streamlit 1.67 cannot translate it (its labels are fixed English in the frontend; the only
+    setting, client.disableDataExport, already removes its CSV download), and over the deadlines
+    list it covered the link above the table; the page has its own search by number."""
+    st.html(f"<style>.st-key-{key} [data-testid='stElementToolbar']{{display:none}}</style>")

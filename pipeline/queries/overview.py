@@ -83,16 +83,25 @@ def _kpis_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -
             "feedback_in_time_pct": (100.0 * in_time / due) if due else None}
 
 
+def trend_grain(f: Filters) -> str:
+    """The trend's time step for a period: hour, day, week or month (see trend)."""
+    days = (f.end - f.start).days + 1
+    return "hour" if days == 1 else "day" if days <= 92 else "week" if days <= 366 else "month"
+
+
 def trend(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = None) -> pd.DataFrame:
     """Submissions per time step and category over the filter's period: at (local time, naive), category,
-    n; .attrs["grain"] is 'hour' for a one-day period (its hours up to now), else 'day'. Every step
-    of the period is there for every category that has any, with zeros, so each draws a whole line
-    and nothing outside the period (local days; a stray day came from cutting days at UTC midnight)."""
-    grain = "hour" if f.start == f.end else "day"
-    if grain == "day" and rollup.usable(con, f):
+    n; .attrs["grain"] (grain()) is 'hour' for a one-day period (its hours up to now), 'day' up to
+    three months, 'week' (from Monday) up to a year, else 'month': two years of days drew 700 points
+    per line, a band rather than a trend. Every step of the period is there for every category that
+    has any, with zeros, so each draws a whole line and nothing outside the period (local days; a
+    stray day came from cutting days at UTC midnight). A week or month the period cuts is counted
+    only inside the period."""
+    grain = trend_grain(f)
+    if grain != "hour" and rollup.usable(con, f):  # days, weeks and months from the daily rollup
         cond, params = rollup.where(f)
         df = con.execute(f"""
-            SELECT CAST(day AS TIMESTAMP) AS "at", category, sum(n) AS n
+            SELECT CAST(date_trunc('{grain}', day) AS TIMESTAMP) AS "at", category, sum(n) AS n
             FROM rollup_daily WHERE {cond} GROUP BY ALL ORDER BY 1, 2""", params).df()
     else:
         cond, params = where(f)
@@ -105,10 +114,16 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
         local_now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(f.bounds()[0].tzinfo).replace(tzinfo=None)
         last = min(last, local_now.replace(minute=0, second=0, microsecond=0))
         steps = pd.date_range(dt.datetime.combine(f.start, dt.time()), max(last, dt.datetime.combine(f.start, dt.time())), freq="h")
-    else:
+    elif grain == "day":
         steps = pd.date_range(f.start, f.end, freq="D")
+    elif grain == "week":
+        steps = pd.date_range(f.start - dt.timedelta(days=f.start.weekday()), f.end, freq="W-MON")
+    else:
+        steps = pd.date_range(f.start.replace(day=1), f.end, freq="MS")
     if len(df):
-        steps = steps.union(pd.DatetimeIndex(df["at"]))  # a row after `now` (clock skew) still shows
+        # a row after `now` (clock skew) still shows; each step once (a step with two categories came
+        # twice, and the grid then counted both categories twice there)
+        steps = steps.union(pd.DatetimeIndex(df["at"].unique()))
         grid = pd.MultiIndex.from_product([steps, sorted(df["category"].unique())], names=["at", "category"])
         df = (df.assign(at=pd.to_datetime(df["at"])).set_index(["at", "category"])["n"]
               .reindex(grid, fill_value=0).reset_index())

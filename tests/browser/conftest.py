@@ -128,7 +128,9 @@ def sign_in(page, url: str, user: str = "admin", password: str = "demo", timeout
 def pytest_collection_modifyitems(config, items):
     """Browser tests run one after another on one pytest-xdist worker (each starts an app and a
     browser; two at once on two cores starved each other past their timeouts), while the other
-    worker runs the rest of the suite."""
+    worker runs the rest of the suite. The walk (test_walk.py) is the exception: it has its own
+    group and runs beside them, on the worker that runs the rest."""
     for item in items:
-        if "tests/browser/" in item.nodeid.replace("\\", "/"):
+        # a test that names its own group (the long walk, "walk") runs on the other worker instead
+        if "tests/browser/" in item.nodeid.replace("\\", "/") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("browser"))
