@@ -10,6 +10,7 @@ rebuilt from it; a few surges are planted and recorded in demo_surges. Same seed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import re
@@ -168,6 +169,9 @@ def _surge_windows(end: pd.Timestamp) -> pd.DataFrame:
 # (a multinomial split of the total), the planted surges and forgotten cases (as rows of their own),
 # each district's slowness, and the pools of texts (classified once, as distinct bodies).
 CHUNK_ROWS = 200_000
+# DuckDB keeps the blocks it wrote cached up to its memory limit (80 % of the machine by default):
+# while a demo is written to a file it may use this much, then the limit is put back.
+BUILD_MEMORY = "512MB"
 NORMAL, SURGE, FORGOTTEN = 0, 1, 2  # kind of a row: drawn, a planted surge's, a planted forgotten case
 
 
@@ -736,7 +740,18 @@ def _normal_end(end) -> pd.Timestamp:
 
 def build_demo(con, rows: int, seed: int, end=None, chunk_rows: int = CHUNK_ROWS, progress=None) -> dict:
     """Replace the store's data by a demo of about `rows` submissions ending at `end` (default now),
-    written chunk by chunk in one transaction. `progress(done_rows, rows)` is told after each chunk."""
+    written chunk by chunk. `progress(done_rows, rows)` is told after each chunk."""
+    if placements.db_file(con) is None:  # an in-memory store holds everything in memory anyway
+        return _build(con, rows, seed, end, chunk_rows, progress)
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{BUILD_MEMORY}'")
+    try:
+        return _build(con, rows, seed, end, chunk_rows, progress)
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+def _build(con, rows: int, seed: int, end, chunk_rows: int, progress) -> dict:
     started = time.perf_counter()
     end = _normal_end(end)
     p = plan(rows, seed, end, chunk_rows)
@@ -747,11 +762,18 @@ def build_demo(con, rows: int, seed: int, end=None, chunk_rows: int = CHUNK_ROWS
     written = n_events = n_incidents = 0
     stuck_cases = np.zeros(len(p.hotspots), dtype=np.int64)
     forgotten = []
-    with store.transaction(con):
-        for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "demo_hotspots",
-                      "demo_forgotten", "idea_members", "idea_decisions", "idea_actions", "ideas", "submissions"):
-            con.execute(f"DELETE FROM {table}")
-        _lookups(con, p)
+    # One chunk (the app's first start): one transaction, all or nothing. More: a transaction per
+    # chunk, so that DuckDB holds no more than a chunk of uncommitted rows and their index entries;
+    # the store says it holds a demo from the first commit on, so an interrupted build is rebuilt
+    # by running `demo` again.
+    with store.transaction(con) if len(p.counts) == 1 else contextlib.nullcontext():
+        with store.transaction(con):
+            for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "demo_hotspots",
+                          "demo_forgotten", "idea_members", "idea_decisions", "idea_actions", "ideas", "submissions"):
+                con.execute(f"DELETE FROM {table}")
+            for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
+                store.set_meta(con, key, value)
+            _lookups(con, p)
         for k in range(len(p.counts)):
             rng = np.random.default_rng([seed, 3, k])
             t = time.perf_counter()
@@ -764,11 +786,12 @@ def build_demo(con, rows: int, seed: int, end=None, chunk_rows: int = CHUNK_ROWS
             t2 = time.perf_counter()
             ev, state, stuck = workflow(p, frame, case, rng)
             t3 = time.perf_counter()
-            ids = write_chunk(con, p, frame, case, ev, state, written)
-            t4 = time.perf_counter()
-            # incremental, as the app does for new rows: this chunk's complaints join the incidents
-            # of the chunk before where they continue them
-            n_incidents += ideas.update_incidents(con, since_id=None if not written else int(ids[0]) - 1)["incidents"]
+            with store.transaction(con):
+                ids = write_chunk(con, p, frame, case, ev, state, written)
+                t4 = time.perf_counter()
+                # incremental, as the app does for new rows: this chunk's complaints join the
+                # incidents of the chunk before where they continue them
+                n_incidents += ideas.update_incidents(con, since_id=None if not written else int(ids[0]) - 1)["incidents"]
             t5 = time.perf_counter()
             for i, h in enumerate(p.hotspots.itertuples()):
                 stuck_cases[i] += int((stuck & (frame["category"] == h.category).to_numpy()
@@ -784,24 +807,23 @@ def build_demo(con, rows: int, seed: int, end=None, chunk_rows: int = CHUNK_ROWS
             del frame, case, ev, state, stuck
             if progress:
                 progress(written, rows)
-        for name in ("texts", "suffix", "places", "event_kinds", "comments"):
-            con.execute(f"DROP TABLE IF EXISTS _demo_{name}")
-        con.register("_surges", p.surges[["category", "district", "start_at", "end_at", "extra_count", "story"]])
-        con.execute("INSERT INTO demo_surges SELECT * FROM _surges")
-        con.unregister("_surges")
-        spots = p.hotspots.assign(stuck_cases=stuck_cases)
-        con.register("_spots", spots[["category", "district", "department", "start_at", "end_at", "stuck_cases", "story"]])
-        con.execute("INSERT INTO demo_hotspots SELECT * FROM _spots")
-        con.unregister("_spots")
-        lost = pd.DataFrame(forgotten, columns=["submission_id", "category", "district", "received_at", "row"])
-        lost["status"] = p.forgotten["status"].to_numpy()[lost["row"].to_numpy(int)]
-        lost["story"] = p.forgotten["story"].to_numpy()[lost["row"].to_numpy(int)]
-        con.register("_forgotten", lost[["submission_id", "category", "district", "received_at", "status", "story"]])
-        con.execute("INSERT INTO demo_forgotten SELECT * FROM _forgotten")
-        con.unregister("_forgotten")
-        for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
-            store.set_meta(con, key, value)
-        placements.load_demo(con)
+        with store.transaction(con):
+            for name in ("texts", "suffix", "places", "event_kinds", "comments"):
+                con.execute(f"DROP TABLE IF EXISTS _demo_{name}")
+            con.register("_surges", p.surges[["category", "district", "start_at", "end_at", "extra_count", "story"]])
+            con.execute("INSERT INTO demo_surges SELECT * FROM _surges")
+            con.unregister("_surges")
+            spots = p.hotspots.assign(stuck_cases=stuck_cases)
+            con.register("_spots", spots[["category", "district", "department", "start_at", "end_at", "stuck_cases", "story"]])
+            con.execute("INSERT INTO demo_hotspots SELECT * FROM _spots")
+            con.unregister("_spots")
+            lost = pd.DataFrame(forgotten, columns=["submission_id", "category", "district", "received_at", "row"])
+            lost["status"] = p.forgotten["status"].to_numpy()[lost["row"].to_numpy(int)]
+            lost["story"] = p.forgotten["story"].to_numpy()[lost["row"].to_numpy(int)]
+            con.register("_forgotten", lost[["submission_id", "category", "district", "received_at", "status", "story"]])
+            con.execute("INSERT INTO demo_forgotten SELECT * FROM _forgotten")
+            con.unregister("_forgotten")
+            placements.load_demo(con)
     if placements.db_file(con) is not None:  # the public form's copy, next to a store on disk
         placements.publish(con)
     t_write = time.perf_counter()
@@ -848,7 +870,14 @@ def run_demo(args) -> int:
         print(f"error: --end {args.end!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
         con.close()
         return 2
-    stats = build_demo(con, rows=args.rows, seed=args.seed, end=end)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:  # one line per chunk on stderr, when there are several
+        if total > CHUNK_ROWS:
+            print(f"demo: {done:,} of {total:,} rows, {done / (time.perf_counter() - started):,.0f} rows/s",
+                  file=sys.stderr, flush=True)
+
+    stats = build_demo(con, rows=args.rows, seed=args.seed, end=end, progress=progress)
     con.close()
     print(json.dumps(stats) if False else " ".join(f"{k}={v}" for k, v in stats.items()) + f" db={db}")
     return 0
