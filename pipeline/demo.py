@@ -18,6 +18,7 @@ import sys
 import time
 import zlib
 
+import duckdb
 import holidays
 import numpy as np
 import pandas as pd
@@ -744,11 +745,12 @@ def build_demo(con, rows: int, seed: int, end=None, chunk_rows: int = CHUNK_ROWS
     if placements.db_file(con) is None:  # an in-memory store holds everything in memory anyway
         return _build(con, rows, seed, end, chunk_rows, progress)
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.execute(f"SET memory_limit = '{BUILD_MEMORY}'")
     try:
         return _build(con, rows, seed, end, chunk_rows, progress)
-    finally:
-        con.execute(f"SET memory_limit = '{limit}'")
+    finally:  # the setting reads rounded ("18.7 GiB"): the default is put back exactly by RESET
+        con.execute("RESET memory_limit" if limit == default else f"SET memory_limit = '{limit}'")
 
 
 def _build(con, rows: int, seed: int, end, chunk_rows: int, progress) -> dict:

@@ -168,6 +168,15 @@ def test_written_in_chunks_in_time_order(demo_con):
     assert q(demo_con, "SELECT count(*), count(DISTINCT submission_id) FROM events WHERE field = 'created'")[0] == (20000, 20000)
 
 
+def test_a_file_store_gets_its_memory_limit_back(tmp_path):
+    con = store.connect(tmp_path / "d.duckdb")
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    demo.build_demo(con, rows=300, seed=1, end=END)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+    assert q(con, "SELECT count(*) FROM submissions")[0][0] == 300
+    con.close()
+
+
 def test_no_address_line_names_an_emergency_word():
     """The priority is read from the message body alone (demo.case_fields): right only while no
     street, village or address style matches a word of data/emergency_words.csv."""
