@@ -10,16 +10,20 @@ rebuilt from it; a few surges are planted and recorded in demo_surges. Same seed
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import re
 import sys
 import time
 import zlib
 
+import duckdb
 import holidays
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, events, rollup, placements, reference, search, settings, sla, store
+from pipeline import classify, events, placements, reference, rollup, search, settings, sla, store
 
 DEMO = reference.DATA / "demo"
 POOL = 300            # distinct message bodies per (category, language)
@@ -125,6 +129,154 @@ def proposal_pool(rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["idea", "region", "category", "lang", "text", "weight"])
 
 
+# ---- volumes ---------------------------------------------------------------------------------
+def hour_grid(end: pd.Timestamp, days: int = 730) -> pd.DataFrame:
+    """Every local hour of the history with its relative call intensity."""
+    tz = settings.get("TZ")
+    stop = end.tz_convert(tz).floor("h")
+    hours = pd.date_range(stop - pd.Timedelta(days=days), stop, freq="h", inclusive="left")
+    prof = _csv("profile.csv")
+    hour_w = prof[prof.kind == "hour"].set_index("index")["weight"]
+    wd_w = prof[prof.kind == "weekday"].set_index("index")["weight"]
+    kz = holidays.country_holidays("KZ", years=range(hours[0].year, hours[-1].year + 1))
+    holiday = np.array([d in kz for d in hours.date])
+    growth = np.linspace(0.85, 1.15, len(hours))
+    w = hour_w.reindex(hours.hour).to_numpy() * wd_w.reindex(hours.weekday).to_numpy() * growth
+    w = np.where(holiday, w * 0.5, w)
+    return pd.DataFrame({"start": hours, "weight": w / w.sum(), "month": hours.month})
+
+
+def _surge_windows(end: pd.Timestamp) -> pd.DataFrame:
+    tz = settings.get("TZ")
+    local_end = end.tz_convert(tz)
+    rows = []
+    for s in _csv("surges.csv").itertuples():
+        if s.hours_before_end != "":
+            start = local_end - pd.Timedelta(hours=int(s.hours_before_end))
+        else:
+            year = local_end.year if (int(s.month), int(s.day)) < (local_end.month, local_end.day) else local_end.year - 1
+            start = pd.Timestamp(year=year, month=int(s.month), day=int(s.day), hour=6, tz=tz)
+            if (local_end - start).days < 7:
+                start -= pd.DateOffset(years=1)
+        stop = min(start + pd.Timedelta(hours=int(s.duration_hours)), local_end)
+        rows.append((s.category, s.district, start, stop, float(s.multiplier), s.story))
+    return pd.DataFrame(rows, columns=["category", "district", "start_at", "end_at", "multiplier", "story"])
+
+
+# ---- the plan: what the whole history shares, drawn once and small ------------------------------
+# The history is drawn, composed and written in chunks of about CHUNK_ROWS rows (contiguous spans of
+# hours of equal expected volume), each with its own generator seeded by (seed, chunk), so memory
+# stays flat whatever the number of rows. What spans chunks is drawn once: the rows of each chunk
+# (a multinomial split of the total), the planted surges and forgotten cases (as rows of their own),
+# each district's slowness, and the pools of texts (classified once, as distinct bodies).
+CHUNK_ROWS = 200_000
+# DuckDB keeps the blocks it wrote cached up to its memory limit (80 % of the machine by default):
+# while a demo is written to a file it may use this much, then the limit is put back.
+BUILD_MEMORY = "512MB"
+NORMAL, SURGE, FORGOTTEN = 0, 1, 2  # kind of a row: drawn, a planted surge's, a planted forgotten case
+
+
+@dataclasses.dataclass
+class Plan:
+    end: pd.Timestamp
+    end_s: int                    # the end in epoch seconds
+    districts: pd.DataFrame
+    dist_codes: np.ndarray
+    dist_p: np.ndarray
+    cat_codes: np.ndarray         # categories.csv order (the generating categories)
+    season_p: np.ndarray          # [category, month]
+    grid_s: np.ndarray            # each local hour's start, epoch seconds
+    grid_w: np.ndarray
+    grid_month: np.ndarray
+    bounds: np.ndarray            # chunk k draws from grid hours bounds[k]:bounds[k + 1]
+    counts: np.ndarray            # drawn rows of each chunk
+    planted: pd.DataFrame         # t, truth, district, kind, forgotten (row of data/demo/forgotten.csv), chunk
+    surges: pd.DataFrame
+    forgotten: pd.DataFrame
+    hotspots: pd.DataFrame
+    slowness: dict                # district -> factor on its handling times
+    texts: pd.DataFrame           # every text a row can have: message bodies, then proposals (id = position)
+    terms: list                   # search terms of each text
+    groups: dict                  # (truth, lang) -> (first text id, count) of message bodies
+    right: dict                   # (truth, lang) -> a body the classifier reads as its truth
+    proposals: dict               # region -> (ideas, p, {(idea, lang): (first text id, count)}, {idea: category})
+    places: pd.DataFrame          # streets and villages (id = position)
+    registry: pd.DataFrame        # QR placements
+
+
+def _epoch(ts) -> int:
+    return int(pd.Timestamp(ts).tz_convert("UTC").timestamp())
+
+
+def _seconds(instants: pd.Series) -> np.ndarray:
+    """Instants (any resolution) as epoch seconds."""
+    return instants.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+
+
+def plan(rows: int, seed: int, end: pd.Timestamp, chunk_rows: int = CHUNK_ROWS) -> Plan:
+    g = np.random.default_rng([seed, 0])
+    d = reference.districts()
+    cats = _csv("categories.csv")
+    codes = cats["category"].to_numpy(dtype=object)
+    grid = hour_grid(end)
+    per_capita = np.where(d["kind"] == "city_district", 1.3, 0.8)
+    dist_p = (d["population"] * per_capita).to_numpy(float)
+    dist_p = dist_p / dist_p.sum()
+    season = cats[[f"m{m}" for m in range(1, 13)]].to_numpy(float) * cats["share"].to_numpy(float)[:, None]
+    season_p = season / season.sum(axis=0)
+    grid_s = _seconds(grid["start"])
+    weight = grid["weight"].to_numpy()
+    month = grid["month"].to_numpy()
+
+    surges = _surge_windows(end)
+    # Expected count of a (category, district) in a window, to size each surge's extra volume.
+    expected_rows = int(rows * 0.997)
+    extra = []
+    for s in surges.itertuples():
+        in_window = (grid["start"] >= s.start_at) & (grid["start"] < s.end_at)
+        cat_i = int(np.flatnonzero(codes == s.category)[0])
+        dist_i = int(np.flatnonzero(d["code"].to_numpy() == s.district)[0])
+        expected = expected_rows * (grid.loc[in_window, "weight"] * season_p[cat_i, grid.loc[in_window, "month"] - 1]).sum() * dist_p[dist_i]
+        extra.append(max(MIN_SURGE, int(round(expected * (s.multiplier - 1)))))
+    surges["extra_count"] = extra
+    planted = []
+    for s in surges.itertuples():  # surge rows spread evenly over their window
+        span = (s.end_at - s.start_at).total_seconds()
+        offs = np.sort(g.uniform(0, span, s.extra_count)).astype("int64")
+        planted.append(pd.DataFrame({"t": _epoch(s.start_at) + offs, "truth": s.category, "district": s.district,
+                                     "kind": SURGE, "forgotten": -1}))
+    # The forgotten cases: received on their day, in office hours, never finished.
+    forgotten = _csv("forgotten.csv")
+    tz = settings.get("TZ")
+    for i, f in enumerate(forgotten.itertuples()):
+        day = (end.tz_convert(tz) - pd.Timedelta(days=int(f.days_before_end))).normalize()
+        planted.append(pd.DataFrame({"t": [_epoch(day) + int(g.integers(9 * 3600, 17 * 3600))], "truth": f.category,
+                                     "district": f.district, "kind": FORGOTTEN, "forgotten": i}))
+    planted = pd.concat(planted, ignore_index=True)
+    base_rows = max(0, rows - len(planted))
+
+    chunks = max(1, -(-rows // max(1, chunk_rows)))
+    cum = np.cumsum(weight)
+    inner = np.searchsorted(cum, np.arange(1, chunks) / chunks * cum[-1])
+    bounds = np.unique(np.concatenate([[0], inner, [len(weight)]]))
+    shares = np.add.reduceat(weight, bounds[:-1])
+    shares = shares / shares.sum()
+    shares[-1] = max(0.0, 1.0 - shares[:-1].sum())  # exactly 1 in all, as multinomial wants
+    counts = g.multinomial(base_rows, shares)
+    planted["chunk"] = np.clip(np.searchsorted(grid_s[bounds[:-1]], planted["t"].to_numpy(), side="right") - 1,
+                               0, len(counts) - 1)
+    slowness = dict(zip(d["code"], g.lognormal(0.0, 0.35, len(d))))
+
+    texts, terms, groups, right, proposals = _text_pools(seed)
+    places = _csv("places.csv")
+    registry = _csv("../placements.csv")  # checked as a whole by load_demo and tests/test_placements.py
+    registry["active"] = registry["active"].astype(str).str.lower().isin(placements.TRUE)
+    registry["weight"] = registry["kind"].map(KIND_WEIGHT).fillna(1.0)
+    return Plan(end, _epoch(end), d, d["code"].to_numpy(dtype=object), dist_p, codes, season_p, grid_s, weight,
+                month, bounds, counts, planted, surges, forgotten, hotspot_windows(end), slowness, texts, terms,
+                groups, right, proposals, places, registry)
+
+
 # An idea is a local matter: its proposals come mostly from its one to three home districts (the first
 # the most), drawn among its region's districts by population; the rest of a district's proposals
 # go to the other ideas of the region at AWAY_WEIGHT of their popularity.
@@ -162,254 +314,179 @@ def home_districts(rng: np.random.Generator, pool: pd.DataFrame) -> dict[tuple[s
     return out
 
 
-def proposals_for(rng: np.random.Generator, regions: np.ndarray, langs: np.ndarray,
-                  districts: np.ndarray | None = None) -> pd.DataFrame:
-    """A proposal (idea, category, text) for each row of a region and language: ideas by their
-    popularity in the region and, given the rows' districts, by their home districts
-    (`home_districts`: an idea comes mostly from one to three districts); a text among the idea's
-    variants in that language."""
-    pool = proposal_pool(rng)
-    homes = home_districts(rng.spawn(1)[0], pool) if districts is not None else {}
-    out = pd.DataFrame({"idea": pd.Series([None] * len(regions), dtype=object),
-                        "category": pd.Series([None] * len(regions), dtype=object),
-                        "text": pd.Series([None] * len(regions), dtype=object)})
-    for region in np.unique(regions):
-        ideas = pool[pool["region"] == region].drop_duplicates("idea")
-        rows = np.flatnonzero(regions == region)
-        names = ideas["idea"].to_numpy(dtype=object)
+def _text_pools(seed: int):
+    """Message bodies (classified once: the costly part) and proposal texts, with their search terms."""
+    pool = message_pool(np.random.default_rng([seed, 1]))
+    labels = classify.classify_texts(pool["body"].tolist())
+    pool = pd.concat([pool, labels.rename(columns={"language": "lang_detected"})], axis=1)
+    key = list(zip(pool["truth"], pool["language_gen"]))
+    groups: dict = {}
+    for i, k in enumerate(key):
+        first, count = groups.get(k, (i, 0))
+        groups[k] = (first, count + 1)
+    right: dict = {}
+    for i, (k, cat) in enumerate(zip(key, pool["category"])):
+        if cat == k[0]:
+            right.setdefault(k, i)
+    props = proposal_pool(np.random.default_rng([seed, 2]))
+    offset = len(pool)
+    proposals = {}
+    homes = home_districts(np.random.default_rng([seed, 4]), props)  # each idea's one to three districts
+    for region, mine in props.groupby("region", sort=True):
+        ideas = mine.drop_duplicates("idea")
+        spans = {}
+        for (idea, lang), rows in mine.groupby(["idea", "lang"]).groups.items():
+            pos = props.index.get_indexer(rows)
+            spans[(idea, lang)] = (offset + int(pos.min()), len(pos))
         p = ideas["weight"].to_numpy(float)
-        u = rng.random(len(rows))  # one draw a row, as rng.choice takes
-        picked = np.empty(len(rows), dtype=np.int64)
-        for district in ([None] if districts is None else np.unique(districts[rows].astype(str))):
-            mine = np.arange(len(rows)) if district is None else np.flatnonzero(districts[rows].astype(str) == district)
-            w = p if district is None else p * np.array([homes.get((i, district), AWAY_WEIGHT) for i in names])
-            cdf = np.cumsum(w / w.sum())
-            picked[mine] = np.minimum(cdf.searchsorted(u[mine], side="right"), len(names) - 1)
-        chosen = names[picked]
-        for lang in LANGS:
-            for idea in np.unique(chosen):
-                sel = rows[(chosen == idea) & (langs[rows] == lang)]
-                if not len(sel):
-                    continue
-                variants = pool[(pool["idea"] == idea) & (pool["lang"] == lang)]
-                pick = rng.integers(len(variants), size=len(sel))
-                out.loc[sel, "idea"] = idea
-                out.loc[sel, "category"] = variants["category"].iloc[0]
-                out.loc[sel, "text"] = variants["text"].to_numpy(dtype=object)[pick]
-    return out
+        proposals[region] = (ideas["idea"].to_numpy(dtype=object), p / p.sum(), spans,
+                             dict(zip(ideas["idea"], ideas["category"])), homes)
+    texts = pd.DataFrame({
+        "text": pd.concat([pool["body"], props["text"]], ignore_index=True),
+        "category": pd.concat([pool["category"], props["category"]], ignore_index=True),
+        "confidence": np.concatenate([pool["confidence"].to_numpy(float), np.ones(len(props))]),
+        "language": pd.concat([pool["lang_detected"], props["lang"]], ignore_index=True)})
+    terms = [search.doc_terms(t) for t in texts["text"]]
+    return texts, terms, groups, right, proposals
 
 
-# ---- volumes ---------------------------------------------------------------------------------
-def hour_grid(end: pd.Timestamp, days: int = 730) -> pd.DataFrame:
-    """Every local hour of the history with its relative call intensity."""
-    tz = settings.get("TZ")
-    stop = end.tz_convert(tz).floor("h")
-    hours = pd.date_range(stop - pd.Timedelta(days=days), stop, freq="h", inclusive="left")
-    prof = _csv("profile.csv")
-    hour_w = prof[prof.kind == "hour"].set_index("index")["weight"]
-    wd_w = prof[prof.kind == "weekday"].set_index("index")["weight"]
-    kz = holidays.country_holidays("KZ", years=range(hours[0].year, hours[-1].year + 1))
-    holiday = np.array([d in kz for d in hours.date])
-    growth = np.linspace(0.85, 1.15, len(hours))
-    w = hour_w.reindex(hours.hour).to_numpy() * wd_w.reindex(hours.weekday).to_numpy() * growth
-    w = np.where(holiday, w * 0.5, w)
-    return pd.DataFrame({"start": hours, "weight": w / w.sum(), "month": hours.month})
-
-
-def _surge_windows(end: pd.Timestamp) -> pd.DataFrame:
-    tz = settings.get("TZ")
-    local_end = end.tz_convert(tz)
-    rows = []
-    for s in _csv("surges.csv").itertuples():
-        if s.hours_before_end != "":
-            start = local_end - pd.Timedelta(hours=int(s.hours_before_end))
-        else:
-            year = local_end.year if (int(s.month), int(s.day)) < (local_end.month, local_end.day) else local_end.year - 1
-            start = pd.Timestamp(year=year, month=int(s.month), day=int(s.day), hour=6, tz=tz)
-            if (local_end - start).days < 7:
-                start -= pd.DateOffset(years=1)
-        stop = min(start + pd.Timedelta(hours=int(s.duration_hours)), local_end)
-        rows.append((s.category, s.district, start, stop, float(s.multiplier), s.story))
-    return pd.DataFrame(rows, columns=["category", "district", "start_at", "end_at", "multiplier", "story"])
-
-
-# ---- build -----------------------------------------------------------------------------------
-def generate(rows: int, seed: int, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = np.random.default_rng(seed)
-    d = reference.districts()
-    cats = _csv("categories.csv")
-    codes = cats["category"].to_numpy()
-    grid = hour_grid(end)
-    per_capita = np.where(d["kind"] == "city_district", 1.3, 0.8)
-    dist_p = (d["population"] * per_capita).to_numpy(float)
-    dist_p = dist_p / dist_p.sum()
-    season = cats[[f"m{m}" for m in range(1, 13)]].to_numpy(float) * cats["share"].to_numpy(float)[:, None]
-    season_p = season / season.sum(axis=0)  # [category, month]
-
-    surges = _surge_windows(end)
-    # Expected count of a (category, district) in a window, to size each surge's extra volume.
-    base_rows = int(rows * 0.997)
-    extra = []
-    for s in surges.itertuples():
-        in_window = (grid["start"] >= s.start_at) & (grid["start"] < s.end_at)
-        cat_i = int(np.flatnonzero(codes == s.category)[0])
-        dist_i = int(np.flatnonzero(d["code"].to_numpy() == s.district)[0])
-        expected = base_rows * (grid.loc[in_window, "weight"] * season_p[cat_i, grid.loc[in_window, "month"] - 1]).sum() * dist_p[dist_i]
-        extra.append(max(MIN_SURGE, int(round(expected * (s.multiplier - 1)))))
-    surges["extra_count"] = extra
-    base_rows = rows - int(sum(extra))
-
-    hour_idx = rng.choice(len(grid), size=base_rows, p=grid["weight"].to_numpy())
-    month = grid["month"].to_numpy()[hour_idx]
-    category = np.empty(base_rows, dtype=object)
+# ---- one chunk -------------------------------------------------------------------------------
+def draw(p: Plan, k: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Chunk k's rows (with its planted ones) in time order: t (epoch seconds), truth, district, region,
+    kind, forgotten."""
+    lo, hi = int(p.bounds[k]), int(p.bounds[k + 1])
+    n = int(p.counts[k])
+    w = p.grid_w[lo:hi]
+    hour = lo + rng.choice(hi - lo, size=n, p=w / w.sum())
+    month = p.grid_month[hour]
+    truth = np.empty(n, dtype=object)
     for m in range(1, 13):
         sel = np.flatnonzero(month == m)
-        category[sel] = rng.choice(codes, size=len(sel), p=season_p[:, m - 1])
-    district = rng.choice(d["code"].to_numpy(), size=base_rows, p=dist_p)
-    received = grid["start"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()[hour_idx] + rng.integers(0, 3600, base_rows).astype("timedelta64[s]")
-    frame = pd.DataFrame({"received_at": received, "truth": category, "district": district})
-    for s in surges.itertuples():  # surge rows spread evenly over their window
-        span = (s.end_at - s.start_at).total_seconds()
-        offs = np.sort(rng.uniform(0, span, s.extra_count)).astype("int64").astype("timedelta64[s]")
-        frame = pd.concat([frame, pd.DataFrame({
-            "received_at": s.start_at.tz_convert("UTC").tz_localize(None).to_datetime64() + offs,
-            "truth": s.category, "district": s.district, "planted": True})], ignore_index=True)
-    frame["planted"] = frame["planted"].eq(True) if "planted" in frame else False
-    frame["received_at"] = pd.to_datetime(frame["received_at"])
-    if frame["received_at"].dt.tz is None:
-        frame["received_at"] = frame["received_at"].dt.tz_localize("UTC")
-    frame["received_at"] = frame["received_at"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-    frame = frame[frame["received_at"] <= end].sort_values("received_at", kind="stable").reset_index(drop=True)
-    frame["region"] = frame["district"].map(dict(zip(d["code"], d["region"])))
-    return frame, surges
+        if len(sel):
+            truth[sel] = rng.choice(p.cat_codes, size=len(sel), p=p.season_p[:, m - 1])
+    district = rng.choice(p.dist_codes, size=n, p=p.dist_p)
+    t = p.grid_s[hour] + rng.integers(0, 3600, n)
+    mine = p.planted[p.planted["chunk"] == k]
+    frame = pd.DataFrame({"t": np.concatenate([t, mine["t"].to_numpy()]),
+                          "truth": np.concatenate([truth, mine["truth"].to_numpy(dtype=object)]),
+                          "district": np.concatenate([district, mine["district"].to_numpy(dtype=object)]),
+                          "kind": np.concatenate([np.zeros(n, dtype=np.int8), mine["kind"].to_numpy(np.int8)]),
+                          "forgotten": np.concatenate([np.full(n, -1), mine["forgotten"].to_numpy()])})
+    frame = frame[frame["t"] <= p.end_s].sort_values("t", kind="stable").reset_index(drop=True)
+    frame["region"] = frame["district"].map(dict(zip(p.districts["code"], p.districts["region"])))
+    return frame
 
 
-def compose(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def compose(p: Plan, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Every column of a chunk's submissions as numbers and codes; the strings are put together
+    by DuckDB at insert (write_chunk)."""
     n = len(frame)
-    pool = message_pool(rng)
-    labels = classify.classify_texts(pool["body"].tolist())  # distinct bodies: the costly part, once
-    pool = pd.concat([pool, labels.rename(columns={"language": "lang_detected"})], axis=1)
-    key = pool["truth"] + "|" + pool["language_gen"]
-    starts = key.drop_duplicates().reset_index().set_index(key.drop_duplicates())["index"]
-    sizes = key.value_counts()
-
+    region = frame["region"].to_numpy(dtype=object)
+    district = frame["district"].to_numpy(dtype=object)
+    truth = frame["truth"].to_numpy(dtype=object).copy()
+    kind = frame["kind"].to_numpy()
+    fixed, surge = kind != NORMAL, kind == SURGE
     lang = np.empty(n, dtype=object)
-    for region, p in LANG_SHARES.items():
-        sel = np.flatnonzero(frame["region"].to_numpy() == region)
-        lang[sel] = rng.choice(LANGS, size=len(sel), p=p)
-    row_key = frame["truth"].to_numpy(dtype=object) + "|" + lang
-    offset = pd.Series(row_key).map(starts).to_numpy()
-    size = pd.Series(row_key).map(sizes).to_numpy()
-    pick = (offset + (rng.random(n) * size).astype(int)).astype(int)
-    if "planted" in frame:  # a planted surge's reports share one wording (per language) that reads as its category
-        right = pool.index[pool["category"] == pool["truth"]].to_series().groupby(key[pool["category"] == pool["truth"]]).first()
-        planted = np.flatnonzero(frame["planted"].to_numpy(bool))
-        fixed = pd.Series(row_key[planted]).map(right).to_numpy()
-        pick[planted] = np.where(pd.isna(fixed), pick[planted], fixed).astype(int)
-    chosen = pool.iloc[pick].reset_index(drop=True)
+    for name, shares in LANG_SHARES.items():
+        sel = np.flatnonzero(region == name)
+        lang[sel] = rng.choice(LANGS, size=len(sel), p=shares)
+    keys = list(zip(truth.tolist(), lang.tolist()))
+    first = np.fromiter((p.groups[k][0] for k in keys), dtype=np.int64, count=n)
+    size = np.fromiter((p.groups[k][1] for k in keys), dtype=np.int64, count=n)
+    text_id = first + (rng.random(n) * size).astype(np.int64)
+    for i in np.flatnonzero(fixed):  # planted reports share one wording (per language) that reads as their category
+        text_id[i] = p.right.get(keys[i], text_id[i])
 
-    places = _csv("places.csv")
-    d = reference.districts().set_index("code")
+    d = p.districts.set_index("code")
     rural = frame["district"].map(d["kind"]).to_numpy() == "district"
-    street = np.empty(n, dtype=object)
-    for region in ("aktobe", "shymkent"):
-        names = places[(places.region == region) & (places.kind == "street")]["text"].to_numpy()
-        sel = np.flatnonzero((frame["region"].to_numpy() == region) & ~rural)
-        street[sel] = rng.choice(names, size=len(sel))
-    villages = places[places.kind == "village"]["text"].to_numpy()
+    street = np.zeros(n, dtype=np.int64)
+    for name in ("aktobe", "shymkent"):
+        ids = np.flatnonzero(((p.places["region"] == name) & (p.places["kind"] == "street")).to_numpy())
+        sel = np.flatnonzero((region == name) & ~rural)
+        street[sel] = rng.choice(ids, size=len(sel))
+    villages = np.flatnonzero((p.places["kind"] == "village").to_numpy())
     street[rural] = rng.choice(villages, size=int(rural.sum()))
-    if "planted" in frame:  # a planted surge is one event: its reports name one street (or village)
-        planted = frame["planted"].to_numpy(bool)
-        for (cat, dist), rows in frame[planted].groupby(["truth", "district"]).groups.items():
-            region = d.loc[dist, "region"]
-            pool = (places[places.kind == "village"] if d.loc[dist, "kind"] == "district" else
-                    places[(places.region == region) & (places.kind == "street")])["text"].to_numpy()
+    if surge.any():  # a planted surge is one event: its reports name one street (or village)
+        for (cat, dist), rows in frame[surge].groupby(["truth", "district"]).groups.items():
+            pool = villages if d.loc[dist, "kind"] == "district" else np.flatnonzero(
+                ((p.places["region"] == d.loc[dist, "region"]) & (p.places["kind"] == "street")).to_numpy())
             street[np.asarray(rows)] = pool[zlib.crc32(f"{cat}:{dist}".encode()) % len(pool)]
-    house = rng.integers(1, 180, n).astype(str)
-    address = pd.Series(street) + ", " + pd.Series(house)
-    flat = rng.random(n) < 0.15
-    address = address.where(~flat, address + ", кв. " + pd.Series(rng.integers(1, 120, n).astype(str)))
+    house = rng.integers(1, 180, n)
+    flat = np.where(rng.random(n) < 0.15, rng.integers(1, 120, n), 0)
     style = rng.random(n)
-    if "planted" in frame:  # and say where it is
-        style = np.where(frame["planted"].to_numpy(bool) & (style >= 0.65), style * 0.5, style)
-    suffix = np.where(style < 0.35, " Адрес: " + address, np.where(style < 0.55, " (" + address + ")",
-                      np.where(style < 0.65, " Мекенжайы: " + address, "")))
-    source = rng.choice(SOURCES, size=n, p=SOURCE_P)
-    if "planted" in frame:  # a planted surge is complaints about one event, never proposals
-        source = np.where(frame["planted"].to_numpy(bool) & (source == "qr"), "hotline_109", source)
-    names = _csv("names.csv")["name"].to_numpy()
-    phone = "+7 7" + pd.Series(rng.choice(["01", "02", "05", "07", "47", "71", "75", "77"], n)) + " " + \
-        pd.Series(rng.integers(100, 999, n).astype(str)) + " " + pd.Series(rng.integers(10, 99, n).astype(str)) + \
-        " " + pd.Series(rng.integers(10, 99, n).astype(str))
-    contact = (phone + "; " + pd.Series(rng.choice(names, n))).where(
-        (source == "hotline_109") | (rng.random(n) < 0.3), None)
-    geo = (source != "hotline_109") & (rng.random(n) < 0.6)
+    style = np.where(surge & (style >= 0.65), style * 0.5, style)  # and say where it is
+    style = np.select([style < 0.35, style < 0.55, style < 0.65], [0, 1, 2], 3)
+    source = rng.choice(len(SOURCES), size=n, p=SOURCE_P)
+    qr = source == SOURCES.index("qr")
+    source = np.where(fixed & qr, SOURCES.index("hotline_109"), source)  # planted ones are complaints
+    qr = source == SOURCES.index("qr")
+    hotline = source == SOURCES.index("hotline_109")
+    has_contact = hotline | (rng.random(n) < 0.3)
+    operator, a, b, c = (rng.integers(0, len(OPERATORS), n), rng.integers(100, 999, n),
+                         rng.integers(10, 99, n), rng.integers(10, 99, n))
+    name_id = rng.integers(0, len(NAMES), n)
+    geo = ~hotline & (rng.random(n) < 0.6)
     jitter = np.where(rural, 0.25, 0.025)
     lat = np.where(geo, frame["district"].map(d["lat"]).to_numpy(float) + rng.normal(0, 1, n) * jitter, np.nan)
     lon = np.where(geo, frame["district"].map(d["lon"]).to_numpy(float) + rng.normal(0, 1, n) * jitter * 1.5, np.nan)
-    placement_rng = rng.spawn(1)[0]  # placements are drawn once the proposals' ideas are known
-    # the draws placements took before the registry, so that everything after them stays as it was
-    rng.integers(1, 400, n), rng.integers(1, 60, n), rng.random(n)
-    # Search terms of body and address apart: few distinct bodies, and addresses differ mostly in
-    # numbers, which have no stems (a tenth of the time of keying 150,000 whole texts).
+
     # QR rows are residents' proposals: their own texts (no address line), the proposal's topic as
     # the category (the form asks for it), the wording's language.
-    qr = np.flatnonzero(source == "qr")
-    bodies = chosen["body"].to_numpy(dtype=object)
-    language = chosen["lang_detected"].to_numpy(dtype=object).copy()
-    category = chosen["category"].to_numpy(dtype=object).copy()
-    confidence = chosen["confidence"].to_numpy(float).copy()
-    category_source = np.full(n, "model", dtype=object)
-    truth = frame["truth"].to_numpy(dtype=object).copy()
-    idea = np.full(n, None, dtype=object)
-    if len(qr):
-        prop = proposals_for(rng, frame["region"].to_numpy(dtype=object)[qr], lang[qr],
-                             frame["district"].to_numpy(dtype=object)[qr])
-        idea[qr] = prop["idea"].to_numpy(dtype=object)
-        bodies = bodies.copy()
-        bodies[qr] = prop["text"].to_numpy(dtype=object)
-        language[qr] = lang[qr]
-        category[qr] = truth[qr] = prop["category"].to_numpy(dtype=object)
-        confidence[qr] = 1.0
-        category_source[qr] = "topic"
-        suffix = suffix.astype(object)
-        suffix[qr] = ""
-        address = address.where(source != "qr", None)
-    placement = qr_placements(frame, source == "qr", placement_rng, idea)
-    body_terms = {b: search.doc_terms(b) for b in set(bodies)}
-    bare = pd.Series(suffix).str.replace(r"\d+", "", regex=True).to_numpy(dtype=object)
-    suffix_terms = {a: search.doc_terms(a) for a in set(bare)}
-    terms = [sorted(set(body_terms[b]).union(suffix_terms[a])) for b, a in zip(bodies, bare)]
-    return frame.assign(
-        source=source, source_id=[f"demo-{i:08d}" for i in range(n)], search_terms=terms, truth=truth,
-        text=bodies + suffix, language=language,
-        category=category, category_confidence=confidence,
-        category_source=category_source, address=address.to_numpy(dtype=object), contact=contact.to_numpy(dtype=object),
-        lat=lat, lon=lon, placement=placement, status="new",
-    )
+    rows = np.flatnonzero(qr)
+    idea = np.full(n, "", dtype=object)
+    for name in np.unique(region[rows]):
+        ideas, prob, spans, category_of, homes = p.proposals[name]
+        sel = rows[region[rows] == name]
+        u = rng.random(len(sel))  # one draw a row; an idea is likelier in its home districts
+        picked = np.empty(len(sel), dtype=np.int64)
+        for dist in np.unique(district[sel].astype(str)):
+            mine = np.flatnonzero(district[sel].astype(str) == dist)
+            w = prob * np.array([homes.get((i, dist), AWAY_WEIGHT) for i in ideas])
+            picked[mine] = np.minimum(np.cumsum(w / w.sum()).searchsorted(u[mine], side="right"), len(ideas) - 1)
+        chosen = ideas[picked]
+        idea[sel] = chosen
+        span = [spans.get((i, l)) for i, l in zip(chosen.tolist(), lang[sel].tolist())]
+        first = np.array([s[0] for s in span], dtype=np.int64)
+        count = np.array([s[1] for s in span], dtype=np.int64)
+        text_id[sel] = first + (rng.random(len(sel)) * count).astype(np.int64)
+        truth[sel] = [category_of[i] for i in chosen.tolist()]
+    placement = qr_placements(p, frame, qr, rng, idea)
+    texts = p.texts
+    category = texts["category"].to_numpy(dtype=object)[text_id]
+    language = np.where(qr, lang, texts["language"].to_numpy(dtype=object)[text_id])
+    style = np.where(qr, 3, style)
+    n_places = len(p.places)
+    return pd.DataFrame({
+        "t": frame["t"].to_numpy(), "truth": truth, "district": district, "region": region, "kind": kind,
+        "forgotten": frame["forgotten"].to_numpy(), "source": np.array(SOURCES, dtype=object)[source],
+        "text_id": text_id, "suffix": np.where(style < 3, (style * n_places + street) * 2 + (flat > 0), -1),
+        "street": street, "house": house, "flat": flat, "style": style, "has_contact": has_contact,
+        "operator": operator, "a": a, "b": b, "c": c, "name": name_id, "lat": lat, "lon": lon,
+        "placement": placement, "language": language, "category": category,
+        "category_confidence": texts["confidence"].to_numpy(float)[text_id],
+        "category_source": np.where(qr, "topic", "model").astype(object)})
 
 
 # The demo's QR proposals come through the registry's placements (data/placements.csv): one in the
 # submission's district, or a bus route of its region; bus stops and routes carry most. Placements
 # the registry lists as taken down (inactive) produced proposals only until TAKEN_DOWN_DAYS before the end.
-# An idea's proposals in a district come mostly from one or two placements there (where the people
-# who care about it pass): FAVOURITE_BOOST times their kind's weight.
-FAVOURITE_BOOST = 8.0
 KIND_WEIGHT = {"bus_stop": 3.0, "bus_route": 3.0, "akimat_office": 1.5, "school": 1.0, "clinic": 1.0, "park": 1.0,
                "other": 1.0}
 TAKEN_DOWN_DAYS = 120
+# An idea's proposals in a district come mostly from one or two placements there (where the people
+# who care about it pass): FAVOURITE_BOOST times their kind's weight.
+FAVOURITE_BOOST = 8.0
+OPERATORS = ("01", "02", "05", "07", "47", "71", "75", "77")
+NAMES = tuple(_csv("names.csv")["name"].drop_duplicates())
 
 
-def qr_placements(frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator,
+def qr_placements(p: Plan, frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator,
                   ideas: np.ndarray | None = None) -> np.ndarray:
-    registry = _csv("../placements.csv")  # checked as a whole by load_demo and tests/test_placements.py
-    registry["active"] = registry["active"].astype(str).str.lower().isin(placements.TRUE)
-    registry["weight"] = registry["kind"].map(KIND_WEIGHT).fillna(1.0)
+    registry = p.registry
     out = np.full(len(frame), None, dtype=object)
-    received = frame["received_at"]
-    late = (received > received.max() - pd.Timedelta(days=TAKEN_DOWN_DAYS)).to_numpy(bool)
+    late = frame["t"].to_numpy() > p.end_s - TAKEN_DOWN_DAYS * 86400
     rows = np.flatnonzero(qr)
-    ideas = np.full(len(frame), "", dtype=object) if ideas is None else np.where(pd.isna(ideas), "", ideas)
+    ideas = np.full(len(frame), "", dtype=object) if ideas is None else ideas
     groups, districts = pd.factorize(frame["district"].to_numpy(dtype=object)[rows])
     regions = frame["region"].to_numpy(dtype=object)
     for k, district in enumerate(districts):
@@ -431,6 +508,25 @@ def qr_placements(frame: pd.DataFrame, qr: np.ndarray, rng: np.random.Generator,
     return out
 
 
+def case_fields(p: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """Priority, department and deadlines (pipeline.sla). The priority is read from the body of
+    each distinct (text, category, heating season): the address lines name no emergency word
+    (tests/test_demo.py checks), so it is the whole text's."""
+    received = pd.Series(pd.to_datetime(frame["t"].to_numpy(), unit="s", utc=True)).astype("datetime64[us, UTC]")
+    heating = sla.in_heating_season(received)
+    cats = pd.Series(frame["category"].to_numpy(dtype=object))
+    cat_code = pd.factorize(cats)[0]
+    key = (frame["text_id"].to_numpy() * (cat_code.max() + 1) + cat_code) * 2 + heating
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    sample = pd.DataFrame({"text": p.texts["text"].to_numpy(dtype=object)[frame["text_id"].to_numpy()[first]],
+                           "category": cats.to_numpy()[first], "received_at": received.to_numpy()[first]})
+    priority = pd.Series(sla.priority_of(sample).to_numpy(dtype=object)[inverse.ravel()])
+    feedback_due, due = sla.deadlines(received, cats, priority)
+    return pd.DataFrame({"received_at": received, "priority": priority,
+                         "department": cats.map(sla.department_of()).fillna("district_akimat"),
+                         "feedback_due_at": feedback_due, "due_at": due})
+
+
 # ---- workflow ------------------------------------------------------------------------------
 # Shares of the outcomes, for the median district (slower districts have more late cases).
 FEEDBACK_LATE = 0.075  # first feedback after its deadline
@@ -438,7 +534,16 @@ RESOLVE_LATE = 0.07    # resolved after the resolution deadline (late by a part 
 REJECTED, FORWARDED, REOPENED = 0.015, 0.025, 0.02
 CONFIRMED = 0.4        # resolved cases the resident confirmed
 MAX_LATE_DAYS = 30     # no late resolution comes later than this after the deadline
-NEVER = pd.Timedelta(days=3650)  # "after the end": such events are not written
+NEVER = 3650 * 24.0    # hours after receipt, "after the end": such events are not written
+# The events the workflow writes, in the order it writes them: field, old, new. "@at" is the
+# event's time, "@old" the time it replaces, "@to" the forwarding comment's department.
+EVENT_KINDS = (("status", "new", "feedback_given"), ("feedback_at", None, "@at"),
+               ("status", "feedback_given", "rejected"), ("status", "feedback_given", "forwarded"),
+               ("forwarded_to", None, "@to"), ("status", "feedback_given", "in_progress"),
+               ("status", "in_progress", "resolved"), ("resolved_at", None, "@at"),
+               ("status", "resolved", "reopened"), ("resolved_at", "@old", None),
+               ("status", "reopened", "in_progress"), ("status", "in_progress", "resolved"),
+               ("resolved_at", None, "@at"), ("resident_confirmed_at", None, "@at"))
 
 
 def hotspot_windows(end: pd.Timestamp) -> pd.DataFrame:
@@ -450,45 +555,23 @@ def hotspot_windows(end: pd.Timestamp) -> pd.DataFrame:
     return spots
 
 
-def forgotten_cases(frame: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
-    """The planted forgotten cases (data/demo/forgotten.csv): for each line, the case of that
-    category and district received nearest to `days_before_end` before the end."""
-    out = []
-    taken: set[int] = set()
-    for f in _csv("forgotten.csv").itertuples():
-        target = end - pd.Timedelta(days=int(f.days_before_end))
-        pool = frame[(frame["category"] == f.category) & (frame["district"] == f.district)]
-        if pool.empty:
-            pool = frame[frame["district"] == f.district]
-        pool = pool[~pool.index.isin(taken) & (pool["received_at"] < end - pd.Timedelta(days=91))]
-        if pool.empty:
-            continue
-        i = int((pool["received_at"] - target).abs().idxmin())
-        taken.add(i)
-        out.append((i, f.status, f.story))
-    return pd.DataFrame(out, columns=["row", "status", "story"])
-
-
-def workflow(frame: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp,
-             hotspots: pd.DataFrame, forgotten: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+def workflow(p: Plan, frame: pd.DataFrame, case: pd.DataFrame, rng: np.random.Generator):
     """Final state and the status events that lead to it, consistent in time.
 
     Feedback and resolution are drawn against each case's own deadlines: most cases get feedback
     and are resolved within them, a few late (by part of the term, never months). Cases of a
     hot spot received in its window are stuck (never resolved by the end); the forgotten cases are
-    the only ones left open for months. Returns the events, the final state and, per row, whether
-    it is stuck in a hot spot."""
+    the only ones left open for months. Returns the events (row, kind of EVENT_KINDS, time, time
+    replaced, comment), the final state (times in epoch seconds, -1 for none) and, per row,
+    whether it is stuck in a hot spot."""
     n = len(frame)
-    ids = frame["id"].to_numpy()
-    t0 = frame["received_at"]
-    hours = lambda a, b: ((b - a) / pd.Timedelta(hours=1)).to_numpy(float)  # noqa: E731
-    H = lambda h: pd.to_timedelta(np.round(h * 3600), unit="s")  # noqa: E731
-    fb_window = np.maximum(hours(t0, frame["feedback_due_at"]), 0.1)
-    res_window = np.maximum(hours(t0, frame["due_at"]), 1.0)
-    never = np.full(n, NEVER / pd.Timedelta(hours=1))  # from receipt: past the end of any history
+    t0 = frame["t"].to_numpy()
+    sec = lambda col: _seconds(case[col])  # noqa: E731
+    fb_window = np.maximum((sec("feedback_due_at") - t0) / 3600, 0.1)
+    res_window = np.maximum((sec("due_at") - t0) / 3600, 1.0)
+    never = np.full(n, NEVER)
 
-    district_codes = reference.districts()["code"].to_numpy()
-    slowness = frame["district"].map(dict(zip(district_codes, rng.lognormal(0.0, 0.35, len(district_codes))))).to_numpy(float)
+    slowness = frame["district"].map(p.slowness).to_numpy(float)
     # Feedback: a call back within hours; late ones miss the deadline by hours, at most 3 days.
     natural_fb = rng.lognormal(np.log(2.0 * slowness), 0.9)
     fb_late = rng.random(n) < np.clip(FEEDBACK_LATE * slowness, 0.01, 0.2)
@@ -510,158 +593,307 @@ def workflow(frame: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp,
     reopens = (u >= REJECTED + FORWARDED) & (u < REJECTED + FORWARDED + REOPENED)
     # Hot spots: cases of the category and district received in the window are not resolved.
     stuck = np.zeros(n, dtype=bool)
-    for s in hotspots.itertuples():
-        stuck |= ((frame["category"] == s.category) & (frame["district"] == s.district)
-                  & (t0 >= s.start_at)).to_numpy() & (rng.random(n) < s.stuck_share)
+    category, district = frame["category"].to_numpy(dtype=object), frame["district"].to_numpy(dtype=object)
+    for s in p.hotspots.itertuples():
+        stuck |= (category == s.category) & (district == s.district) & (t0 >= _epoch(s.start_at)) \
+            & (rng.random(n) < s.stuck_share)
     waiting = stuck & (rng.random(n) < 0.3)  # of them, some never even started
     prog_h = np.where(waiting, never, np.where(stuck, fb_h + rng.uniform(1, 72, n), prog_h))
     res_h = np.where(stuck, never, res_h)
     planted = stuck.copy()
+    forgotten = frame["forgotten"].to_numpy()
     forgotten_reopened = np.zeros(n, dtype=bool)
-    for f in forgotten.itertuples():
-        planted[f.row] = True
-        if f.status == "reopened":
-            forgotten_reopened[f.row] = True
+    for i in np.flatnonzero(forgotten >= 0):
+        planted[i] = True
+        if p.forgotten["status"].iloc[forgotten[i]] == "reopened":
+            forgotten_reopened[i] = True
         else:
-            res_h[f.row] = never[f.row]
+            res_h[i] = never[i]
     rejected &= ~planted
     forwarded &= ~planted
     reopens = (reopens & ~planted) | forgotten_reopened
     normal = ~rejected & ~forwarded
 
-    fb = t0 + H(fb_h)
-    prog = t0 + H(prog_h)
-    res = t0 + H(res_h)
-    reopen = res + H(rng.uniform(24, 240, n))
-    progress2 = reopen + H(np.where(forgotten_reopened, never, rng.uniform(2, 24, n)))
-    res2 = progress2 + H(np.minimum(natural_res * 0.6, 240) + 4)
-    confirm = res + H(rng.uniform(12, 120, n))
+    at = lambda h: t0 + np.round(h * 3600).astype(np.int64)  # noqa: E731
+    fb, prog, res = at(fb_h), at(prog_h), at(res_h)
+    reopen = res + np.round(rng.uniform(24, 240, n) * 3600).astype(np.int64)
+    progress2 = reopen + np.round(np.where(forgotten_reopened, never, rng.uniform(2, 24, n)) * 3600).astype(np.int64)
+    res2 = progress2 + np.round((np.minimum(natural_res * 0.6, 240) + 4) * 3600).astype(np.int64)
+    confirm = res + np.round(rng.uniform(12, 120, n) * 3600).astype(np.int64)
     confirms = normal & ~reopens & (rng.random(n) < CONFIRMED)
 
-    comments = _csv("comments.csv")
-    def comment_of(kind):
-        pool = comments[comments["kind"] == kind].reset_index(drop=True)
-        pick = rng.integers(len(pool), size=n)
-        return pool["text"].to_numpy(dtype=object)[pick], pool["forwarded_to"].to_numpy(dtype=object)[pick]
-    rej_comment, _ = comment_of("rejected")
-    fwd_comment, fwd_to = comment_of("forwarded")
-    reopen_comment, _ = comment_of("reopened")
+    kinds = COMMENTS["kind"].to_numpy()
+    comment_of = lambda kind: np.flatnonzero(kinds == kind)[rng.integers((kinds == kind).sum(), size=n)]  # noqa: E731
+    rej_comment, fwd_comment, reopen_comment = comment_of("rejected"), comment_of("forwarded"), comment_of("reopened")
 
     ev = []
+    state = {"status": np.full(n, "new", dtype=object), "feedback_at": np.full(n, -1), "resolved_at": np.full(n, -1),
+             "resident_confirmed_at": np.full(n, -1), "forwarded_to": np.full(n, -1)}
 
-    def add(mask, at, field, old, new, comment=None):
-        mask = mask & (at <= end).to_numpy()
-        if mask.any():
-            def val(v):
-                if isinstance(v, pd.Series):
-                    v = v[mask]
-                    if hasattr(v, "dt"):  # numpy's formatter is C, strftime is Python per value
-                        utc = v.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
-                        return np.char.add(np.datetime_as_string(utc), "Z").astype(object)
-                    return v.to_numpy()
-                return v[mask] if isinstance(v, np.ndarray) else v
-            ev.append(pd.DataFrame({"submission_id": ids[mask], "happened_at": at[mask].reset_index(drop=True),
-                                    "field": field, "old": val(old), "new": val(new), "comment": val(comment)}))
+    def add(mask, when, kind, old=None, comment=None):
+        mask = mask & (when <= p.end_s)
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            ev.append((rows, np.full(len(rows), kind, dtype=np.int8), when[rows],
+                       old[rows] if old is not None else np.full(len(rows), -1),
+                       comment[rows] if comment is not None else np.full(len(rows), -1)))
+            field, _, new = EVENT_KINDS[kind]  # in time order per case: the last one wins
+            state[field][rows] = (when[rows] if new == "@at" else comment[rows] if new == "@to"
+                                  else -1 if new is None else new)
         return mask
 
-    all_ = np.ones(n, dtype=bool)
-    got_fb = add(all_, fb, "status", "new", "feedback_given")
-    add(got_fb, fb, "feedback_at", None, fb)
-    rej_at, fwd_at = fb + H(rng.uniform(0.5, 6, n)), fb + H(rng.uniform(1, 24, n))
-    add(rejected & got_fb, rej_at, "status", "feedback_given", "rejected", rej_comment)
-    fwd = add(forwarded & got_fb, fwd_at, "status", "feedback_given", "forwarded", fwd_comment)
-    add(fwd, fwd_at, "forwarded_to", None, fwd_to, fwd_comment)
-    in_prog = add(normal & got_fb, prog, "status", "feedback_given", "in_progress")
-    resolved = add(in_prog, res, "status", "in_progress", "resolved")
-    add(resolved, res, "resolved_at", None, res)
-    reopened = add(resolved & reopens, reopen, "status", "resolved", "reopened", reopen_comment)
-    add(reopened, reopen, "resolved_at", res, None, reopen_comment)
-    prog2 = add(reopened, progress2, "status", "reopened", "in_progress")
-    res2_done = add(prog2, res2, "status", "in_progress", "resolved")
-    add(res2_done, res2, "resolved_at", None, res2)
-    add(confirms & resolved, confirm, "resident_confirmed_at", None, confirm)
-
-    events_frame = pd.concat(ev, ignore_index=True)
-    events_frame["actor"] = "demo"
-    final = events_frame.sort_values(["submission_id", "happened_at"], kind="stable")
-    # The last event of each field wins, a cleared value (None) included.
-    last = final.drop_duplicates(["submission_id", "field"], keep="last")
-    state = last.pivot(index="submission_id", columns="field", values="new")
+    everyone = np.ones(n, dtype=bool)
+    got_fb = add(everyone, fb, 0)
+    add(got_fb, fb, 1)
+    rej_at = fb + np.round(rng.uniform(0.5, 6, n) * 3600).astype(np.int64)
+    fwd_at = fb + np.round(rng.uniform(1, 24, n) * 3600).astype(np.int64)
+    add(rejected & got_fb, rej_at, 2, comment=rej_comment)
+    fwd = add(forwarded & got_fb, fwd_at, 3, comment=fwd_comment)
+    add(fwd, fwd_at, 4, comment=fwd_comment)
+    in_prog = add(normal & got_fb, prog, 5)
+    resolved = add(in_prog, res, 6)
+    add(resolved, res, 7)
+    reopened = add(resolved & reopens, reopen, 8, comment=reopen_comment)
+    add(reopened, reopen, 9, old=res, comment=reopen_comment)
+    prog2 = add(reopened, progress2, 10)
+    res2_done = add(prog2, res2, 11)
+    add(res2_done, res2, 12)
+    add(confirms & resolved, confirm, 13)
+    events_frame = pd.DataFrame({name: np.concatenate([e[i] for e in ev]) if ev else np.zeros(0, np.int64)
+                                 for i, name in enumerate(("row", "kind", "at", "old", "comment"))})
     return events_frame, state, stuck
 
 
-def build_demo(con, rows: int, seed: int, end=None) -> dict:
-    started = time.perf_counter()
+COMMENTS = _csv("comments.csv")
+
+
+# ---- writing -------------------------------------------------------------------------------
+def _times(seconds) -> pd.Series:
+    """Epoch seconds (-1: none) as UTC instants (NaT)."""
+    seconds = np.asarray(seconds, dtype=np.int64)
+    out = seconds.astype("datetime64[s]").astype("datetime64[us]")
+    out[seconds < 0] = np.datetime64("NaT")
+    return pd.Series(out).dt.tz_localize("UTC")
+
+
+def _categorical(values) -> pd.Categorical:
+    return pd.Categorical(np.asarray(values, dtype=object))
+
+
+def _lookups(con, p: Plan) -> None:
+    """The small tables the chunks' inserts join: texts with their search terms, address lines'
+    search terms, places, the event kinds and the comments."""
+    import pyarrow as pa
+
+    con.register("_demo_texts_src", pa.table({
+        "id": pa.array(np.arange(len(p.texts)), pa.int64()), "body": pa.array(p.texts["text"].tolist(), pa.string()),
+        "terms": pa.array(p.terms, pa.list_(pa.uint32()))}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _demo_texts AS SELECT * FROM _demo_texts_src")
+    con.unregister("_demo_texts_src")
+    # The search terms of an address line: its words without the numbers (numbers have no stems),
+    # by (style, place, with a flat number): few, so computed once.
+    keys, terms = [], []
+    for style, (before, after) in enumerate(ADDRESS_STYLES):
+        for place, name in enumerate(p.places["text"]):
+            for flat in (0, 1):
+                line = f"{before}{name}, 1{', кв. 1' if flat else ''}{after}"
+                keys.append((style * len(p.places) + place) * 2 + flat)
+                terms.append(search.doc_terms(re.sub(r"\d+", "", line)))
+    con.register("_demo_suffix_src", pa.table({"key": pa.array(keys, pa.int64()),
+                                               "terms": pa.array(terms, pa.list_(pa.uint32()))}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _demo_suffix AS SELECT * FROM _demo_suffix_src")
+    con.unregister("_demo_suffix_src")
+    places = pd.DataFrame({"id": np.arange(len(p.places)), "name": p.places["text"].to_numpy(dtype=object)})
+    kinds = pd.DataFrame(EVENT_KINDS, columns=["field", "old", "new"]).assign(kind=np.arange(len(EVENT_KINDS)))
+    comments = COMMENTS.assign(id=np.arange(len(COMMENTS)))[["id", "text", "forwarded_to"]]
+    for name, frame in (("places", places), ("event_kinds", kinds), ("comments", comments)):
+        con.register(f"_demo_{name}_src", frame)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _demo_{name} AS SELECT * FROM _demo_{name}_src")
+        con.unregister(f"_demo_{name}_src")
+
+
+ADDRESS_STYLES = ((" Адрес: ", ""), (" (", ")"), (" Мекенжайы: ", ""))  # how a text ends with its address
+_ISO = "'%Y-%m-%dT%H:%M:%SZ'"
+_CREATED = {"status": "'new'", "feedback_at": "NULL::TIMESTAMPTZ", "resolved_at": "NULL::TIMESTAMPTZ",
+            "resident_confirmed_at": "NULL::TIMESTAMPTZ", "forwarded_to": "NULL::VARCHAR"}
+
+
+def write_chunk(con, p: Plan, frame: pd.DataFrame, case: pd.DataFrame, ev: pd.DataFrame, state: dict,
+                first_row: int) -> np.ndarray:
+    """Insert a chunk's submissions (texts, addresses, contacts and search terms put together
+    here), their demo truth, 'created' events with the initial state and the workflow events.
+    Returns the submissions' ids (in time order, from the table's sequence)."""
+    n = len(frame)
+    ids = np.sort(con.execute("SELECT nextval('submissions_id_seq') AS id FROM range(?)", [n]).fetchnumpy()["id"])
+    fwd_to = COMMENTS["forwarded_to"].to_numpy(dtype=object)
+    forwarded = np.where(state["forwarded_to"] >= 0, fwd_to[np.maximum(state["forwarded_to"], 0)], None)
+    rows = pd.DataFrame({
+        "id": ids, "no": np.arange(first_row, first_row + n), "source": _categorical(frame["source"]),
+        "received_at": case["received_at"], "text_id": frame["text_id"].to_numpy(), "suffix": frame["suffix"].to_numpy(),
+        "street": frame["street"].to_numpy(), "house": frame["house"].to_numpy(), "flat": frame["flat"].to_numpy(),
+        "style": frame["style"].to_numpy(), "has_contact": frame["has_contact"].to_numpy(),
+        "operator": pd.Categorical.from_codes(frame["operator"].to_numpy(), OPERATORS),
+        "a": frame["a"].to_numpy(), "b": frame["b"].to_numpy(), "c": frame["c"].to_numpy(),
+        "name": pd.Categorical.from_codes(frame["name"].to_numpy(), NAMES),
+        "language": _categorical(frame["language"]), "region": _categorical(frame["region"]),
+        "district": _categorical(frame["district"]), "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "placement": _categorical(frame["placement"]), "category": _categorical(frame["category"]),
+        "category_confidence": frame["category_confidence"].to_numpy(),
+        "category_source": _categorical(frame["category_source"]), "priority": _categorical(case["priority"]),
+        "status": _categorical(state["status"]), "department": _categorical(case["department"]),
+        "feedback_due_at": case["feedback_due_at"], "feedback_at": _times(state["feedback_at"]),
+        "due_at": case["due_at"], "resolved_at": _times(state["resolved_at"]),
+        "resident_confirmed_at": _times(state["resident_confirmed_at"]), "forwarded_to": _categorical(forwarded),
+        "truth": _categorical(frame["truth"])})
+    con.register("_demo_chunk", rows)
+    con.execute(f"""
+        INSERT INTO submissions (id, source, source_id, received_at, text, language, region, district, address, lat,
+                                 lon, placement, contact, category, category_confidence, category_source, priority,
+                                 status, department, feedback_due_at, feedback_at, due_at, resolved_at,
+                                 resident_confirmed_at, forwarded_to, search_terms)
+        WITH c AS (
+            SELECT c.*, CASE WHEN c.source::VARCHAR <> 'qr' THEN pl.name || ', ' || c.house
+                        || CASE WHEN c.flat > 0 THEN ', кв. ' || c.flat ELSE '' END END AS address
+            FROM _demo_chunk c JOIN _demo_places pl ON pl.id = c.street)
+        SELECT c.id, c.source::VARCHAR, 'demo-' || lpad(c.no::VARCHAR, 8, '0'), c.received_at,
+               t.body || CASE c.style {" ".join(f"WHEN {i} THEN '{a}' || c.address || '{b}'" for i, (a, b) in enumerate(ADDRESS_STYLES))}
+                         ELSE '' END,
+               c.language::VARCHAR, c.region::VARCHAR, c.district::VARCHAR, c.address, c.lat, c.lon,
+               c.placement::VARCHAR,
+               CASE WHEN c.has_contact THEN '+7 7' || c.operator::VARCHAR || ' ' || c.a || ' ' || c.b || ' ' || c.c
+                    || '; ' || c.name::VARCHAR END,
+               c.category::VARCHAR, c.category_confidence, c.category_source::VARCHAR, c.priority::VARCHAR,
+               c.status::VARCHAR, c.department::VARCHAR, c.feedback_due_at, c.feedback_at, c.due_at, c.resolved_at,
+               c.resident_confirmed_at, c.forwarded_to::VARCHAR,
+               list_sort(list_distinct(list_concat(t.terms, coalesce(x.terms, []::UINTEGER[]))))
+        FROM c JOIN _demo_texts t ON t.id = c.text_id LEFT JOIN _demo_suffix x ON x.key = c.suffix
+        ORDER BY c.id""")
+    con.execute("INSERT INTO demo_truth SELECT id, truth::VARCHAR FROM _demo_chunk ORDER BY id")
+    con.unregister("_demo_chunk")
+    snapshot = ", ".join(f"'{f}', {_CREATED.get(f, f)}" for f in events.STATE_FIELDS)
+    con.execute(f"""
+        INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment)
+        SELECT id, received_at, 'demo', 'created', NULL, to_json(json_object({snapshot}))::VARCHAR, NULL
+        FROM submissions WHERE id BETWEEN ? AND ? ORDER BY id""", [int(ids[0]), int(ids[-1])])
+    con.register("_demo_ev", pd.DataFrame({
+        "pos": np.arange(len(ev)), "submission_id": ids[ev["row"].to_numpy()], "kind": ev["kind"].to_numpy(),
+        "happened_at": _times(ev["at"]), "old_at": _times(ev["old"]), "comment": ev["comment"].to_numpy()}))
+    con.execute(f"""
+        INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment)
+        SELECT e.submission_id, e.happened_at, 'demo', k.field,
+               CASE WHEN k.old = '@old' THEN strftime(e.old_at AT TIME ZONE 'UTC', {_ISO}) ELSE k.old END,
+               CASE k.new WHEN '@at' THEN strftime(e.happened_at AT TIME ZONE 'UTC', {_ISO})
+                          WHEN '@to' THEN c.forwarded_to ELSE k.new END,
+               c.text
+        FROM _demo_ev e JOIN _demo_event_kinds k ON k.kind = e.kind LEFT JOIN _demo_comments c ON c.id = e.comment
+        ORDER BY e.pos""")
+    con.unregister("_demo_ev")
+    return ids
+
+
+def _normal_end(end) -> pd.Timestamp:
     end = pd.Timestamp(end if end is not None else pd.Timestamp.now(tz="UTC"))
-    end = (end.tz_localize(settings.get("TZ")) if end.tzinfo is None else end).tz_convert("UTC").floor("s")
-    rng = np.random.default_rng(seed)
-    frame, surges = generate(rows, seed, end)
-    t_gen = time.perf_counter()
-    frame = compose(frame, rng)
-    t_text = time.perf_counter()
-    case = sla.initial_case_fields(frame[["received_at", "category", "text", "district"]])
-    frame = pd.concat([frame, case], axis=1)
-    cols = ["source", "source_id", "received_at", "text", "language", "region", "district", "address", "lat",
-            "lon", "placement", "contact", "category", "category_confidence", "category_source", "priority",
-            "status", "department", "feedback_due_at", "due_at", "search_terms"]
-    with store.transaction(con):
-        for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "demo_hotspots",
-                      "demo_forgotten", "idea_members", "idea_decisions", "idea_actions", "ideas", "submissions"):
-            con.execute(f"DELETE FROM {table}")
-        con.register("_demo", frame[cols])
-        con.execute(f"INSERT INTO submissions ({', '.join(cols)}) SELECT * FROM _demo")
-        con.unregister("_demo")
-        ids = con.execute("SELECT source_id, id FROM submissions").df().set_index("source_id")["id"]
-        frame["id"] = frame["source_id"].map(ids).to_numpy()
-        con.register("_truth", frame[["id", "truth"]])
-        con.execute("INSERT INTO demo_truth SELECT id, truth FROM _truth")
-        con.unregister("_truth")
-        events.record_created(con, actor="demo")
-        hotspots, forgotten = hotspot_windows(end), forgotten_cases(frame, end)
-        ev, state, stuck = workflow(frame, rng, end, hotspots, forgotten)
-        con.register("_ev", ev[["submission_id", "happened_at", "actor", "field", "old", "new", "comment"]])
-        con.execute("INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment) "
-                    "SELECT submission_id, happened_at, actor, field, old, new, comment FROM _ev")
-        con.unregister("_ev")
-        state = state.reindex(columns=["status", "feedback_at", "resolved_at", "resident_confirmed_at",
-                                       "forwarded_to"]).reset_index()
-        con.register("_state", state)
-        con.execute("""
-            UPDATE submissions s SET
-                status = coalesce(f.status, s.status),
-                feedback_at = CAST(f.feedback_at AS TIMESTAMPTZ),
-                resolved_at = CAST(f.resolved_at AS TIMESTAMPTZ),
-                resident_confirmed_at = CAST(f.resident_confirmed_at AS TIMESTAMPTZ),
-                forwarded_to = f.forwarded_to
-            FROM _state f WHERE s.id = f.submission_id""")
-        con.unregister("_state")
-        con.register("_surges", surges[["category", "district", "start_at", "end_at", "extra_count", "story"]])
-        con.execute("INSERT INTO demo_surges SELECT * FROM _surges")
-        con.unregister("_surges")
-        hotspots["stuck_cases"] = [int((stuck & (frame["category"] == h.category).to_numpy()
-                                        & (frame["district"] == h.district).to_numpy()).sum()) for h in hotspots.itertuples()]
-        con.register("_spots", hotspots[["category", "district", "department", "start_at", "end_at", "stuck_cases", "story"]])
-        con.execute("INSERT INTO demo_hotspots SELECT * FROM _spots")
-        con.unregister("_spots")
-        con.register("_forgotten", frame.loc[forgotten["row"], ["id", "category", "district", "received_at"]]
-                     .assign(status=forgotten["status"].to_numpy(), story=forgotten["story"].to_numpy()))
-        con.execute("INSERT INTO demo_forgotten SELECT * FROM _forgotten")
-        con.unregister("_forgotten")
-        for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
-            store.set_meta(con, key, value)
-        placements.load_demo(con)
-        rollup.rebuild(con)
+    return (end.tz_localize(settings.get("TZ")) if end.tzinfo is None else end).tz_convert("UTC").floor("s")
+
+
+def build_demo(con, rows: int, seed: int, end=None, chunk_rows: int = CHUNK_ROWS, progress=None) -> dict:
+    """Replace the store's data by a demo of about `rows` submissions ending at `end` (default now),
+    written chunk by chunk. `progress(done_rows, rows)` is told after each chunk."""
+    if placements.db_file(con) is None:  # an in-memory store holds everything in memory anyway
+        return _build(con, rows, seed, end, chunk_rows, progress)
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{BUILD_MEMORY}'")
+    try:
+        return _build(con, rows, seed, end, chunk_rows, progress)
+    finally:  # the setting reads rounded ("18.7 GiB"): the default is put back exactly by RESET
+        con.execute("RESET memory_limit" if limit == default else f"SET memory_limit = '{limit}'")
+
+
+def _build(con, rows: int, seed: int, end, chunk_rows: int, progress) -> dict:
+    started = time.perf_counter()
+    end = _normal_end(end)
+    p = plan(rows, seed, end, chunk_rows)
+    t_plan = time.perf_counter()
+    from pipeline import ideas  # proposals into ideas, complaints into incidents
+
+    spent = {"draw": 0.0, "compose": 0.0, "workflow": 0.0, "write": 0.0, "incidents": 0.0}
+    written = n_events = n_incidents = 0
+    stuck_cases = np.zeros(len(p.hotspots), dtype=np.int64)
+    forgotten = []
+    # One chunk (the app's first start): one transaction, all or nothing. More: a transaction per
+    # chunk, so that DuckDB holds no more than a chunk of uncommitted rows and their index entries;
+    # the store says it holds a demo from the first commit on, so an interrupted build is rebuilt
+    # by running `demo` again.
+    with store.transaction(con) if len(p.counts) == 1 else contextlib.nullcontext():
+        with store.transaction(con):
+            for table in ("events", "quarantine", "ingest_runs", "demo_truth", "demo_surges", "demo_hotspots",
+                          "demo_forgotten", "idea_members", "idea_decisions", "idea_actions", "ideas", "submissions"):
+                con.execute(f"DELETE FROM {table}")
+            for key, value in {"dataset": "demo", "demo_seed": str(seed), "demo_end": end.isoformat()}.items():
+                store.set_meta(con, key, value)
+            _lookups(con, p)
+        for k in range(len(p.counts)):
+            rng = np.random.default_rng([seed, 3, k])
+            t = time.perf_counter()
+            frame = draw(p, k, rng)
+            if frame.empty:
+                continue
+            t1 = time.perf_counter()
+            frame = compose(p, frame, rng)
+            case = case_fields(p, frame)
+            t2 = time.perf_counter()
+            ev, state, stuck = workflow(p, frame, case, rng)
+            t3 = time.perf_counter()
+            with store.transaction(con):
+                ids = write_chunk(con, p, frame, case, ev, state, written)
+                t4 = time.perf_counter()
+                # incremental, as the app does for new rows: this chunk's complaints join the
+                # incidents of the chunk before where they continue them
+                n_incidents += ideas.update_incidents(con, since_id=None if not written else int(ids[0]) - 1)["incidents"]
+            t5 = time.perf_counter()
+            for i, h in enumerate(p.hotspots.itertuples()):
+                stuck_cases[i] += int((stuck & (frame["category"] == h.category).to_numpy()
+                                       & (frame["district"] == h.district).to_numpy()).sum())
+            mine = np.flatnonzero(frame["forgotten"].to_numpy() >= 0)
+            forgotten.extend((int(ids[i]), frame["category"].iloc[i], frame["district"].iloc[i],
+                              case["received_at"].iloc[i], int(frame["forgotten"].iloc[i])) for i in mine)
+            written += len(frame)
+            n_events += len(ev)
+            for key, a, b in (("draw", t, t1), ("compose", t1, t2), ("workflow", t2, t3), ("write", t3, t4),
+                              ("incidents", t4, t5)):
+                spent[key] += b - a
+            del frame, case, ev, state, stuck
+            if progress:
+                progress(written, rows)
+        with store.transaction(con):
+            for name in ("texts", "suffix", "places", "event_kinds", "comments"):
+                con.execute(f"DROP TABLE IF EXISTS _demo_{name}")
+            con.register("_surges", p.surges[["category", "district", "start_at", "end_at", "extra_count", "story"]])
+            con.execute("INSERT INTO demo_surges SELECT * FROM _surges")
+            con.unregister("_surges")
+            spots = p.hotspots.assign(stuck_cases=stuck_cases)
+            con.register("_spots", spots[["category", "district", "department", "start_at", "end_at", "stuck_cases", "story"]])
+            con.execute("INSERT INTO demo_hotspots SELECT * FROM _spots")
+            con.unregister("_spots")
+            lost = pd.DataFrame(forgotten, columns=["submission_id", "category", "district", "received_at", "row"])
+            lost["status"] = p.forgotten["status"].to_numpy()[lost["row"].to_numpy(int)]
+            lost["story"] = p.forgotten["story"].to_numpy()[lost["row"].to_numpy(int)]
+            con.register("_forgotten", lost[["submission_id", "category", "district", "received_at", "status", "story"]])
+            con.execute("INSERT INTO demo_forgotten SELECT * FROM _forgotten")
+            con.unregister("_forgotten")
+            placements.load_demo(con)
+            rollup.rebuild(con)
     if placements.db_file(con) is not None:  # the public form's copy, next to a store on disk
         placements.publish(con)
     t_write = time.perf_counter()
-    from pipeline import ideas  # proposals into ideas, complaints into incidents: once, at the end
-
-    grouped = ideas.regroup_all(con)
+    grouped = ideas.regroup(con)
+    store.set_meta(con, "ideas_upto", str(con.execute("SELECT max(id) FROM submissions").fetchall()[0][0] or 0))
     done = time.perf_counter()
-    return {"rows": len(frame), "ideas": grouped["ideas"]["ideas"], "incidents": grouped["incidents"]["incidents"], "events": len(ev), "surges": len(surges), "hotspots": len(hotspots),
-            "forgotten": len(forgotten), "seconds": round(done - started, 1),
-            "generate_s": round(t_gen - started, 1), "texts_and_classify_s": round(t_text - t_gen, 1),
-            "write_s": round(t_write - t_text, 1), "ideas_s": round(done - t_write, 1)}
+    return {"rows": written, "chunks": len(p.counts), "ideas": grouped["ideas"], "incidents": n_incidents,
+            "events": n_events, "surges": len(p.surges), "hotspots": len(p.hotspots), "forgotten": len(lost),
+            "seconds": round(done - started, 1), "plan_s": round(t_plan - started, 1),
+            **{f"{k}_s": round(v, 1) for k, v in spent.items()}, "ideas_s": round(done - t_write, 1)}
 
 
 # ---- CLI -------------------------------------------------------------------------------------
@@ -698,7 +930,14 @@ def run_demo(args) -> int:
         print(f"error: --end {args.end!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
         con.close()
         return 2
-    stats = build_demo(con, rows=args.rows, seed=args.seed, end=end)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:  # one line per chunk on stderr, when there are several
+        if total > CHUNK_ROWS:
+            print(f"demo: {done:,} of {total:,} rows, {done / (time.perf_counter() - started):,.0f} rows/s",
+                  file=sys.stderr, flush=True)
+
+    stats = build_demo(con, rows=args.rows, seed=args.seed, end=end, progress=progress)
     con.close()
     print(json.dumps(stats) if False else " ".join(f"{k}={v}" for k, v in stats.items()) + f" db={db}")
     return 0

@@ -13,7 +13,7 @@ STATUSES = {"new", "feedback_given", "in_progress", "resolved", "rejected", "for
 @pytest.fixture(scope="module")
 def demo_con():
     con = store.connect(":memory:")
-    demo.build_demo(con, rows=20000, seed=7, end=END)
+    demo.build_demo(con, rows=20000, seed=7, end=END, chunk_rows=4000)  # in 5 chunks, as a big demo is made
     yield con
     con.close()
 
@@ -154,6 +154,38 @@ def test_planted_surges_are_recorded_and_visible(demo_con):
                                 f"WHERE t.category = '{s.category}' AND s.district = '{s.district}' "
                                 f"AND received_at >= TIMESTAMPTZ '{s.start_at}' AND received_at < TIMESTAMPTZ '{s.end_at}'")[0][0]
         assert in_window >= s.extra_count
+
+
+def test_written_in_chunks_in_time_order(demo_con):
+    """Chunks continue each other: ids and source ids follow the receipt time across them, and
+    every submission has its demo truth and one 'created' event."""
+    ordered = q(demo_con, "SELECT count(*) FROM (SELECT id, received_at, source_id, lag(received_at) OVER (ORDER BY id) AS "
+                          "before, lag(source_id) OVER (ORDER BY id) AS before_id FROM submissions) "
+                          "WHERE received_at < before OR source_id <= before_id")[0][0]
+    assert ordered == 0
+    assert q(demo_con, "SELECT count(*) FROM submissions")[0][0] == 20000
+    assert q(demo_con, "SELECT count(*) FROM demo_truth")[0][0] == 20000
+    assert q(demo_con, "SELECT count(*), count(DISTINCT submission_id) FROM events WHERE field = 'created'")[0] == (20000, 20000)
+
+
+def test_a_file_store_gets_its_memory_limit_back(tmp_path):
+    con = store.connect(tmp_path / "d.duckdb")
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    demo.build_demo(con, rows=300, seed=1, end=END)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before
+    assert q(con, "SELECT count(*) FROM submissions")[0][0] == 300
+    con.close()
+
+
+def test_no_address_line_names_an_emergency_word():
+    """The priority is read from the message body alone (demo.case_fields): right only while no
+    street, village or address style matches a word of data/emergency_words.csv."""
+    import re
+    from pipeline import sla
+    lines = [f"{a}{name}, 12, кв. 3{b}".lower() for name in demo._csv("places.csv")["text"]
+             for a, b in demo.ADDRESS_STYLES]
+    patterns = sla.emergency_words()["pattern"]
+    assert not [(line, p) for line in lines for p in patterns if re.search(p, line)]
 
 
 def test_cli_refuses_to_overwrite_real_data(tmp_path):
