@@ -44,6 +44,7 @@ import argparse
 import datetime as dt
 import functools
 import logging
+import math
 import sys
 import re
 import time
@@ -80,6 +81,14 @@ PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the
 STRICT_NAMES = True
 STEM_FIRST = True       # a word's stem, not the word, is cut to PREFIX letters (хана, ЦУМа: хан, ЦУМ)
 NAME_WEIGHT = 2.0       # names and numbers weigh twice as much as other words
+NAME_ONCE = True        # a place's word is not a plain word besides (Асар: @асар, not асар as well)
+# Long letters: a letter says its idea in a few words among many of context (greetings, who writes,
+# what happened), so two letters of one idea share a smaller part of their features than two short
+# notes do and their cosine is lower. A similarity between texts of n1 and n2 features (their
+# geometric mean n) is divided by (n / LENGTH_PIVOT) ** LENGTH_POWER when n > LENGTH_PIVOT, so one
+# threshold serves short notes (unchanged) and long letters.
+LENGTH_PIVOT = 8.0
+LENGTH_POWER = 0.0
 _GENERIC_PREFIXES = frozenset(w[:PREFIX] for w in """предлагаю предложение нужно прошу просим просьба
 хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно было
 бы ұсынамын рахмет сәлеметсіз өтінемін""".split())
@@ -176,10 +185,13 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
     words, kazakh = search.text_words(text)
     feats: set[str] = set()
     common: set[str] = set()
+    places = placenames.places(text, learned) if STRICT_NAMES else frozenset()
     for w in set(words):
         f, hit = _word_feature(w, kazakh)
         if f is None:
             continue
+        if places and not hit and NAME_ONCE and not placenames.word_keys(w).isdisjoint(places):
+            continue  # the place's word: counted once, as the name
         feats.add(f)
         if hit:
             common.add(f)
@@ -189,7 +201,7 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text))}
         feats |= quantities
     if STRICT_NAMES:
-        names = {"@" + k for k in placenames.places(text, learned)}
+        names = {"@" + k for k in places}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
         names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
         names = (names & feats) - common
@@ -342,6 +354,7 @@ class Grouper:
         self.names: dict[int, Counter] = {}
         self.buckets: dict[int, list[int]] = defaultdict(list)
         self.members: dict[int, list[int]] = defaultdict(list)
+        self.length: dict[int, int] = defaultdict(int)  # the members' feature counts, summed
         self._kind_idea: dict[int, int] = {}  # a feature set's last placement: the same wording joins it again
 
     def add(self, idea: int, item: int) -> None:
@@ -355,6 +368,7 @@ class Grouper:
             names[n] += 1
         members = self.members[idea]
         members.append(item)
+        self.length[idea] += len(vec)
         if self._kind_idea.get(kind) == idea and len(members) > 1:
             return  # the same features are in the idea's buckets already
         self._kind_idea[kind] = idea
@@ -366,7 +380,7 @@ class Grouper:
     def rename(self, old: int, new: int) -> None:
         """Give an idea its final number once grouping is over (the buckets are dropped: no more
         proposals are placed after renaming)."""
-        for table in (self.centre, self.names, self.members):
+        for table in (self.centre, self.names, self.members, self.length):
             table[new] = table.pop(old)
         self.buckets.clear()
         self._kind_idea.clear()
@@ -380,13 +394,21 @@ class Grouper:
         for n in self.space.names[kind]:
             names[n] -= 1
         self.members[idea].remove(item)
+        self.length[idea] -= len(self.space.vectors[kind])
+
+    def _lift(self, idea: int, size: float, n: int | None = None) -> float:
+        """The length factor (see LENGTH_PIVOT) for a text of `size` features against an idea."""
+        n = n or len(self.members[idea])
+        mean = math.sqrt(max(size, 1) * max(self.length[idea] / n, 1))
+        return (mean / LENGTH_PIVOT) ** LENGTH_POWER if mean > LENGTH_PIVOT else 1.0
 
     def similarity(self, idea: int, kind: int) -> float:
         n = len(self.members.get(idea, ()))
         if not n:
             return 0.0
         c = self.centre[idea]
-        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items()) / n
+        vec = self.space.vectors[kind]
+        return sum(v * c.get(f, 0.0) for f, v in vec.items()) / n * self._lift(idea, len(vec), n)
 
     def conflicts(self, idea: int, kind: int) -> bool | None:
         """True when the proposal names a place or number the idea's proposals never name, False
@@ -411,8 +433,8 @@ class Grouper:
 
     def similarity_without_names(self, idea: int, kind: int) -> float:
         n = len(self.members.get(idea, ()))
-        c, names = self.centre[idea], self.space.names[kind]
-        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items() if f not in names) / n
+        c, names, vec = self.centre[idea], self.space.names[kind], self.space.vectors[kind]
+        return sum(v * c.get(f, 0.0) for f, v in vec.items() if f not in names) / n * self._lift(idea, len(vec), n)
 
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
@@ -466,7 +488,7 @@ class Grouper:
                 placed[item] = target
                 moves += 1
         for idea in [i for i, m in self.members.items() if not m]:
-            for table in (self.centre, self.names, self.members):
+            for table in (self.centre, self.names, self.members, self.length):
                 table.pop(idea, None)
         return moves
 
@@ -475,7 +497,8 @@ class Grouper:
         ca, cb = self.centre[a], self.centre[b]
         if len(ca) > len(cb):
             ca, cb = cb, ca
-        return sum(v * cb.get(f, 0.0) for f, v in ca.items()) / (len(self.members[a]) * len(self.members[b]))
+        na, nb = len(self.members[a]), len(self.members[b])
+        return sum(v * cb.get(f, 0.0) for f, v in ca.items()) / (na * nb) * self._lift(a, self.length[b] / nb, na)
 
     def _cohesion(self, idea: int) -> float:
         """Mean cosine between two different proposals of an idea (1 for an idea of one)."""
@@ -483,7 +506,7 @@ class Grouper:
         if n < 2:
             return 1.0
         sq = sum(v * v for v in self.centre[idea].values())
-        return max(0.0, (sq - n) / (n * (n - 1)))
+        return max(0.0, (sq - n) / (n * (n - 1))) * self._lift(idea, self.length[idea] / n, n)
 
     def _main_names(self, idea: int) -> set:
         """The names (places, numbers) at least a third of an idea's proposals give."""
@@ -551,6 +574,7 @@ class Grouper:
                 c[f] = c.get(f, 0.0) + v
             self.names[a].update(self.names.pop(b))
             self.members[a].extend(self.members.pop(b))
+            self.length[a] += self.length.pop(b)
             merged[b] = a
             version[a] += 1
             merges += 1
