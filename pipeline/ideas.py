@@ -80,7 +80,8 @@ _FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the labelled fixture)
 STRICT_NAMES = True
 STEM_FIRST = True       # a word's stem, not the word, is cut to PREFIX letters (хана, ЦУМа: хан, ЦУМ)
-NAME_WEIGHT = 2.0       # names and numbers weigh twice as much as other words
+NAME_WEIGHT = 1.5       # names and numbers weigh more than other words (2.0 made two topics at one
+                        # place in long letters one idea: dogs and a pool in Туран)
 NAME_ONCE = True        # a place's word is not a plain word besides (Асар: @асар, not асар as well)
 # Long letters: a letter says its idea in a few words among many of context (greetings, who writes,
 # what happened), so two letters of one idea share a smaller part of their features than two short
@@ -88,7 +89,7 @@ NAME_ONCE = True        # a place's word is not a plain word besides (Асар: 
 # geometric mean n) is divided by (n / LENGTH_PIVOT) ** LENGTH_POWER when n > LENGTH_PIVOT, so one
 # threshold serves short notes (unchanged) and long letters.
 LENGTH_PIVOT = 8.0
-LENGTH_POWER = 0.0
+LENGTH_POWER = 0.5
 _GENERIC_PREFIXES = frozenset(w[:PREFIX] for w in """предлагаю предложение нужно прошу просим просьба
 хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно было
 бы ұсынамын рахмет сәлеметсіз өтінемін""".split())
@@ -136,6 +137,18 @@ _CAPITAL = re.compile(r"(?<=[^.!?\s]\s)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқ
 class Doc(NamedTuple):
     feats: frozenset   # comparable features
     names: frozenset   # of them, the proper names and numbers: places that set ideas apart
+    context: frozenset = frozenset()  # of them, those said only in sentences of context (CONTEXT_WEIGHT)
+
+
+# A letter's sentences of context (who writes, since when, that nobody answered) say nothing of its
+# idea. The sentences that ask (a request word or an imperative) or state the lack (нет, жоқ), and
+# the first one, carry the idea; words said only in other sentences weigh CONTEXT_WEIGHT. A text of
+# one sentence (short notes) is all carrying.
+CONTEXT_WEIGHT = 0.5
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+|;\s+")
+_ASKS = re.compile(r"предлага|предлож|прошу|просим|просят|просьб|нуж[ен]|надо|необходим|требует|пора\b|давайте|хоч|хотел"
+                   r"|\b(?:не\s)?(?:нет|жоқ)\b|керек|қажет|сұрай|ұсын|өтін|\w{3,}(?:йте|ите|ьте)\b|\w+ң[ыі]з(?:дар|дер)?\b",
+                   re.IGNORECASE)
 
 
 _WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]
@@ -183,8 +196,17 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
     text = textnorm.strip_courtesy(strip_phrases(text[:search.MAX_CHARS])) if isinstance(text, str) else ""
     words, kazakh = search.text_words(text)
+    carrying: set[str] | None = None  # the words of the sentences that carry the idea
+    if CONTEXT_WEIGHT != 1.0:
+        sentences = [x for x in _SENTENCE.split(text) if x.strip()]
+        if len(sentences) > 1:
+            carrying = set()
+            for k, sentence in enumerate(sentences):
+                if k == 0 or _ASKS.search(sentence):
+                    carrying.update(search.text_words(sentence)[0])
     feats: set[str] = set()
     common: set[str] = set()
+    core: set[str] = set()
     places = placenames.places(text, learned) if STRICT_NAMES else frozenset()
     for w in set(words):
         f, hit = _word_feature(w, kazakh)
@@ -193,6 +215,8 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         if places and not hit and NAME_ONCE and not placenames.word_keys(w).isdisjoint(places):
             continue  # the place's word: counted once, as the name
         feats.add(f)
+        if carrying is None or w in carrying:
+            core.add(f)
         if hit:
             common.add(f)
     numbers: set[str] = set()
@@ -205,7 +229,7 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
         names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
         names = (names & feats) - common
-    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers))
+    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core))
 
 
 _rng = np.random.default_rng(20261130)
@@ -248,6 +272,11 @@ class Space:
         as_name = np.fromiter((c in names_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
                               dtype=bool, count=len(flat))
         w = np.where(as_name, w * NAME_WEIGHT, w)
+        context_per_row = [frozenset(vocab[f] for f in d.context) for d in unique]
+        if any(context_per_row):
+            in_context = np.fromiter((c in context_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
+                                     dtype=bool, count=len(flat))
+            w = np.where(in_context, w * CONTEXT_WEIGHT, w)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
         norm = np.sqrt(np.add.reduceat(w * w, starts)) if len(flat) else np.zeros(0)
         w = w / np.repeat(np.where(norm > 0, norm, 1.0), lengths) if len(flat) else w
@@ -279,7 +308,9 @@ class Space:
                 fresh = np.log(1 + self._size) + 1.0
                 self._idf.extend([fresh] * (len(vocab) - len(self._idf)))
                 names = frozenset(vocab[f] for f in doc.names)
-                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0) for c in cols])
+                context = frozenset(vocab[f] for f in doc.context)
+                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0)
+                              * (CONTEXT_WEIGHT if c in context else 1.0) for c in cols])
                 norm = float(np.sqrt((w * w).sum())) or 1.0
                 self.vectors.append(dict(zip(cols, (w / norm).tolist())))
                 self.names.append(names)
