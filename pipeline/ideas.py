@@ -63,7 +63,8 @@ log = logging.getLogger(__name__)
 
 PROPOSAL_SOURCE = "qr"
 THRESHOLD = 0.38       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
-BANDS, ROWS = 24, 2     # MinHash-LSH: a pair at Jaccard 0.3 is a candidate with p = 0.90, at 0.2 with 0.62
+BANDS, ROWS = 24, 1     # MinHash-LSH: a pair at Jaccard 0.1 is a candidate with p = 0.92, at 0.2 with 0.995 (rows of 2
+                        # missed most pairs of long letters, which share a tenth of their words: p = 0.21 at 0.1)
 BUCKET_CAP = 32         # ideas remembered per LSH bucket (a bucket of very common words stops growing)
 MERGE_THRESHOLD = 0.30  # mean cosine between two ideas' proposals to merge them (measured on tests/fixtures/ideas_labelled.csv)
 MERGE_RATIO = 0.7       # and at least this share of the tighter idea's own mean cosine
@@ -90,9 +91,18 @@ NAME_ONCE = True        # a place's word is not a plain word besides (Асар: 
 # threshold serves short notes (unchanged) and long letters.
 LENGTH_PIVOT = 8.0
 LENGTH_POWER = 0.5
-_GENERIC_PREFIXES = frozenset(w[:PREFIX] for w in """предлагаю предложение нужно прошу просим просьба
-хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно было
-бы ұсынамын рахмет сәлеметсіз өтінемін""".split())
+# Two topics at one place (stray dogs and a pool in Туран) share the place; in a long letter the
+# place is then much of what is left once context weighs little. Between long texts (the lift above
+# is > 1) a proposal joins an idea, and two ideas merge, only if their words besides places and
+# numbers are similar too, at least TOPIC_SHARE of the threshold. Short notes are mostly the place
+# and the thing, and keep the former rule.
+TOPIC_SHARE = 0.4
+# (folded, as the features are: ұсынамын is усын)
+_GENERIC_PREFIXES = frozenset(w.translate(_FOLD)[:PREFIX] for w in """предлагаю предложение нужно прошу просим
+просьба хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно
+было бы ұсынамын рахмет сәлеметсіз өтінемін сұраймын керек қажет
+улица проспект микрорайон мкр район көше даңғыл аудан шағын""".split())  # and what kind of place a name is
+LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up by its first letters
 
 
 class IdeaError(ValueError):
@@ -122,6 +132,22 @@ def _lexicon() -> dict[str, str]:
     return out
 
 
+@functools.cache
+def _lexicon_prefixes() -> dict[str, str]:
+    """A Kazakh vocabulary word's first PREFIX letters (folded) -> its concept, for the word's other
+    forms our Kazakh stemmer leaves longer (жөндеу, жөндеңіздер; бұрқақ, бұрқағы; Snowball meets the
+    Russian forms): only stems of PREFIX letters or more, and only prefixes no other word of the
+    vocabulary has."""
+    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
+    lex = _lexicon()
+    seen: dict[str, set] = defaultdict(set)
+    for row in frame.itertuples():
+        for reading in search.stems(row.word, kazakh_context=True):
+            if len(reading) >= PREFIX and reading in lex:
+                seen[reading.translate(_FOLD)[:PREFIX]].add((row.lang, lex[reading]))
+    return {p: next(iter(t))[1] for p, t in seen.items() if len(t) == 1 and next(iter(t))[0] == "kk"}
+
+
 _NUMBER = re.compile(r"\d+")
 # a number that measures (20 минут, 45 градусов, 50%, 80 км/ч, 2 рет) or tells the time (20:00) is a
 # word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
@@ -144,7 +170,7 @@ class Doc(NamedTuple):
 # idea. The sentences that ask (a request word or an imperative) or state the lack (нет, жоқ), and
 # the first one, carry the idea; words said only in other sentences weigh CONTEXT_WEIGHT. A text of
 # one sentence (short notes) is all carrying.
-CONTEXT_WEIGHT = 0.5
+CONTEXT_WEIGHT = 0.3
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+|;\s+")
 _ASKS = re.compile(r"предлага|предлож|прошу|просим|просят|просьб|нуж[ен]|надо|необходим|требует|пора\b|давайте|хоч|хотел"
                    r"|\b(?:не\s)?(?:нет|жоқ)\b|керек|қажет|сұрай|ұсын|өтін|\w{3,}(?:йте|ите|ьте)\b|\w+ң[ыі]з(?:дар|дер)?\b",
@@ -165,6 +191,9 @@ def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
         else:
             hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
             f = hit or (stems[0] if STEM_FIRST else word).translate(_FOLD)[:PREFIX]
+            if hit is None and LEXICON_PREFIXES and len(stems[0]) >= PREFIX:
+                hit = _lexicon_prefixes().get(f)
+                f = hit or f
             found = (None, False) if f in _GENERIC_PREFIXES else (f, hit is not None)
         if len(cache) > 500_000:
             cache.clear()
@@ -433,6 +462,9 @@ class Grouper:
         mean = math.sqrt(max(size, 1) * max(self.length[idea] / n, 1))
         return (mean / LENGTH_PIVOT) ** LENGTH_POWER if mean > LENGTH_PIVOT else 1.0
 
+    def _long(self, idea: int, kind: int) -> bool:
+        return self._lift(idea, len(self.space.vectors[kind])) > 1.0
+
     def similarity(self, idea: int, kind: int) -> float:
         n = len(self.members.get(idea, ()))
         if not n:
@@ -479,9 +511,12 @@ class Grouper:
             s = self.similarity(i, kind)
             if s > score:
                 conflict = self.conflicts(i, kind)
+                if conflict is True:
+                    continue
+                topic = self.similarity_without_names(i, kind) if conflict is None or TOPIC_SHARE else s
                 if conflict is None:
-                    s = self.similarity_without_names(i, kind)
-                if conflict is not True and s > score:
+                    s = topic
+                if s > score and (topic >= TOPIC_SHARE * self.threshold or not self._long(i, kind)):
                     best, score = i, s
         return best, score
 
@@ -530,6 +565,16 @@ class Grouper:
             ca, cb = cb, ca
         na, nb = len(self.members[a]), len(self.members[b])
         return sum(v * cb.get(f, 0.0) for f, v in ca.items()) / (na * nb) * self._lift(a, self.length[b] / nb, na)
+
+    def _topic_link(self, a: int, b: int) -> tuple[float, bool]:
+        """`_link` over the words besides places and numbers, and whether the ideas' texts are long."""
+        ca, cb = self.centre[a], self.centre[b]
+        if len(ca) > len(cb):
+            ca, cb = cb, ca
+        words = self.space.words
+        na, nb = len(self.members[a]), len(self.members[b])
+        lift = self._lift(a, self.length[b] / nb, na)
+        return sum(v * cb.get(f, 0.0) for f, v in ca.items() if words[f][0] not in "@#") / (na * nb) * lift, lift > 1
 
     def _cohesion(self, idea: int) -> float:
         """Mean cosine between two different proposals of an idea (1 for an idea of one)."""
@@ -596,6 +641,10 @@ class Grouper:
                 continue  # they mostly give different places or numbers: another place
             if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
                 continue  # each is much tighter than the two together: two ideas
+            if TOPIC_SHARE:
+                topic, long = self._topic_link(a, b)
+                if long and topic < TOPIC_SHARE * threshold:
+                    continue  # long letters at one place on two topics
             if b in keep:
                 a, b = b, a
             if b in keep:
