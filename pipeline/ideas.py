@@ -167,13 +167,13 @@ class Doc(NamedTuple):
 
 
 # A letter's sentences of context (who writes, since when, that nobody answered) say nothing of its
-# idea. The sentences that ask (a request word or an imperative) or state the lack (нет, жоқ), and
-# the first one, carry the idea; words said only in other sentences weigh CONTEXT_WEIGHT. A text of
-# one sentence (short notes) is all carrying.
+# idea. The sentences that ask (a request word or an imperative), and the first one, carry the idea
+# (a lack is no sign: "ештеңе өзгерген жоқ", nothing has changed, is context); words said only in
+# other sentences weigh CONTEXT_WEIGHT. A text of one sentence (short notes) is all carrying.
 CONTEXT_WEIGHT = 0.3
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+|;\s+")
 _ASKS = re.compile(r"предлага|предлож|прошу|просим|просят|просьб|нуж[ен]|надо|необходим|требует|пора\b|давайте|хоч|хотел"
-                   r"|\b(?:не\s)?(?:нет|жоқ)\b|керек|қажет|сұрай|ұсын|өтін|\w{3,}(?:йте|ите|ьте)\b|\w+ң[ыі]з(?:дар|дер)?\b",
+                   r"|керек|қажет|сұрай|ұсын|өтін|\w{3,}(?:йте|ите|ьте)\b|\w+ң[ыі]з(?:дар|дер)?\b",
                    re.IGNORECASE)
 
 
@@ -223,11 +223,13 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
     are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
-    text = textnorm.strip_courtesy(strip_phrases(text[:search.MAX_CHARS])) if isinstance(text, str) else ""
+    raw = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
+    text = textnorm.strip_courtesy(raw)
     words, kazakh = search.text_words(text)
     carrying: set[str] | None = None  # the words of the sentences that carry the idea
     if CONTEXT_WEIGHT != 1.0:
-        sentences = [x for x in _SENTENCE.split(text) if x.strip()]
+        # asking is read before the courtesy goes ("Шамдарын орнатуды өтінеміз": өтінеміз is a "please")
+        sentences = [x for x in _SENTENCE.split(raw) if textnorm.strip_courtesy(x)]
         if len(sentences) > 1:
             carrying = set()
             for k, sentence in enumerate(sentences):
