@@ -15,6 +15,14 @@ forms of address, thanks and "please" are stripped first (`textnorm.strip_courte
 data/courtesy.csv), and numbers that measure (20 минут, 45 градусов, 20:00) are no names. Features
 are weighted by TF-IDF (binary term frequency) and compared by cosine.
 
+**Long letters** (300-400 characters: a greeting, who writes, what happened, the request, thanks)
+say their idea in a few words among many. Words said only in sentences of context (not the first
+sentence, not one that asks: предлагаю, прошу, керек, an imperative) weigh `CONTEXT_WEIGHT`; a
+similarity between texts of many features is lifted by `LENGTH_POWER` (so one threshold serves
+short notes and letters); between long texts, the words besides places and numbers must be similar
+too (`TOPIC_SHARE`: two topics at one place). A place's word counts once, as the name, and place
+keys meet across Russian and Kazakh spellings (`pipeline.placenames`: Кунаева, Қонаев).
+
 **Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
 (the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
 else it starts a new idea. Candidate ideas come from MinHash-LSH buckets of the members' feature
@@ -172,9 +180,11 @@ class Doc(NamedTuple):
 # other sentences weigh CONTEXT_WEIGHT. A text of one sentence (short notes) is all carrying.
 CONTEXT_WEIGHT = 0.3
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+|;\s+")
-_ASKS = re.compile(r"предлага|предлож|прошу|просим|просят|просьб|нуж[ен]|надо|необходим|требует|пора\b|давайте|хоч|хотел"
-                   r"|керек|қажет|сұрай|ұсын|өтін|\w{3,}(?:йте|ите|ьте)\b|\w+ң[ыі]з(?:дар|дер)?\b",
-                   re.IGNORECASE)
+# the verbs that ask, not the nouns ("Соседи поддерживают это предложение", "Көршілер осы ұсынысты
+# қолдайды": neighbours support it, is context)
+_ASKS = re.compile(r"предлага|прошу|просим|просят|просьба|\bнуж[ен]|\bнадо\b|необходим|требует|\bпора\b|давайте"
+                   r"|хотим|хотелось|керек|қажет|сұрай|ұсынам|ұсынып|өтінем|\w{3,}(?:йте|ите|ьте)\b"
+                   r"|\w+ң[ыі]з(?:дар|дер)?\b", re.IGNORECASE)
 
 
 _WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]

@@ -5,7 +5,9 @@ A place is returned as a key: its name's word, lowercased, Kazakh letters folded
 look-alikes (Байтұрсынов = Байтурсынов), reduced to its stem when short (Абая = Абай), then its
 first `KEY_LETTERS` letters (a short name without its final vowels: Абая, Абай). So Russian and
 Kazakh endings meet (Маресьева, Маресьев) and a typo past the fifth letter gives the same key;
-`same` also takes two swapped neighbouring letters (the usual slip) as the same place.
+`same` also takes two swapped neighbouring letters (the usual slip) as the same place. `places`
+returns keys with the vowels after the first letter masked (Кунаева, Қонаев: к*н**), and looks a
+short name with a Kazakh case ending up without it (Тассайда, Төленің).
 
 Where names are found (`places(text)`):
 
@@ -13,7 +15,7 @@ Where names are found (`places(text)`):
   the word following it (ул. Маресьева, мкр Нурсат, проспекта Абилкайыр хана);
 - before a Kazakh marker: көшесі, даңғылы, шағын ауданы (in any form), skipping a title word
   between (Санкибай батыр даңғылы: Санкибай);
-- anywhere, words of a known place name: district names and aliases (data/districts.csv), the
+- anywhere, words of a known place name (in a text that writes capitals, only capitalised ones): district names and aliases (data/districts.csv), the
   demo's streets and villages (data/demo/places.csv) and the QR placements' names
   (data/placements.csv), without the generic words those names carry (район, остановка, парк...).
 """

@@ -66,6 +66,22 @@ def test_second_heldout_fixture_of_longer_letters_pairwise_precision_and_recall(
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
+def test_place_keys_meet_across_russian_and_kazakh_and_skip_common_words():
+    from pipeline import placenames
+
+    assert placenames.places("фонари на улице Кунаева") == placenames.places("Қонаев көшесінде шам жоқ")
+    assert placenames.places("Тассайда жарық жоқ") == placenames.places("В микрорайоне Тассай темно")
+    assert not placenames.places("Темно по улицам. Просим поставить фонари")  # a sentence, not a street
+    assert not placenames.places("Жастар көшеде бос жүреді")  # in the street, not a street's name
+    assert not placenames.places("Арықты темір тормен жабу керек")  # iron, not Темир
+
+
+def test_context_sentences_weigh_less_in_a_long_letter():
+    doc = ideas.features("Здравствуйте! В парке нет туалета. Мы живём здесь десять лет. Прошу поставить туалет.")
+    assert {"жив", "лет"} <= doc.context and not {"туал", "парк"} & doc.context
+    assert not ideas.features("Поставить туалет в парке").context
+
+
 def test_courtesy_and_measures_do_not_make_or_break_an_idea():
     from pipeline import textnorm
 
