@@ -101,10 +101,11 @@ LENGTH_PIVOT = 8.0
 LENGTH_POWER = 0.5
 # Two topics at one place (stray dogs and a pool in Туран) share the place; in a long letter the
 # place is then much of what is left once context weighs little. Between long texts (the lift above
-# is > 1) a proposal joins an idea, and two ideas merge, only if their words besides places and
+# at least TOPIC_FROM) a proposal joins an idea, and two ideas merge, only if their words besides places and
 # numbers are similar too, at least TOPIC_SHARE of the threshold. Short notes are mostly the place
 # and the thing, and keep the former rule.
 TOPIC_SHARE = 0.4
+TOPIC_FROM = 1.22        # "long" for that: a lift of 1.22, texts of 1.5 times LENGTH_PIVOT features (12)
 # (folded, as the features are: ұсынамын is усын)
 _GENERIC_PREFIXES = frozenset(w.translate(_FOLD)[:PREFIX] for w in """предлагаю предложение нужно прошу просим
 просьба хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно
@@ -475,7 +476,7 @@ class Grouper:
         return (mean / LENGTH_PIVOT) ** LENGTH_POWER if mean > LENGTH_PIVOT else 1.0
 
     def _long(self, idea: int, kind: int) -> bool:
-        return self._lift(idea, len(self.space.vectors[kind])) > 1.0
+        return self._lift(idea, len(self.space.vectors[kind])) >= TOPIC_FROM
 
     def similarity(self, idea: int, kind: int) -> float:
         n = len(self.members.get(idea, ()))
@@ -586,7 +587,7 @@ class Grouper:
         words = self.space.words
         na, nb = len(self.members[a]), len(self.members[b])
         lift = self._lift(a, self.length[b] / nb, na)
-        return sum(v * cb.get(f, 0.0) for f, v in ca.items() if words[f][0] not in "@#") / (na * nb) * lift, lift > 1
+        return sum(v * cb.get(f, 0.0) for f, v in ca.items() if words[f][0] not in "@#") / (na * nb) * lift, lift >= TOPIC_FROM
 
     def _cohesion(self, idea: int) -> float:
         """Mean cosine between two different proposals of an idea (1 for an idea of one)."""
