@@ -29,6 +29,7 @@ import pandas as pd
 from pipeline import reference
 
 KEY_LETTERS = 5
+LEARN_LETTERS = 4  # a name learned from its marker (мкр Асар) has a key of this many letters or more
 _FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")
 # words of a place's name that say what kind of place it is, not which one
 GENERIC = frozenset("""
@@ -199,7 +200,7 @@ def _by_prefix() -> dict[str, str]:
 
 def learn(texts) -> frozenset[str]:
     """Place names a set of texts teaches: capitalised words after a street marker (мкр Болашак),
-    of KEY_LETTERS letters or more and not known already, so that the same name without its
+    of LEARN_LETTERS letters or more and not known already, so that the same name without its
     marker (в Болашаке) is a place too in every text grouped with them."""
     known = gazetteer()
     out = set()
@@ -208,7 +209,7 @@ def learn(texts) -> frozenset[str]:
             for m in _RU_MARKER.findall(text) + _KK_MARKER.findall(text):
                 if m[:1].isupper() and m[1:2].islower():
                     k = key(m)
-                    if len(k) == KEY_LETTERS and k not in known:
+                    if len(k) >= LEARN_LETTERS and k not in known:
                         out.add(k)
     return frozenset(out)
 
