@@ -15,6 +15,14 @@ forms of address, thanks and "please" are stripped first (`textnorm.strip_courte
 data/courtesy.csv), and numbers that measure (20 минут, 45 градусов, 20:00) are no names. Features
 are weighted by TF-IDF (binary term frequency) and compared by cosine.
 
+**Long letters** (300-400 characters: a greeting, who writes, what happened, the request, thanks)
+say their idea in a few words among many. Words said only in sentences of context (not the first
+sentence, not one that asks: предлагаю, прошу, керек, an imperative) weigh `CONTEXT_WEIGHT`; a
+similarity between texts of many features is lifted by `LENGTH_POWER` (so one threshold serves
+short notes and letters); between long texts, the words besides places and numbers must be similar
+too (`TOPIC_SHARE`: two topics at one place). A place's word counts once, as the name, and place
+keys meet across Russian and Kazakh spellings (`pipeline.placenames`: Кунаева, Қонаев).
+
 **Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
 (the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
 else it starts a new idea. Candidate ideas come from MinHash-LSH buckets of the members' feature
@@ -44,6 +52,7 @@ import argparse
 import datetime as dt
 import functools
 import logging
+import math
 import sys
 import re
 import time
@@ -62,7 +71,8 @@ log = logging.getLogger(__name__)
 
 PROPOSAL_SOURCE = "qr"
 THRESHOLD = 0.38       # mean cosine with an idea's members to join it (measured on tests/fixtures/ideas_labelled.csv)
-BANDS, ROWS = 24, 2     # MinHash-LSH: a pair at Jaccard 0.3 is a candidate with p = 0.90, at 0.2 with 0.62
+BANDS, ROWS = 24, 1     # MinHash-LSH: a pair at Jaccard 0.1 is a candidate with p = 0.92, at 0.2 with 0.995 (rows of 2
+                        # missed most pairs of long letters, which share a tenth of their words: p = 0.21 at 0.1)
 BUCKET_CAP = 32         # ideas remembered per LSH bucket (a bucket of very common words stops growing)
 MERGE_THRESHOLD = 0.30  # mean cosine between two ideas' proposals to merge them (measured on tests/fixtures/ideas_labelled.csv)
 MERGE_RATIO = 0.7       # and at least this share of the tighter idea's own mean cosine
@@ -79,10 +89,29 @@ _FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the labelled fixture)
 STRICT_NAMES = True
 STEM_FIRST = True       # a word's stem, not the word, is cut to PREFIX letters (хана, ЦУМа: хан, ЦУМ)
-NAME_WEIGHT = 2.0       # names and numbers weigh twice as much as other words
-_GENERIC_PREFIXES = frozenset(w[:PREFIX] for w in """предлагаю предложение нужно прошу просим просьба
-хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно было
-бы ұсынамын рахмет сәлеметсіз өтінемін""".split())
+NAME_WEIGHT = 1.5       # names and numbers weigh more than other words (2.0 made two topics at one
+                        # place in long letters one idea: dogs and a pool in Туран)
+NAME_ONCE = True        # a place's word is not a plain word besides (Асар: @асар, not асар as well)
+# Long letters: a letter says its idea in a few words among many of context (greetings, who writes,
+# what happened), so two letters of one idea share a smaller part of their features than two short
+# notes do and their cosine is lower. A similarity between texts of n1 and n2 features (their
+# geometric mean n) is divided by (n / LENGTH_PIVOT) ** LENGTH_POWER when n > LENGTH_PIVOT, so one
+# threshold serves short notes (unchanged) and long letters.
+LENGTH_PIVOT = 8.0
+LENGTH_POWER = 0.5
+# Two topics at one place (stray dogs and a pool in Туран) share the place; in a long letter the
+# place is then much of what is left once context weighs little. Between long texts (the lift above
+# at least TOPIC_FROM) a proposal joins an idea, and two ideas merge, only if their words besides places and
+# numbers are similar too, at least TOPIC_SHARE of the threshold. Short notes are mostly the place
+# and the thing, and keep the former rule.
+TOPIC_SHARE = 0.4
+TOPIC_FROM = 1.22        # "long" for that: a lift of 1.22, texts of 1.5 times LENGTH_PIVOT features (12)
+# (folded, as the features are: ұсынамын is усын)
+_GENERIC_PREFIXES = frozenset(w.translate(_FOLD)[:PREFIX] for w in """предлагаю предложение нужно прошу просим
+просьба хотелось идея жители город горожане пожалуйста спасибо уважаемые добрый день здравствуйте можно
+было бы ұсынамын рахмет сәлеметсіз өтінемін сұраймын керек қажет
+улица проспект микрорайон мкр район көше даңғыл аудан шағын""".split())  # and what kind of place a name is
+LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up by its first letters
 
 
 class IdeaError(ValueError):
@@ -112,6 +141,22 @@ def _lexicon() -> dict[str, str]:
     return out
 
 
+@functools.cache
+def _lexicon_prefixes() -> dict[str, str]:
+    """A Kazakh vocabulary word's first PREFIX letters (folded) -> its concept, for the word's other
+    forms our Kazakh stemmer leaves longer (жөндеу, жөндеңіздер; бұрқақ, бұрқағы; Snowball meets the
+    Russian forms): only stems of PREFIX letters or more, and only prefixes no other word of the
+    vocabulary has."""
+    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
+    lex = _lexicon()
+    seen: dict[str, set] = defaultdict(set)
+    for row in frame.itertuples():
+        for reading in search.stems(row.word, kazakh_context=True):
+            if len(reading) >= PREFIX and reading in lex:
+                seen[reading.translate(_FOLD)[:PREFIX]].add((row.lang, lex[reading]))
+    return {p: next(iter(t))[1] for p, t in seen.items() if len(t) == 1 and next(iter(t))[0] == "kk"}
+
+
 _NUMBER = re.compile(r"\d+")
 # a number that measures (20 минут, 45 градусов, 50%, 80 км/ч, 2 рет) or tells the time (20:00) is a
 # word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
@@ -127,6 +172,20 @@ _CAPITAL = re.compile(r"(?<=[^.!?\s]\s)[А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқ
 class Doc(NamedTuple):
     feats: frozenset   # comparable features
     names: frozenset   # of them, the proper names and numbers: places that set ideas apart
+    context: frozenset = frozenset()  # of them, those said only in sentences of context (CONTEXT_WEIGHT)
+
+
+# A letter's sentences of context (who writes, since when, that nobody answered) say nothing of its
+# idea. The sentences that ask (a request word or an imperative), and the first one, carry the idea
+# (a lack is no sign: "ештеңе өзгерген жоқ", nothing has changed, is context); words said only in
+# other sentences weigh CONTEXT_WEIGHT. A text of one sentence (short notes) is all carrying.
+CONTEXT_WEIGHT = 0.3
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+|;\s+")
+# the verbs that ask, not the nouns ("Соседи поддерживают это предложение", "Көршілер осы ұсынысты
+# қолдайды": neighbours support it, is context)
+_ASKS = re.compile(r"предлага|прошу|просим|просят|просьба|\bнуж[ен]|\bнадо\b|необходим|требует|\bпора\b|давайте"
+                   r"|хотим|хотелось|керек|қажет|сұрай|ұсынам|ұсынып|өтінем|\w{3,}(?:йте|ите|ьте)\b"
+                   r"|\w+ң[ыі]з(?:дар|дер)?\b", re.IGNORECASE)
 
 
 _WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]
@@ -143,6 +202,9 @@ def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
         else:
             hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
             f = hit or (stems[0] if STEM_FIRST else word).translate(_FOLD)[:PREFIX]
+            if hit is None and LEXICON_PREFIXES and len(stems[0]) >= PREFIX:
+                hit = _lexicon_prefixes().get(f)
+                f = hit or f
             found = (None, False) if f in _GENERIC_PREFIXES else (f, hit is not None)
         if len(cache) > 500_000:
             cache.clear()
@@ -172,15 +234,31 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
     are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
-    text = textnorm.strip_courtesy(strip_phrases(text[:search.MAX_CHARS])) if isinstance(text, str) else ""
+    raw = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
+    text = textnorm.strip_courtesy(raw)
     words, kazakh = search.text_words(text)
+    carrying: set[str] | None = None  # the words of the sentences that carry the idea
+    if CONTEXT_WEIGHT != 1.0:
+        # asking is read before the courtesy goes ("Шамдарын орнатуды өтінеміз": өтінеміз is a "please")
+        sentences = [x for x in _SENTENCE.split(raw) if textnorm.strip_courtesy(x)]
+        if len(sentences) > 1:
+            carrying = set()
+            for k, sentence in enumerate(sentences):
+                if k == 0 or _ASKS.search(sentence):
+                    carrying.update(search.text_words(sentence)[0])
     feats: set[str] = set()
     common: set[str] = set()
+    core: set[str] = set()
+    places = placenames.places(text, learned) if STRICT_NAMES else frozenset()
     for w in set(words):
         f, hit = _word_feature(w, kazakh)
         if f is None:
             continue
+        if places and not hit and NAME_ONCE and not placenames.word_keys(w).isdisjoint(places):
+            continue  # the place's word: counted once, as the name
         feats.add(f)
+        if carrying is None or w in carrying:
+            core.add(f)
         if hit:
             common.add(f)
     numbers: set[str] = set()
@@ -189,11 +267,11 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text))}
         feats |= quantities
     if STRICT_NAMES:
-        names = {"@" + k for k in placenames.places(text, learned)}
+        names = {"@" + k for k in places}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
         names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
         names = (names & feats) - common
-    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers))
+    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core))
 
 
 _rng = np.random.default_rng(20261130)
@@ -236,6 +314,11 @@ class Space:
         as_name = np.fromiter((c in names_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
                               dtype=bool, count=len(flat))
         w = np.where(as_name, w * NAME_WEIGHT, w)
+        context_per_row = [frozenset(vocab[f] for f in d.context) for d in unique]
+        if any(context_per_row):
+            in_context = np.fromiter((c in context_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
+                                     dtype=bool, count=len(flat))
+            w = np.where(in_context, w * CONTEXT_WEIGHT, w)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
         norm = np.sqrt(np.add.reduceat(w * w, starts)) if len(flat) else np.zeros(0)
         w = w / np.repeat(np.where(norm > 0, norm, 1.0), lengths) if len(flat) else w
@@ -267,7 +350,9 @@ class Space:
                 fresh = np.log(1 + self._size) + 1.0
                 self._idf.extend([fresh] * (len(vocab) - len(self._idf)))
                 names = frozenset(vocab[f] for f in doc.names)
-                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0) for c in cols])
+                context = frozenset(vocab[f] for f in doc.context)
+                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0)
+                              * (CONTEXT_WEIGHT if c in context else 1.0) for c in cols])
                 norm = float(np.sqrt((w * w).sum())) or 1.0
                 self.vectors.append(dict(zip(cols, (w / norm).tolist())))
                 self.names.append(names)
@@ -342,6 +427,7 @@ class Grouper:
         self.names: dict[int, Counter] = {}
         self.buckets: dict[int, list[int]] = defaultdict(list)
         self.members: dict[int, list[int]] = defaultdict(list)
+        self.length: dict[int, int] = defaultdict(int)  # the members' feature counts, summed
         self._kind_idea: dict[int, int] = {}  # a feature set's last placement: the same wording joins it again
 
     def add(self, idea: int, item: int) -> None:
@@ -355,6 +441,7 @@ class Grouper:
             names[n] += 1
         members = self.members[idea]
         members.append(item)
+        self.length[idea] += len(vec)
         if self._kind_idea.get(kind) == idea and len(members) > 1:
             return  # the same features are in the idea's buckets already
         self._kind_idea[kind] = idea
@@ -366,7 +453,7 @@ class Grouper:
     def rename(self, old: int, new: int) -> None:
         """Give an idea its final number once grouping is over (the buckets are dropped: no more
         proposals are placed after renaming)."""
-        for table in (self.centre, self.names, self.members):
+        for table in (self.centre, self.names, self.members, self.length):
             table[new] = table.pop(old)
         self.buckets.clear()
         self._kind_idea.clear()
@@ -380,13 +467,24 @@ class Grouper:
         for n in self.space.names[kind]:
             names[n] -= 1
         self.members[idea].remove(item)
+        self.length[idea] -= len(self.space.vectors[kind])
+
+    def _lift(self, idea: int, size: float, n: int | None = None) -> float:
+        """The length factor (see LENGTH_PIVOT) for a text of `size` features against an idea."""
+        n = n or len(self.members[idea])
+        mean = math.sqrt(max(size, 1) * max(self.length[idea] / n, 1))
+        return (mean / LENGTH_PIVOT) ** LENGTH_POWER if mean > LENGTH_PIVOT else 1.0
+
+    def _long(self, idea: int, kind: int) -> bool:
+        return self._lift(idea, len(self.space.vectors[kind])) >= TOPIC_FROM
 
     def similarity(self, idea: int, kind: int) -> float:
         n = len(self.members.get(idea, ()))
         if not n:
             return 0.0
         c = self.centre[idea]
-        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items()) / n
+        vec = self.space.vectors[kind]
+        return sum(v * c.get(f, 0.0) for f, v in vec.items()) / n * self._lift(idea, len(vec), n)
 
     def conflicts(self, idea: int, kind: int) -> bool | None:
         """True when the proposal names a place or number the idea's proposals never name, False
@@ -411,8 +509,8 @@ class Grouper:
 
     def similarity_without_names(self, idea: int, kind: int) -> float:
         n = len(self.members.get(idea, ()))
-        c, names = self.centre[idea], self.space.names[kind]
-        return sum(v * c.get(f, 0.0) for f, v in self.space.vectors[kind].items() if f not in names) / n
+        c, names, vec = self.centre[idea], self.space.names[kind], self.space.vectors[kind]
+        return sum(v * c.get(f, 0.0) for f, v in vec.items() if f not in names) / n * self._lift(idea, len(vec), n)
 
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
@@ -426,9 +524,12 @@ class Grouper:
             s = self.similarity(i, kind)
             if s > score:
                 conflict = self.conflicts(i, kind)
+                if conflict is True:
+                    continue
+                topic = self.similarity_without_names(i, kind) if conflict is None or TOPIC_SHARE else s
                 if conflict is None:
-                    s = self.similarity_without_names(i, kind)
-                if conflict is not True and s > score:
+                    s = topic
+                if s > score and (topic >= TOPIC_SHARE * self.threshold or not self._long(i, kind)):
                     best, score = i, s
         return best, score
 
@@ -466,7 +567,7 @@ class Grouper:
                 placed[item] = target
                 moves += 1
         for idea in [i for i, m in self.members.items() if not m]:
-            for table in (self.centre, self.names, self.members):
+            for table in (self.centre, self.names, self.members, self.length):
                 table.pop(idea, None)
         return moves
 
@@ -475,7 +576,18 @@ class Grouper:
         ca, cb = self.centre[a], self.centre[b]
         if len(ca) > len(cb):
             ca, cb = cb, ca
-        return sum(v * cb.get(f, 0.0) for f, v in ca.items()) / (len(self.members[a]) * len(self.members[b]))
+        na, nb = len(self.members[a]), len(self.members[b])
+        return sum(v * cb.get(f, 0.0) for f, v in ca.items()) / (na * nb) * self._lift(a, self.length[b] / nb, na)
+
+    def _topic_link(self, a: int, b: int) -> tuple[float, bool]:
+        """`_link` over the words besides places and numbers, and whether the ideas' texts are long."""
+        ca, cb = self.centre[a], self.centre[b]
+        if len(ca) > len(cb):
+            ca, cb = cb, ca
+        words = self.space.words
+        na, nb = len(self.members[a]), len(self.members[b])
+        lift = self._lift(a, self.length[b] / nb, na)
+        return sum(v * cb.get(f, 0.0) for f, v in ca.items() if words[f][0] not in "@#") / (na * nb) * lift, lift >= TOPIC_FROM
 
     def _cohesion(self, idea: int) -> float:
         """Mean cosine between two different proposals of an idea (1 for an idea of one)."""
@@ -483,7 +595,7 @@ class Grouper:
         if n < 2:
             return 1.0
         sq = sum(v * v for v in self.centre[idea].values())
-        return max(0.0, (sq - n) / (n * (n - 1)))
+        return max(0.0, (sq - n) / (n * (n - 1))) * self._lift(idea, self.length[idea] / n, n)
 
     def _main_names(self, idea: int) -> set:
         """The names (places, numbers) at least a third of an idea's proposals give."""
@@ -542,6 +654,10 @@ class Grouper:
                 continue  # they mostly give different places or numbers: another place
             if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
                 continue  # each is much tighter than the two together: two ideas
+            if TOPIC_SHARE:
+                topic, long = self._topic_link(a, b)
+                if long and topic < TOPIC_SHARE * threshold:
+                    continue  # long letters at one place on two topics
             if b in keep:
                 a, b = b, a
             if b in keep:
@@ -551,6 +667,7 @@ class Grouper:
                 c[f] = c.get(f, 0.0) + v
             self.names[a].update(self.names.pop(b))
             self.members[a].extend(self.members.pop(b))
+            self.length[a] += self.length.pop(b)
             merged[b] = a
             version[a] += 1
             merges += 1

@@ -5,7 +5,9 @@ A place is returned as a key: its name's word, lowercased, Kazakh letters folded
 look-alikes (Байтұрсынов = Байтурсынов), reduced to its stem when short (Абая = Абай), then its
 first `KEY_LETTERS` letters (a short name without its final vowels: Абая, Абай). So Russian and
 Kazakh endings meet (Маресьева, Маресьев) and a typo past the fifth letter gives the same key;
-`same` also takes two swapped neighbouring letters (the usual slip) as the same place.
+`same` also takes two swapped neighbouring letters (the usual slip) as the same place. `places`
+returns keys with the vowels after the first letter masked (Кунаева, Қонаев: к*н**), and looks a
+short name with a Kazakh case ending up without it (Тассайда, Төленің).
 
 Where names are found (`places(text)`):
 
@@ -13,7 +15,7 @@ Where names are found (`places(text)`):
   the word following it (ул. Маресьева, мкр Нурсат, проспекта Абилкайыр хана);
 - before a Kazakh marker: көшесі, даңғылы, шағын ауданы (in any form), skipping a title word
   between (Санкибай батыр даңғылы: Санкибай);
-- anywhere, words of a known place name: district names and aliases (data/districts.csv), the
+- anywhere, words of a known place name (in a text that writes capitals, only capitalised ones): district names and aliases (data/districts.csv), the
   demo's streets and villages (data/demo/places.csv) and the QR placements' names
   (data/placements.csv), without the generic words those names carry (район, остановка, парк...).
 """
@@ -27,6 +29,7 @@ import pandas as pd
 from pipeline import reference
 
 KEY_LETTERS = 5
+LEARN_LETTERS = 4  # a name learned from its marker (мкр Асар) has a key of this many letters or more
 _FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")
 # words of a place's name that say what kind of place it is, not which one
 GENERIC = frozenset("""
@@ -43,10 +46,15 @@ GENERIC = frozenset("""
 """.split())
 TITLES = frozenset("хан хана батыр батыра би ата ана".split())
 _WORD = r"[^\W\d_][^\W_]*(?:-[^\W_]+)?"
-_RU_MARKER = re.compile(r"(?<![^\W\d_])(?:улиц[а-я]*|ул|проспект[а-я]*|просп|пр-т|пр|микрорайон[а-я]*|мкрн?)"
-                        r"(?:\.\s*|\s+)(?:№\s*)?(" + _WORD + r")", re.IGNORECASE)
-_KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана)\s+)?"
-                        r"(?:көше|даңғыл|шағын\s+аудан)[^\W\d_]*", re.IGNORECASE)
+# an abbreviation takes a full stop before the name (ул. Абая); a full word only a space (the word
+# after "по тёмным улицам. Просим" starts another sentence)
+_RU_MARKER = re.compile(r"(?<![^\W\d_])(?:(?:улиц[а-я]*|проспект[а-я]*|микрорайон[а-я]*)\s+"
+                        r"|(?:ул|просп|пр-т|пр|мкрн?)(?:\.\s*|\s+))(?:№\s*)?(" + _WORD + r")", re.IGNORECASE)
+# the name before a Kazakh marker in its possessive form (Абай көшесі, Абай даңғылында, Нұрсат шағын
+# ауданы): "Жастар көшеде жүреді" (the young are in the street) names no street; a two-word name's
+# second word (Тәуке хан, Жібек жолы) is skipped
+_KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана|жолы)\s+)?"
+                        r"(?:көшес|даңғылы|шағын\s+ауданы)[^\W\d_]*", re.IGNORECASE)
 _ANY_WORD = re.compile(_WORD)
 
 
@@ -115,10 +123,18 @@ def same(a: str, b: str) -> bool:
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
+_CITY = re.compile(r"(?:\bгорода|\bгород|\bг\.)\s*(" + _WORD + r")|(" + _WORD + r")\s+(?:қаласы|қ\.)", re.IGNORECASE)
+
+
 def _proper(name: str) -> list[str]:
-    """Keys of a place name's proper words: Cyrillic, capitalised, not generic."""
+    """Keys of a place name's proper words: Cyrillic, capitalised, not generic, not the city the
+    place is in (Аким города Шымкент, Шымкент қаласы әкімдігі: a letter naming the city names no
+    place in it)."""
     out = []
+    cities = {w for m in _CITY.findall(name) for w in m if w}
     for word in _ANY_WORD.findall(name):
+        if word in cities:
+            continue
         if word[0].isupper() and re.search(r"[а-яәғқңөұүһі]", word.lower()):
             k = key(word)
             if k:
@@ -184,7 +200,7 @@ def _by_prefix() -> dict[str, str]:
 
 def learn(texts) -> frozenset[str]:
     """Place names a set of texts teaches: capitalised words after a street marker (мкр Болашак),
-    of KEY_LETTERS letters or more and not known already, so that the same name without its
+    of LEARN_LETTERS letters or more and not known already, so that the same name without its
     marker (в Болашаке) is a place too in every text grouped with them."""
     known = gazetteer()
     out = set()
@@ -193,7 +209,7 @@ def learn(texts) -> frozenset[str]:
             for m in _RU_MARKER.findall(text) + _KK_MARKER.findall(text):
                 if m[:1].isupper() and m[1:2].islower():
                     k = key(m)
-                    if len(k) == KEY_LETTERS and k not in known:
+                    if len(k) >= LEARN_LETTERS and k not in known:
                         out.add(k)
     return frozenset(out)
 
@@ -206,12 +222,56 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
     marked = {key(m) for m in _RU_MARKER.findall(text)}
     marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
     found = {known.get(k) or _near(k) or k for k in marked}
+    cased = any(c.isupper() for c in text)
     for word in _ANY_WORD.findall(text):
+        if not word[0].isupper() and (cased or len(key(word)) < KEY_LETTERS):
+            # in a text that writes capitals, a lower-case word is a common word (темір: iron, not
+            # Темир); a short key is one in any text (толы: full, not Толе би)
+            continue
         k = key(word)
         # a slip is looked for only in a capitalised word: lower-case words are mostly not names
         hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and _near(k))
+        if not hit:  # a short name with a Kazakh case ending (Тассайда, Асардан, Төленің: Тассай, Асар, Төле)
+            bare = _kazakh_bare(word)
+            if bare:
+                k = key(bare)
+                hit = known.get(k) or (k in learned and k)
         if hit:
             found.add(hit)
     found.discard("")
     found.discard(None)
-    return frozenset(found)
+    return frozenset(_vowels_masked(k) for k in found)
+
+
+_KK_CASE = re.compile(r"(?:ндағы|ндегі|дағы|дегі|тағы|тегі|нда|нде|дан|ден|тан|тен|нан|нен|ның|нің|дың|дің|тың|тің"
+                      r"|да|де|та|те|ға|ге|қа|ке|на|не|ны|ні|ды|ді|ты|ті|ға|ка)$")
+
+
+def _kazakh_bare(word: str) -> str:
+    """A word without one Kazakh case ending, if three letters or more stay; '' otherwise."""
+    bare = _KK_CASE.sub("", word.lower())
+    return bare if bare != word.lower() and len(bare) >= 3 else ""
+
+
+@functools.lru_cache(maxsize=200_000)
+def word_keys(word: str) -> frozenset[str]:
+    """The (masked) keys a single word could stand for as a place, whether or not it is one here:
+    its own key, the known place that key maps to, and the same for the word without a Kazakh case
+    ending. For leaving a name's word out of the plain words once the name is counted."""
+    out = set()
+    for w in (word, _kazakh_bare(word)):
+        k = key(w) if w else ""
+        if k:
+            out.add(_vowels_masked(k))
+            if k in gazetteer():
+                out.add(_vowels_masked(gazetteer()[k]))
+    return frozenset(out)
+
+
+_VOWEL = re.compile(r"[аеиоуыэюя]")
+
+
+def _vowels_masked(k: str) -> str:
+    """A key with the vowels after its first letter masked: the Russian and the Kazakh spelling of
+    one name often differ in a vowel the folding does not meet (Кунаева, Қонаев: к*н**)."""
+    return k[:1] + _VOWEL.sub("*", k[1:])

@@ -46,24 +46,48 @@ def test_labelled_fixture_pairwise_precision_and_recall():
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
-@pytest.mark.xfail(strict=True, reason="measured on the held-out fixture (mean of 4 orders): P 1.00, R 0.89, "
-                                        "short of 0.90 (unchanged by courtesy stripping, measures as plain words "
-                                        "and 20 candidates, chosen on the labelled fixture); not tuned on it")
 def test_heldout_fixture_pairwise_precision_and_recall():
+    """Measured once at the end of the long-letters branch: P 1.000, R 0.901 (was 1.00 / 0.89); a
+    narrow pass, the fixture was not tuned on."""
     p, r = pooled("ideas_heldout.csv")
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
 @pytest.mark.xfail(strict=True, reason="a second held-out fixture of realistic letters (87-292 characters, "
                                         "greetings, capitals, context, places named on the way), written before "
-                                        "measuring: P 0.83, R 0.48 (the method before this fixture's branch: "
-                                        "P 0.90, R 0.45). True pairs there have a median cosine of 0.28 (0.66 "
-                                        "on the labelled fixture) and a quarter of them name places the other "
-                                        "does not (Кунаева and Қонаев key apart): the threshold and the name rule are short-text "
-                                        "ones; not tuned on it")
+                                        "measuring: P 0.83, R 0.48 before the long-letters branch, which developed "
+                                        "on it (its errors were read): P 0.954, R 0.790. What is left: pairs in "
+                                        "Russian and Kazakh whose words the bilingual vocabulary does not join, "
+                                        "and letters naming no place")
 def test_second_heldout_fixture_of_longer_letters_pairwise_precision_and_recall():
     p, r = pooled("ideas_heldout2.csv")
     assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+@pytest.mark.xfail(strict=True, reason="a third held-out fixture of long letters (224-389 characters, ru/kk/"
+                                        "mixed, near-misses, Russian and Kazakh spellings of one street), written "
+                                        "and committed before the long-letters branch changed anything and "
+                                        "measured once at its end, errors not read: P 0.932, R 0.686 (the method "
+                                        "before the branch: P 0.874, R 0.107)")
+def test_third_heldout_fixture_of_long_letters_pairwise_precision_and_recall():
+    p, r = pooled("ideas_heldout3.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+def test_place_keys_meet_across_russian_and_kazakh_and_skip_common_words():
+    from pipeline import placenames
+
+    assert placenames.places("фонари на улице Кунаева") == placenames.places("Қонаев көшесінде шам жоқ")
+    assert placenames.places("Тассайда жарық жоқ") == placenames.places("В микрорайоне Тассай темно")
+    assert not placenames.places("Темно по улицам. Просим поставить фонари")  # a sentence, not a street
+    assert not placenames.places("Жастар көшеде бос жүреді")  # in the street, not a street's name
+    assert not placenames.places("Арықты темір тормен жабу керек")  # iron, not Темир
+
+
+def test_context_sentences_weigh_less_in_a_long_letter():
+    doc = ideas.features("Здравствуйте! В парке нет туалета. Мы живём здесь десять лет. Прошу поставить туалет.")
+    assert {"жив", "лет"} <= doc.context and not {"туал", "парк"} & doc.context
+    assert not ideas.features("Поставить туалет в парке").context
 
 
 def test_courtesy_and_measures_do_not_make_or_break_an_idea():
