@@ -22,7 +22,10 @@ import duckdb
 from pipeline import settings, store
 from pipeline.queries.filters import Filters
 
-FIELDS = ("category", "category_confidence", "category_source", "district", "feedback_at", "feedback_due_at")
+# Event fields that move a row between rollup cells; 'created' too: classifying a row stored
+# pending (pipeline.pending) writes its 'created' event again.
+FIELDS = ("category", "category_confidence", "category_source", "district", "feedback_at", "feedback_due_at",
+          "created")
 DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "reviewed"}  # a filter using only these
 log = logging.getLogger(__name__)
 _META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_tz")
@@ -31,6 +34,7 @@ _SELECT = """
     SELECT CAST(received_at AS DATE) AS day, region, district, coalesce(category, 'other') AS category,
            coalesce(category_source = 'operator', false) AS operator,
            coalesce(category_confidence < ?, false) AS below, category_confidence IS NULL AS unscored,
+           coalesce(category_source = 'pending', false) AS pending,
            count(*) AS n, count(feedback_at) AS feedback_given,
            count(*) FILTER (WHERE feedback_at <= feedback_due_at) AS feedback_in_time
     FROM submissions WHERE {cond} GROUP BY ALL"""

@@ -25,7 +25,7 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
         cond, params = rollup.where(f)
         cells = con.execute(f"""
             SELECT category, operator AS exact, CASE WHEN below THEN 'low' ELSE 'high' END AS band, sum(n) AS n
-            FROM rollup_daily WHERE {cond} GROUP BY ALL""", params).df()
+            FROM rollup_daily WHERE {cond} AND NOT pending GROUP BY ALL""", params).df()
     else:
         cond, params = where(f)
         cells = con.execute(f"""
