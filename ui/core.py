@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, backup, i18n, ideas, public, replica, settings, spool, store
+from pipeline import auth, backup, i18n, ideas, pending, public, replica, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -259,6 +259,10 @@ class AppStore:
 
     def drain_once(self) -> list[dict]:
         receipts = spool.drain(self.con.cursor(), self.inbox)
+        try:  # rows a big ingest stored before classifying them: a slice of time per round
+            pending.classify_pending(self.con.cursor(), seconds=settings.get_float("CLASSIFY_SLICE"))
+        except Exception:  # they stay pending (and shown as such) until the next round
+            log.exception("classifying pending rows failed")
         backup.serve_requests(self.con.cursor(), self.path)  # `python -m pipeline backup` while we hold the file
         try:  # proposals into ideas, complaints into incidents; never holds up the drains
             self.ideas.after_drain(self.con.cursor(), receipts, self.publisher.public_dir)
