@@ -499,7 +499,7 @@ def run_ingest(args) -> int:
         for k in total:
             counts[k] += receipt[k]
             total[k] += receipt[k]
-    if len(per_file) > 1:
+    if len({path for path, _ in spooled}) > 1:
         for path, counts in per_file.items():
             print(f"{path}: {summary(counts)}")
     if applier.con is not None:

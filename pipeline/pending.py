@@ -6,7 +6,9 @@ language, priority, department, deadlines and search terms here, a batch at a ti
 ingest command itself when it is the writer, by the app's drain thread while the app runs, or by
 `python -m pipeline classify-pending`. Until then the rows are counted and shown as not yet
 classified (pending_count; the overview's 'not yet classified' share), never dropped.
-Each batch is one transaction: the rows' initial state and their 'created' events together.
+Each batch is one transaction: the rows' initial state and their 'created' events together (the
+'created' event written at storage, which held the state without the classification, is replaced:
+the event log replays to the stored state before and after).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import sys
 import time
 
 import duckdb
+import pandas as pd
 
 from pipeline import events, settings, store
 
@@ -34,6 +37,29 @@ def _next_batch(con, size: int):
         [PENDING, size]).df()
 
 
+TWO_CORES_FROM = 10_000  # rows of a batch from which its second half is enriched in a worker process
+
+
+def _enrich_worker(rows):
+    from pipeline import ingest
+
+    return ingest.enrich(rows)
+
+
+def _enrich(rows):
+    """ingest.enrich on two cores: the second half in the classifier's worker process (the model
+    loaded once per worker), the first here. Everything of a text's enrichment (classification,
+    search terms, priority and deadlines) is Python-bound, so two processes, not threads."""
+    from pipeline import classify, ingest
+
+    if len(rows) < TWO_CORES_FROM or classify.load_model() is None:
+        return ingest.enrich(rows)
+    half = (len(rows) + 1) // 2
+    second = classify._executor().submit(_enrich_worker, rows.iloc[half:].reset_index(drop=True))
+    first = ingest.enrich(rows.iloc[:half].reset_index(drop=True))
+    return pd.concat([first, second.result()], ignore_index=True)
+
+
 def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> int:
     """Classify the oldest `size` pending rows in one transaction; how many were classified."""
     from pipeline import ingest
@@ -42,7 +68,7 @@ def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> i
     rows = _next_batch(con, size)
     if rows.empty:
         return 0
-    enriched = ingest.enrich(rows)[["id", *UPDATED]]
+    enriched = _enrich(rows)[["id", *UPDATED]]
     sets = ", ".join(f"{c} = p.{c}" for c in UPDATED)
     with store.transaction(con):
         con.register("_pending_rows", enriched)
@@ -52,19 +78,24 @@ def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> i
                         f"WHERE submissions.id = p.id AND submissions.category_source = '{PENDING}'")
         finally:
             con.unregister("_pending_rows")
-        events.record_created(con, submission_ids=enriched["id"].tolist())
+        # the 'created' event written at storage held the state without the classification
+        ids = enriched["id"].tolist()
+        con.execute("DELETE FROM events WHERE field = 'created' AND submission_id IN (SELECT unnest(?))", [ids])
+        events.record_created(con, submission_ids=ids)
     return len(enriched)
 
 
 def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: float | None = None,
-                     size: int | None = None) -> int:
+                     size: int | None = None, limit: int | None = None) -> int:
     """Classify pending rows until none is left (or `seconds` have passed: the app's drain thread
     gives it a slice per round). `progress(done, total)` is told after each batch. Returns how
     many were classified."""
     total = pending_count(con)
+    if limit is not None:
+        total = min(total, limit)
     done, started = 0, time.monotonic()
     while done < total:
-        n = classify_batch(con, size)
+        n = classify_batch(con, min(size or settings.get_int("CLASSIFY_BATCH"), total - done))
         if not n:
             break
         done += n
@@ -80,6 +111,7 @@ def arguments_classify_pending(parser) -> None:
     parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar on stderr (default: when stderr is a terminal)")
+    parser.add_argument("--limit", type=int, help="classify at most this many (the oldest first)")
 
 
 def run_classify_pending(args) -> int:
@@ -92,7 +124,7 @@ def run_classify_pending(args) -> int:
     try:
         bar = Progress("classify", enabled=args.progress, unit="texts")
         started = time.monotonic()
-        done = classify_pending(con, progress=bar.update)
+        done = classify_pending(con, progress=bar.update, limit=args.limit)
         bar.close()
     except duckdb.Error as exc:
         from pipeline.spool import why

@@ -48,7 +48,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("DRAIN_INTERVAL", "2", "seconds between inbox drains in the running app"),
     ("REPLICA_SECONDS", "60", "the running app publishes a read replica <DB>.replica for other processes (CLI, notebooks) when the data changed, at most this often; 0 turns it off"),
     ("INGEST_BATCH", "100000", "records per spool folder of an ingest: a file is read, checked and stored this many at a time, so memory does not grow with the file"),
-    ("CLASSIFY_BATCH", "20000", "submissions classified at a time by the pending step (`classify-pending`, the app's drain thread)"),
+    ("CLASSIFY_BATCH", "50000", "submissions classified at a time by the pending step (`classify-pending`, the app's drain thread)"),
     ("CLASSIFY_SLICE", "5", "seconds the running app's drain thread spends classifying pending rows per round (then it drains the inbox again)"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
     ("RECEIPT_DAYS", "7", "days the inbox keeps receipts of applied spool files (<inbox>/done/)"),
