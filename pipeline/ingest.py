@@ -398,6 +398,10 @@ class _Applier:
         if not self.started:
             try:
                 self.con = store.connect(self.db)
+                # At DuckDB's default (a checkpoint per 16 MB of log) every batch was checkpointed:
+                # 2.9 CPU-s of drain per 100,000 rows instead of 2.0. Once at the end instead (the
+                # log is replayed after a crash, so nothing committed is lost).
+                self.con.execute("SET checkpoint_threshold = '1GB'")
             except store.StoreLocked:
                 self.locked = True
             self.started = True

@@ -197,12 +197,34 @@ def _load(folder: Path):
     """(meta, rows, quarantine) of a spool folder, or the reason it cannot be read."""
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        rows = pd.read_parquet(folder / "rows.parquet")
+        if meta.get("pending"):  # inserted by DuckDB straight from the file (see _insert)
+            import pyarrow.parquet as pq
+
+            rows = pq.ParquetFile(folder / "rows.parquet")
+            rows.schema_arrow  # noqa: B018 (reads the footer: a damaged file is found here)
+            meta["_rows_path"] = str(folder / "rows.parquet")
+            rows = _ParquetRows(rows.metadata.num_rows, rows.schema_arrow.names)
+        else:
+            rows = pd.read_parquet(folder / "rows.parquet")
         quarantine = pd.read_parquet(folder / "quarantine.parquet")
     except (FileNotFoundError, ValueError) as exc:
         # Spools are renamed into the inbox complete, so this is a leftover or damage.
         return f"incomplete spool folder ({exc})"
     return meta, rows, quarantine
+
+
+class _ParquetRows:
+    """The rows of a pending spool, left in their Parquet file: DuckDB reads it in parallel and
+    without Python objects (a pandas frame of texts is converted under the GIL, row by row)."""
+
+    def __init__(self, n: int, columns: list[str]):
+        self.n, self.columns = n, columns
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __contains__(self, column: str) -> bool:
+        return column in self.columns
 
 
 def _enrich(rows: pd.DataFrame) -> pd.DataFrame:
@@ -378,7 +400,14 @@ def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quar
                         "quarantined_count = ? WHERE id = ?", [meta["read"] - quarantined, quarantined, run_id])
             return _receipt_from_run(con, spool_id)
         inserted = 0
-        if len(rows):
+        if len(rows) and isinstance(rows, _ParquetRows):
+            cols = ", ".join(SUBMISSION_COLUMNS)
+            values = ", ".join(c if c in rows else "NULL" if PENDING_FILL.get(c) is None else f"'{PENDING_FILL[c]}'"
+                               for c in SUBMISSION_COLUMNS)
+            con.execute(
+                f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {values}, ? FROM read_parquet(?) "
+                "ON CONFLICT (source, source_id) DO NOTHING", [run_id, meta["_rows_path"]])
+        elif len(rows):
             if "extra" not in rows:  # a spool written before unmapped columns were carried through
                 rows = rows.assign(extra=None)
             rows = rows.assign(extra=rows["extra"].astype(object))
@@ -392,6 +421,7 @@ def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quar
                 f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ? FROM _spool_rows "
                 "ON CONFLICT (source, source_id) DO NOTHING", [run_id])
             con.unregister("_spool_rows")
+        if len(rows):
             inserted = con.execute("SELECT count(*) FROM submissions WHERE ingest_run_id = ?",
                                    [run_id]).fetchall()[0][0]
             events.record_created(con, ingest_run_id=run_id)
