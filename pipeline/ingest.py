@@ -73,7 +73,8 @@ def _clean_one(v):
 def _clean(series: pd.Series) -> pd.Series:
     """Strings stripped; None/NaN/'' become missing. One pass in a comprehension: a CSV's values
     are all strings, and pandas' where/map walked each column three times."""
-    values = [(v.strip() or None) if v.__class__ is str else _clean_one(v) for v in series.tolist()]
+    values = [(v.strip() or None) if v.__class__ is str else None if v is None else _clean_one(v)
+              for v in series.tolist()]
     return pd.Series(values, index=series.index, dtype=object)
 
 
@@ -251,7 +252,8 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
 
     text = _clean(frame["text"])
     reject(text.isna(), "empty text")
-    reject(text.fillna("").str.len() > MAX_TEXT, f"text longer than {MAX_TEXT} characters")
+    reject(pd.Series([v is not None and len(v) > MAX_TEXT for v in text.tolist()], index=frame.index),
+           f"text longer than {MAX_TEXT} characters")
 
     raw_dates = frame["received_at"].astype(object)
     if has_date_column:
@@ -279,10 +281,10 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
     reject(region_raw.notna() & district.isna() & region.isna(),
            lambda m: "unknown region " + region_raw[m].map(repr))
 
-    lat = pd.to_numeric(_clean(frame["lat"]), errors="coerce")
-    lon = pd.to_numeric(_clean(frame["lon"]), errors="coerce")
-    bad_coord = (_clean(frame["lat"]).notna() & ~lat.between(-90, 90)) | (
-        _clean(frame["lon"]).notna() & ~lon.between(-180, 180))
+    lat_raw, lon_raw = _clean(frame["lat"]), _clean(frame["lon"])
+    lat, lon = (pd.to_numeric(v, errors="coerce") if v.notna().any() else pd.Series(np.nan, index=v.index)
+                for v in (lat_raw, lon_raw))
+    bad_coord = (lat_raw.notna() & ~lat.between(-90, 90)) | (lon_raw.notna() & ~lon.between(-180, 180))
     reject(bad_coord, lambda m: "invalid coordinates lat=" + _shown(frame["lat"][m]) + " lon=" + _shown(frame["lon"][m]))
 
     src = _normalise_source(_clean(frame["source"]), default_source) if source is None else pd.Series(

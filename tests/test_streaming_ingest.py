@@ -195,3 +195,21 @@ def test_progress_bar_redraws_in_place_on_a_terminal():
     bar.close()
     text = out.getvalue()
     assert text.count("\r") == 2 and text.endswith("\n") and " 50% 500 rows" in text and "100% 1,000 rows" in text
+
+
+def test_the_overview_leaves_pending_rows_out_of_the_shares_and_says_how_many(tmp_path):
+    import datetime as dt
+
+    from pipeline.queries import overview
+    from pipeline.queries.filters import Filters
+
+    path = _csv(tmp_path / "calls.csv")
+    con, _ = _store(path, tmp_path / "v.duckdb", None)
+    feb = Filters(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    stored = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
+    shares = overview.category_shares(con, feb)
+    assert shares.empty and shares.attrs["pending"] == stored
+    pending.classify_batch(con, size=10)
+    shares = overview.category_shares(con, feb)
+    assert shares["n"].sum() == 10 and shares.attrs["pending"] == stored - 10
+    assert round(shares["counted_pct"].sum()) == 100
