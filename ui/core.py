@@ -260,7 +260,8 @@ class AppStore:
     def drain_once(self) -> list[dict]:
         receipts = spool.drain(self.con.cursor(), self.inbox)
         try:  # rows a big ingest stored before classifying them: a slice of time per round
-            pending.classify_pending(self.con.cursor(), seconds=settings.get_float("CLASSIFY_SLICE"))
+            # small batches: the slice is checked between batches, and pages wait for no long write
+            pending.classify_pending(self.con.cursor(), seconds=settings.get_float("CLASSIFY_SLICE"), size=10_000)
         except Exception:  # they stay pending (and shown as such) until the next round
             log.exception("classifying pending rows failed")
         backup.serve_requests(self.con.cursor(), self.path)  # `python -m pipeline backup` while we hold the file
