@@ -74,6 +74,8 @@ rows.append({core.t("common.category"): core.t("overview.percent_total"),
              core.t("overview.share.estimated"): f"{shares['pct'].sum():.1f} %", core.t("overview.share.interval"): ""})
 right.table(rows, hide_index=True)
 right.caption(core.t(f"overview.share.method.{shares.attrs.get('method', 'none')}", n=shares.attrs.get("basis", 0)))
+if shares.attrs.get("pending"):  # stored by a big ingest, classification still running
+    right.caption(core.t("overview.share.pending", n=f"{shares.attrs['pending']:,}".replace(",", " ")))
 
 st.subheader(core.t("map.title"), help=core.t("map.click_hint"))
 widgets.district_map(f)

@@ -14,6 +14,8 @@ from pipeline import settings
 COMMANDS: list[tuple[str, str, str, str]] = [
     ("ingest", "pipeline.ingest", "load CSV, XLSX, JSON Lines or Open311 files; bad rows go to quarantine",
      "python -m pipeline ingest calls.csv exports/ --source hotline_109"),
+    ("classify-pending", "pipeline.pending", "classify the rows an ingest stored before their classification (the running app does it itself)",
+     "python -m pipeline classify-pending --db data/situation.duckdb --progress"),
     ("drain", "pipeline.spool", "apply spool files waiting in the inbox (when no app is running)",
      "python -m pipeline drain --db data/situation.duckdb"),
     ("publish", "pipeline.public", "write what the public proposal form shows residents (status.json) from the store (the running app does it after each drain)",

@@ -86,15 +86,19 @@ def change(
 
 
 def record_created(con: duckdb.DuckDBPyConnection, ingest_run_id: int | None = None, actor: str = "ingest",
-                   ingest_run_ids: list[int] | None = None) -> int:
+                   ingest_run_ids: list[int] | None = None, submission_ids: list[int] | None = None) -> int:
     """Append a 'created' event with the initial state for submissions that have none yet (of one
-    ingest run, of several, or all)."""
+    ingest run, of several, of the given submissions, or all). A submission stored before its
+    classification (category_source 'pending') gets one too; the classification replaces it with
+    the completed initial state (pipeline.pending), so the log replays to the stored state always."""
     snapshot = ", ".join(f"'{f}', {f}" for f in STATE_FIELDS)
     where, params = "true", [actor]
     if ingest_run_id is not None:
         where, params = "s.ingest_run_id = ?", [actor, ingest_run_id]
     elif ingest_run_ids is not None:
         where, params = "s.ingest_run_id IN (SELECT unnest(?))", [actor, list(ingest_run_ids)]
+    elif submission_ids is not None:
+        where, params = "s.id IN (SELECT unnest(?))", [actor, list(submission_ids)]
     con.execute(
         f"""
         INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment)

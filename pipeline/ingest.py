@@ -51,6 +51,9 @@ class Prepared:
     quarantine: pd.DataFrame    # record_no, raw, reason
     fmt: str
     encoding: str | None
+    batch: int = 0                 # which batch of the file (prepare_batches), from 0
+    batch_key: str | None = None   # see batch_key(): the same for the same batch of a re-run
+    done: float = 1.0              # share of the file read so far
 
 
 def file_checksum(path: Path) -> str:
@@ -61,11 +64,18 @@ def file_checksum(path: Path) -> str:
     return h.hexdigest()
 
 
+def _clean_one(v):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return None
+    return str(v).strip() or None
+
+
 def _clean(series: pd.Series) -> pd.Series:
-    """Strings stripped; None/NaN/'' become missing."""
-    s = series.astype(object).where(series.notna(), None)
-    s = s.map(lambda v: v if v is None else str(v).strip())
-    return s.where(s.astype(bool), None)
+    """Strings stripped; None/NaN/'' become missing. One pass in a comprehension: a CSV's values
+    are all strings, and pandas' where/map walked each column three times."""
+    values = [(v.strip() or None) if v.__class__ is str else None if v is None else _clean_one(v)
+              for v in series.tolist()]
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def _shown(series: pd.Series) -> pd.Series:
@@ -150,50 +160,117 @@ def _normalise_source(values: pd.Series, default: str) -> pd.Series:
 
 
 def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | None = None) -> Prepared:
-    """Read and validate one file. Raises readers.UnreadableFile when it cannot be read at all."""
+    """Read, validate and classify one file as a whole (small files, tests). Raises
+    readers.UnreadableFile when it cannot be read at all. Big files go through prepare_batches."""
+    (prepared,) = prepare_batches(path, source, now, batch_rows=None, classify=True)
+    return prepared
+
+
+def batch_key(checksum: str, source: str, batch_rows: int | None, number: int) -> str:
+    """What makes a batch the same batch again: the file's content, the source its rows get, how the
+    file was cut and which piece. A re-run of a file (after a crash half-way, or by mistake) makes
+    the same keys, and the drain applies a key only once (pipeline.spool)."""
+    return f"{checksum}:{source}:{batch_rows or 0}:{number}"
+
+
+def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timestamp | None = None,
+                    batch_rows: int | None = 100_000, classify: bool = False):
+    """The file read and validated `batch_rows` records at a time: a generator of Prepared, one per
+    batch, holding only that batch. Without `classify` the rows are left for the pending step
+    (classify_pending): the drain stores them at once with category NULL, category_source 'pending'.
+    Raises readers.UnreadableFile (before the first batch) when the file cannot be read at all."""
     path = Path(path)
     if source is not None and source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
-    result = readers.read_file(path)
+    sniffed = readers._sniff(path)
+    checksum = sniffed.checksum or file_checksum(path)
     now = now or pd.Timestamp.now(tz="UTC")
     tz = settings.get("TZ")
-    default_source = source or ("web" if result.fmt == "open311" else "import")
+    batches = readers.iter_batches(path, batch_rows, sniffed)
+    first = next(batches)  # raises UnreadableFile for a file that cannot be read at all
+    default_source = source or ("web" if first.fmt == "open311" else "import")
+    # A CSV's or a workbook's header says whether the file has dates; JSON records say it one by
+    # one, so once any batch had one, the later ones are judged as having the column.
+    has_dates = first.columns is not None and "received_at" in first.columns
 
-    frame = pd.DataFrame.from_records(result.records) if result.records else pd.DataFrame()
-    for col in ["text", "received_at", "district", "region", "address", "phone", "name", "contact",
-                "source_id", "lat", "lon", "placement", "source", "_extra"]:
-        if col not in frame:
-            frame[col] = None
+    def gen():
+        nonlocal has_dates
+        for number, result in enumerate(_chain(first, batches)):
+            if number and not result.read:
+                continue  # the end of a file that filled its last batch exactly
+            if result.columns is None:
+                has_dates = has_dates or any("received_at" in r for r in result.records)
+            prepared = _validate(result, path, checksum, source, default_source, now, tz, has_dates)
+            if classify:
+                prepared.rows = enrich(prepared.rows)
+            prepared.batch = number
+            prepared.batch_key = batch_key(checksum, default_source, batch_rows, number)
+            prepared.done = result.done
+            yield prepared
+
+    return gen()
+
+
+FIELDS = ["text", "received_at", "district", "region", "address", "phone", "name", "contact", "source_id",
+          "lat", "lon", "placement", "source", "_extra"]
+
+
+def _frame(result) -> pd.DataFrame:
+    """The records' fields as columns of Python objects (pandas would otherwise turn every text
+    column into Arrow strings and back again in the validation below)."""
+    records = result.records
+    if result.columns is not None and records and len(records[0]) == len(result.columns):
+        present = set(result.columns)  # a header's columns: the same in every record
+    else:
+        present = set()
+        for r in records:
+            present.update(r)
+    empty = [None] * len(records)
+    data = {c: ([r.get(c) for r in records] if c in present else empty) for c in FIELDS}
+    return pd.DataFrame(data, dtype=object, index=pd.RangeIndex(len(records)))
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _validate(result, path: Path, checksum: str, source: str | None, default_source: str, now, tz: str,
+              has_date_column: bool) -> Prepared:
+    """One batch of records: accepted rows (not yet classified) and quarantined ones, each with its reason."""
+    frame = _frame(result)
     frame["_no"] = result.record_nos
     frame["_raw"] = result.raws
     reasons = pd.Series("", index=frame.index)
 
     def reject(mask: pd.Series, reason) -> None:
+        """`reason` is a text, or a function of the rejected rows' mask giving one text per row
+        (built only for those rows: most batches reject none)."""
         mask = mask & (reasons == "")
         if mask.any():
-            reasons[mask] = reason if isinstance(reason, str) else reason[mask]
+            reasons[mask] = reason if isinstance(reason, str) else reason(mask)[mask]
 
     text = _clean(frame["text"])
     reject(text.isna(), "empty text")
-    reject(text.fillna("").str.len() > MAX_TEXT, f"text longer than {MAX_TEXT} characters")
+    reject(pd.Series([v is not None and len(v) > MAX_TEXT for v in text.tolist()], index=frame.index),
+           f"text longer than {MAX_TEXT} characters")
 
-    has_date_column = any("received_at" in r for r in result.records)
     raw_dates = frame["received_at"].astype(object)
     if has_date_column:
         received = parse_dates(raw_dates.where(raw_dates.notna(), None), tz)
         empty_date = _clean(raw_dates).isna()
         reject(empty_date, "empty date (column received_at)")
-        reject(received.isna(), "unparseable date " + _shown(raw_dates).map(repr) +
+        reject(received.isna(), lambda m: "unparseable date " + _shown(raw_dates[m]).map(repr) +
                " (expected e.g. 21.03.2026 14:05, 2026-03-21 14:05:00 or ISO 8601)")
-        reject(received > now + FUTURE_TOLERANCE, "date in the future: " + _shown(raw_dates))
-        reject(received < OLDEST, "date before 2000: " + _shown(raw_dates))
+        reject(received > now + FUTURE_TOLERANCE, lambda m: "date in the future: " + _shown(raw_dates[m]))
+        reject(received < OLDEST, lambda m: "date before 2000: " + _shown(raw_dates[m]))
     else:
         # A file without any date column (e.g. a QR form export): registered on the day it arrives.
         received = pd.Series(now, index=frame.index).astype("datetime64[us, UTC]")
 
     district_raw = _clean(frame["district"])
     district = map_distinct(district_raw, reference.match_district)
-    reject(district_raw.notna() & district.isna(), "unknown district " + district_raw.fillna("").map(repr)
+    reject(district_raw.notna() & district.isna(), lambda m: "unknown district " + district_raw[m].map(repr)
            + " (not in data/districts.csv names or aliases)")
     region_raw = _clean(frame["region"])
     region_codes = {reference._norm(str(v)): c for c, names in
@@ -202,17 +279,17 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
     region = map_distinct(district, reference.region_of)
     region = region.fillna(map_distinct(region_raw, lambda v: region_codes.get(reference._norm(v))))
     reject(region_raw.notna() & district.isna() & region.isna(),
-           "unknown region " + region_raw.fillna("").map(repr))
+           lambda m: "unknown region " + region_raw[m].map(repr))
 
-    lat = pd.to_numeric(_clean(frame["lat"]), errors="coerce")
-    lon = pd.to_numeric(_clean(frame["lon"]), errors="coerce")
-    bad_coord = (_clean(frame["lat"]).notna() & ~lat.between(-90, 90)) | (
-        _clean(frame["lon"]).notna() & ~lon.between(-180, 180))
-    reject(bad_coord, "invalid coordinates lat=" + _shown(frame["lat"]) + " lon=" + _shown(frame["lon"]))
+    lat_raw, lon_raw = _clean(frame["lat"]), _clean(frame["lon"])
+    lat, lon = (pd.to_numeric(v, errors="coerce") if v.notna().any() else pd.Series(np.nan, index=v.index)
+                for v in (lat_raw, lon_raw))
+    bad_coord = (lat_raw.notna() & ~lat.between(-90, 90)) | (lon_raw.notna() & ~lon.between(-180, 180))
+    reject(bad_coord, lambda m: "invalid coordinates lat=" + _shown(frame["lat"][m]) + " lon=" + _shown(frame["lon"][m]))
 
     src = _normalise_source(_clean(frame["source"]), default_source) if source is None else pd.Series(
         source, index=frame.index)
-    reject(src == "?", "unknown source " + _shown(frame["source"]).map(repr))
+    reject(src == "?", lambda m: "unknown source " + _shown(frame["source"][m]).map(repr))
 
     contact = _clean(frame["contact"])
     for part in ("phone", "name"):
@@ -221,8 +298,8 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
 
     address = _clean(frame["address"])
     # default=str: XLSX cells are dates and numbers, JSON sources may nest; all kept as text.
-    extra = frame["_extra"].map(lambda e: json.dumps(e, ensure_ascii=False, default=str)
-                                if isinstance(e, dict) else None)
+    extra = pd.Series([json.dumps(e, ensure_ascii=False, default=str) if isinstance(e, dict) else None
+                       for e in frame["_extra"].tolist()], index=frame.index, dtype=object)
 
     ok = reasons == ""
     rows = pd.DataFrame({
@@ -230,7 +307,6 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
         "region": region, "district": district, "address": address, "lat": lat, "lon": lon,
         "placement": _clean(frame["placement"]), "contact": contact, "extra": extra,
     })[ok].reset_index(drop=True)
-    checksum = file_checksum(path)
     missing_id = rows["source_id"].isna()
     if missing_id.any():
         when = rows.loc[missing_id, "received_at"] if has_date_column else "file:" + checksum
@@ -238,7 +314,6 @@ def prepare(path: str | Path, source: str | None = None, now: pd.Timestamp | Non
                                                         rows.loc[missing_id, "contact"])
     dupes = rows.duplicated(["source", "source_id"])
     rows = rows[~dupes].reset_index(drop=True)
-    rows = enrich(rows)
 
     quarantine = pd.DataFrame({"record_no": frame["_no"][~ok], "raw": frame["_raw"][~ok],
                                "reason": reasons[~ok]})
@@ -284,10 +359,17 @@ def expand(paths: list[str]) -> list[Path]:
 
 
 def arguments_ingest(parser) -> None:
+    import argparse
+
     parser.add_argument("files", nargs="+", help="files or folders to load")
     parser.add_argument("--source", choices=SOURCES, help="channel of every row (default: a source column, "
                         "else 'web' for Open311 and 'import' otherwise)")
     parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show progress bars on stderr (default: when stderr is a terminal)")
+    parser.add_argument("--classify", action=argparse.BooleanOptionalAction, default=True,
+                        help="classify the stored rows right after storing them when this command is the "
+                             "writer (default); --no-classify leaves them to `classify-pending` or the app")
 
 
 def summary(counts: dict) -> str:
@@ -295,8 +377,66 @@ def summary(counts: dict) -> str:
             f"duplicates={counts['duplicates']} quarantined={counts['quarantined']}")
 
 
+class _Applier:
+    """Applies spool folders in a thread of its own while the next batch is read and checked: DuckDB
+    works without the GIL, so the two overlap on two cores. At most two batches wait, so memory
+    stays flat. The database is opened at the first batch (a command that spools nothing, because
+    the disk is full, never touches it); when another process holds it, nothing is applied here
+    and the writer's receipts are waited for at the end, as before."""
+
+    def __init__(self, db: Path, inbox: Path):
+        import queue
+        import threading
+
+        self.db, self.inbox = db, inbox
+        self.con = None
+        self.locked = False
+        self.error: BaseException | None = None
+        self.queue: "queue.Queue[str | None]" = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._run, name="ingest-applier", daemon=True)
+        self.started = False
+
+    def submit(self, spool_id: str) -> None:
+        if not self.started:
+            try:
+                self.con = store.connect(self.db)
+                # At DuckDB's default (a checkpoint per 16 MB of log) every batch was checkpointed:
+                # 2.9 CPU-s of drain per 100,000 rows instead of 2.0 with none until the end. But
+                # rows not yet checkpointed stay in memory: SC_INGEST_CHECKPOINT is the balance,
+                # and SC_INGEST_MEMORY caps DuckDB's share of the ingest's memory.
+                self.con.execute("SET checkpoint_threshold = ?", [settings.get("INGEST_CHECKPOINT")])
+                self.con.execute("SET memory_limit = ?", [settings.get("INGEST_MEMORY")])
+            except store.StoreLocked:
+                self.locked = True
+            self.started = True
+            if self.con is not None:
+                self.thread.start()
+        if self.con is not None and self.error is None:
+            self.queue.put(spool_id)
+
+    def _run(self) -> None:
+        from pipeline import spool
+
+        while True:
+            spool_id = self.queue.get()
+            if spool_id is None:
+                return
+            if self.error is not None:
+                continue  # the database cannot be written: the rest waits in the inbox
+            try:
+                spool.drain(self.con, self.inbox)
+            except BaseException as exc:  # reported by the main thread in one line
+                self.error = exc
+
+    def finish(self) -> None:
+        if self.con is not None:
+            self.queue.put(None)
+            self.thread.join()
+
+
 def run_ingest(args) -> int:
-    from pipeline import spool
+    from pipeline import pending, spool
+    from pipeline.progress import Progress
 
     db = settings.db_path(args.db)
     inbox = settings.inbox_path(db)
@@ -316,30 +456,41 @@ def run_ingest(args) -> int:
     spool_log = logging.getLogger("pipeline.spool")
     if not any(isinstance(h, logging.NullHandler) for h in spool_log.handlers):
         spool_log.addHandler(logging.NullHandler())
+    batch_rows = settings.get_int("INGEST_BATCH")
+    applier = _Applier(db, inbox)
     failed = 0
-    spooled = []
-    for path in expand(args.files):
-        try:
-            prepared = prepare(path, args.source)
-        except readers.UnreadableFile as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        except ValueError as exc:
-            print(f"error: {path}: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        try:
-            spooled.append((path, spool.write(prepared, inbox)))
-        except OSError as exc:
-            print(f"error: {path}: cannot write its spool file in {inbox} ({spool.why(exc)}); nothing of it "
-                  f"was stored", file=sys.stderr)
-            failed += 1
+    spooled: list[tuple[Path, str]] = []
     try:
-        receipts = spool.apply_or_wait(db, inbox, [sid for _, sid in spooled], settings.get_float("INGEST_WAIT"))
+        for path in expand(args.files):
+            failed += _ingest_file(path, args, batch_rows, inbox, applier, spooled)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        applier.finish()
+    if applier.error is not None:
+        exc = applier.error
+        if applier.con is not None:
+            _close(applier.con)
+        if isinstance(exc, (duckdb_error(), spool.CannotWrite)):
+            print(f"error: {db}: cannot write the database ({spool.why(exc)}); the spool files not applied "
+                  f"wait in {inbox} for the next drain", file=sys.stderr)
+            return 2
+        raise exc
+    try:
+        if applier.con is not None:
+            try:  # anything still in the inbox (a spool of another process, listed late)
+                spool.drain(applier.con, inbox)
+            except duckdb_error() as exc:
+                raise spool.CannotWrite(f"{db}: cannot write the database ({spool.why(exc)})") from exc
+        receipts = spool.apply_or_wait(db, inbox, [sid for _, sid in spooled], settings.get_float("INGEST_WAIT")) \
+            if applier.con is None else _receipts(inbox, [sid for _, sid in spooled])
     except (spool.CannotWrite, store.StoreError) as exc:
+        if applier.con is not None:
+            _close(applier.con)
         print(f"error: {exc}; the spool files not applied wait in {inbox} for the next drain", file=sys.stderr)
         return 2
+    per_file: dict[Path, dict] = {}
     total = {"read": 0, "inserted": 0, "duplicates": 0, "quarantined": 0}
     for path, sid in spooled:
         receipt = receipts.get(sid)
@@ -352,9 +503,86 @@ def run_ingest(args) -> int:
         if receipt is None:
             print(f"{path}: queued as {sid}; the running app will apply it when it drains {inbox}")
             continue
-        if len(spooled) > 1:
-            print(f"{path}: {summary(receipt)}")
+        counts = per_file.setdefault(path, {k: 0 for k in total})
         for k in total:
+            counts[k] += receipt[k]
             total[k] += receipt[k]
+    if len({path for path, _ in spooled}) > 1:
+        for path, counts in per_file.items():
+            print(f"{path}: {summary(counts)}")
+    if applier.con is not None:
+        try:
+            if args.classify:
+                bar = Progress("classify", enabled=args.progress, unit="texts")
+                pending.classify_pending(applier.con, progress=bar.update)
+                bar.close()
+            waiting = pending.pending_count(applier.con)
+        except duckdb_error() as exc:
+            print(f"error: {db}: cannot write the database ({spool.why(exc)}); the rows are stored and wait "
+                  f"for `python -m pipeline classify-pending`", file=sys.stderr)
+            return 2
+        finally:
+            _close(applier.con)
+        if waiting:
+            print(f"{waiting} stored rows wait for their classification (python -m pipeline classify-pending, "
+                  f"or the running app)")
     print(summary(total))
     return 1 if failed else 0
+
+
+def duckdb_error():
+    import duckdb
+
+    return duckdb.Error
+
+
+def _close(con) -> None:
+    try:
+        con.close()
+    except duckdb_error():
+        pass
+
+
+def _receipts(inbox: Path, spool_ids: list[str]) -> dict[str, dict]:
+    from pipeline import spool
+
+    out = {}
+    for sid in spool_ids:
+        path = spool.receipt_path(inbox, sid)
+        if path.exists():
+            out[sid] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+def _ingest_file(path: Path, args, batch_rows: int, inbox: Path, applier: _Applier,
+                 spooled: list[tuple[Path, str]]) -> int:
+    """Read, check and spool one file batch by batch; 1 when it failed (said in one line), else 0."""
+    from pipeline import spool
+    from pipeline.progress import Progress
+
+    bar = Progress(str(path), enabled=args.progress)
+    records = 0
+    try:
+        batches = prepare_batches(path, args.source, batch_rows=batch_rows)
+        for prepared in batches:
+            try:
+                sid = spool.write(prepared, inbox)
+            except OSError as exc:
+                stored = ("nothing of it was stored" if not records else
+                          f"its first {records} records were stored; run the same command again for the rest")
+                print(f"error: {path}: cannot write its spool file in {inbox} ({spool.why(exc)}); {stored}",
+                      file=sys.stderr)
+                return 1
+            spooled.append((path, sid))
+            records += prepared.read
+            applier.submit(sid)
+            bar.update(records, share=prepared.done)
+    except readers.UnreadableFile as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        bar.close()
+    return 0

@@ -6,14 +6,18 @@ becomes a bad record with its number and reason; only a file that cannot be read
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
+import hashlib
 import io
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -38,6 +42,8 @@ class ReadResult:
     encoding: str | None = None
     delimiter: str | None = None
     unmapped: list[str] = field(default_factory=list)
+    columns: list[str] | None = None    # our columns the file has, when a header says so (CSV, XLSX)
+    done: float = 1.0                   # share of the file read when this batch was handed out
 
     @property
     def read(self) -> int:
@@ -152,52 +158,214 @@ def sniff_delimiter(text: str) -> str:
 
 
 # ---- readers -------------------------------------------------------------------------------
-def read_file(path: str | Path) -> ReadResult:
-    path = Path(path)
+CHUNK = 1 << 20  # bytes read at a time while sniffing a file
+
+
+@dataclass
+class Sniffed:
+    """What one streaming pass over the bytes tells before any record is read."""
+    kind: str                 # "xlsx" or "text"
+    encoding: str | None      # Python codec name (DAMAGED suffix: invalid bytes become U+FFFD)
+    checksum: str             # sha256 of the file's bytes
+    size: int
+
+
+def _sniff(path: Path) -> Sniffed:
+    """The file's checks (readable, not empty, not binary, not an archive), its checksum and its
+    encoding in one pass over its bytes, CHUNK at a time: the same decisions `decode` takes on the
+    whole file, without holding it. Raises UnreadableFile."""
     try:
-        data = path.read_bytes()
+        f = open(path, "rb")
     except OSError as exc:
         raise UnreadableFile(f"{path}: cannot open ({exc.strerror})") from exc
-    if not data.strip():
+    with f:
+        try:
+            head = f.read(CHUNK)
+        except OSError as exc:
+            raise UnreadableFile(f"{path}: cannot read ({exc.strerror})") from exc
+        suffix = path.suffix.lower()
+        if head[:4] == b"PK\x03\x04":
+            if suffix in (".xlsx", ".xlsm", ""):
+                return Sniffed("xlsx", None, "", 0)
+            raise UnreadableFile(f"{path}: a ZIP archive, not a table (only .xlsx workbooks are read)")
+        if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+            raise UnreadableFile(f"{path}: an old binary Excel .xls file; save it as .xlsx or CSV")
+        if _looks_binary(head[:8192]):
+            raise UnreadableFile(f"{path}: binary data, not a text table (many NUL or control bytes at the start)")
+        sha = hashlib.sha256()
+        blank = True
+        utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        strict = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")()
+        strict_ok, has_98, size = True, False, 0
+        chunk = head
+        while True:
+            last = not chunk
+            sha.update(chunk)
+            size += len(chunk)
+            if blank and chunk.strip():
+                blank = False
+            has_98 = has_98 or b"\x98" in chunk
+            if strict_ok:
+                try:
+                    strict.decode(chunk, final=last)
+                except UnicodeDecodeError:
+                    strict_ok = False
+            if last:
+                break
+            try:
+                chunk = f.read(CHUNK)
+            except OSError as exc:
+                raise UnreadableFile(f"{path}: cannot read ({exc.strerror})") from exc
+        invalid = valid = 0
+        if not strict_ok and not utf16:  # a second pass, only for a file that is not clean UTF-8
+            f.seek(0)
+            lenient = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                text = lenient.decode(chunk)
+                bad = text.count("\ufffd")
+                invalid += bad
+                valid += len(text) - len(text.encode("ascii", "ignore")) - bad
+            text = lenient.decode(b"", final=True)
+            invalid += text.count("\ufffd")
+    if blank:
         raise UnreadableFile(f"{path}: the file is empty")
-    suffix = path.suffix.lower()
-    if data[:4] == b"PK\x03\x04":
-        if suffix in (".xlsx", ".xlsm", ""):
-            return read_xlsx(path)
-        raise UnreadableFile(f"{path}: a ZIP archive, not a table (only .xlsx workbooks are read)")
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise UnreadableFile(f"{path}: an old binary Excel .xls file; save it as .xlsx or CSV")
-    if _looks_binary(data[:8192]):
-        raise UnreadableFile(f"{path}: binary data, not a text table (many NUL or control bytes at the start)")
-    text, encoding = decode(data, path)
-    stripped = text.lstrip("\ufeff \r\n\t")
-    if suffix in (".json", ".geojson") or stripped.startswith("["):
-        result = read_json(path, text)
-    elif suffix in (".jsonl", ".ndjson") or stripped.startswith("{"):
-        result = read_jsonl(path, text)
+    if utf16:
+        encoding = "utf-16" if strict_ok else "utf-16" + DAMAGED
     else:
-        result = read_csv_text(path, text)
-    result.encoding = encoding
-    if encoding.endswith(DAMAGED):
-        _quarantine_damaged(result)
-    return result
+        name = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
+        if strict_ok:
+            encoding = name
+        elif valid >= 4 * invalid:  # see decode(): UTF-8 with a few broken bytes, not cp1251
+            encoding = name + DAMAGED
+        else:
+            encoding = "cp1251" + (DAMAGED if has_98 else "")
+    return Sniffed("text", encoding, sha.hexdigest(), size)
+
+
+def _open_text(path: Path, encoding: str):
+    """The file as text in its encoding (invalid bytes as U+FFFD when DAMAGED), lines as written."""
+    codec = encoding.removesuffix(DAMAGED)
+    if codec == "utf-8":
+        codec = "utf-8-sig"  # a BOM is not text (decode() strips it too)
+    return open(path, encoding=codec, errors="replace" if encoding.endswith(DAMAGED) else "strict", newline="")
+
+
+def read_file(path: str | Path) -> ReadResult:
+    """The whole file as one ReadResult (small files, tests); see iter_batches for big ones."""
+    merged = None
+    for batch in iter_batches(path, None):
+        if merged is None:
+            merged = batch
+        else:
+            merged.records += batch.records
+            merged.record_nos += batch.record_nos
+            merged.raws += batch.raws
+            merged.bad += batch.bad
+    return merged
+
+
+def iter_batches(path: str | Path, rows: int | None = 100_000, sniffed: Sniffed | None = None) -> Iterator[ReadResult]:
+    """The file's records in batches of about `rows` (records plus bad records; None: one batch).
+    CSV and JSON Lines are streamed, so memory does not grow with the file; XLSX (bounded by
+    the SC_XLSX_* limits) and JSON arrays are parsed whole and handed out in batches. Raises
+    UnreadableFile before the first batch when the file cannot be read at all. At least one
+    batch is yielded (it may be empty)."""
+    path = Path(path)
+    sniffed = sniffed or _sniff(path)
+    if sniffed.kind == "xlsx":
+        yield from _sliced(read_xlsx(path), rows)
+        return
+    encoding = sniffed.encoding
+    suffix = path.suffix.lower()
+    with _open_text(path, encoding) as f:
+        try:
+            head = f.read(65536)
+        except UnicodeDecodeError as exc:  # not the encoding the sniffing pass found: damage meanwhile
+            raise UnreadableFile(f"{path}: cannot be decoded as {encoding} ({exc.reason})") from exc
+        stripped = head.lstrip("\ufeff \r\n\t")
+        if suffix in (".json", ".geojson") or stripped.startswith("["):
+            text = head + f.read()
+            batches = _sliced(read_json(path, text), rows)
+        elif suffix in (".jsonl", ".ndjson") or stripped.startswith("{"):
+            f.seek(0)
+            batches = _jsonl_batches(path, f, rows)
+        else:
+            f.seek(0)
+            batches = _csv_batches(path, f, sniff_delimiter(head), rows)
+        for batch in batches:
+            batch.encoding = encoding
+            if encoding.endswith(DAMAGED):
+                _quarantine_damaged(batch)
+            yield batch
+
+
+def _sliced(result: ReadResult, rows: int | None) -> Iterator[ReadResult]:
+    """A whole-file result in batches of `rows` records (bad records by their record number)."""
+    n = len(result.records)
+    if rows is None or n + len(result.bad) <= rows:
+        yield result
+        return
+    bad = sorted(result.bad)
+    for start in range(0, max(n, 1), rows):
+        stop = start + rows
+        first = result.record_nos[start] if start < n else float("inf")
+        nxt = result.record_nos[stop] if stop < n else float("inf")
+        part = ReadResult(result.path, result.fmt, result.records[start:stop], result.record_nos[start:stop],
+                          result.raws[start:stop], encoding=result.encoding, delimiter=result.delimiter,
+                          unmapped=result.unmapped, columns=result.columns)
+        part.bad = [b for b in bad if (start == 0 or b[0] >= first) and b[0] < nxt]
+        part.done = min(stop, n) / n if n else 1.0
+        yield part
 
 
 def read_csv_text(path: Path, text: str) -> ReadResult:
-    delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    result = ReadResult(path, "csv", [], [], [], delimiter=delimiter)
+    """A CSV held as text (one batch)."""
+    return next(_csv_batches(path, io.StringIO(text, newline=""), sniff_delimiter(text), None))
+
+
+def _strip_eol(line: str) -> str:
+    return line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith(("\n", "\r")) else line
+
+
+def _csv_batches(path: Path, f, delimiter: str, rows: int | None) -> Iterator[ReadResult]:
+    """Records of a CSV stream, `rows` at a time. Each record's raw text is the lines the csv
+    reader consumed for it (a quoted text may span several), joined by '\\n'."""
+    taken: list[str] = []  # lines the reader consumed since the last record
+    append = taken.append
+
+    def lines():
+        for line in f:
+            append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=True)
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as exc:
         raise UnreadableFile(f"{path}: no header row ({exc})") from exc
-    mapped, result.unmapped = map_headers(headers)
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"{path}: cannot be decoded ({exc.reason})") from exc
+    mapped, unmapped = map_headers(headers)
     if "text" not in mapped:
         raise UnreadableFile(
             f"{path}: no column with the submission text; headers found: {headers[:12]}; "
             f"expected one of e.g. 'Текст обращения', 'Өтініш мәтіні', 'text' (see data/column_map.csv)"
         )
-    lines = text.splitlines()
+    width = len(headers)
+    plain = all(mapped) and len(set(mapped)) == width  # every column ours: no extras to collect
+
+    columns = [c for c in mapped if c]
+    size = getattr(getattr(f, "buffer", None), "raw", None)
+    size = os.fstat(size.fileno()).st_size if size is not None else None
+
+    def new() -> ReadResult:
+        return ReadResult(path, "csv", [], [], [], delimiter=delimiter, unmapped=unmapped, columns=columns)
+
+    def done() -> float:  # bytes read ahead by the buffer: close enough for a progress bar
+        return min(f.buffer.tell() / size, 1.0) if size else 0.0
+
+    result = new()
+    taken.clear()
     prev_end = reader.line_num
     while True:
         start = prev_end + 1
@@ -206,25 +374,30 @@ def read_csv_text(path: Path, text: str) -> ReadResult:
         except StopIteration:
             break
         except csv.Error as exc:
-            raw = "\n".join(lines[start - 1:])
-            result.bad.append((start, raw, f"unparseable CSV from line {start}: {exc} (truncated or unbalanced quotes)"))
+            rest = [_strip_eol(line) for line in taken] + [_strip_eol(line) for line in f]
+            result.bad.append((start, "\n".join(rest),
+                               f"unparseable CSV from line {start}: {exc} (truncated or unbalanced quotes)"))
             break
         end = reader.line_num
-        raw = "\n".join(lines[start - 1:end])
         prev_end = end
-        if not row or all(not v.strip() for v in row):
+        raw = "\n".join(map(_strip_eol, taken)) if len(taken) > 1 else _strip_eol(taken[0]) if taken else ""
+        taken.clear()
+        if not row or not "".join(row).strip():
             continue  # blank line, not a record
         if "\x00" in raw:
             result.bad.append((start, raw, "NUL byte in the record (a damaged export?)"))
-            continue
-        if len(row) != len(headers):
-            result.bad.append((start, raw, f"{len(row)} fields where the header has {len(headers)} "
+        elif len(row) != width:
+            result.bad.append((start, raw, f"{len(row)} fields where the header has {width} "
                                            f"(an unquoted '{delimiter}' in the text or a broken line)"))
-            continue
-        result.records.append(_record(mapped, headers, row))
-        result.record_nos.append(start)
-        result.raws.append(raw)
-    return result
+        else:
+            result.records.append(dict(zip(mapped, row)) if plain else _record(mapped, headers, row))
+            result.record_nos.append(start)
+            result.raws.append(raw)
+        if rows is not None and len(result.records) + len(result.bad) >= rows:
+            result.done = done()
+            yield result
+            result = new()
+    yield result
 
 
 def _xlsx_unpacked_size(path: Path) -> int:
@@ -308,6 +481,7 @@ def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, let
             m, unmapped = map_headers(list(row[:max_cols]))
             if "text" in m:
                 headers, mapped, header_row, result.unmapped = list(row[:max_cols]), m, i, unmapped
+                result.columns = [c for c in m if c]
                 break
         if i >= 20:
             break
@@ -375,8 +549,17 @@ def _json_problem(obj, what: str) -> str | None:
 
 
 def read_jsonl(path: Path, text: str) -> ReadResult:
+    """JSON Lines held as text (one batch)."""
+    return next(_jsonl_batches(path, io.StringIO(text, newline=""), None))
+
+
+def _jsonl_batches(path: Path, lines, rows: int | None) -> Iterator[ReadResult]:
     result = ReadResult(path, "jsonl", [], [], [])
-    for i, line in enumerate(text.splitlines(), start=1):
+    for i, line in enumerate(lines, start=1):
+        line = _strip_eol(line)
+        if rows is not None and len(result.records) + len(result.bad) >= rows:
+            yield result
+            result = ReadResult(path, "jsonl", [], [], [])
         if not line.strip():
             continue
         try:
@@ -400,7 +583,7 @@ def read_jsonl(path: Path, text: str) -> ReadResult:
         result.records.append(_from_object(obj))
         result.record_nos.append(i)
         result.raws.append(line)
-    return result
+    yield result
 
 
 def read_json(path: Path, text: str) -> ReadResult:

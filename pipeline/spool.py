@@ -65,7 +65,10 @@ def write(prepared, inbox: Path) -> str:
         _write_parquet(prepared.quarantine.astype({"raw": str, "reason": str}), tmp / "quarantine.parquet")
         meta = {"spool_id": spool_id, "file": str(prepared.path), "checksum": prepared.checksum,
                 "source": prepared.source, "read": prepared.read, "file_duplicates": prepared.file_duplicates,
-                "format": prepared.fmt, "encoding": prepared.encoding}
+                "format": prepared.fmt, "encoding": prepared.encoding,
+                "batch_key": getattr(prepared, "batch_key", None),
+                # rows not classified yet: stored as pending, classified later (classify_pending)
+                "pending": "category" not in rows}
         inbox_files.write_json(tmp / "meta.json", meta)
     return spool_id
 
@@ -194,12 +197,34 @@ def _load(folder: Path):
     """(meta, rows, quarantine) of a spool folder, or the reason it cannot be read."""
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        rows = pd.read_parquet(folder / "rows.parquet")
+        if meta.get("pending"):  # inserted by DuckDB straight from the file (see _insert)
+            import pyarrow.parquet as pq
+
+            rows = pq.ParquetFile(folder / "rows.parquet")
+            rows.schema_arrow  # noqa: B018 (reads the footer: a damaged file is found here)
+            meta["_rows_path"] = str(folder / "rows.parquet")
+            rows = _ParquetRows(rows.metadata.num_rows, rows.schema_arrow.names)
+        else:
+            rows = pd.read_parquet(folder / "rows.parquet")
         quarantine = pd.read_parquet(folder / "quarantine.parquet")
     except (FileNotFoundError, ValueError) as exc:
         # Spools are renamed into the inbox complete, so this is a leftover or damage.
         return f"incomplete spool folder ({exc})"
     return meta, rows, quarantine
+
+
+class _ParquetRows:
+    """The rows of a pending spool, left in their Parquet file: DuckDB reads it in parallel and
+    without Python objects (a pandas frame of texts is converted under the GIL, row by row)."""
+
+    def __init__(self, n: int, columns: list[str]):
+        self.n, self.columns = n, columns
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __contains__(self, column: str) -> bool:
+        return column in self.columns
 
 
 def _enrich(rows: pd.DataFrame) -> pd.DataFrame:
@@ -345,21 +370,49 @@ def _insert_many(con: duckdb.DuckDBPyConnection, metas: list[dict], rows: pd.Dat
                   "duplicates": dup, "quarantined": q} for sid, rid, file, read, ins, dup, q in found}
 
 
+PENDING_FILL = {"language": None, "category": None, "category_confidence": None, "category_source": "pending",
+                "priority": None, "status": "new", "department": None, "feedback_due_at": None, "due_at": None,
+                "search_terms": None}
+
+
 def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quarantine: pd.DataFrame) -> dict:
-    """One transaction: the rows, their events, the quarantine and the ingest_runs record."""
+    """One transaction: the rows, their events, the quarantine and the ingest_runs record. Rows of a
+    pending spool are stored unclassified (category NULL, category_source 'pending'); their
+    'created' event is written when classify_pending gives them their initial state. A batch whose
+    key an earlier run already applied adds nothing: its records are reported as that run's were
+    (quarantined, the rest duplicates), and no quarantine record is written twice."""
     spool_id = meta["spool_id"]
     started = pd.Timestamp.now(tz="UTC")
+    key = meta.get("batch_key")
     with store.transaction(con):
+        earlier = con.execute("SELECT quarantined_count FROM ingest_runs WHERE batch_key = ?",
+                              [key]).fetchall() if key is not None else []
+        repeat = bool(earlier)
         run_id = con.execute(
-            "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            [spool_id, meta["file"], meta["checksum"], meta["source"], started, meta["read"]],
+            "INSERT INTO ingest_runs (spool_id, file, checksum, source, started_at, read_count, batch_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [spool_id, meta["file"], meta["checksum"], meta["source"], started, meta["read"],
+             None if repeat else key],
         ).fetchall()[0][0]
+        if repeat:  # its records were stored or quarantined by the earlier run: nothing is added
+            quarantined = int(earlier[0][0] or 0)
+            con.execute("UPDATE ingest_runs SET finished_at = now(), inserted_count = 0, duplicate_count = ?, "
+                        "quarantined_count = ? WHERE id = ?", [meta["read"] - quarantined, quarantined, run_id])
+            return _receipt_from_run(con, spool_id)
         inserted = 0
-        if len(rows):
+        if len(rows) and isinstance(rows, _ParquetRows):
+            cols = ", ".join(SUBMISSION_COLUMNS)
+            values = ", ".join(c if c in rows else "NULL" if PENDING_FILL.get(c) is None else f"'{PENDING_FILL[c]}'"
+                               for c in SUBMISSION_COLUMNS)
+            con.execute(
+                f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {values}, ? FROM read_parquet(?) "
+                "ON CONFLICT (source, source_id) DO NOTHING", [run_id, meta["_rows_path"]])
+        elif len(rows):
             if "extra" not in rows:  # a spool written before unmapped columns were carried through
                 rows = rows.assign(extra=None)
             rows = rows.assign(extra=rows["extra"].astype(object))
+            if meta.get("pending"):
+                rows = rows.assign(**{c: v for c, v in PENDING_FILL.items() if c not in rows})
             if "search_terms" not in rows:  # a spool written before search terms
                 rows = rows.assign(search_terms=[search.doc_terms(t) for t in rows["text"]])
             con.register("_spool_rows", rows)
@@ -368,6 +421,7 @@ def _insert(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame, quar
                 f"INSERT INTO submissions ({cols}, ingest_run_id) SELECT {cols}, ? FROM _spool_rows "
                 "ON CONFLICT (source, source_id) DO NOTHING", [run_id])
             con.unregister("_spool_rows")
+        if len(rows):
             inserted = con.execute("SELECT count(*) FROM submissions WHERE ingest_run_id = ?",
                                    [run_id]).fetchall()[0][0]
             events.record_created(con, ingest_run_id=run_id)
@@ -453,7 +507,7 @@ def arguments_drain(parser) -> None:
 
 
 def run_drain(args) -> int:
-    from pipeline import ingest, settings
+    from pipeline import ingest, pending, settings
 
     db = settings.db_path(args.db)
     con = store.connect_writer_or_explain(db, "the running app drains the inbox itself")
@@ -463,8 +517,15 @@ def run_drain(args) -> int:
     try:
         receipts = drain(con, inbox)
     except duckdb.Error as exc:
+        _close(con)
         print(f"error: {db}: cannot write the database ({why(exc)}); the spool files stay in {inbox} "
               f"for the next drain", file=sys.stderr)
+        return 1
+    try:  # what a streaming ingest stored unclassified (pipeline.pending)
+        pending.classify_pending(con)
+    except duckdb.Error as exc:
+        print(f"error: {db}: cannot write the database ({why(exc)}); the stored rows wait for "
+              f"`python -m pipeline classify-pending`", file=sys.stderr)
         return 1
     finally:
         _close(con)

@@ -114,6 +114,9 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
     tz = _safe_tz(settings.get('TZ'))
     con.execute(f"SET GLOBAL TimeZone = '{tz}'")
     con.execute(f"SET TimeZone = '{tz}'")
+    # DuckDB draws its own progress bar on the terminal for long statements: in the middle of the
+    # ingest command's one-line output and of the app's log. Progress is ours to report.
+    con.execute("SET enable_progress_bar = false")
 
 
 def _safe_tz(tz: str) -> str:

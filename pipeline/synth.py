@@ -20,8 +20,11 @@ _TAILS = ["прошу принять меры", "обращаюсь повтор
           "жду ответа", "спасибо", ""]
 
 
-def call_centre_csv(path: Path, rows: int, seed: int = 1, encoding: str = "utf-8-sig") -> Path:
-    """A Russian-locale export: ';' delimited, dd.mm.yyyy dates, one id per row."""
+def call_centre_csv(path: Path, rows: int, seed: int = 1, encoding: str = "utf-8-sig",
+                    long_texts: bool = False, first_id: int = 1, append: bool = False) -> Path:
+    """A Russian-locale export: ';' delimited, dd.mm.yyyy dates, one id per row. With `long_texts`
+    each text is 300-400 characters, the length of real call-centre records (for benchmarks);
+    `append` adds the rows, ids from `first_id` on, to an existing file without a header."""
     rng = np.random.default_rng(seed)
     districts = reference.districts()["name_ru"].to_numpy()
     start = pd.Timestamp("2025-01-01").value // 10**9
@@ -30,13 +33,22 @@ def call_centre_csv(path: Path, rows: int, seed: int = 1, encoding: str = "utf-8
             + np.array(_PROBLEMS, dtype=object)[rng.integers(0, len(_PROBLEMS), rows)] + ". "
             + np.array(_TAILS, dtype=object)[rng.integers(0, len(_TAILS), rows)] + " дом "
             + rng.integers(1, 200, rows).astype(str))
+    if long_texts:  # more problems, cut to 300-400 characters
+        for _ in range(8):
+            text = text + ". " + np.array(_PROBLEMS, dtype=object)[rng.integers(0, len(_PROBLEMS), rows)]
+        cut = 300 + rng.integers(0, 100, rows)
+        text = np.array([t[:n].rstrip() for t, n in zip(text, cut)], dtype=object)
     frame = pd.DataFrame({
-        "№ обращения": np.char.add("109-", np.arange(1, rows + 1).astype(str)),
+        "№ обращения": np.char.add("109-", np.arange(first_id, first_id + rows).astype(str)),
         "Дата поступления": stamps,
         "Район": districts[rng.integers(0, len(districts), rows)],
         "Адрес": np.char.add("ул. Маресьева, ", rng.integers(1, 120, rows).astype(str)),
         "Текст обращения": text,
         "Телефон": np.char.add("+7 701 ", rng.integers(1000000, 9999999, rows).astype(str)),
     })
-    frame.to_csv(path, sep=";", index=False, encoding=encoding)
+    if append:  # a further part of a file too big to make at once (bench/ingest.py --rows 10000000)
+        with open(path, "a", encoding=encoding.removesuffix("-sig"), newline="") as f:
+            frame.to_csv(f, sep=";", index=False, header=False)
+    else:
+        frame.to_csv(path, sep=";", index=False, encoding=encoding)
     return path

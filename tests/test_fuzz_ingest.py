@@ -576,15 +576,15 @@ def test_a_spool_the_database_refuses_is_set_aside_and_holds_up_no_later_spool(t
     good.write_text(HEADER + "1;01.02.2026 10:00;Яма\n", encoding="utf-8")
     poison = tmp_path / "poison.csv"
     poison.write_text(HEADER + "2;01.02.2026 10:00;Нет света\n3;завтра;Яма\n", encoding="utf-8")
-    real_prepare = ingest.prepare
+    real_validate = ingest._validate
 
-    def prepare(path, source=None, now=None):
-        prepared = real_prepare(path, source, now)
+    def validate(result, path, *args):  # each batch of a file is checked here
+        prepared = real_validate(result, path, *args)
         if path.name == "poison.csv":
             prepared.quarantine["reason"] = None
         return prepared
 
-    monkeypatch.setattr(ingest, "prepare", prepare)
+    monkeypatch.setattr(ingest, "_validate", validate)
     assert main(["ingest", str(poison), str(good), "--db", str(db)]) == 1
     out, err = capsys.readouterr()
     [line] = err.strip().splitlines()

@@ -109,3 +109,25 @@ def test_another_review_threshold_rebuilds_it(built, monkeypatch):
     assert rollup.refresh(built) == -1
     f = Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20), confidence="low")
     same(*both(built, lambda c: overview.kpis(c, f, NOW), monkeypatch))
+
+
+def test_rows_stored_unclassified_are_apart_and_move_when_classified(built, monkeypatch):
+    from pipeline import pending
+
+    con = built
+    con.execute("""
+        INSERT INTO submissions (source, source_id, received_at, text, region, district, category_source, status)
+        SELECT 'import', 'p' || i, CAST(? AS TIMESTAMPTZ) - INTERVAL 3 DAY, 'Нет горячей воды в доме ' || i,
+               'shymkent', 'abai', 'pending', 'new' FROM range(40) t(i)""", [NOW])
+    events.record_created(con)
+    rollup.refresh(con)
+    f = Filters(dt.date(2026, 11, 1), dt.date(2026, 11, 20))
+    via_rollup, counted = both(con, lambda c: overview.category_shares(c, f), monkeypatch)
+    same(via_rollup, counted)
+    assert via_rollup.attrs["pending"] == counted.attrs["pending"] == 40
+    assert pending.classify_batch(con, 100) == 40
+    assert rollup.fresh(con)
+    after = counts(con)
+    rollup.rebuild(con)
+    pd.testing.assert_frame_equal(after, counts(con))
+    assert overview.category_shares(con, f).attrs["pending"] == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, backup, i18n, ideas, public, replica, rollup, settings, spool, store
+from pipeline import auth, backup, i18n, ideas, pending, public, replica, rollup, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -265,6 +265,11 @@ class AppStore:
 
     def drain_once(self) -> list[dict]:
         receipts = spool.drain(self.con.cursor(), self.inbox)
+        try:  # rows a big ingest stored before classifying them: a slice of time per round
+            # small batches: the slice is checked between batches, and pages wait for no long write
+            pending.classify_pending(self.con.cursor(), seconds=settings.get_float("CLASSIFY_SLICE"), size=10_000)
+        except Exception:  # they stay pending (and shown as such) until the next round
+            log.exception("classifying pending rows failed")
         backup.serve_requests(self.con.cursor(), self.path)  # `python -m pipeline backup` while we hold the file
         try:  # proposals into ideas, complaints into incidents; never holds up the drains
             self.ideas.after_drain(self.con.cursor(), receipts, self.publisher.public_dir)

@@ -16,31 +16,41 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Per category of the filtered submissions: n (labels counted), counted_pct (their share),
     pct (the share corrected for the classifier's errors: the figure every screen shows) and
     low/high (its 90 % interval), all percents of the filtered total, each column summing to 100.
-    How it was corrected is in .attrs: method ('reviews', 'cross_validation' or 'none') and basis."""
+    How it was corrected is in .attrs: method ('reviews', 'cross_validation' or 'none') and basis;
+    .attrs['pending']: the filtered rows not yet classified, which are in none of the shares."""
     from pipeline import classify, quantify, settings
     from pipeline.queries import review
 
     threshold = settings.get_float("REVIEW_THRESHOLD")
+    # Rows stored but not yet classified (pipeline.pending) are in no share: counted apart, and the
+    # page says how many are left out.
     if rollup.usable(con, f):
         cond, params = rollup.where(f)
         cells = con.execute(f"""
             SELECT category, operator AS exact, CASE WHEN below THEN 'low' ELSE 'high' END AS band, sum(n) AS n
             FROM rollup_daily WHERE {cond} AND NOT pending GROUP BY ALL""", params).df()
+        pending = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM rollup_daily WHERE {cond} AND pending",
+                                  params).fetchall()[0][0])
     else:
         cond, params = where(f)
         cells = con.execute(f"""
             SELECT coalesce(category, 'other') AS category, coalesce(category_source = 'operator', false) AS exact,
                    CASE WHEN category_confidence < ? THEN 'low' ELSE 'high' END AS band, count(*) AS n
-            FROM submissions WHERE {cond} GROUP BY ALL""", [threshold, *params]).df()
+            FROM submissions WHERE {cond} AND category_source IS DISTINCT FROM 'pending' GROUP BY ALL""",
+            [threshold, *params]).df()
+        pending = con.execute(f"SELECT count(*) FROM submissions WHERE {cond} AND category_source = 'pending'",
+                              params).fetchall()[0][0]
     if cells.empty:
-        return pd.DataFrame(columns=["category", "n", "counted_pct", "pct", "low", "high"])
+        empty = pd.DataFrame(columns=["category", "n", "counted_pct", "pct", "low", "high"])
+        empty.attrs.update(pending=pending)
+        return empty
     classes = sorted(set(reference.category_codes()) | set(cells["category"]))
     shares = quantify.estimate(cells, review.decisions(con, threshold), (classify.model_info() or {}).get("cross_validation"),
                                classes, settings.get_int("REVIEW_MIN"), settings.get_int("REVIEW_MIN_AUDIT"),
                                settings.get("SHARE_CORRECTION"))
     out = (shares.table.rename(columns={"pct": "counted_pct", "adj_pct": "pct"})
            .query("n > 0 or pct >= 0.05").sort_values(["pct", "category"], ascending=[False, True]).reset_index(drop=True))
-    out.attrs.update(method=shares.method, basis=shares.basis)
+    out.attrs.update(method=shares.method, basis=shares.basis, pending=pending)
     return out[["category", "n", "counted_pct", "pct", "low", "high"]]
 
 

@@ -1,0 +1,140 @@
+"""Classification after storage: the rows a streaming ingest stored unclassified get their category,
+language, priority, department, deadlines and search terms here, a batch at a time.
+
+`ingest` stores a big file's rows at once with category NULL and category_source 'pending'
+(pipeline.spool), so that they are durable at the speed of reading; this step follows, run by the
+ingest command itself when it is the writer, by the app's drain thread while the app runs, or by
+`python -m pipeline classify-pending`. Until then the rows are counted and shown as not yet
+classified (pending_count; the overview's 'not yet classified' share), never dropped.
+Each batch is one transaction: the rows' initial state and their 'created' events together (the
+'created' event written at storage, which held the state without the classification, is replaced:
+the event log replays to the stored state before and after).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import duckdb
+import pandas as pd
+
+from pipeline import events, rollup, settings, store
+
+PENDING = "pending"  # category_source of a row stored before its classification
+UPDATED = ["language", "category", "category_confidence", "category_source", "priority", "department",
+           "feedback_due_at", "due_at", "search_terms"]
+
+
+def pending_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Submissions stored but not yet classified."""
+    return con.execute("SELECT count(*) FROM submissions WHERE category_source = ?", [PENDING]).fetchall()[0][0]
+
+
+def _next_batch(con, size: int):
+    return con.execute(
+        "SELECT id, received_at, text, district FROM submissions WHERE category_source = ? ORDER BY id LIMIT ?",
+        [PENDING, size]).df()
+
+
+TWO_CORES_FROM = 10_000  # rows of a batch from which its second half is enriched in a worker process
+
+
+def _enrich_worker(rows):
+    from pipeline import ingest
+
+    return ingest.enrich(rows)
+
+
+def _enrich(rows):
+    """ingest.enrich on two cores: the second half in the classifier's worker process (the model
+    loaded once per worker), the first here. Everything of a text's enrichment (classification,
+    search terms, priority and deadlines) is Python-bound, so two processes, not threads."""
+    from pipeline import classify, ingest
+
+    if len(rows) < TWO_CORES_FROM or classify.load_model() is None:
+        return ingest.enrich(rows)
+    half = (len(rows) + 1) // 2
+    second = classify._executor().submit(_enrich_worker, rows.iloc[half:].reset_index(drop=True))
+    first = ingest.enrich(rows.iloc[:half].reset_index(drop=True))
+    return pd.concat([first, second.result()], ignore_index=True)
+
+
+def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> int:
+    """Classify the oldest `size` pending rows in one transaction; how many were classified."""
+    from pipeline import ingest
+
+    size = size or settings.get_int("CLASSIFY_BATCH")
+    rows = _next_batch(con, size)
+    if rows.empty:
+        return 0
+    enriched = _enrich(rows)[["id", *UPDATED]]
+    sets = ", ".join(f"{c} = p.{c}" for c in UPDATED)
+    with store.transaction(con):
+        con.register("_pending_rows", enriched)
+        try:
+            # only rows still pending: an operator may have set a category meanwhile
+            con.execute(f"UPDATE submissions SET {sets} FROM _pending_rows p "
+                        f"WHERE submissions.id = p.id AND submissions.category_source = '{PENDING}'")
+        finally:
+            con.unregister("_pending_rows")
+        # the 'created' event written at storage held the state without the classification
+        ids = enriched["id"].tolist()
+        con.execute("DELETE FROM events WHERE field = 'created' AND submission_id IN (SELECT unnest(?))", [ids])
+        events.record_created(con, submission_ids=ids)
+        rollup.refresh(con)  # the rows move from 'not yet classified' into their categories at once
+    return len(enriched)
+
+
+def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: float | None = None,
+                     size: int | None = None, limit: int | None = None) -> int:
+    """Classify pending rows until none is left (or `seconds` have passed: the app's drain thread
+    gives it a slice per round). `progress(done, total)` is told after each batch. Returns how
+    many were classified."""
+    total = pending_count(con)
+    if limit is not None:
+        total = min(total, limit)
+    done, started = 0, time.monotonic()
+    while done < total:
+        n = classify_batch(con, min(size or settings.get_int("CLASSIFY_BATCH"), total - done))
+        if not n:
+            break
+        done += n
+        if progress:
+            progress(done, total)
+        if seconds is not None and time.monotonic() - started >= seconds:
+            break
+    return done
+
+
+# ---- CLI -----------------------------------------------------------------------------------
+def arguments_classify_pending(parser) -> None:
+    parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show a progress bar on stderr (default: when stderr is a terminal)")
+    parser.add_argument("--limit", type=int, help="classify at most this many (the oldest first)")
+
+
+def run_classify_pending(args) -> int:
+    from pipeline.progress import Progress
+
+    db = settings.db_path(args.db)
+    con = store.connect_writer_or_explain(db, "the running app classifies pending rows itself")
+    if con is None:
+        return 1
+    try:
+        bar = Progress("classify", enabled=args.progress, unit="texts")
+        started = time.monotonic()
+        done = classify_pending(con, progress=bar.update, limit=args.limit)
+        bar.close()
+    except duckdb.Error as exc:
+        from pipeline.spool import why
+
+        print(f"error: {db}: cannot write the database ({why(exc)}); the rows stay pending", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    seconds = time.monotonic() - started
+    rate = f", {done / seconds:,.0f} texts/s" if done and seconds > 0 else ""
+    print(f"classified={done}{rate}")
+    return 0

@@ -1,0 +1,215 @@
+"""Streaming ingest: a file read, checked and stored in batches gives the same rows as one batch,
+a re-run adds nothing, rows stored before their classification are visible as such until the
+pending step classifies them, and long work reports its progress."""
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from pipeline import events, ingest, pending, readers, settings, spool, store
+from pipeline.__main__ import main
+from pipeline.progress import Progress
+
+pytestmark = pytest.mark.usefixtures("keyword_classifier_unless_trained")
+
+HEADER = "№ обращения;Дата поступления;Район;Текст обращения;Телефон\n"
+
+
+def _csv(path, n=40):
+    """Good rows, quarantined ones, rows without an id, a duplicate far from its first copy and a
+    quoted text over two lines, so every kind of record falls on several batches."""
+    lines = []
+    for i in range(n):
+        if i % 9 == 4:
+            lines.append(f"{i};32.13.2026 10:00;Абайский район;Яма у дома {i};\n")      # bad date
+        elif i % 11 == 7:
+            lines.append(f"{i};01.02.2026 10:00;Нет такого района;Не горит фонарь {i};\n")  # bad district
+        elif i % 13 == 5:
+            lines.append(f"{i};01.02.2026 10:00;Абайский район;\"Нет воды\nуже два дня, дом {i}\";\n")
+        elif i % 8 == 3:
+            lines.append(f";01.02.2026 10:{i % 60:02d};;Мусор не вывозят, дом {i};+7 701 000 00 {i:02d}\n")
+        else:
+            lines.append(f"{i};01.02.2026 10:{i % 60:02d};Абайский район;Не горит фонарь у дома {i};\n")
+    lines.append("2;01.02.2026 11:00;Абайский район;Повтор записи 2;\n")  # same id as an earlier record
+    lines.append("41;01.02.2026 11:00;лишнее;поле;в;строке\n")            # too many fields
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def _store(path, db, batch_rows, source="hotline_109"):
+    """Spool and drain the file in batches of `batch_rows` (None: one batch), then classify."""
+    con = store.connect(db)
+    inbox = settings.inbox_path(db)
+    receipts = []
+    for prepared in ingest.prepare_batches(path, source, now=pd.Timestamp("2026-03-01", tz="UTC"),
+                                           batch_rows=batch_rows):
+        spool.write(prepared, inbox)
+        receipts += spool.drain(con, inbox)
+    return con, receipts
+
+
+def _content(con):
+    rows = con.execute("SELECT source, source_id, received_at, text, district, contact, category, language, "
+                       "priority, due_at, search_terms FROM submissions ORDER BY source_id").fetchall()
+    quarantine = con.execute("SELECT record_no, raw, reason FROM quarantine ORDER BY record_no").fetchall()
+    return rows, quarantine
+
+
+def _totals(receipts):
+    return {k: sum(r[k] for r in receipts) for k in ("read", "inserted", "duplicates", "quarantined")}
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7, 16])
+def test_a_file_in_several_batches_gives_the_rows_of_one_batch(tmp_path, batch_rows):
+    path = _csv(tmp_path / "calls.csv")
+    whole, whole_receipts = _store(path, tmp_path / "whole.duckdb", None)
+    parts, part_receipts = _store(path, tmp_path / "parts.duckdb", batch_rows)
+    assert len(part_receipts) > 1
+    pending.classify_pending(whole)
+    pending.classify_pending(parts)
+    assert _content(parts) == _content(whole)
+    assert _totals(part_receipts) == _totals(whole_receipts)
+    totals = _totals(part_receipts)
+    assert totals["read"] == totals["inserted"] + totals["duplicates"] + totals["quarantined"] == 42
+    assert totals["duplicates"] == 1 and totals["quarantined"] > 5
+
+
+def test_jsonl_and_xlsx_in_batches_give_the_records_of_one_batch(tmp_path):
+    jl = tmp_path / "calls.jsonl"
+    jl.write_text("".join(json.dumps({"id": str(i), "text": f"Яма {i}", "date": "01.02.2026 10:00"},
+                                     ensure_ascii=False) + "\n" if i % 5 else "{broken\n" for i in range(23)),
+                  encoding="utf-8")
+    xlsx = tmp_path / "calls.xlsx"
+    pd.DataFrame({"Текст обращения": [f"Нет света {i}" if i % 6 else "" for i in range(23)],
+                  "Дата поступления": ["01.02.2026 10:00"] * 23}).to_excel(xlsx, index=False)
+    for path in (jl, xlsx):
+        whole = readers.read_file(path)
+        batches = list(readers.iter_batches(path, 4))
+        assert len(batches) > 3
+        assert [r for b in batches for r in b.records] == whole.records
+        assert [n for b in batches for n in b.record_nos] == whole.record_nos
+        assert sorted(x for b in batches for x in b.bad) == sorted(whole.bad)
+
+
+def test_a_rerun_of_the_same_file_adds_nothing(tmp_path, monkeypatch, capsys):
+    path = _csv(tmp_path / "calls.csv")
+    db = tmp_path / "r.duckdb"
+    monkeypatch.setenv("SC_INGEST_BATCH", "10")
+    assert main(["ingest", str(path), "--db", str(db), "--source", "hotline_109"]) == 0
+    first = capsys.readouterr().out.strip().splitlines()[-1]
+    con = store.connect(db)
+    before = _content(con), con.execute("SELECT count(*) FROM events").fetchall()
+    con.close()
+    assert main(["ingest", str(path), "--db", str(db), "--source", "hotline_109"]) == 0
+    again = capsys.readouterr().out.strip().splitlines()[-1]
+    quarantined = first.split("quarantined=")[1]
+    assert first.startswith("read=42 inserted=")
+    assert again == f"read=42 inserted=0 duplicates={42 - int(quarantined)} quarantined={quarantined}"
+    con = store.connect(db)
+    assert (_content(con), con.execute("SELECT count(*) FROM events").fetchall()) == before
+    con.close()
+
+
+def test_a_crash_half_way_then_a_rerun_stores_each_record_once(tmp_path, monkeypatch, capsys):
+    path = _csv(tmp_path / "calls.csv")
+    reference, _ = _store(path, tmp_path / "ref.duckdb", None)
+    pending.classify_pending(reference)
+    db = tmp_path / "c.duckdb"
+    con = store.connect(db)
+    inbox = settings.inbox_path(db)
+    batches = ingest.prepare_batches(path, "hotline_109", batch_rows=10)
+    spool.write(next(batches), inbox)
+    spool.drain(con, inbox)                      # the first batch stored,
+    spool.write(next(batches), inbox)            # the second spooled, then the process died
+    con.close()
+    monkeypatch.setenv("SC_INGEST_BATCH", "10")
+    assert main(["ingest", str(path), "--db", str(db), "--source", "hotline_109"]) == 0
+    con = store.connect(db)
+    rows, quarantine = _content(con)
+    ref_rows, ref_quarantine = _content(reference)
+    assert [r[:6] for r in rows] == [r[:6] for r in ref_rows] and quarantine == ref_quarantine
+    assert pending.pending_count(con) == 0 and events.inconsistencies(con).empty
+    con.close()
+
+
+def test_unclassified_rows_are_visible_until_the_pending_step_classifies_them(tmp_path, capsys):
+    path = _csv(tmp_path / "calls.csv")
+    db = tmp_path / "p.duckdb"
+    assert main(["ingest", str(path), "--db", str(db), "--source", "hotline_109", "--no-classify"]) == 0
+    out = capsys.readouterr().out
+    con = store.connect(db)
+    stored = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
+    assert f"{stored} stored rows wait for their classification" in out
+    assert pending.pending_count(con) == stored > 0
+    assert con.execute("SELECT count(*) FROM submissions WHERE category IS NULL AND category_source = 'pending' "
+                       "AND status = 'new' AND due_at IS NULL").fetchall()[0][0] == stored
+    assert events.inconsistencies(con).empty  # the log replays to the stored, unclassified state
+    con.close()
+    assert main(["classify-pending", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith(f"classified={stored}")
+    con = store.connect(db)
+    assert pending.pending_count(con) == 0
+    assert con.execute("SELECT count(*) FROM submissions WHERE category IS NOT NULL AND category_source = 'model' "
+                       "AND priority IS NOT NULL AND due_at IS NOT NULL AND search_terms IS NOT NULL"
+                       ).fetchall()[0][0] == stored
+    assert con.execute("SELECT count(*) FROM events WHERE field = 'created'").fetchall()[0][0] == stored
+    assert events.inconsistencies(con).empty
+    con.close()
+
+
+def test_an_operator_category_set_while_pending_is_kept(tmp_path):
+    path = _csv(tmp_path / "calls.csv", 6)
+    con, _ = _store(path, tmp_path / "o.duckdb", None)
+    first = con.execute("SELECT min(id) FROM submissions").fetchall()[0][0]
+    con.execute("UPDATE submissions SET category = 'roads', category_source = 'operator' WHERE id = ?", [first])
+    pending.classify_pending(con, size=2)
+    assert con.execute("SELECT category, category_source FROM submissions WHERE id = ?", [first]).fetchall() == [
+        ("roads", "operator")]
+    assert pending.pending_count(con) == 0
+
+
+def test_progress_is_reported(tmp_path, monkeypatch, capsys):
+    path = _csv(tmp_path / "calls.csv")
+    monkeypatch.setenv("SC_INGEST_BATCH", "10")
+    assert main(["ingest", str(path), "--db", str(tmp_path / "g.duckdb"), "--progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    reading = [line for line in err if line.startswith(str(path))]
+    classifying = [line for line in err if line.startswith("classify")]
+    assert len(reading) == 5 and reading[-1].split("]")[1].strip().startswith("100%")
+    assert classifying and "100%" in classifying[-1] and "texts" in classifying[-1]
+    # without --progress and not on a terminal: nothing on stderr
+    assert main(["ingest", str(path), "--db", str(tmp_path / "h.duckdb")]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_bar_redraws_in_place_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Tty()
+    bar = Progress("calls.csv", stream=out)
+    bar.update(500, share=0.5)
+    bar.update(1000, share=1.0)
+    bar.close()
+    text = out.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n") and " 50% 500 rows" in text and "100% 1,000 rows" in text
+
+
+def test_the_overview_leaves_pending_rows_out_of_the_shares_and_says_how_many(tmp_path):
+    import datetime as dt
+
+    from pipeline.queries import overview
+    from pipeline.queries.filters import Filters
+
+    path = _csv(tmp_path / "calls.csv")
+    con, _ = _store(path, tmp_path / "v.duckdb", None)
+    feb = Filters(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    stored = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
+    shares = overview.category_shares(con, feb)
+    assert shares.empty and shares.attrs["pending"] == stored
+    pending.classify_batch(con, size=10)
+    shares = overview.category_shares(con, feb)
+    assert shares["n"].sum() == 10 and shares.attrs["pending"] == stored - 10
+    assert round(shares["counted_pct"].sum()) == 100
