@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import dataclasses
 import json
 import re
@@ -267,7 +268,7 @@ def plan(rows: int, seed: int, end: pd.Timestamp, chunk_rows: int = CHUNK_ROWS) 
                                0, len(counts) - 1)
     slowness = dict(zip(d["code"], g.lognormal(0.0, 0.35, len(d))))
 
-    texts, terms, groups, right, proposals = _text_pools(seed)
+    texts, terms, groups, right, proposals = _text_pools(seed, classify.current_version(), settings.get("MODEL_DIR"))
     places = _csv("places.csv")
     registry = _csv("../placements.csv")  # checked as a whole by load_demo and tests/test_placements.py
     registry["active"] = registry["active"].astype(str).str.lower().isin(placements.TRUE)
@@ -314,8 +315,11 @@ def home_districts(rng: np.random.Generator, pool: pd.DataFrame) -> dict[tuple[s
     return out
 
 
-def _text_pools(seed: int):
-    """Message bodies (classified once: the costly part) and proposal texts, with their search terms."""
+@functools.lru_cache(maxsize=2)
+def _text_pools(seed: int, model_version: str | None = None, model_dir: str | None = None):
+    """Message bodies (classified once: the costly part) and proposal texts, with their search terms.
+    Kept per seed and model (version and folder) for the process: a second demo of the same seed
+    (the tests build dozens) does not classify the same 17,000 bodies again. Read-only for callers."""
     pool = message_pool(np.random.default_rng([seed, 1]))
     labels = classify.classify_texts(pool["body"].tolist())
     pool = pd.concat([pool, labels.rename(columns={"language": "lang_detected"})], axis=1)

@@ -490,9 +490,19 @@ def test_concurrent_proposals_share_spool_folders_and_a_failed_write_fails_them_
         return await asyncio.gather(*(writer.write(row(i)) for i in range(n)), return_exceptions=True)
 
     writer = SpoolWriter(folder)
-    assert asyncio.run(send(writer, 30)) == [None] * 30
+    assert _run(send(writer, 30)) == [None] * 30
     assert sorted(r["source_id"] for r in spooled(folder)) == sorted(f"R{i}" for i in range(30))
     assert len(spool.pending(folder)) < 30  # the ones that came together went together
     (tmp_path / "not_a_folder").write_text("")
     broken = SpoolWriter(tmp_path / "not_a_folder")  # the inbox is a file: every write fails
-    assert all(isinstance(e, OSError) for e in asyncio.run(send(broken, 5)))
+    assert all(isinstance(e, OSError) for e in _run(send(broken, 5)))
+
+
+def _run(coro):
+    """asyncio.run in a thread of its own: another test in this worker may have left an event loop
+    running in the main thread (asyncio.run refuses to start inside one)."""
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -33,7 +33,8 @@ ALLOWED = {
     "Macro",  # Macro-F1, the classifier's quality measure: a term of the trade without a translation
     "Language", "English",  # the language switch names every language in its own words
     "Instagram",  # a brand inside demo residents' texts on the wall's ticker: data, shown as written
-    "instagram",  # the same, as residents write it
+    "instagram", "INSTAGRAM",  # the same, as residents write it (the demo writes some letters in capitals)
+    "Wi", "Fi",  # Wi-Fi in residents' proposals (an idea's representative text on the ideas page): data
     "submissions", "events",  # the SQL console's table names, which a query must use as they are
     "admin", "operator", "analyst", "akim", "demo",  # the demo sign-ins and password (typed as written) and
 }                                                    # user names in the logs: people's names are data
