@@ -80,8 +80,8 @@ def change(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [[submission_id, at, actor, f, _encode(current[f]), _encode(changes[f]), comment] for f in changed],
         )
-        if set(changed) & set(rollup.FIELDS):  # inside the change's transaction: figures move with it
-            rollup.refresh(con)
+    if set(changed) & set(rollup.FIELDS):  # after the commit (a caller's transaction: after its own)
+        rollup.keep_up(con)
     return changed
 
 

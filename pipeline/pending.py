@@ -82,7 +82,7 @@ def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> i
         ids = enriched["id"].tolist()
         con.execute("DELETE FROM events WHERE field = 'created' AND submission_id IN (SELECT unnest(?))", [ids])
         events.record_created(con, submission_ids=ids)
-        rollup.refresh(con)  # the rows move from 'not yet classified' into their categories at once
+    rollup.keep_up(con)  # the rows move from 'not yet classified' into their categories
     return len(enriched)
 
 

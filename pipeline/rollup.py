@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import duckdb
 
@@ -67,9 +68,19 @@ def usable(con, f: Filters) -> bool:
     return used <= DIMENSIONS and fresh(con)
 
 
+_refreshing = threading.Lock()
+
+
 def refresh(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the rollup up to date in one transaction; returns the number of days recounted
-    (-1 for a full rebuild: first time, another threshold or time zone)."""
+    (-1 for a full rebuild: first time, another threshold or time zone). Call it after a write
+    has committed, never inside another transaction: two transactions that both write the rollup's
+    meta rows conflict (DuckDB aborts one), so refreshes of this process take turns."""
+    with _refreshing:
+        return _refresh(con)
+
+
+def _refresh(con: duckdb.DuckDBPyConnection) -> int:
     state = _state(con)
     built = _built(con)
     if built == state:
@@ -108,7 +119,10 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> int:
 
 def keep_up(con: duckdb.DuckDBPyConnection) -> None:
     """refresh() after a write, never failing the write: a rollup left behind only makes readers
-    count from `submissions` until the next refresh (the app's drain thread tries every round)."""
+    count from `submissions` until the next refresh (the app's drain thread tries every round).
+    Inside an open transaction it does nothing: the one who opened it refreshes after its commit."""
+    if store.in_transaction(con):
+        return
     try:
         refresh(con)
     except Exception:  # noqa: BLE001 - logged; the figures stay right through the fallback

@@ -184,6 +184,11 @@ def submission_count(con: duckdb.DuckDBPyConnection) -> int:
 _depth: dict[int, int] = {}
 
 
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """A transaction opened with `transaction` is open on this connection."""
+    return _depth.get(id(con), 0) > 0
+
+
 class transaction:
     """BEGIN/COMMIT, ROLLBACK on error. Nested use joins the outer transaction: only the outermost
     issues BEGIN, because in DuckDB a refused BEGIN aborts the transaction already open."""

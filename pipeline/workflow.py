@@ -194,7 +194,7 @@ def register_call(con, text: str, actor, district: str | None = None, address: s
                     "SELECT id, received_at, ?, 'created', to_json(json_object(" +
                     ", ".join(f"'{f}', {f}" for f in events.STATE_FIELDS) + "))::VARCHAR FROM submissions WHERE id = ?",
                     [actor, case_id])
-        rollup.refresh(con)  # the call counts on every screen from the moment it is registered
+    rollup.keep_up(con)  # the call counts on every screen from the moment it is registered
     return case_id, registration_number(case_id, at)
 
 
