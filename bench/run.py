@@ -185,7 +185,8 @@ def pandas_queries(df: pd.DataFrame, f: Filters) -> dict:
 def run_size(path: Path, reps: int, with_pandas: bool) -> list[str]:
     con = store.connect(path, read_only=True)
     rows = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
-    lines = [f"\n## {rows:,} submissions\n", "| query | filter | ours p50 ms | ours p95 ms | pandas p50 ms | pandas / ours |",
+    lines = [f"\n## {rows:,} submissions\n", f"Store: `{path}`, load average {os.getloadavg()[0]:.1f} at its start.\n",
+             "| query | filter | ours p50 ms | ours p95 ms | pandas p50 ms | pandas / ours |",
              "|---|---|---|---|---|---|"]
     print(f"\n== {rows:,} submissions ({path}) ==", flush=True)
     results: dict[tuple[str, str], tuple[float, float]] = {}
