@@ -98,7 +98,7 @@ def ours(con, f: Filters) -> dict:
 
 
 def load_frame(con) -> pd.DataFrame:
-    return con.execute(f"""
+    return con.execute("""
         SELECT s.id, s.received_at, s.region, s.district, s.category, s.source, s.language, s.status, s.department,
                s.placement, s.category_source, s.category_confidence, s.feedback_due_at, s.feedback_at, s.due_at,
                s.resolved_at, s.resident_confirmed_at, s.priority,
