@@ -6,7 +6,6 @@ old and new value. Replaying them in order (happened_at, id) gives the current s
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import duckdb
 import pandas as pd

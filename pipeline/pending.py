@@ -62,8 +62,6 @@ def _enrich(rows):
 
 def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> int:
     """Classify the oldest `size` pending rows in one transaction; how many were classified."""
-    from pipeline import ingest
-
     size = size or settings.get_int("CLASSIFY_BATCH")
     rows = _next_batch(con, size)
     if rows.empty:

@@ -105,14 +105,13 @@ def timeline(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", by:
         raise ValueError(f"unknown grain {grain!r}; one of {', '.join(GRAINS)}")
     if by is not None and by not in _DIM_SQL:
         raise ValueError(f"unknown dimension {by!r}")
+    group = f", {_DIM_SQL[by]} AS {by}" if by else ""
     if by in (None, "category", "district", "region") and rollup.usable(con, f):
         cond, params = rollup.where(f)
-        group = f", {_DIM_SQL[by]} AS {by}" if by else ""  # the rollup's category is already coalesced
         return con.execute(f"""
             SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period{group}, sum(n) AS n
             FROM rollup_daily WHERE {cond} GROUP BY ALL ORDER BY ALL""", params).df()
     cond, params = where(f, now=_now(now))
-    group = f", {_DIM_SQL[by]} AS {by}" if by else ""
     return con.execute(f"""
         SELECT CAST(date_trunc('{grain}', received_at) AS DATE) AS period{group}, count(*) AS n
         FROM submissions WHERE {cond} GROUP BY ALL ORDER BY ALL""", params).df()
