@@ -79,8 +79,7 @@ def change(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [[submission_id, at, actor, f, _encode(current[f]), _encode(changes[f]), comment] for f in changed],
         )
-    if set(changed) & set(rollup.FIELDS):  # after the commit (a caller's transaction: after its own)
-        rollup.keep_up(con)
+    rollup.keep_up(con)  # after the commit (a caller's transaction: after its own); live_cases follows any change
     return changed
 
 

@@ -2,6 +2,8 @@
 
 Overview and wall figures over long periods (all time at 10 million rows: a daily trend took
 seconds, mostly cutting timestamps into local days) read `rollup_daily` instead of every row.
+Open and overdue counts read `live_cases`, the writer's copy of the live rows (open, or awaiting
+feedback: the only ones whose figures change with the clock), 1-2 % of all rows; see `live`.
 
 Kept by the writer: `refresh(con)` after each drain (the app's drain thread, `drain`, `demo`).
 It is incremental: the days of submissions added since the last refresh, and the days of
@@ -21,12 +23,17 @@ import threading
 import duckdb
 
 from pipeline import settings, store
-from pipeline.queries.filters import Filters
+from pipeline.queries.filters import Filters, open_sql
 
 # Event fields that move a row between rollup cells; 'created' too: classifying a row stored
-# pending (pipeline.pending) writes its 'created' event again.
+# pending (pipeline.pending) writes its 'created' event again. live_cases follows every event.
 FIELDS = ("category", "category_confidence", "category_source", "district", "feedback_at", "feedback_due_at",
           "created")
+LIVE_COLUMNS = ("id", "received_at", "source", "language", "region", "district", "placement", "category",
+                "category_confidence", "category_source", "priority", "status", "department", "feedback_due_at",
+                "feedback_at", "due_at", "resolved_at", "resident_confirmed_at")
+_LIVE = (f"SELECT {', '.join(LIVE_COLUMNS)} FROM submissions WHERE ({open_sql()} OR feedback_at IS NULL) "
+         "AND {cond}")
 DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "reviewed"}  # a filter using only these
 log = logging.getLogger(__name__)
 _META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_tz")
@@ -62,6 +69,15 @@ def fresh(con) -> bool:
         return False
 
 
+def live(con, f: Filters | None = None) -> str:
+    """The table to count live cases from: 'live_cases' when it is fresh and the filter needs no
+    text search, else 'submissions'. Only for a query whose conditions keep live rows alone
+    (open_sql(), or feedback_at IS NULL): on those rows the two tables are the same."""
+    if f is not None and f.q:
+        return "submissions"
+    return "live_cases" if fresh(con) else "submissions"
+
+
 def usable(con, f: Filters) -> bool:
     """The rollup can answer this filter exactly now."""
     used = {name for name, value in vars(f).items() if value is not None}
@@ -90,25 +106,39 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
         if built is None or built[2:] != state[2:]:
             con.execute("DELETE FROM rollup_daily")
             con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="true"), [threshold])
+            con.execute("DELETE FROM live_cases")
+            con.execute("INSERT INTO live_cases " + _LIVE.format(cond="true"))
             days = -1
         else:
             last_sub, last_ev = built[:2]
-            touched = [r[0] for r in con.execute("""
-                SELECT DISTINCT CAST(received_at AS DATE) FROM submissions WHERE id > ?
-                UNION
-                SELECT DISTINCT CAST(s.received_at AS DATE)
-                FROM submissions s
-                WHERE s.id IN (SELECT submission_id FROM events WHERE id > ? AND field IN (SELECT unnest(?)))
-                ORDER BY 1""", [last_sub, last_ev, list(FIELDS)]).fetchall()]
+            touched = _touched(con, last_sub, last_ev, FIELDS)
             for lo, hi in _runs(touched):
                 start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
                 con.execute("DELETE FROM rollup_daily WHERE day BETWEEN ? AND ?", [lo, hi])
                 con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="received_at >= ? AND received_at < ?"),
                             [threshold, start, end])
+            for lo, hi in _runs(_touched(con, last_sub, last_ev)):  # any change: status, deadline, department
+                start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
+                con.execute("DELETE FROM live_cases WHERE received_at >= ? AND received_at < ?", [start, end])
+                con.execute("INSERT INTO live_cases " + _LIVE.format(cond="received_at >= ? AND received_at < ?"),
+                            [start, end])
             days = len(touched)
         for key, value in zip(_META, state):
             store.set_meta(con, key, str(value))
     return days
+
+
+def _touched(con, last_sub: int, last_ev: int, fields: tuple[str, ...] | None = None) -> list[dt.date]:
+    """Local days of the submissions added since `last_sub`, and of those with events since
+    `last_ev` (of `fields`, or of any field)."""
+    which = "" if fields is None else " AND field IN (SELECT unnest(?))"
+    return [r[0] for r in con.execute(f"""
+        SELECT DISTINCT CAST(received_at AS DATE) FROM submissions WHERE id > ?
+        UNION
+        SELECT DISTINCT CAST(s.received_at AS DATE)
+        FROM submissions s
+        WHERE s.id IN (SELECT submission_id FROM events WHERE id > ?{which})
+        ORDER BY 1""", [last_sub, last_ev, *([list(fields)] if fields is not None else [])]).fetchall()]
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> int:

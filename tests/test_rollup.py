@@ -8,7 +8,7 @@ import random
 import pandas as pd
 import pytest
 
-from pipeline import demo, events, rollup, workflow
+from pipeline import demo, events, rollup, store, workflow
 from pipeline.queries import explore, overview, review
 from pipeline.queries.filters import Filters
 
@@ -92,15 +92,66 @@ def test_it_keeps_up_with_every_kind_of_write(built, monkeypatch):
     same(*both(con, lambda c: overview.category_shares(c, f), monkeypatch))
 
 
-def test_a_status_change_alone_recounts_nothing(built):
+def test_a_status_change_alone_recounts_no_counts_but_moves_the_live_case(built):
     con = built
     case_id = int(con.execute("SELECT min(id) FROM submissions WHERE status = 'new'").fetchall()[0][0])
     before = counts(con)
-    events.change(con, case_id, {"status": "in_progress"}, "op")
-    assert not rollup.fresh(con)           # an event it has not seen yet: readers count the submissions
-    assert rollup.refresh(con) == 0        # and then nothing to count again
+    with store.transaction(con):   # an event it has not seen yet: readers count the submissions
+        events.change(con, case_id, {"status": "in_progress"}, "op")
+        assert not rollup.fresh(con) and rollup.live(con) == "submissions"
+    assert rollup.refresh(con) == 0        # then no day of counts to count again
     assert rollup.fresh(con)
     pd.testing.assert_frame_equal(before, counts(con))
+    assert con.execute("SELECT status FROM live_cases WHERE id = ?", [case_id]).fetchall() == [("in_progress",)]
+    events.change(con, case_id, {"status": "resolved", "resolved_at": NOW, "feedback_at": NOW}, "op")
+    assert con.execute("SELECT count(*) FROM live_cases WHERE id = ?", [case_id]).fetchall() == [(0,)]
+
+
+def live_rows(con) -> pd.DataFrame:
+    return con.execute("SELECT * FROM live_cases ORDER BY id").df()
+
+
+def expected_live_rows(con) -> pd.DataFrame:
+    cols = ", ".join(rollup.LIVE_COLUMNS)
+    return con.execute(f"SELECT {cols} FROM submissions WHERE status IN ('new', 'feedback_given', 'in_progress', "
+                       "'reopened') OR feedback_at IS NULL ORDER BY id").df()
+
+
+def test_live_cases_are_exactly_the_open_or_unanswered_rows_after_every_kind_of_write(built):
+    con = built
+    pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
+    assert 0 < len(live_rows(con)) < con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
+    case_id, _ = workflow.register_call(con, "Нет воды в доме 5 по улице Абая", "op", district="abai", at=NOW)
+    old = int(con.execute("SELECT min(id) FROM live_cases").fetchall()[0][0])
+    events.change(con, old, {"department": "water", "due_at": NOW + dt.timedelta(days=3)}, "op")
+    workflow.transition(con, case_id, "feedback_given", "op", at=NOW)
+    closed = int(con.execute("SELECT min(id) FROM submissions WHERE status = 'resolved'").fetchall()[0][0])
+    events.change(con, closed, {"status": "reopened"}, "op")          # a closed case comes back to life
+    assert rollup.fresh(con) and rollup.live(con) == "live_cases"
+    pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
+    rollup.rebuild(con)
+    pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
+
+
+def test_open_and_overdue_figures_are_the_same_from_the_live_cases(built, monkeypatch):
+    from pipeline.queries import cases, wall
+
+    con = built
+    for region, district, category, department in [(None, None, None, None), ("shymkent", None, None, None),
+                                                   (None, "abai", "roads", None), (None, None, None, "roads")]:
+        fns = [lambda c: cases.bucket_counts(c, NOW, department, district, category, region),
+               lambda c: cases.by_department(c, NOW),
+               lambda c: wall.case_figures(c, NOW, region), lambda c: wall.district_stats(c, NOW, region=region),
+               lambda c: wall.district_stats(c, NOW, category="roads")]
+        fns += [lambda c, b=b: cases.bucket_cases(c, b, NOW, department, district, category, limit=50, region=region)
+                for b in cases.BUCKETS]
+        for fn in fns:
+            assert rollup.live(con) == "live_cases"
+            via_live = fn(con)
+            monkeypatch.setattr(rollup, "live", lambda c, f=None: "submissions")
+            counted = fn(con)
+            monkeypatch.undo()
+            same(via_live, counted)
 
 
 def test_another_review_threshold_rebuilds_it(built, monkeypatch):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import auth, privacy, settings
+from pipeline import auth, privacy, rollup, settings
 from pipeline.queries.filters import OPEN, Filters, where
 from pipeline.queries.rows import by_ids
 
@@ -48,7 +48,7 @@ def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=N
                   category=None, region=None) -> dict[str, int]:
     """Open cases now, received at any time, in each bucket (overdue as filters.overdue_sql)."""
     cols = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in _BUCKET_SQL.items())
-    row = _run(con, f"SELECT {cols} FROM submissions WHERE status IN {OPEN} AND {_SCOPE}",
+    row = _run(con, f"SELECT {cols} FROM {rollup.live(con)} WHERE status IN {OPEN} AND {_SCOPE}",
                _params(now, department, district, category, region)).iloc[0]
     return {k: int(v) for k, v in row.items()}
 
@@ -66,7 +66,7 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
     params = _params(now, department, district, category, region)
     window = f"LIMIT {int(limit)} " if limit is not None else ""
     ids = _run(con, f"""
-        SELECT id FROM submissions WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
+        SELECT id FROM {rollup.live(con)} WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
         ORDER BY due_at, id {window}OFFSET {max(0, int(offset))}""", params)["id"].tolist()
     rows = privacy.for_viewer(by_ids(con, ("id", "received_at", "status", "priority", "category", "district",
                                            "department", "feedback_due_at", "due_at", "text"), ids), viewer)
@@ -78,7 +78,7 @@ def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFr
     """Open cases now (received at any time) and the overdue among them, per department and district."""
     return con.execute(f"""
         SELECT department, district, count(*) AS open, count(*) FILTER (WHERE due_at < $now) AS overdue
-        FROM submissions WHERE status IN {OPEN} GROUP BY ALL ORDER BY overdue DESC, open DESC""",
+        FROM {rollup.live(con)} WHERE status IN {OPEN} GROUP BY ALL ORDER BY overdue DESC, open DESC, department, district""",
                        {"now": now}).df()
 
 
@@ -118,18 +118,19 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dic
                count(*) FILTER (WHERE feedback_at IS NOT NULL OR feedback_due_at < t.now),
                count(*) FILTER (WHERE resolved_at <= due_at),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR due_at < t.now),
-               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.5),
-               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.9),
-               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.5),
-               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.9),
+               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, [0.5, 0.9]),
+               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, [0.5, 0.9]),
                count(*) FILTER (WHERE is_open),
                quantile_cont((epoch_us(t.now) - epoch_us(received_at)) / 86400e6, 0.5) FILTER (WHERE is_open),
                count(*) FILTER (WHERE is_open AND due_at < t.now),
                count(*) FILTER (WHERE reopened),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR reopened)
         FROM c, t GROUP BY t.now""", [now, *params]).fetchall()
-    (cases, fb_hit, fb_base, res_hit, res_base, fb50, fb90, res50, res90, backlog, age50, overdue,
-     reopened, ever_resolved) = row[0] if row else (0, 0, 0, 0, 0, None, None, None, None, 0, None, 0, 0, 0)
+    (cases, fb_hit, fb_base, res_hit, res_base, fb_q, res_q, backlog, age50, overdue,
+     reopened, ever_resolved) = row[0] if row else (0, 0, 0, 0, 0, None, None, 0, None, 0, 0, 0)
+    # one sort per duration for both quantiles (a list argument); NULL when no case has one
+    fb50, fb90 = fb_q or (None, None)
+    res50, res90 = res_q or (None, None)
     share = lambda hit, base: None if not base else hit / base  # noqa: E731
     return {
         "cases": cases,

@@ -87,7 +87,8 @@ def _kpis_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -
     open_, overdue, awaited = con.execute(f"""
         SELECT count(*) FILTER (WHERE status IN {OPEN}), count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?),
                count(*) FILTER (WHERE feedback_at IS NULL AND feedback_due_at < ?)
-        FROM submissions WHERE {cond} AND (status IN {OPEN} OR feedback_at IS NULL)""", [now, now, *params]).fetchall()[0]
+        FROM {rollup.live(con, f)} WHERE {cond} AND (status IN {OPEN} OR feedback_at IS NULL)""",
+        [now, now, *params]).fetchall()[0]
     due = given + awaited
     return {"total": int(total), "previous": int(previous), "open": open_, "overdue": overdue,
             "feedback_in_time_pct": (100.0 * in_time / due) if due else None}
@@ -192,7 +193,8 @@ def district_stats(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime,
         cond, params = where(whole)
         open_ = con.execute(f"""
             SELECT district, count(*) AS open, count(*) FILTER (WHERE due_at < ?) AS overdue
-            FROM submissions WHERE {cond} AND status IN {OPEN} AND district IS NOT NULL GROUP BY district""",
+            FROM {rollup.live(con, whole)} WHERE {cond} AND status IN {OPEN} AND district IS NOT NULL
+            GROUP BY district""",
             [now, *params]).df()
         df = n.merge(open_, on="district", how="outer")
         return per_district(df.astype({"n": "float"}).fillna({"n": 0, "open": 0, "overdue": 0}), f.region)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import metrics, privacy, settings, surge
+from pipeline import metrics, privacy, rollup, settings, surge
 from pipeline.queries import incidents, overview
 from pipeline.queries.filters import Filters
 from pipeline.queries.filters import OPEN
@@ -47,14 +47,15 @@ def case_figures(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: str |
                  days: int = DAYS) -> dict:
     """Open and overdue cases now (whenever received); feedback in time over the last `days`."""
     since = now - dt.timedelta(days=days)
-    row = con.execute(f"""
-        SELECT count(*) FILTER (WHERE status IN {OPEN}) AS open,
-               count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue,
-               count(*) FILTER (WHERE received_at >= ? AND feedback_at <= feedback_due_at) AS in_time,
-               count(*) FILTER (WHERE received_at >= ? AND (feedback_at IS NOT NULL OR feedback_due_at < ?)) AS due
-        FROM submissions WHERE (CAST(? AS VARCHAR) IS NULL OR region = ?)""",
-        [now, since, since, now, region, region]).fetchall()[0]
-    open_, overdue, in_time, due = row
+    open_, overdue = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE due_at < ?)
+        FROM {rollup.live(con)} WHERE status IN {OPEN} AND (CAST(? AS VARCHAR) IS NULL OR region = ?)""",
+        [now, region, region]).fetchall()[0]
+    in_time, due = con.execute("""
+        SELECT count(*) FILTER (WHERE feedback_at <= feedback_due_at),
+               count(*) FILTER (WHERE feedback_at IS NOT NULL OR feedback_due_at < ?)
+        FROM submissions WHERE received_at >= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)""",
+        [now, since, region, region]).fetchall()[0]
     return {"open": open_, "overdue": overdue, "feedback_in_time_pct": 100.0 * in_time / due if due else None}
 
 
@@ -88,15 +89,18 @@ def district_stats(con: duckdb.DuckDBPyConnection, now: dt.datetime, days: int =
     """Per district: submissions in the last `days` (of one category when given), per 10,000
     residents, open, overdue and the overdue share of open cases."""
     start = _local_midnight(now) - dt.timedelta(days=days - 1)
-    df = con.execute(f"""
-        SELECT district,
-               count(*) FILTER (WHERE received_at >= ? AND (CAST(? AS VARCHAR) IS NULL OR category = ?)) AS n,
-               count(*) FILTER (WHERE status IN {OPEN}) AS open,
-               count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?) AS overdue
+    n = con.execute("""
+        SELECT district, count(*) FILTER (WHERE CAST(? AS VARCHAR) IS NULL OR category = ?) AS n
         FROM submissions
-        WHERE district IS NOT NULL AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
-        GROUP BY district""", [start, category, category, now, now, region, region]).df()
-    return overview.per_district(df, region)
+        WHERE district IS NOT NULL AND received_at >= ? AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
+        GROUP BY district""", [category, category, start, now, region, region]).df()
+    open_ = con.execute(f"""
+        SELECT district, count(*) AS open, count(*) FILTER (WHERE due_at < ?) AS overdue
+        FROM {rollup.live(con)}
+        WHERE district IS NOT NULL AND status IN {OPEN} AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?)
+        GROUP BY district""", [now, now, region, region]).df()
+    df = n.merge(open_, on="district", how="outer")
+    return overview.per_district(df.astype({"n": "float"}).fillna({"n": 0, "open": 0, "overdue": 0}), region)
 
 
 def latest(con: duckdb.DuckDBPyConnection, now: dt.datetime, limit: int = 12, region: str | None = None) -> pd.DataFrame:
