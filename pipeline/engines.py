@@ -42,7 +42,8 @@ from pipeline import settings
 # Tables the query layer reads, and how each is exported: submissions partitioned (the large
 # one), the others small enough for one file.
 PARTITIONED = {"submissions": "region, ym"}
-SMALL_TABLES = ("events", "ideas", "idea_members", "idea_decisions", "idea_actions", "placements", "meta", "rollup_daily")
+SMALL_TABLES = ("events", "ideas", "idea_members", "idea_decisions", "idea_actions", "placements", "meta", "rollup_daily",
+                "rollup_facets", "live_cases")
 EXPORT_ONLY = {"ym"}  # the partition's local month: a column of the files, not of the table
 # ClickHouse settings that make its SQL mean what DuckDB's does: NULL for a missing side of an
 # outer join and for a rolled-up column of a GROUPING SETS row (ClickHouse's default is the

@@ -62,7 +62,7 @@ def test_every_overview_figure_is_the_same_from_the_rollup(built, monkeypatch):
                    lambda c: overview.trend(c, f, NOW), lambda c: overview.top_rising(c, f),
                    lambda c: explore.count(c, f, NOW), lambda c: overview.district_stats(c, f, NOW),
                    lambda c: overview.district_stats(c, f, NOW, category="roads"), lambda c: explore.timeline(c, f, "week", "district"),
-                   lambda c: explore.timeline(c, f, "month", None)):
+                   lambda c: explore.timeline(c, f, "month", None), lambda c: explore.facets(c, f, NOW)):
             same(*both(con, fn, monkeypatch))
 
 
@@ -127,10 +127,17 @@ def test_live_cases_are_exactly_the_open_or_unanswered_rows_after_every_kind_of_
     workflow.transition(con, case_id, "feedback_given", "op", at=NOW)
     closed = int(con.execute("SELECT min(id) FROM submissions WHERE status = 'resolved'").fetchall()[0][0])
     events.change(con, closed, {"status": "reopened"}, "op")          # a closed case comes back to life
+    events.change(con, closed, {"resident_confirmed_at": NOW}, "resident")
     assert rollup.fresh(con) and rollup.live(con) == "live_cases"
     pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
+    incremental = facet_rows(con)
     rollup.rebuild(con)
     pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
+    pd.testing.assert_frame_equal(incremental, facet_rows(con))
+
+
+def facet_rows(con) -> pd.DataFrame:
+    return con.execute("SELECT * FROM rollup_facets ORDER BY ALL").df()
 
 
 def test_open_and_overdue_figures_are_the_same_from_the_live_cases(built, monkeypatch):

@@ -118,19 +118,18 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dic
                count(*) FILTER (WHERE feedback_at IS NOT NULL OR feedback_due_at < t.now),
                count(*) FILTER (WHERE resolved_at <= due_at),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR due_at < t.now),
-               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, [0.5, 0.9]),
-               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, [0.5, 0.9]),
+               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.5),
+               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.9),
+               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.5),
+               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.9),
                count(*) FILTER (WHERE is_open),
                quantile_cont((epoch_us(t.now) - epoch_us(received_at)) / 86400e6, 0.5) FILTER (WHERE is_open),
                count(*) FILTER (WHERE is_open AND due_at < t.now),
                count(*) FILTER (WHERE reopened),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR reopened)
         FROM c, t GROUP BY t.now""", [now, *params]).fetchall()
-    (cases, fb_hit, fb_base, res_hit, res_base, fb_q, res_q, backlog, age50, overdue,
-     reopened, ever_resolved) = row[0] if row else (0, 0, 0, 0, 0, None, None, 0, None, 0, 0, 0)
-    # one sort per duration for both quantiles (a list argument); NULL when no case has one
-    fb50, fb90 = fb_q or (None, None)
-    res50, res90 = res_q or (None, None)
+    (cases, fb_hit, fb_base, res_hit, res_base, fb50, fb90, res50, res90, backlog, age50, overdue,
+     reopened, ever_resolved) = row[0] if row else (0, 0, 0, 0, 0, None, None, None, None, 0, None, 0, 0, 0)
     share = lambda hit, base: None if not base else hit / base  # noqa: E731
     return {
         "cases": cases,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import auth, privacy, reference, rollup, settings
-from pipeline.queries.filters import Filters, overdue_sql, where
+from pipeline.queries.filters import OPEN, Filters, overdue_sql, where
 from pipeline.queries.rows import by_ids
 
 # facet -> SQL expression of its value (the value a click puts into the filter)
@@ -57,6 +57,8 @@ def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None =
     """facet, value, n: for every facet the count of each value among the filtered rows, in one
     pass over them (GROUPING SETS). A facet already chosen shows only its value."""
     now = _now(now)
+    if rollup.usable(con, f):
+        return _sorted(_facets_rolled(con, f, now))
     cond, params = where(f, now=now)
     threshold = settings.get_float("REVIEW_THRESHOLD")
     cols = ", ".join(f"{sql} AS {name}" for name, sql in FACETS.items())
@@ -74,8 +76,41 @@ def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None =
         values = [None if pd.api.types.is_scalar(v) and pd.isna(v) else _as_param(v) for v in part[name]]
         out.append(pd.DataFrame({"facet": name, "value": pd.Series(values, index=part.index, dtype=object),
                                  "n": part["n"].astype(int)}))
-    res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["facet", "value", "n"])
+    return _sorted(pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["facet", "value", "n"]))
+
+
+def _sorted(res: pd.DataFrame) -> pd.DataFrame:
     return res.sort_values(["facet", "n", "value"], ascending=[True, False, True], na_position="last").reset_index(drop=True)
+
+
+def _facets_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> pd.DataFrame:
+    """facets() for a filter the rollup answers: the territory, category and label facets from
+    rollup_daily, the others from rollup_facets, overdue (it changes with `now`) from the live cases."""
+    cond, params = rollup.where(f)
+    threshold = settings.get_float("REVIEW_THRESHOLD")
+    parts = [con.execute(f"""
+        WITH c AS (SELECT * FROM rollup_daily WHERE {cond})
+        SELECT 'region' AS facet, region AS value, sum(n) AS n FROM c GROUP BY ALL
+        UNION ALL SELECT 'district', district, sum(n) FROM c GROUP BY ALL
+        UNION ALL SELECT 'category', category, sum(n) FROM c GROUP BY ALL
+        UNION ALL SELECT 'confidence', CASE WHEN operator THEN 'operator'
+                                            WHEN below OR (unscored AND 0 < ?) THEN 'low' ELSE 'high' END, sum(n)
+                  FROM c GROUP BY ALL
+        UNION ALL SELECT 'reviewed', CASE WHEN operator THEN '1' ELSE '0' END, sum(n) FROM c GROUP BY ALL""",
+        [*params, threshold]).df(),
+        con.execute(f"SELECT facet, value, sum(n) AS n FROM rollup_facets WHERE {cond} GROUP BY ALL", params).df()]
+    total = int(parts[0].loc[parts[0]["facet"] == "region", "n"].sum())
+    lcond, lparams = where(f, now=now)
+    late, undated = con.execute(f"""
+        SELECT count(*) FILTER (WHERE due_at < ?), count(*) FILTER (WHERE due_at IS NULL)
+        FROM {rollup.live(con, f)} WHERE {lcond} AND status IN {OPEN}""", [now, *lparams]).fetchall()[0]
+    overdue = [("overdue", "1", late), ("overdue", None, undated), ("overdue", "0", total - late - undated)]
+    parts.append(pd.DataFrame([o for o in overdue if o[2]], columns=["facet", "value", "n"]))
+    res = pd.concat(parts, ignore_index=True)
+    res = res[res["n"] > 0]
+    values = [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in res["value"]]
+    return pd.DataFrame({"facet": res["facet"].astype(object).tolist(), "value": pd.Series(values, dtype=object),
+                         "n": res["n"].astype(int).tolist()})
 
 
 def _as_param(v):
