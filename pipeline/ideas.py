@@ -112,6 +112,7 @@ _GENERIC_PREFIXES = frozenset(w.translate(_FOLD)[:PREFIX] for w in """предл
 было бы ұсынамын рахмет сәлеметсіз өтінемін сұраймын керек қажет
 улица проспект микрорайон мкр район көше даңғыл аудан шағын""".split())  # and what kind of place a name is
 LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up by its first letters
+STOCK = True             # letters' sentences of stock are left out (see strip_stock)
 
 
 class IdeaError(ValueError):
@@ -228,13 +229,83 @@ def strip_phrases(text: str) -> str:
     return _phrases().sub(" ", text)
 
 
-def features(text: str, learned: frozenset = frozenset()) -> Doc:
+# ---- letter stock ------------------------------------------------------------------------------
+# Long letters carry sentences any letter may carry, whatever it asks for: who writes ("Я живу в
+# этом районе двадцать лет", "Мен зейнеткермін"), that nobody answered ("Бұрын да жазғанбыз, бірақ
+# жауап болмады"), taxes and rights, social networks, hopes for the budget. Such a sentence is left
+# out of the features altogether (as a greeting is), when it holds a phrase of data/stock_phrases.csv
+# or when a batch writes it word for word in STOCK_MIN texts or more that name different places.
+# Never a sentence that asks, names a place or holds a number: that is the idea, not its frame.
+STOCK_FILE = reference.DATA / "stock_phrases.csv"
+STOCK_MIN = 3
+
+
+@functools.cache
+def _stock() -> re.Pattern:
+    frame = pd.read_csv(STOCK_FILE, dtype=str, keep_default_na=False)
+    phrases = sorted({p for p in frame["phrase"] if p.strip()}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(textnorm.phrase_pattern(p) for p in phrases) + r")(?!\w)",
+                      re.IGNORECASE)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _sentence_key(sentence: str) -> str:
+    return " ".join(_LETTERS.findall(sentence.lower().replace("ё", "е")))
+
+
+def _may_be_stock(sentence: str, learned: frozenset) -> bool:
+    """A sentence that neither asks nor names a place or a number."""
+    return not (_NUMBER.search(sentence) or _ASKS.search(sentence) or placenames.places(sentence, learned))
+
+
+def stock_sentences(texts, learned: frozenset = frozenset()) -> frozenset[str]:
+    """The sentences (as `_sentence_key`) a batch of texts writes word for word in STOCK_MIN texts
+    or more, of letters naming at least two different places (a petition copied by the residents
+    of one place is their idea, not stock), that neither ask nor name a place or a number."""
+    where: dict[str, list[str]] = defaultdict(list)
+    sample: dict[str, str] = {}
+    for text in {t for t in texts if isinstance(t, str) and t}:
+        parts = _SENTENCE.split(strip_phrases(text[:search.MAX_CHARS]))
+        if len(parts) < 2:
+            continue
+        for part in parts:
+            k = _sentence_key(part)
+            if k.count(" ") >= 1:  # two words or more
+                where[k].append(text)
+                sample.setdefault(k, part)
+    out = set()
+    for k, found in where.items():
+        if len(found) >= STOCK_MIN and _may_be_stock(sample[k], learned):
+            named = {placenames.places(t, learned) for t in found[:50]} - {frozenset()}
+            if len(named) >= 2:
+                out.add(k)
+    return frozenset(out)
+
+
+def strip_stock(text: str, stock: frozenset = frozenset(), learned: frozenset = frozenset()) -> str:
+    """A letter without its sentences of stock (see STOCK_FILE), the text itself when it has one
+    sentence or nothing else would be left; sentences stay apart (one per line)."""
+    parts = _SENTENCE.split(text)
+    if len(parts) < 2:
+        return text
+    pattern = _stock()
+    kept = [p for p in parts if not ((_sentence_key(p) in stock or pattern.search(p)) and _may_be_stock(p, learned))]
+    if len(kept) == len(parts) or not any(textnorm.strip_courtesy(p) for p in kept):
+        return text
+    return "\n".join(kept)
+
+
+def features(text: str, learned: frozenset = frozenset(), stock: frozenset = frozenset()) -> Doc:
     """A text's comparable features (see the module's docstring): per word its concept from the
     vocabulary, else its first PREFIX letters with Kazakh letters folded (Russian and Kazakh endings
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
     are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
     raw = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
+    if STOCK:
+        raw = strip_stock(raw, stock, learned)
     text = textnorm.strip_courtesy(raw)
     words, kazakh = search.text_words(text)
     carrying: set[str] | None = None  # the words of the sentences that carry the idea
@@ -292,7 +363,8 @@ class Space:
         texts = [x if isinstance(x, str) else "" for x in texts]
         self.texts = texts  # for choosing a clean representative
         learned = placenames.learn(set(texts))
-        docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned)) for t in texts]
+        stock = stock_sentences(texts, learned) if STOCK else frozenset()
+        docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned, stock)) for t in texts]
         kinds: dict[Doc, int] = {}
         self.kind = np.fromiter((kinds.setdefault(d, len(kinds)) for d in docs), dtype=np.int64, count=len(docs))
         unique = list(kinds)
@@ -330,6 +402,7 @@ class Space:
         self.bands = self._bands(flat, lengths, starts, vocab)
         # kept for `extend`: the idf is frozen at this size (a few new texts hardly move it)
         self._kinds, self._vocab, self._idf, self._learned = kinds, vocab, idf.tolist(), learned
+        self._stock = stock
         self._size = len(docs)
 
     def extend(self, texts: list[str]) -> list[int]:
@@ -341,7 +414,7 @@ class Space:
         kinds, vocab = self._kinds, self._vocab
         new_kind = []
         for text in texts:
-            doc = features(text, self._learned)
+            doc = features(text, self._learned, self._stock)
             kind = kinds.get(doc)
             if kind is None:
                 kind = kinds[doc] = len(kinds)
