@@ -125,37 +125,65 @@ class IdeaError(ValueError):
 
 
 # ---- features --------------------------------------------------------------------------------
+GENERIC_CONCEPT = "-"   # a vocabulary row whose concept is "-" is a word every letter may say: left out
+
+
 @functools.cache
 def _lexicon() -> dict[str, str]:
-    """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv."""
+    """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv ("-" for a word
+    left out). A word's own reading (the word as written, or the concept) comes before the shorter
+    stems other words of the vocabulary reduce to (жыл is a year, though жылу, heating, stems to жыл)."""
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     out: dict[str, str] = {}
+    later: list[tuple[str, str]] = []
     for row in frame.itertuples():
-        concept = search.stems(row.concept, kazakh_context=False)
-        if not concept:
-            continue
-        target = concept[0].translate(_FOLD)[:PREFIX]
+        if row.concept == GENERIC_CONCEPT:
+            target, concept = GENERIC_CONCEPT, ()
+        else:
+            concept = search.stems(row.concept, kazakh_context=False)
+            if not concept:
+                continue
+            target = concept[0].translate(_FOLD)[:PREFIX]
+        word = row.word.lower().replace("ё", "е")
+        out.setdefault("=" + word.translate(_FOLD), target)  # the form as written, before any stem
         readings = search.stems(row.word, kazakh_context=row.lang == "kk") + search.stems(row.word, False) + concept
         for reading in readings:
-            out.setdefault(reading, target)
-            out.setdefault(reading.translate(_FOLD), target)
+            if reading == word or reading in concept:
+                out.setdefault(reading, target)
+                out.setdefault(reading.translate(_FOLD), target)
+            else:
+                later.append((reading, target))
+    for reading, target in later:
+        out.setdefault(reading, target)
+        out.setdefault(reading.translate(_FOLD), target)
     return out
 
 
 @functools.cache
-def _lexicon_prefixes() -> dict[str, str]:
-    """A Kazakh vocabulary word's first PREFIX letters (folded) -> its concept, for the word's other
-    forms our Kazakh stemmer leaves longer (жөндеу, жөндеңіздер; бұрқақ, бұрқағы; Snowball meets the
-    Russian forms): only stems of PREFIX letters or more, and only prefixes no other word of the
-    vocabulary has."""
+def _lexicon_prefixes() -> dict[str, tuple[tuple[str, str], ...]]:
+    """A Kazakh vocabulary word's first PREFIX letters (folded) -> (its stem, folded; its concept),
+    for the word's other forms our Kazakh stemmer leaves longer (жөндеу, жөндеп; бұрқақ, бұрқағы;
+    Snowball meets the Russian forms): only stems of PREFIX letters or more. A word is read so when
+    its stem begins with the vocabulary stem but for its last letter (қ/ғ: бұрқақ, бұрқағы), so that
+    отырмын (I sit) is not отырғызу (to plant) nor арналған (meant for) арна (a canal)."""
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     lex = _lexicon()
     seen: dict[str, set] = defaultdict(set)
     for row in frame.itertuples():
+        if row.lang != "kk":
+            continue
         for reading in search.stems(row.word, kazakh_context=True):
             if len(reading) >= PREFIX and reading in lex:
-                seen[reading.translate(_FOLD)[:PREFIX]].add((row.lang, lex[reading]))
-    return {p: next(iter(t))[1] for p, t in seen.items() if len(t) == 1 and next(iter(t))[0] == "kk"}
+                folded = reading.translate(_FOLD)
+                seen[folded[:PREFIX]].add((folded, lex[reading]))
+    return {p: tuple(sorted(t)) for p, t in seen.items()}
+
+
+def _prefix_concept(stem: str) -> str | None:
+    """The concept of a Kazakh form by the vocabulary stem it begins with (`_lexicon_prefixes`),
+    if all such stems agree on one."""
+    found = {c for s, c in _lexicon_prefixes().get(stem[:PREFIX], ()) if stem.startswith(s[:-1])}
+    return next(iter(found)) if len(found) == 1 else None
 
 
 _NUMBER = re.compile(r"\d+")
@@ -201,12 +229,13 @@ def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
         if not stems:
             found = (None, False)
         else:
-            hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
+            hit = lex.get("=" + word.translate(_FOLD)) or next(
+                (lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
             f = hit or (stems[0] if STEM_FIRST else word).translate(_FOLD)[:PREFIX]
             if hit is None and LEXICON_PREFIXES and len(stems[0]) >= PREFIX:
-                hit = _lexicon_prefixes().get(f)
+                hit = _prefix_concept(stems[0].translate(_FOLD))
                 f = hit or f
-            found = (None, False) if f in _GENERIC_PREFIXES else (f, hit is not None)
+            found = (None, False) if f in _GENERIC_PREFIXES or f == GENERIC_CONCEPT else (f, hit is not None)
         if len(cache) > 500_000:
             cache.clear()
         cache[word] = found
