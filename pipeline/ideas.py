@@ -112,6 +112,12 @@ _GENERIC_PREFIXES = frozenset(w.translate(_FOLD)[:PREFIX] for w in """предл
 было бы ұсынамын рахмет сәлеметсіз өтінемін сұраймын керек қажет
 улица проспект микрорайон мкр район көше даңғыл аудан шағын""".split())  # and what kind of place a name is
 LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up by its first letters
+# In a long letter (CONCEPT_FROM features or more) the words the bilingual vocabulary knows (the
+# city's things and doings: фонарь, аялдама, ремонт) are what the idea is about, and the only words
+# a Russian and a Kazakh letter can share; the rest is narrative in one language. They weigh
+# CONCEPT_WEIGHT times as much. Short notes are mostly such words and keep plain weights.
+CONCEPT_WEIGHT = 1.3
+CONCEPT_FROM = 14
 STOCK = True             # letters' sentences of stock are left out (see strip_stock)
 
 
@@ -177,6 +183,11 @@ def _lexicon_prefixes() -> dict[str, tuple[tuple[str, str], ...]]:
                 folded = reading.translate(_FOLD)
                 seen[folded[:PREFIX]].add((folded, lex[reading]))
     return {p: tuple(sorted(t)) for p, t in seen.items()}
+
+
+@functools.cache
+def _concepts() -> frozenset:
+    return frozenset(_lexicon().values()) - {GENERIC_CONCEPT}
 
 
 def _prefix_concept(stem: str) -> str | None:
@@ -406,6 +417,7 @@ class Space:
         df = np.bincount(flat, weights=counts[owner], minlength=len(vocab))
         idf = np.log((1 + len(docs)) / (1 + df)) + 1.0
         name_of = {f for d in unique for f in d.names}
+        words_list = list(vocab)
         is_name = np.zeros(len(vocab), dtype=bool)
         for f in name_of:
             is_name[vocab[f]] = True
@@ -415,6 +427,10 @@ class Space:
         as_name = np.fromiter((c in names_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
                               dtype=bool, count=len(flat))
         w = np.where(as_name, w * NAME_WEIGHT, w)
+        if CONCEPT_WEIGHT != 1.0 and len(flat):
+            concepts = _concepts()
+            is_concept = np.array([f in concepts for f in words_list], dtype=bool)[flat]
+            w = np.where(is_concept & ~as_name & (lengths >= CONCEPT_FROM)[owner], w * CONCEPT_WEIGHT, w)
         context_per_row = [frozenset(vocab[f] for f in d.context) for d in unique]
         if any(context_per_row):
             in_context = np.fromiter((c in context_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
@@ -453,7 +469,9 @@ class Space:
                 self._idf.extend([fresh] * (len(vocab) - len(self._idf)))
                 names = frozenset(vocab[f] for f in doc.names)
                 context = frozenset(vocab[f] for f in doc.context)
-                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0)
+                concepts = _concepts() if len(cols) >= CONCEPT_FROM else frozenset()
+                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else CONCEPT_WEIGHT if self.words[c] in concepts
+                                              else 1.0)
                               * (CONTEXT_WEIGHT if c in context else 1.0) for c in cols])
                 norm = float(np.sqrt((w * w).sum())) or 1.0
                 self.vectors.append(dict(zip(cols, (w / norm).tolist())))
