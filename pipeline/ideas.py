@@ -228,6 +228,13 @@ _ASKS = re.compile(r"предлага|прошу|просим|просят|пр�
                    r"|\w+ң[ыі]з(?:дар|дер)?\b", re.IGNORECASE)
 
 
+# "как в Астане", "как в Европе и в Алматы", "Алматыдағы сияқты", "Астанадағыдай": a place named for
+# comparison is not where the idea is, and says nothing of what it is; left out
+_COMPARISON = re.compile(r"(?<!\w)как\s+(?:в|во|на)\s+[^\W\d_]+(?:\s*(?:,|и)\s*(?:в|во|на)?\s*[А-ЯЁ][^\W\d_]+)*"
+                         r"|(?<!\w)[^\W\d_]+(?:дағы|дегі|тағы|тегі)\s+(?:сияқты|секілді|тәрізді)(?!\w)"
+                         r"|(?<!\w)[^\W\d_]+(?:дағыдай|дегідей|тағыдай|тегідей)(?!\w)", re.IGNORECASE)
+
+
 _WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]
 
 
@@ -346,6 +353,7 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     raw = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
     if STOCK:
         raw = strip_stock(raw, stock, learned)
+    raw = _COMPARISON.sub(" ", raw)
     text = textnorm.strip_courtesy(raw)
     words, kazakh = search.text_words(text)
     carrying: set[str] | None = None  # the words of the sentences that carry the idea
