@@ -134,6 +134,19 @@ class IdeaError(ValueError):
 GENERIC_CONCEPT = "-"   # a vocabulary row whose concept is "-" is a word every letter may say: left out
 
 
+def _concept_targets(concepts: tuple[str, ...]) -> dict[str, str]:
+    """concept -> its feature: the first PREFIX letters of its stem (folded), or as many more as
+    set it apart from every other concept's (парк, парко: a park is no parking; детск, детса)."""
+    stems = {c: (search.stems(c, kazakh_context=False) or ("",))[0].translate(_FOLD) for c in concepts}
+    out = {}
+    for c, st in stems.items():
+        n = PREFIX
+        while n < len(st) and any(o != st and o[:n] == st[:n] for o in stems.values()):
+            n += 1
+        out[c] = st[:n]
+    return out
+
+
 @functools.cache
 def _lexicon() -> dict[str, str]:
     """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv ("-" for a word
@@ -142,6 +155,7 @@ def _lexicon() -> dict[str, str]:
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     out: dict[str, str] = {}
     later: list[tuple[str, str]] = []
+    targets = _concept_targets(tuple(sorted(set(frame["concept"]) - {GENERIC_CONCEPT})))
     for row in frame.itertuples():
         if row.concept == GENERIC_CONCEPT:
             target, concept = GENERIC_CONCEPT, ()
@@ -149,7 +163,7 @@ def _lexicon() -> dict[str, str]:
             concept = search.stems(row.concept, kazakh_context=False)
             if not concept:
                 continue
-            target = concept[0].translate(_FOLD)[:PREFIX]
+            target = targets[row.concept]
         word = row.word.lower().replace("ё", "е")
         out.setdefault("=" + word.translate(_FOLD), target)  # the form as written, before any stem
         readings = search.stems(row.word, kazakh_context=row.lang == "kk") + search.stems(row.word, False) + concept
@@ -170,8 +184,9 @@ def _lexicon_prefixes() -> dict[str, tuple[tuple[str, str], ...]]:
     """A Kazakh vocabulary word's first PREFIX letters (folded) -> (its stem, folded; its concept),
     for the word's other forms our Kazakh stemmer leaves longer (жөндеу, жөндеп; бұрқақ, бұрқағы;
     Snowball meets the Russian forms): only stems of PREFIX letters or more. A word is read so when
-    its stem begins with the vocabulary stem but for its last letter (қ/ғ: бұрқақ, бұрқағы), so that
-    отырмын (I sit) is not отырғызу (to plant) nor арналған (meant for) арна (a canal)."""
+    its stem begins with the vocabulary stem, its last қ/к/п voiced (бұрқақ, бұрқағы), or with a
+    verb's root, its infinitive -у off (жөндеу, жөндеп; отырғызу, отырғызып), so that отырмын (I sit)
+    is not отырғызу (to plant), nor Тұран тұрақ (a parking), nor Қаратау қараңғы (dark)."""
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     lex = _lexicon()
     seen: dict[str, set] = defaultdict(set)
@@ -190,10 +205,15 @@ def _concepts() -> frozenset:
     return frozenset(_lexicon().values()) - {GENERIC_CONCEPT}
 
 
+_VOICED = {"к": "г", "п": "б"}  # folded қ/к, п before a vowel: бұрқақ, бұрқағы; кітап, кітабы
+
+
 def _prefix_concept(stem: str) -> str | None:
     """The concept of a Kazakh form by the vocabulary stem it begins with (`_lexicon_prefixes`),
     if all such stems agree on one."""
-    found = {c for s, c in _lexicon_prefixes().get(stem[:PREFIX], ()) if stem.startswith(s[:-1])}
+    found = {c for s, c in _lexicon_prefixes().get(stem[:PREFIX], ())
+             if stem.startswith(s) or stem.startswith(s[:-1] + _VOICED.get(s[-1], s[-1]))
+             or (s[-1] == "у" and len(s) > PREFIX and stem.startswith(s[:-1]))}
     return next(iter(found)) if len(found) == 1 else None
 
 
