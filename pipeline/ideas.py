@@ -180,41 +180,52 @@ def _lexicon() -> dict[str, str]:
 
 
 @functools.cache
-def _lexicon_prefixes() -> dict[str, tuple[tuple[str, str], ...]]:
-    """A Kazakh vocabulary word's first PREFIX letters (folded) -> (its stem, folded; its concept),
-    for the word's other forms our Kazakh stemmer leaves longer (жөндеу, жөндеп; бұрқақ, бұрқағы;
-    Snowball meets the Russian forms): only stems of PREFIX letters or more. A word is read so when
-    its stem begins with the vocabulary stem, its last қ/к/п voiced (бұрқақ, бұрқағы), or with a
-    verb's root, its infinitive -у off (жөндеу, жөндеп; отырғызу, отырғызып), so that отырмын (I sit)
-    is not отырғызу (to plant), nor Тұран тұрақ (a parking), nor Қаратау қараңғы (dark)."""
+def _lexicon_prefixes() -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """A vocabulary word's first PREFIX letters (folded) -> (its language, its stem, folded; its
+    concept), for the word's other forms the stemmers leave longer or shorter (`_prefix_concept`)."""
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     lex = _lexicon()
     seen: dict[str, set] = defaultdict(set)
     for row in frame.itertuples():
-        if row.lang != "kk":
-            continue
-        for reading in search.stems(row.word, kazakh_context=True):
-            if len(reading) >= PREFIX and reading in lex:
+        kk = row.lang == "kk"
+        for reading in search.stems(row.word, kazakh_context=kk):
+            if len(reading) > PREFIX and reading in lex:
                 folded = reading.translate(_FOLD)
-                seen[folded[:PREFIX]].add((folded, lex[reading]))
+                seen[folded[:PREFIX]].add((row.lang, folded, lex[reading]))
     return {p: tuple(sorted(t)) for p, t in seen.items()}
 
 
 @functools.cache
 def _concepts() -> frozenset:
+    """The features that are concepts of the vocabulary (CONCEPT_WEIGHT)."""
     return frozenset(_lexicon().values()) - {GENERIC_CONCEPT}
 
 
 _VOICED = {"к": "г", "п": "б"}  # folded қ/к, п before a vowel: бұрқақ, бұрқағы; кітап, кітабы
+RU_SHARED = 7  # a Russian form shares this many first letters with a vocabulary stem (отремонтируют)
+
+
+def _prefix_match(lang: str, s: str, stem: str) -> bool:
+    if lang == "kk":  # the stem, its last қ/к/п voiced, or a verb's root (its infinitive -у off)
+        return len(s) > PREFIX and (stem.startswith(s) or stem.startswith(s[:-1] + _VOICED.get(s[-1], s[-1]))
+                                    or (s[-1] == "у" and stem.startswith(s[:-1])))
+    return len(s) >= RU_SHARED and stem[:RU_SHARED] == s[:RU_SHARED]
 
 
 def _prefix_concept(stem: str) -> str | None:
-    """The concept of a Kazakh form by the vocabulary stem it begins with (`_lexicon_prefixes`),
-    if all such stems agree on one."""
-    found = {c for s, c in _lexicon_prefixes().get(stem[:PREFIX], ())
-             if stem.startswith(s) or stem.startswith(s[:-1] + _VOICED.get(s[-1], s[-1]))
-             or (s[-1] == "у" and len(s) > PREFIX and stem.startswith(s[:-1]))}
-    return next(iter(found)) if len(found) == 1 else None
+    """The concept of a form the stemmers leave apart from its vocabulary word, by the vocabulary
+    stem it begins with: Kazakh (жөндеу, жөндеп; бұрқақ, бұрқағы; Snowball meets most Russian
+    forms) when it begins with the stem, its last қ/к/п voiced, or with a verb's root, so that
+    отырмын (I sit) is not отырғызу (to plant), nor Тұран тұрақ (a parking), nor Қаратау қараңғы
+    (dark), nor халықаралық (international) халық (people): of five letters or more; Russian when it
+    shares RU_SHARED letters with it (отремонтируют, отремонтировать). The longest such stem
+    decides, if one concept has it."""
+    found = [(len(s), c) for lang, s, c in _lexicon_prefixes().get(stem[:PREFIX], ()) if _prefix_match(lang, s, stem)]
+    if not found:
+        return None
+    longest = max(n for n, _ in found)
+    concepts = {c for n, c in found if n == longest}
+    return next(iter(concepts)) if len(concepts) == 1 else None
 
 
 _NUMBER = re.compile(r"\d+")
@@ -273,7 +284,8 @@ def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
             if hit is None and LEXICON_PREFIXES and len(stems[0]) >= PREFIX:
                 hit = _prefix_concept(stems[0].translate(_FOLD))
                 f = hit or f
-            found = (None, False) if f in _GENERIC_PREFIXES or f == GENERIC_CONCEPT else (f, hit is not None)
+            generic = f == GENERIC_CONCEPT or f in _GENERIC_PREFIXES or (hit and f[:PREFIX] in _GENERIC_PREFIXES)
+            found = (None, False) if generic else (f, hit is not None)
         if len(cache) > 500_000:
             cache.clear()
         cache[word] = found
