@@ -231,7 +231,7 @@ def _prefix_concept(stem: str) -> str | None:
 _NUMBER = re.compile(r"\d+")
 # a number that measures (20 минут, 45 градусов, 50%, 80 км/ч, 2 рет) or tells the time (20:00) is a
 # word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
-# and "23-ке дейін" must not part one idea for want of a unit
+# and "23-ке дейін" must not part one idea for want of a unit, nor "с 19 до 23 часов" for the first of a range
 _QUANTITY = re.compile(r"(?:(\d+)\s*(?:-|–|—|до)\s*)?(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
                        r"секунд|метр|километр|градус|лет|год|раз|процент|тенге|рубл|человек|семей|дней|дня|"
                        r"недел|месяц|тысяч|миллион|млн|сағат|жыл|рет|пайыз|теңге|адам|күн|апта|мың)\w*)"
