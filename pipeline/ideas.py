@@ -394,9 +394,11 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
         sentences = [x for x in _SENTENCE.split(raw) if textnorm.strip_courtesy(x)]
         if len(sentences) > 1:
             carrying = set()
+            said = []
             for k, sentence in enumerate(sentences):
                 if k == 0 or _ASKS.search(sentence):
                     carrying.update(search.text_words(sentence)[0])
+                    said.append(sentence)
     feats: set[str] = set()
     common: set[str] = set()
     core: set[str] = set()
@@ -417,6 +419,13 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
         quantities = {"#" + n for m in _QUANTITY.finditer(text) for n in m.groups() if n}
         numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text))}
         feats |= quantities
+        if carrying is not None and numbers:
+            # a number said only in a sentence of context ("пока ждала 12 автобус") is a plain word: it
+            # parts no idea (a route's number said in the request is a name)
+            plain = numbers - {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", " ".join(said)))}
+            feats |= plain
+            core |= plain
+            numbers -= plain
     if STRICT_NAMES:
         names = {"@" + k for k in places}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
