@@ -251,7 +251,10 @@ class Doc(NamedTuple):
 # (a lack is no sign: "ештеңе өзгерген жоқ", nothing has changed, is context); words said only in
 # other sentences weigh CONTEXT_WEIGHT. A text of one sentence (short notes) is all carrying.
 CONTEXT_WEIGHT = 0.3
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+|;\s+")
+# (not after the abbreviations of addresses: "ул. Абая", "мкр. Самал-1", "д. 5")
+_ABBREVIATIONS = ("ул", "пр", "просп", "мкр", "мкрн", "пл", "г", "д", "им", "обл", "р-н", "кв", "тел", "т.е", "т.д")
+_SENTENCE = re.compile("".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?<=[.!?…])\s+|\n+|;\s+",
+                       re.IGNORECASE)
 # the verbs that ask, not the nouns ("Соседи поддерживают это предложение", "Көршілер осы ұсынысты
 # қолдайды": neighbours support it, is context)
 _ASKS = re.compile(r"предлага|прошу|просим|просят|просьба|\bнуж[ен]|\bнадо\b|необходим|требует|\bпора\b|давайте"
@@ -317,6 +320,7 @@ def strip_phrases(text: str) -> str:
 # Never a sentence that asks, names a place or holds a number: that is the idea, not its frame.
 STOCK_FILE = reference.DATA / "stock_phrases.csv"
 STOCK_MIN = 3
+STOCK_REST = 6  # words a letter keeps without its stock, or its stock stays (a short note is all idea)
 
 
 @functools.cache
@@ -365,13 +369,14 @@ def stock_sentences(texts, learned: frozenset = frozenset()) -> frozenset[str]:
 
 def strip_stock(text: str, stock: frozenset = frozenset(), learned: frozenset = frozenset()) -> str:
     """A letter without its sentences of stock (see STOCK_FILE), the text itself when it has one
-    sentence or nothing else would be left; sentences stay apart (one per line)."""
+    sentence or fewer than STOCK_REST words would be left (a short note repeated at many places,
+    "Запустить фонтан у драмтеатра, мкр. Самал", is all idea); sentences stay apart (one per line)."""
     parts = _SENTENCE.split(text)
     if len(parts) < 2:
         return text
     pattern = _stock()
     kept = [p for p in parts if not ((_sentence_key(p) in stock or pattern.search(p)) and _may_be_stock(p, learned))]
-    if len(kept) == len(parts) or not any(textnorm.strip_courtesy(p) for p in kept):
+    if len(kept) == len(parts) or len(_LETTERS.findall(textnorm.strip_courtesy(" ".join(kept)))) < STOCK_REST:
         return text
     return "\n".join(kept)
 
