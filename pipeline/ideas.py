@@ -253,8 +253,8 @@ class Doc(NamedTuple):
 CONTEXT_WEIGHT = 0.3
 # (not after the abbreviations of addresses: "ул. Абая", "мкр. Самал-1", "д. 5")
 _ABBREVIATIONS = ("ул", "пр", "просп", "мкр", "мкрн", "пл", "г", "д", "им", "обл", "р-н", "кв", "тел", "т.е", "т.д")
-_SENTENCE = re.compile("".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?<=[.!?…])\s+|\n+|;\s+",
-                       re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?…])" + "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
+                       + r"\s+|\n+|;\s+", re.IGNORECASE)
 # the verbs that ask, not the nouns ("Соседи поддерживают это предложение", "Көршілер осы ұсынысты
 # қолдайды": neighbours support it, is context)
 _ASKS = re.compile(r"предлага|прошу|просим|просят|просьба|\bнуж[ен]|\bнадо\b|необходим|требует|\bпора\b|давайте"
