@@ -10,10 +10,13 @@ Russian, our suffix rules for Kazakh, both readings of a Cyrillic word without K
 Kazakh text), with Kazakh letters folded to their Russian look-alikes (Байтұрсынов = Байтурсынов),
 mapped through a small bilingual vocabulary of city words (`data/ideas_words.csv`: бағдаршам ->
 светофор, орнату -> установить, ...) so that the Russian and the Kazakh wording of one proposal
-share features, and with a few words every proposal says (предлагаю, нужно) left out. Greetings,
-forms of address, thanks and "please" are stripped first (`textnorm.strip_courtesy`,
-data/courtesy.csv), and numbers that measure (20 минут, 45 градусов, 20:00) are no names. Features
-are weighted by TF-IDF (binary term frequency) and compared by cosine.
+share features, and with a few words every proposal says (предлагаю, нужно; the vocabulary's
+concept "-": каждый, бірақ) left out. Greetings, forms of address, thanks and "please" are stripped
+first (`textnorm.strip_courtesy`, data/courtesy.csv), then a letter's stock sentences (`strip_stock`:
+who writes, that nobody answered, taxes; data/stock_phrases.csv and the sentences a batch repeats
+at different places) and places named for comparison (как в Астане); numbers that measure (20
+минут, с 19 до 23 часов, 20:00) are no names. Features are weighted by TF-IDF (binary term
+frequency; in a long letter the vocabulary's words weigh `CONCEPT_WEIGHT`) and compared by cosine.
 
 **Long letters** (300-400 characters: a greeting, who writes, what happened, the request, thanks)
 say their idea in a few words among many. Words said only in sentences of context (not the first
