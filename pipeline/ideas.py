@@ -10,10 +10,13 @@ Russian, our suffix rules for Kazakh, both readings of a Cyrillic word without K
 Kazakh text), with Kazakh letters folded to their Russian look-alikes (Байтұрсынов = Байтурсынов),
 mapped through a small bilingual vocabulary of city words (`data/ideas_words.csv`: бағдаршам ->
 светофор, орнату -> установить, ...) so that the Russian and the Kazakh wording of one proposal
-share features, and with a few words every proposal says (предлагаю, нужно) left out. Greetings,
-forms of address, thanks and "please" are stripped first (`textnorm.strip_courtesy`,
-data/courtesy.csv), and numbers that measure (20 минут, 45 градусов, 20:00) are no names. Features
-are weighted by TF-IDF (binary term frequency) and compared by cosine.
+share features, and with a few words every proposal says (предлагаю, нужно; the vocabulary's
+concept "-": каждый, бірақ) left out. Greetings, forms of address, thanks and "please" are stripped
+first (`textnorm.strip_courtesy`, data/courtesy.csv), then a letter's stock sentences (`strip_stock`:
+who writes, that nobody answered, taxes; data/stock_phrases.csv and the sentences a batch repeats
+at different places) and places named for comparison (как в Астане); numbers that measure (20
+минут, с 19 до 23 часов, 20:00) are no names. Features are weighted by TF-IDF (binary term
+frequency; in a long letter the vocabulary's words weigh `CONCEPT_WEIGHT`) and compared by cosine.
 
 **Long letters** (300-400 characters: a greeting, who writes, what happened, the request, thanks)
 say their idea in a few words among many. Words said only in sentences of context (not the first
@@ -112,6 +115,13 @@ _GENERIC_PREFIXES = frozenset(w.translate(_FOLD)[:PREFIX] for w in """предл
 было бы ұсынамын рахмет сәлеметсіз өтінемін сұраймын керек қажет
 улица проспект микрорайон мкр район көше даңғыл аудан шағын""".split())  # and what kind of place a name is
 LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up by its first letters
+# In a long letter (CONCEPT_FROM features or more) the words the bilingual vocabulary knows (the
+# city's things and doings: фонарь, аялдама, ремонт) are what the idea is about, and the only words
+# a Russian and a Kazakh letter can share; the rest is narrative in one language. They weigh
+# CONCEPT_WEIGHT times as much. Short notes are mostly such words and keep plain weights.
+CONCEPT_WEIGHT = 1.3
+CONCEPT_FROM = 14
+STOCK = True             # letters' sentences of stock are left out (see strip_stock)
 
 
 class IdeaError(ValueError):
@@ -124,44 +134,108 @@ class IdeaError(ValueError):
 
 
 # ---- features --------------------------------------------------------------------------------
-@functools.cache
-def _lexicon() -> dict[str, str]:
-    """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv."""
-    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
-    out: dict[str, str] = {}
-    for row in frame.itertuples():
-        concept = search.stems(row.concept, kazakh_context=False)
-        if not concept:
-            continue
-        target = concept[0].translate(_FOLD)[:PREFIX]
-        readings = search.stems(row.word, kazakh_context=row.lang == "kk") + search.stems(row.word, False) + concept
-        for reading in readings:
-            out.setdefault(reading, target)
-            out.setdefault(reading.translate(_FOLD), target)
+GENERIC_CONCEPT = "-"   # a vocabulary row whose concept is "-" is a word every letter may say: left out
+
+
+def _concept_targets(concepts: tuple[str, ...]) -> dict[str, str]:
+    """concept -> its feature: the first PREFIX letters of its stem (folded), or as many more as
+    set it apart from every other concept's (парк, парко: a park is no parking; детск, детса)."""
+    stems = {c: (search.stems(c, kazakh_context=False) or ("",))[0].translate(_FOLD) for c in concepts}
+    out = {}
+    for c, st in stems.items():
+        n = PREFIX
+        while n < len(st) and any(o != st and o[:n] == st[:n] for o in stems.values()):
+            n += 1
+        out[c] = st[:n]
     return out
 
 
 @functools.cache
-def _lexicon_prefixes() -> dict[str, str]:
-    """A Kazakh vocabulary word's first PREFIX letters (folded) -> its concept, for the word's other
-    forms our Kazakh stemmer leaves longer (жөндеу, жөндеңіздер; бұрқақ, бұрқағы; Snowball meets the
-    Russian forms): only stems of PREFIX letters or more, and only prefixes no other word of the
-    vocabulary has."""
+def _lexicon() -> dict[str, str]:
+    """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv ("-" for a word
+    left out). A word's own reading (the word as written, or the concept) comes before the shorter
+    stems other words of the vocabulary reduce to (жыл is a year, though жылу, heating, stems to жыл)."""
+    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
+    out: dict[str, str] = {}
+    later: list[tuple[str, str]] = []
+    targets = _concept_targets(tuple(sorted(set(frame["concept"]) - {GENERIC_CONCEPT})))
+    for row in frame.itertuples():
+        if row.concept == GENERIC_CONCEPT:
+            target, concept = GENERIC_CONCEPT, ()
+        else:
+            concept = search.stems(row.concept, kazakh_context=False)
+            if not concept:
+                continue
+            target = targets[row.concept]
+        word = row.word.lower().replace("ё", "е")
+        out.setdefault("=" + word.translate(_FOLD), target)  # the form as written, before any stem
+        readings = search.stems(row.word, kazakh_context=row.lang == "kk") + search.stems(row.word, False) + concept
+        for reading in readings:
+            if reading == word or reading in concept:
+                out.setdefault(reading, target)
+                out.setdefault(reading.translate(_FOLD), target)
+            else:
+                later.append((reading, target))
+    for reading, target in later:
+        out.setdefault(reading, target)
+        out.setdefault(reading.translate(_FOLD), target)
+    return out
+
+
+@functools.cache
+def _lexicon_prefixes() -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """A vocabulary word's first PREFIX letters (folded) -> (its language, its stem, folded; its
+    concept), for the word's other forms the stemmers leave longer or shorter (`_prefix_concept`)."""
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     lex = _lexicon()
     seen: dict[str, set] = defaultdict(set)
     for row in frame.itertuples():
-        for reading in search.stems(row.word, kazakh_context=True):
-            if len(reading) >= PREFIX and reading in lex:
-                seen[reading.translate(_FOLD)[:PREFIX]].add((row.lang, lex[reading]))
-    return {p: next(iter(t))[1] for p, t in seen.items() if len(t) == 1 and next(iter(t))[0] == "kk"}
+        kk = row.lang == "kk"
+        for reading in search.stems(row.word, kazakh_context=kk):
+            if len(reading) > PREFIX and reading in lex:
+                folded = reading.translate(_FOLD)
+                seen[folded[:PREFIX]].add((row.lang, folded, lex[reading]))
+    return {p: tuple(sorted(t)) for p, t in seen.items()}
+
+
+@functools.cache
+def _concepts() -> frozenset:
+    """The features that are concepts of the vocabulary (CONCEPT_WEIGHT)."""
+    return frozenset(_lexicon().values()) - {GENERIC_CONCEPT}
+
+
+_VOICED = {"к": "г", "п": "б"}  # folded қ/к, п before a vowel: бұрқақ, бұрқағы; кітап, кітабы
+RU_SHARED = 7  # a Russian form shares this many first letters with a vocabulary stem (отремонтируют)
+
+
+def _prefix_match(lang: str, s: str, stem: str) -> bool:
+    if lang == "kk":  # the stem, its last қ/к/п voiced, or a verb's root (its infinitive -у off)
+        return len(s) > PREFIX and (stem.startswith(s) or stem.startswith(s[:-1] + _VOICED.get(s[-1], s[-1]))
+                                    or (s[-1] == "у" and stem.startswith(s[:-1])))
+    return len(s) >= RU_SHARED and stem[:RU_SHARED] == s[:RU_SHARED]
+
+
+def _prefix_concept(stem: str) -> str | None:
+    """The concept of a form the stemmers leave apart from its vocabulary word, by the vocabulary
+    stem it begins with: Kazakh (жөндеу, жөндеп; бұрқақ, бұрқағы; Snowball meets most Russian
+    forms) when it begins with the stem, its last қ/к/п voiced, or with a verb's root, so that
+    отырмын (I sit) is not отырғызу (to plant), nor Тұран тұрақ (a parking), nor Қаратау қараңғы
+    (dark), nor халықаралық (international) халық (people): of five letters or more; Russian when it
+    shares RU_SHARED letters with it (отремонтируют, отремонтировать). The longest such stem
+    decides, if one concept has it."""
+    found = [(len(s), c) for lang, s, c in _lexicon_prefixes().get(stem[:PREFIX], ()) if _prefix_match(lang, s, stem)]
+    if not found:
+        return None
+    longest = max(n for n, _ in found)
+    concepts = {c for n, c in found if n == longest}
+    return next(iter(concepts)) if len(concepts) == 1 else None
 
 
 _NUMBER = re.compile(r"\d+")
 # a number that measures (20 минут, 45 градусов, 50%, 80 км/ч, 2 рет) or tells the time (20:00) is a
 # word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
-# and "23-ке дейін" must not part one idea for want of a unit
-_QUANTITY = re.compile(r"(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
+# and "23-ке дейін" must not part one idea for want of a unit, nor "с 19 до 23 часов" for the first of a range
+_QUANTITY = re.compile(r"(?:(\d+)\s*(?:-|–|—|до)\s*)?(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
                        r"секунд|метр|километр|градус|лет|год|раз|процент|тенге|рубл|человек|семей|дней|дня|"
                        r"недел|месяц|тысяч|миллион|млн|сағат|жыл|рет|пайыз|теңге|адам|күн|апта|мың)\w*)"
                        r"|(\d{1,2}):(\d{2})(?!\d)", re.IGNORECASE)
@@ -180,12 +254,22 @@ class Doc(NamedTuple):
 # (a lack is no sign: "ештеңе өзгерген жоқ", nothing has changed, is context); words said only in
 # other sentences weigh CONTEXT_WEIGHT. A text of one sentence (short notes) is all carrying.
 CONTEXT_WEIGHT = 0.3
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+|;\s+")
+# (not after the abbreviations of addresses: "ул. Абая", "мкр. Самал-1", "д. 5")
+_ABBREVIATIONS = ("ул", "пр", "просп", "мкр", "мкрн", "пл", "г", "д", "им", "обл", "р-н", "кв", "тел", "т.е", "т.д")
+_SENTENCE = re.compile(r"(?<=[.!?…])" + "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
+                       + r"\s+|\n+|;\s+", re.IGNORECASE)
 # the verbs that ask, not the nouns ("Соседи поддерживают это предложение", "Көршілер осы ұсынысты
 # қолдайды": neighbours support it, is context)
 _ASKS = re.compile(r"предлага|прошу|просим|просят|просьба|\bнуж[ен]|\bнадо\b|необходим|требует|\bпора\b|давайте"
                    r"|хотим|хотелось|керек|қажет|сұрай|ұсынам|ұсынып|өтінем|\w{3,}(?:йте|ите|ьте)\b"
                    r"|\w+ң[ыі]з(?:дар|дер)?\b", re.IGNORECASE)
+
+
+# "как в Астане", "как в Европе и в Алматы", "Алматыдағы сияқты", "Астанадағыдай": a place named for
+# comparison is not where the idea is, and says nothing of what it is; left out
+_COMPARISON = re.compile(r"(?<!\w)как\s+(?:в|во|на)\s+[^\W\d_]+(?:\s*(?:,|и)\s*(?:в|во|на)?\s*[А-ЯЁ][^\W\d_]+)*"
+                         r"|(?<!\w)[^\W\d_]+(?:дағы|дегі|тағы|тегі)\s+(?:сияқты|секілді|тәрізді)(?!\w)"
+                         r"|(?<!\w)[^\W\d_]+(?:дағыдай|дегідей|тағыдай|тегідей)(?!\w)", re.IGNORECASE)
 
 
 _WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]
@@ -200,12 +284,14 @@ def _word_feature(word: str, kazakh: bool) -> tuple[str | None, bool]:
         if not stems:
             found = (None, False)
         else:
-            hit = next((lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
+            hit = lex.get("=" + word.translate(_FOLD)) or next(
+                (lex[x] for s in stems for x in (s, s.translate(_FOLD)) if x in lex), None)
             f = hit or (stems[0] if STEM_FIRST else word).translate(_FOLD)[:PREFIX]
             if hit is None and LEXICON_PREFIXES and len(stems[0]) >= PREFIX:
-                hit = _lexicon_prefixes().get(f)
+                hit = _prefix_concept(stems[0].translate(_FOLD))
                 f = hit or f
-            found = (None, False) if f in _GENERIC_PREFIXES else (f, hit is not None)
+            generic = f == GENERIC_CONCEPT or f in _GENERIC_PREFIXES or (hit and f[:PREFIX] in _GENERIC_PREFIXES)
+            found = (None, False) if generic else (f, hit is not None)
         if len(cache) > 500_000:
             cache.clear()
         cache[word] = found
@@ -228,13 +314,86 @@ def strip_phrases(text: str) -> str:
     return _phrases().sub(" ", text)
 
 
-def features(text: str, learned: frozenset = frozenset()) -> Doc:
+# ---- letter stock ------------------------------------------------------------------------------
+# Long letters carry sentences any letter may carry, whatever it asks for: who writes ("Я живу в
+# этом районе двадцать лет", "Мен зейнеткермін"), that nobody answered ("Бұрын да жазғанбыз, бірақ
+# жауап болмады"), taxes and rights, social networks, hopes for the budget. Such a sentence is left
+# out of the features altogether (as a greeting is), when it holds a phrase of data/stock_phrases.csv
+# or when a batch writes it word for word in STOCK_MIN texts or more that name different places.
+# Never a sentence that asks, names a place or holds a number: that is the idea, not its frame.
+STOCK_FILE = reference.DATA / "stock_phrases.csv"
+STOCK_MIN = 3
+STOCK_REST = 6  # words a letter keeps without its stock, or its stock stays (a short note is all idea)
+
+
+@functools.cache
+def _stock() -> re.Pattern:
+    frame = pd.read_csv(STOCK_FILE, dtype=str, keep_default_na=False)
+    phrases = sorted({p for p in frame["phrase"] if p.strip()}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(textnorm.phrase_pattern(p) for p in phrases) + r")(?!\w)",
+                      re.IGNORECASE)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _sentence_key(sentence: str) -> str:
+    return " ".join(_LETTERS.findall(sentence.lower().replace("ё", "е")))
+
+
+def _may_be_stock(sentence: str, learned: frozenset) -> bool:
+    """A sentence that neither asks nor names a place or a number."""
+    return not (_NUMBER.search(sentence) or _ASKS.search(sentence) or placenames.places(sentence, learned))
+
+
+def stock_sentences(texts, learned: frozenset = frozenset()) -> frozenset[str]:
+    """The sentences (as `_sentence_key`) a batch of texts writes word for word in STOCK_MIN texts
+    or more, of letters naming at least two different places (a petition copied by the residents
+    of one place is their idea, not stock), that neither ask nor name a place or a number."""
+    where: dict[str, list[str]] = defaultdict(list)
+    sample: dict[str, str] = {}
+    for text in {t for t in texts if isinstance(t, str) and t}:
+        parts = _SENTENCE.split(strip_phrases(text[:search.MAX_CHARS]))
+        if len(parts) < 2:
+            continue
+        for part in parts:
+            k = _sentence_key(part)
+            if k.count(" ") >= 1:  # two words or more
+                where[k].append(text)
+                sample.setdefault(k, part)
+    out = set()
+    for k, found in where.items():
+        if len(found) >= STOCK_MIN and _may_be_stock(sample[k], learned):
+            named = {placenames.places(t, learned) for t in found[:50]} - {frozenset()}
+            if len(named) >= 2:
+                out.add(k)
+    return frozenset(out)
+
+
+def strip_stock(text: str, stock: frozenset = frozenset(), learned: frozenset = frozenset()) -> str:
+    """A letter without its sentences of stock (see STOCK_FILE), the text itself when it has one
+    sentence or fewer than STOCK_REST words would be left (a short note repeated at many places,
+    "Запустить фонтан у драмтеатра, мкр. Самал", is all idea); sentences stay apart (one per line)."""
+    parts = _SENTENCE.split(text)
+    if len(parts) < 2:
+        return text
+    pattern = _stock()
+    kept = [p for p in parts if not ((_sentence_key(p) in stock or pattern.search(p)) and _may_be_stock(p, learned))]
+    if len(kept) == len(parts) or len(_LETTERS.findall(textnorm.strip_courtesy(" ".join(kept)))) < STOCK_REST:
+        return text
+    return "\n".join(kept)
+
+
+def features(text: str, learned: frozenset = frozenset(), stock: frozenset = frozenset()) -> Doc:
     """A text's comparable features (see the module's docstring): per word its concept from the
     vocabulary, else its first PREFIX letters with Kazakh letters folded (Russian and Kazakh endings
     and the spellings of one name meet there); numbers as '#45'. Names are capitalised words that
     are neither in the vocabulary nor said by every proposal, and numbers. A word's feature is
     worked out once per process (cached), so a text costs its regular expressions and lookups."""
     raw = strip_phrases(text[:search.MAX_CHARS]) if isinstance(text, str) else ""
+    if STOCK:
+        raw = strip_stock(raw, stock, learned)
+    raw = _COMPARISON.sub(" ", raw)
     text = textnorm.strip_courtesy(raw)
     words, kazakh = search.text_words(text)
     carrying: set[str] | None = None  # the words of the sentences that carry the idea
@@ -243,9 +402,11 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         sentences = [x for x in _SENTENCE.split(raw) if textnorm.strip_courtesy(x)]
         if len(sentences) > 1:
             carrying = set()
+            said = []
             for k, sentence in enumerate(sentences):
                 if k == 0 or _ASKS.search(sentence):
                     carrying.update(search.text_words(sentence)[0])
+                    said.append(sentence)
     feats: set[str] = set()
     common: set[str] = set()
     core: set[str] = set()
@@ -266,6 +427,13 @@ def features(text: str, learned: frozenset = frozenset()) -> Doc:
         quantities = {"#" + n for m in _QUANTITY.finditer(text) for n in m.groups() if n}
         numbers = {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", text))}
         feats |= quantities
+        if carrying is not None and numbers:
+            # a number said only in a sentence of context ("пока ждала 12 автобус") is a plain word: it
+            # parts no idea (a route's number said in the request is a name)
+            plain = numbers - {"#" + n for n in _NUMBER.findall(_QUANTITY.sub(" ", " ".join(said)))}
+            feats |= plain
+            core |= plain
+            numbers -= plain
     if STRICT_NAMES:
         names = {"@" + k for k in places}
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
@@ -292,7 +460,8 @@ class Space:
         texts = [x if isinstance(x, str) else "" for x in texts]
         self.texts = texts  # for choosing a clean representative
         learned = placenames.learn(set(texts))
-        docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned)) for t in texts]
+        stock = stock_sentences(texts, learned) if STOCK else frozenset()
+        docs = [by_text.get(t) or by_text.setdefault(t, features(t, learned, stock)) for t in texts]
         kinds: dict[Doc, int] = {}
         self.kind = np.fromiter((kinds.setdefault(d, len(kinds)) for d in docs), dtype=np.int64, count=len(docs))
         unique = list(kinds)
@@ -305,6 +474,7 @@ class Space:
         df = np.bincount(flat, weights=counts[owner], minlength=len(vocab))
         idf = np.log((1 + len(docs)) / (1 + df)) + 1.0
         name_of = {f for d in unique for f in d.names}
+        words_list = list(vocab)
         is_name = np.zeros(len(vocab), dtype=bool)
         for f in name_of:
             is_name[vocab[f]] = True
@@ -314,6 +484,10 @@ class Space:
         as_name = np.fromiter((c in names_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
                               dtype=bool, count=len(flat))
         w = np.where(as_name, w * NAME_WEIGHT, w)
+        if CONCEPT_WEIGHT != 1.0 and len(flat):
+            concepts = _concepts()
+            is_concept = np.array([f in concepts for f in words_list], dtype=bool)[flat]
+            w = np.where(is_concept & ~as_name & (lengths >= CONCEPT_FROM)[owner], w * CONCEPT_WEIGHT, w)
         context_per_row = [frozenset(vocab[f] for f in d.context) for d in unique]
         if any(context_per_row):
             in_context = np.fromiter((c in context_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
@@ -330,6 +504,7 @@ class Space:
         self.bands = self._bands(flat, lengths, starts, vocab)
         # kept for `extend`: the idf is frozen at this size (a few new texts hardly move it)
         self._kinds, self._vocab, self._idf, self._learned = kinds, vocab, idf.tolist(), learned
+        self._stock = stock
         self._size = len(docs)
 
     def extend(self, texts: list[str]) -> list[int]:
@@ -341,7 +516,7 @@ class Space:
         kinds, vocab = self._kinds, self._vocab
         new_kind = []
         for text in texts:
-            doc = features(text, self._learned)
+            doc = features(text, self._learned, self._stock)
             kind = kinds.get(doc)
             if kind is None:
                 kind = kinds[doc] = len(kinds)
@@ -351,7 +526,9 @@ class Space:
                 self._idf.extend([fresh] * (len(vocab) - len(self._idf)))
                 names = frozenset(vocab[f] for f in doc.names)
                 context = frozenset(vocab[f] for f in doc.context)
-                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else 1.0)
+                concepts = _concepts() if len(cols) >= CONCEPT_FROM else frozenset()
+                w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else CONCEPT_WEIGHT if self.words[c] in concepts
+                                              else 1.0)
                               * (CONTEXT_WEIGHT if c in context else 1.0) for c in cols])
                 norm = float(np.sqrt((w * w).sum())) or 1.0
                 self.vectors.append(dict(zip(cols, (w / norm).tolist())))

@@ -92,7 +92,7 @@ COURTESY_FILE = "courtesy.csv"
 _GAP = r"[\s,.!?:;«»\"'()–—-]*"
 
 
-def _phrase_pattern(phrase: str) -> str:
+def phrase_pattern(phrase: str) -> str:
     """A phrase's words in any case with any punctuation between; a word ending in * takes any ending."""
     words = phrase.split()
     return _GAP.join(re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words)
@@ -119,7 +119,7 @@ def _courtesy() -> re.Pattern:
 
     frame = pd.read_csv(reference.DATA / COURTESY_FILE, dtype=str, keep_default_na=False)
     by_kind = {k: sorted(g["phrase"], key=len, reverse=True) for k, g in frame.groupby("kind")}
-    alt = lambda kind: "|".join(_phrase_pattern(p) for p in by_kind.get(kind, []))  # noqa: E731
+    alt = lambda kind: "|".join(phrase_pattern(p) for p in by_kind.get(kind, []))  # noqa: E731
     # a greeting with up to three words of address after it (Уважаемые сотрудники акимата!), a
     # closing, or a "please", each as whole words, with the punctuation that follows it
     return re.compile(r"(?<!\w)(?:(?:" + alt("greeting") + r")(?:" + _GAP + r"(?:" + alt("address") + r")){0,3}"
