@@ -189,3 +189,11 @@ def test_rows_stored_unclassified_are_apart_and_move_when_classified(built, monk
     rollup.rebuild(con)
     pd.testing.assert_frame_equal(after, counts(con))
     assert overview.category_shares(con, f).attrs["pending"] == 0
+
+
+def test_the_walls_trend_against_last_year_is_the_same_from_the_rollup(built, monkeypatch):
+    from pipeline.queries import wall
+
+    for now in (NOW, NOW - dt.timedelta(days=200, hours=5)):
+        for region in (None, "aktobe"):
+            same(*both(built, lambda c: wall.trend_vs_last_year(c, now, region), monkeypatch))

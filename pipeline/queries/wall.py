@@ -28,14 +28,14 @@ def today_vs_typical(con: duckdb.DuckDBPyConnection, now: dt.datetime, region: s
     counted up to the same time of day (so a morning is compared with mornings)."""
     midnight = _local_midnight(now)
     offsets = [0, *range(1, TYPICAL_WEEKS + 1)]
-    rows = con.execute("""
-        SELECT w.k, count(s.id) AS n
-        FROM (SELECT unnest(?) AS k) w
-        LEFT JOIN submissions s
-          ON s.received_at >= CAST(? AS TIMESTAMPTZ) - to_days(7 * w.k)
-         AND s.received_at < CAST(? AS TIMESTAMPTZ) - to_days(7 * w.k)
-         AND (CAST(? AS VARCHAR) IS NULL OR s.region = ?)
-        GROUP BY w.k ORDER BY w.k""", [offsets, midnight, now, region, region]).fetchall()
+    # one range count per week, each on its own slice of received_at (a join of the offsets with
+    # the submissions scanned all of them: 70 ms at 10 million rows)
+    one = "SELECT ? AS k, count(*) AS n FROM submissions WHERE received_at >= ? AND received_at < ? " \
+          "AND (CAST(? AS VARCHAR) IS NULL OR region = ?)"
+    params: list = []
+    for k in offsets:
+        params += [k, midnight - dt.timedelta(days=7 * k), now - dt.timedelta(days=7 * k), region, region]
+    rows = con.execute(" UNION ALL ".join([one] * len(offsets)), params).fetchall()
     counts = dict(rows)
     typical = metrics.median([counts.get(k, 0) for k in offsets[1:]])
     today = counts.get(0, 0)
@@ -70,6 +70,21 @@ def trend_vs_last_year(con: duckdb.DuckDBPyConnection, now: dt.datetime, region:
     """day, n, last_year: daily counts of the last `days` days and of the same days 52 weeks
     earlier (364 days, so Mondays meet Mondays); today is the day so far."""
     start = _local_midnight(now) - dt.timedelta(days=days - 1)
+    first, today = start.date(), now.astimezone(start.tzinfo).date()
+    if rollup.usable(con, Filters(first - dt.timedelta(days=364), today, region=region)):
+        # whole days from the daily rollup; only today, counted up to `now`, from the submissions
+        return con.execute("""
+            WITH days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST(? AS DATE), CAST(? AS DATE) + 1, INTERVAL 1 DAY) t(d)),
+            r AS (SELECT day, sum(n) AS n FROM rollup_daily
+                  WHERE day BETWEEN CAST(? AS DATE) - 364 AND ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?) GROUP BY day),
+            today AS (SELECT count(*) AS n FROM submissions
+                      WHERE received_at >= ? AND received_at <= ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?))
+            SELECT days.day,
+                   CAST(CASE WHEN days.day = ? THEN (SELECT n FROM today) ELSE coalesce(cur.n, 0) END AS BIGINT) AS n,
+                   CAST(ly.n AS BIGINT) AS last_year
+            FROM days LEFT JOIN r cur ON cur.day = days.day LEFT JOIN r ly ON ly.day = days.day - 364
+            ORDER BY days.day""",
+            [first, today, first, today, region, region, _local_midnight(now), now, region, region, today]).df()
     return con.execute("""
         WITH days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST(? AS DATE), CAST(? AS DATE) + 1, INTERVAL 1 DAY) t(d)),
         cur AS (SELECT CAST(received_at AS DATE) AS day, count(*) AS n FROM submissions
@@ -80,8 +95,7 @@ def trend_vs_last_year(con: duckdb.DuckDBPyConnection, now: dt.datetime, region:
                  AND (CAST(? AS VARCHAR) IS NULL OR region = ?) GROUP BY 1)
         SELECT days.day, coalesce(cur.n, 0) AS n, ly.n AS last_year
         FROM days LEFT JOIN cur USING (day) LEFT JOIN ly USING (day) ORDER BY days.day""",
-        [start.date(), now.astimezone(start.tzinfo).date(), start, now, region, region,
-         start, now, region, region]).df()
+        [first, today, start, now, region, region, start, now, region, region]).df()
 
 
 def district_stats(con: duckdb.DuckDBPyConnection, now: dt.datetime, days: int = DAYS,
