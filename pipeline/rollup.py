@@ -46,6 +46,10 @@ _FACETS = """
         FROM submissions WHERE {cond})
     UNPIVOT INCLUDE NULLS (value FOR facet IN (source, language, status, department, placement, confirmed))
     GROUP BY ALL"""
+_MONTHLY = """
+    SELECT CAST(date_trunc('month', day) AS DATE) AS month, region, district, category, operator, below, unscored,
+           pending, facet, value, sum(n) AS n
+    FROM rollup_facets WHERE {cond} GROUP BY ALL"""
 _LIVE = (f"SELECT {', '.join(LIVE_COLUMNS)} FROM submissions WHERE ({open_sql()} OR feedback_at IS NULL) "
          "AND {cond}")
 DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "reviewed"}  # a filter using only these
@@ -124,6 +128,8 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
             con.execute("INSERT INTO live_cases " + _LIVE.format(cond="true"))
             con.execute("DELETE FROM rollup_facets")
             con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="true") + " ORDER BY day", [threshold])
+            con.execute("DELETE FROM rollup_facets_monthly")
+            con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(cond="true"))
             days = -1
         else:
             last_sub, last_ev = built[:2]
@@ -141,6 +147,10 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
                 con.execute("DELETE FROM rollup_facets WHERE day BETWEEN ? AND ?", [lo, hi])
                 con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="received_at >= ? AND received_at < ?"),
                             [threshold, start, end])
+                for month in _months(lo, hi):
+                    con.execute("DELETE FROM rollup_facets_monthly WHERE month = ?", [month])
+                    con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(
+                        cond="day >= ? AND day < ?"), [month, _next_month(month)])
             days = len(touched)
         for key, value in zip(_META, state):
             store.set_meta(con, key, str(value))
@@ -190,6 +200,32 @@ def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return [(a, b) for a, b in runs]
 
 
+def _next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _months(lo: dt.date, hi: dt.date) -> list[dt.date]:
+    """First days of the months from the one of `lo` to the one of `hi`."""
+    out, month = [], lo.replace(day=1)
+    while month <= hi:
+        out.append(month)
+        month = _next_month(month)
+    return out
+
+
+def split_months(start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date] | None, list[tuple[dt.date, dt.date]]]:
+    """The period as its whole calendar months (first days of the first and last, or None) and the
+    day ranges left before and after them."""
+    first = start if start.day == 1 else _next_month(start.replace(day=1))
+    after = _next_month(end.replace(day=1)) if end == _next_month(end.replace(day=1)) - dt.timedelta(days=1) \
+        else end.replace(day=1)
+    if first >= after:
+        return None, [(start, end)]
+    last = _months(first, after - dt.timedelta(days=1))[-1]
+    days = [r for r in ((start, first - dt.timedelta(days=1)), (after, end)) if r[0] <= r[1]]
+    return (first, last), days
+
+
 def _midnight(day: dt.date) -> dt.datetime:
     from zoneinfo import ZoneInfo
     return dt.datetime.combine(day, dt.time(), ZoneInfo(settings.get("TZ")))
@@ -197,7 +233,13 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 def where(f: Filters) -> tuple[str, list]:
     """The filter as a condition on rollup_daily (only for a filter `usable` accepts)."""
-    parts, params = ["day BETWEEN ? AND ?"], [f.start, f.end]
+    cond, params = where_cells(f)
+    return f"day BETWEEN ? AND ? AND {cond}", [f.start, f.end, *params]
+
+
+def where_cells(f: Filters) -> tuple[str, list]:
+    """The filter's condition on a rollup's cells, without the period."""
+    parts, params = ["true"], []
     for name in ("region", "district", "category"):
         if getattr(f, name) is not None:
             parts.append(f"{name} = ?")

@@ -137,7 +137,19 @@ def test_live_cases_are_exactly_the_open_or_unanswered_rows_after_every_kind_of_
 
 
 def facet_rows(con) -> pd.DataFrame:
-    return con.execute("SELECT * FROM rollup_facets ORDER BY ALL").df()
+    return pd.concat([con.execute("SELECT * FROM rollup_facets ORDER BY ALL").df(),
+                      con.execute("SELECT * FROM rollup_facets_monthly ORDER BY ALL").df()])
+
+
+def test_a_period_is_its_whole_months_and_the_days_around_them():
+    D = dt.date
+    assert rollup.split_months(D(2024, 1, 1), D(2026, 11, 30)) == ((D(2024, 1, 1), D(2026, 11, 1)), [])
+    assert rollup.split_months(D(2024, 1, 15), D(2026, 11, 20)) == (
+        (D(2024, 2, 1), D(2026, 10, 1)), [(D(2024, 1, 15), D(2024, 1, 31)), (D(2026, 11, 1), D(2026, 11, 20))])
+    assert rollup.split_months(D(2026, 11, 2), D(2026, 11, 30)) == (None, [(D(2026, 11, 2), D(2026, 11, 30))])
+    assert rollup.split_months(D(2024, 2, 1), D(2024, 2, 29)) == ((D(2024, 2, 1), D(2024, 2, 1)), [])
+    assert rollup.split_months(D(2026, 10, 31), D(2026, 12, 1)) == (
+        (D(2026, 11, 1), D(2026, 11, 1)), [(D(2026, 10, 31), D(2026, 10, 31)), (D(2026, 12, 1), D(2026, 12, 1))])
 
 
 def test_open_and_overdue_figures_are_the_same_from_the_live_cases(built, monkeypatch):

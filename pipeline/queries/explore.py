@@ -83,6 +83,21 @@ def _sorted(res: pd.DataFrame) -> pd.DataFrame:
     return res.sort_values(["facet", "n", "value"], ascending=[True, False, True], na_position="last").reset_index(drop=True)
 
 
+def _rolled_facet_counts(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """facet, value, n of rollup_facets for the filter: whole months from the monthly table (all
+    time at 10 million rows: 190,000 rows instead of 3.9 million), the odd days from the daily one."""
+    cells, cell_params = rollup.where_cells(f)
+    months, days = rollup.split_months(f.start, f.end)
+    parts, params = [], []
+    if months:
+        parts.append(f"SELECT facet, value, n FROM rollup_facets_monthly WHERE month BETWEEN ? AND ? AND {cells}")
+        params += [*months, *cell_params]
+    for lo, hi in days:
+        parts.append(f"SELECT facet, value, n FROM rollup_facets WHERE day BETWEEN ? AND ? AND {cells}")
+        params += [lo, hi, *cell_params]
+    return con.execute(f"SELECT facet, value, sum(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL", params).df()
+
+
 def _facets_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> pd.DataFrame:
     """facets() for a filter the rollup answers: the territory, category and label facets from
     rollup_daily, the others from rollup_facets, overdue (it changes with `now`) from the live cases."""
@@ -98,7 +113,7 @@ def _facets_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime)
                   FROM c GROUP BY ALL
         UNION ALL SELECT 'reviewed', CASE WHEN operator THEN '1' ELSE '0' END, sum(n) FROM c GROUP BY ALL""",
         [*params, threshold]).df(),
-        con.execute(f"SELECT facet, value, sum(n) AS n FROM rollup_facets WHERE {cond} GROUP BY ALL", params).df()]
+        _rolled_facet_counts(con, f)]
     total = int(parts[0].loc[parts[0]["facet"] == "region", "n"].sum())
     lcond, lparams = where(f, now=now)
     late, undated = con.execute(f"""
