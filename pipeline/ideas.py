@@ -87,6 +87,7 @@ INCIDENT_MIN = 3        # reports an incident needs; fewer stay single cases
 DECISIONS = ("accepted", "under_study", "not_accepted")
 HALF_LIFE_DAYS = 60     # ranking: a proposal counts half as much after 60 days
 WORDS_FILE = reference.DATA / "ideas_words.csv"
+TOPICS_FILE = reference.DATA / "ideas_topics.csv"
 
 _FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the labelled fixture)
@@ -122,6 +123,15 @@ LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up
 CONCEPT_WEIGHT = 1.3
 CONCEPT_FROM = 14
 STOCK = True             # letters' sentences of stock are left out (see strip_stock)
+# What an idea asks for is its topic: the vocabulary's concepts of things asked for, grouped by
+# data/ideas_topics.csv (фонарь, освещение, темно: lighting; скамейка: seating; туалет: toilet),
+# said in the sentences that carry the idea. Two letters at one place asking for different things
+# (lighting and the stairs in one underpass) share the place and much of their narrative; two
+# letters asking for one thing in different cities share all their words but the city. A proposal
+# does not join an idea, nor two ideas merge, when both have topics and none in common
+# (TOPIC_APART), or both name cities (placenames.cities) and none in common (CITY_APART).
+TOPIC_APART = True
+CITY_APART = True
 
 
 class IdeaError(ValueError):
@@ -151,6 +161,24 @@ def _concept_targets(concepts: tuple[str, ...]) -> dict[str, str]:
 
 
 @functools.cache
+def _targets() -> dict[str, str]:
+    """The vocabulary's concepts (without "-") -> their features (`_concept_targets`)."""
+    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
+    return _concept_targets(tuple(sorted(set(frame["concept"]) - {GENERIC_CONCEPT})))
+
+
+@functools.cache
+def _topics() -> dict[str, str]:
+    """A concept's feature -> its topic (data/ideas_topics.csv; concepts of no topic are absent)."""
+    frame = pd.read_csv(TOPICS_FILE, dtype=str, keep_default_na=False)
+    targets = _targets()
+    unknown = set(frame["concept"]) - set(targets)
+    if unknown:
+        raise ValueError(f"{TOPICS_FILE.name}: concepts not in {WORDS_FILE.name}: {', '.join(sorted(unknown))}")
+    return {targets[r.concept]: r.topic for r in frame.itertuples()}
+
+
+@functools.cache
 def _lexicon() -> dict[str, str]:
     """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv ("-" for a word
     left out). A word's own reading (the word as written, or the concept) comes before the shorter
@@ -158,7 +186,7 @@ def _lexicon() -> dict[str, str]:
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     out: dict[str, str] = {}
     later: list[tuple[str, str]] = []
-    targets = _concept_targets(tuple(sorted(set(frame["concept"]) - {GENERIC_CONCEPT})))
+    targets = _targets()
     for row in frame.itertuples():
         if row.concept == GENERIC_CONCEPT:
             target, concept = GENERIC_CONCEPT, ()
@@ -247,6 +275,8 @@ class Doc(NamedTuple):
     feats: frozenset   # comparable features
     names: frozenset   # of them, the proper names and numbers: places that set ideas apart
     context: frozenset = frozenset()  # of them, those said only in sentences of context (CONTEXT_WEIGHT)
+    topics: frozenset = frozenset()   # what it asks for (TOPIC_APART), from the sentences that carry it
+    cities: frozenset = frozenset()   # the cities it names (CITY_APART)
 
 
 # A letter's sentences of context (who writes, since when, that nobody answered) say nothing of its
@@ -262,7 +292,7 @@ _SENTENCE = re.compile(r"(?<=[.!?…])" + "".join(rf"(?<!\b{re.escape(a)}\.)" fo
 # қолдайды": neighbours support it, is context)
 _ASKS = re.compile(r"предлага|прошу|просим|просят|просьба|\bнуж[ен]|\bнадо\b|необходим|требует|\bпора\b|давайте"
                    r"|хотим|хотелось|керек|қажет|сұрай|ұсынам|ұсынып|өтінем|\w{3,}(?:йте|ите|ьте)\b"
-                   r"|\w+ң[ыі]з(?:дар|дер)?\b", re.IGNORECASE)
+                   r"|\w+ң[ыі]з(?:дар|дер)?(?:шы|ші)?\b", re.IGNORECASE)
 
 
 # "как в Астане", "как в Европе и в Алматы", "Алматыдағы сияқты", "Астанадағыдай": a place named for
@@ -410,6 +440,7 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     feats: set[str] = set()
     common: set[str] = set()
     core: set[str] = set()
+    asked: set[str] = set()  # the vocabulary's concepts in the sentences that carry the idea
     places = placenames.places(text, learned) if STRICT_NAMES else frozenset()
     for w in set(words):
         f, hit = _word_feature(w, kazakh)
@@ -420,6 +451,8 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
         feats.add(f)
         if carrying is None or w in carrying:
             core.add(f)
+            if hit:
+                asked.add(f)
         if hit:
             common.add(f)
     numbers: set[str] = set()
@@ -439,7 +472,10 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
         names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
         names = (names & feats) - common
-    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core))
+    topic_of = _topics()
+    topics = frozenset(topic_of[f] for f in asked if f in topic_of) if TOPIC_APART else frozenset()
+    cities = placenames.cities(raw) if CITY_APART else frozenset()
+    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core), topics, cities)
 
 
 _rng = np.random.default_rng(20261130)
@@ -500,6 +536,8 @@ class Space:
         flat_l, w_l = flat.tolist(), w.tolist()
         self.vectors = [dict(zip(flat_l[a:b], w_l[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
         self.names = names_per_row
+        self.topics = [d.topics for d in unique]
+        self.cities = [d.cities for d in unique]
         self.words = list(vocab)  # feature index -> feature
         self.bands = self._bands(flat, lengths, starts, vocab)
         # kept for `extend`: the idf is frozen at this size (a few new texts hardly move it)
@@ -533,6 +571,8 @@ class Space:
                 norm = float(np.sqrt((w * w).sum())) or 1.0
                 self.vectors.append(dict(zip(cols, (w / norm).tolist())))
                 self.names.append(names)
+                self.topics.append(doc.topics)
+                self.cities.append(doc.cities)
                 local = {f: i for i, f in enumerate(sorted(doc.feats))}
                 n = np.array([len(local)], dtype=np.int64)
                 self.bands.append(self._bands(np.arange(len(local), dtype=np.int64), n,
@@ -586,6 +626,13 @@ def _names_agree(na: set, nb: set) -> bool:
     return all(any(_same_name(a, b) for b in nb) for a in na) and all(any(_same_name(b, a) for a in na) for b in nb)
 
 
+def _disjoint(a, b) -> bool:
+    """Both have something (a set, or a Counter's keys counted above zero) and nothing in common."""
+    a = {k for k in a if not isinstance(a, Counter) or a[k] > 0}
+    b = {k for k in b if not isinstance(b, Counter) or b[k] > 0}
+    return bool(a) and bool(b) and a.isdisjoint(b)
+
+
 class Grouper:
     """The one-pass grouping over a `Space`: each idea as the sum of its members' vectors, the names
     its members give, and LSH buckets of its members' features pointing to it. Items are positions
@@ -602,6 +649,8 @@ class Grouper:
         self.threshold = threshold
         self.centre: dict[int, dict[int, float]] = {}
         self.names: dict[int, Counter] = {}
+        self.topics: dict[int, Counter] = {}  # the members' topics and cities (TOPIC_APART, CITY_APART)
+        self.cities: dict[int, Counter] = {}
         self.buckets: dict[int, list[int]] = defaultdict(list)
         self.members: dict[int, list[int]] = defaultdict(list)
         self.length: dict[int, int] = defaultdict(int)  # the members' feature counts, summed
@@ -616,6 +665,8 @@ class Grouper:
         names = self.names.setdefault(idea, Counter())
         for n in self.space.names[kind]:
             names[n] += 1
+        self.topics.setdefault(idea, Counter()).update(self.space.topics[kind])
+        self.cities.setdefault(idea, Counter()).update(self.space.cities[kind])
         members = self.members[idea]
         members.append(item)
         self.length[idea] += len(vec)
@@ -630,7 +681,7 @@ class Grouper:
     def rename(self, old: int, new: int) -> None:
         """Give an idea its final number once grouping is over (the buckets are dropped: no more
         proposals are placed after renaming)."""
-        for table in (self.centre, self.names, self.members, self.length):
+        for table in (self.centre, self.names, self.topics, self.cities, self.members, self.length):
             table[new] = table.pop(old)
         self.buckets.clear()
         self._kind_idea.clear()
@@ -643,6 +694,8 @@ class Grouper:
         names = self.names[idea]
         for n in self.space.names[kind]:
             names[n] -= 1
+        self.topics[idea].subtract(self.space.topics[kind])
+        self.cities[idea].subtract(self.space.cities[kind])
         self.members[idea].remove(item)
         self.length[idea] -= len(self.space.vectors[kind])
 
@@ -689,6 +742,11 @@ class Grouper:
         c, names, vec = self.centre[idea], self.space.names[kind], self.space.vectors[kind]
         return sum(v * c.get(f, 0.0) for f, v in vec.items() if f not in names) / n * self._lift(idea, len(vec), n)
 
+    def apart(self, idea: int, kind: int) -> bool:
+        """The proposal asks for other things than the idea's proposals do, or is in another city
+        (see TOPIC_APART): both have some and none in common."""
+        return _disjoint(self.space.topics[kind], self.topics[idea]) or _disjoint(self.space.cities[kind], self.cities[idea])
+
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
         hits = Counter(chain.from_iterable(get(key, ()) for key in self.space.bands[kind]))
@@ -700,6 +758,8 @@ class Grouper:
                 continue
             s = self.similarity(i, kind)
             if s > score:
+                if self.apart(i, kind):
+                    continue
                 conflict = self.conflicts(i, kind)
                 if conflict is True:
                     continue
@@ -744,7 +804,7 @@ class Grouper:
                 placed[item] = target
                 moves += 1
         for idea in [i for i, m in self.members.items() if not m]:
-            for table in (self.centre, self.names, self.members, self.length):
+            for table in (self.centre, self.names, self.topics, self.cities, self.members, self.length):
                 table.pop(idea, None)
         return moves
 
@@ -829,6 +889,8 @@ class Grouper:
             na, nb = self._main_names(a), self._main_names(b)
             if na and nb and not _names_agree({self.space.words[x] for x in na}, {self.space.words[x] for x in nb}):
                 continue  # they mostly give different places or numbers: another place
+            if _disjoint(self.topics[a], self.topics[b]) or _disjoint(self.cities[a], self.cities[b]):
+                continue  # other things asked for, or another city
             if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
                 continue  # each is much tighter than the two together: two ideas
             if TOPIC_SHARE:
@@ -843,6 +905,8 @@ class Grouper:
             for f, v in self.centre.pop(b).items():
                 c[f] = c.get(f, 0.0) + v
             self.names[a].update(self.names.pop(b))
+            self.topics[a].update(self.topics.pop(b))
+            self.cities[a].update(self.cities.pop(b))
             self.members[a].extend(self.members.pop(b))
             self.length[a] += self.length.pop(b)
             merged[b] = a

@@ -275,3 +275,56 @@ def _vowels_masked(k: str) -> str:
     """A key with the vowels after its first letter masked: the Russian and the Kazakh spelling of
     one name often differ in a vowel the folding does not meet (Кунаева, Қонаев: к*н**)."""
     return k[:1] + _VOWEL.sub("*", k[1:])
+
+
+# ---- cities ------------------------------------------------------------------------------------
+# Kazakhstan's larger cities (data/cities.csv, Russian and Kazakh names). A city is not a place in
+# the sense above (a letter to one akimat names its own city and no place in it); it is where a
+# letter is, and two letters in different cities are about different things however alike.
+CITIES_FILE = reference.DATA / "cities.csv"
+_CITY_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)?")
+_CITY_TAIL = 6  # letters a city's name may take after its stem (Шымкентте, Қарағандыдағы)
+_DISTRICT_AFTER = re.compile(r"\s+аудан", re.IGNORECASE)  # Алматы ауданы: a district of Aktobe, not the city
+_DISTRICT_BEFORE = re.compile(r"район[а-я]*\s+$", re.IGNORECASE)  # район Астана
+# where a bus goes, not where the letter is: "автобусы на Бишкек и Талдыкорган", "до Алматы"
+_DESTINATION = re.compile(r"(?<![^\W\d_])(?:на|до)\s+(?:[^\W\d_]+\s+(?:и|или)\s+)?$", re.IGNORECASE)
+
+
+def _city_stem(name: str) -> str:
+    w = name.lower().translate(_FOLD)
+    while len(w) > 4 and w[-1] in "аеиоуыя":
+        w = w[:-1]
+    return w
+
+
+@functools.cache
+def _cities() -> tuple[tuple[str, str], ...]:
+    """(stem, the city's key: its Russian name's stem), longest stems first."""
+    frame = pd.read_csv(CITIES_FILE, dtype=str, keep_default_na=False)
+    out = {(_city_stem(n), _city_stem(r.name_ru)) for r in frame.itertuples() for n in (r.name_ru, r.name_kk) if n}
+    return tuple(sorted(out, key=lambda x: -len(x[0])))
+
+
+def cities(text: str) -> frozenset[str]:
+    """The cities a text names (their keys): a capitalised word (not all capitals) beginning with a
+    city's stem and at most `_CITY_TAIL` letters more, none of them an adjective's (Алматинский
+    район is a district of Aktobe), not a district's name (район Астана, Алматы ауданы) and not
+    where a bus goes (автобус на Шымкент, до Алматы)."""
+    if not isinstance(text, str) or not text:
+        return frozenset()
+    found = set()
+    for m in _CITY_WORD.finditer(text):
+        word = m.group()
+        if not (word[0].isupper() and word[1:2].islower()):
+            continue
+        w = word.lower().translate(_FOLD)
+        for stem, city in _cities():
+            if w.startswith(stem):
+                tail = w[len(stem):]
+                if len(tail) <= _CITY_TAIL and "ск" not in tail \
+                        and not _DISTRICT_AFTER.match(text, m.end()) \
+                        and not _DISTRICT_BEFORE.search(text[max(0, m.start() - 20):m.start()]) \
+                        and not _DESTINATION.search(text[max(0, m.start() - 40):m.start()]):
+                    found.add(city)
+                break
+    return frozenset(found)
