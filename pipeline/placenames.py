@@ -223,7 +223,11 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
     marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
     found = {known.get(k) or _near(k) or k for k in marked}
     cased = any(c.isupper() for c in text)
-    for word in _ANY_WORD.findall(text):
+    at_city = {start for start, _, _ in _city_words(text)} if cased else set()
+    for m in _ANY_WORD.finditer(text):
+        word = m.group()
+        if m.start() in at_city:
+            continue  # a city, not a place in it (see `cities`)
         if not word[0].isupper() and (cased or len(key(word)) < KEY_LETTERS):
             # in a text that writes capitals, a lower-case word is a common word (темір: iron, not
             # Темир); a short key is one in any text (толы: full, not Толе би)
@@ -283,7 +287,9 @@ def _vowels_masked(k: str) -> str:
 # letter is, and two letters in different cities are about different things however alike.
 CITIES_FILE = reference.DATA / "cities.csv"
 _CITY_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)?")
-_CITY_TAIL = 6  # letters a city's name may take after its stem (Шымкентте, Қарағандыдағы)
+# what a city's name may take after its stem: its own last letters and a Russian or Kazakh case
+# ending (Шымкенте, Шымкентте, Қарағандыдағы, Ақтөбенің; folded), not more (Семенов is no Семей)
+_CITY_TAIL = re.compile(r"[аеиоуыйяю]{0,2}(?:[дтнгк][аеы]|[дтн][ае]н|[дт][ае](?:гы|ги)|[нтд][ыи]н|ом|ем|ой|ей|ым|ю|у)?")
 _DISTRICT_AFTER = re.compile(r"\s+аудан", re.IGNORECASE)  # Алматы ауданы: a district of Aktobe, not the city
 _DISTRICT_BEFORE = re.compile(r"район[а-я]*\s+$", re.IGNORECASE)  # район Астана
 # where a bus goes, not where the letter is: "автобусы на Бишкек и Талдыкорган", "до Алматы"
@@ -292,7 +298,7 @@ _DESTINATION = re.compile(r"(?<![^\W\d_])(?:на|до)\s+(?:[^\W\d_]+\s+(?:и|и
 
 def _city_stem(name: str) -> str:
     w = name.lower().translate(_FOLD)
-    while len(w) > 4 and w[-1] in "аеиоуыя":
+    while len(w) > 4 and w[-1] in "аеиоуыяй":  # Костанай, Костанае
         w = w[:-1]
     return w
 
@@ -305,14 +311,18 @@ def _cities() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out, key=lambda x: -len(x[0])))
 
 
-def cities(text: str) -> frozenset[str]:
-    """The cities a text names (their keys): a capitalised word (not all capitals) beginning with a
-    city's stem and at most `_CITY_TAIL` letters more, none of them an adjective's (Алматинский
-    район is a district of Aktobe), not a district's name (район Астана, Алматы ауданы) and not
-    where a bus goes (автобус на Шымкент, до Алматы)."""
-    if not isinstance(text, str) or not text:
-        return frozenset()
-    found = set()
+@functools.cache
+def _district_words() -> frozenset[str]:
+    """The words of districts' names (data/districts.csv): Алматы, Астана are districts of Aktobe too."""
+    districts = reference.districts().astype(str)
+    names = [a for x in districts["aliases"] for a in x.split("|")] + districts["short_ru"].tolist() \
+        + districts["short_kk"].tolist()
+    return frozenset(w.lower() for n in names for w in _CITY_WORD.findall(n))
+
+
+def _city_words(text: str):
+    """(start, city key, whether it is where a bus goes) of each word of `text` that names a city
+    (see `cities`)."""
     for m in _CITY_WORD.finditer(text):
         word = m.group()
         if not (word[0].isupper() and word[1:2].islower()):
@@ -321,10 +331,19 @@ def cities(text: str) -> frozenset[str]:
         for stem, city in _cities():
             if w.startswith(stem):
                 tail = w[len(stem):]
-                if len(tail) <= _CITY_TAIL and "ск" not in tail \
-                        and not _DISTRICT_AFTER.match(text, m.end()) \
-                        and not _DISTRICT_BEFORE.search(text[max(0, m.start() - 20):m.start()]) \
-                        and not _DESTINATION.search(text[max(0, m.start() - 40):m.start()]):
-                    found.add(city)
+                district = word.lower() in _district_words() and bool(
+                    _DISTRICT_AFTER.match(text, m.end()) or _DISTRICT_BEFORE.search(text[max(0, m.start() - 20):m.start()]))
+                if _CITY_TAIL.fullmatch(tail) and not district:
+                    yield m.start(), city, bool(_DESTINATION.search(text[max(0, m.start() - 40):m.start()]))
                 break
-    return frozenset(found)
+
+
+def cities(text: str) -> frozenset[str]:
+    """The cities a text names (their keys): a capitalised word (not all capitals), a city's stem
+    and a case ending (`_CITY_TAIL`; no adjective: Алматинский район is a district of Aktobe), not
+    a district's name (район Астана, Алматы ауданы) and not where a bus goes (автобус на Шымкент,
+    до Алматы). Such a word, where a bus goes too, is no place of `places` (Ақтөбе is not the
+    regional akimat's placement, Караганды not Каргалы)."""
+    if not isinstance(text, str) or not text:
+        return frozenset()
+    return frozenset(city for _, city, destination in _city_words(text) if not destination)
