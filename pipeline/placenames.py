@@ -49,7 +49,9 @@ _WORD = r"[^\W\d_][^\W_]*(?:-[^\W_]+)?"
 # an abbreviation takes a full stop before the name (ул. Абая); a full word only a space (the word
 # after "по тёмным улицам. Просим" starts another sentence)
 _RU_MARKER = re.compile(r"(?<![^\W\d_])(?:(?:улиц[а-я]*|проспект[а-я]*|микрорайон[а-я]*)\s+"
-                        r"|(?:ул|просп|пр-т|пр|мкрн?)(?:\.\s*|\s+))(?:№\s*)?(" + _WORD + r")", re.IGNORECASE)
+                        r"|(?:ул|просп|пр-т|пр|мкрн?)(?:\.\s*|\s+))(?:№\s*)?(" + _WORD + r")"
+                        r"(?:\s+(?-i:([А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,})))?", re.IGNORECASE)
+# (and a second capitalised word of the name: проспект Улы Дала, Ұлы Дала даңғылы)
 # the name before a Kazakh marker in its possessive form (Абай көшесі, Абай даңғылында, Нұрсат шағын
 # ауданы): "Жастар көшеде жүреді" (the young are in the street) names no street; a two-word name's
 # second word (Тәуке хан, Жібек жолы) is skipped
@@ -206,7 +208,7 @@ def learn(texts) -> frozenset[str]:
     out = set()
     for text in texts:
         if isinstance(text, str) and text:
-            for m in _RU_MARKER.findall(text) + _KK_MARKER.findall(text):
+            for m in [m for pair in _RU_MARKER.findall(text) for m in pair if m] + _KK_MARKER.findall(text):
                 if m[:1].isupper() and m[1:2].islower():
                     k = key(m)
                     if len(k) >= LEARN_LETTERS and k not in known:
@@ -219,11 +221,14 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
     if not isinstance(text, str) or not text:
         return frozenset()
     known = gazetteer()
-    marked = {key(m) for m in _RU_MARKER.findall(text)}
-    marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
-    found = {known.get(k) or _near(k) or k for k in marked}
     cased = any(c.isupper() for c in text)
     at_city = {start for start, _, _ in _city_words(text)} if cased else set()
+    # a name after a marker: in a text that writes capitals a capitalised one (проспектах уже
+    # сделали names no street), never a city (в 12-м микрорайоне Актобе)
+    marked = {key(m.group(g)) for m in _RU_MARKER.finditer(text) for g in (1, 2)
+              if m.group(g) and m.start(g) not in at_city and (not cased or m.group(g)[0].isupper())}
+    marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
+    found = {known.get(k) or _near(k) or k for k in marked}
     for m in _ANY_WORD.finditer(text):
         word = m.group()
         if m.start() in at_city:
