@@ -131,6 +131,10 @@ STOCK = True             # letters' sentences of stock are left out (see strip_s
 # does not join an idea, nor two ideas merge, when both have topics and none in common
 # (TOPIC_APART), or both name cities (placenames.cities) and none in common (CITY_APART).
 TOPIC_APART = True
+# A proposal naming every place an idea mostly names and more joins it by its words without names
+# only when it is longer than the idea's proposals on average: a longer letter naming the way there
+# ("на Байдибек би, от Тауке хана до Жибек жолы"), not a note of the same length at another place.
+NONE_LONGER = True
 CITY_APART = True
 
 
@@ -627,10 +631,15 @@ def _names_agree(na: set, nb: set) -> bool:
 
 
 def _disjoint(a, b) -> bool:
-    """Both have something (a set, or a Counter's keys counted above zero) and nothing in common."""
-    a = {k for k in a if not isinstance(a, Counter) or a[k] > 0}
-    b = {k for k in b if not isinstance(b, Counter) or b[k] > 0}
-    return bool(a) and bool(b) and a.isdisjoint(b)
+    """Both have something (sets, or Counters of positive counts) and nothing in common."""
+    if len(a) > len(b):
+        a, b = b, a
+    return bool(a) and bool(b) and not any(k in b for k in a)
+
+
+def _drop_zeros(counter: Counter) -> None:
+    for k in [k for k, v in counter.items() if v <= 0]:
+        del counter[k]
 
 
 class Grouper:
@@ -696,6 +705,8 @@ class Grouper:
             names[n] -= 1
         self.topics[idea].subtract(self.space.topics[kind])
         self.cities[idea].subtract(self.space.cities[kind])
+        _drop_zeros(self.topics[idea])
+        _drop_zeros(self.cities[idea])
         self.members[idea].remove(item)
         self.length[idea] -= len(self.space.vectors[kind])
 
@@ -720,7 +731,7 @@ class Grouper:
         """True when the proposal names a place or number the idea's proposals never name, False
         when it names none of them, None when those it adds come beside every place the idea
         mostly names (a longer letter naming the way there: "на Байдибек би, от Тауке хана до
-        Жибек жолы"): the proposal's words without its names must then be similar enough."""
+        Жибек жолы", NONE_LONGER): the proposal's words without its names must then be similar enough."""
         mine = self.space.names[kind]
         if not mine:
             return False
@@ -733,7 +744,8 @@ class Grouper:
             return False
         if any(known):
             main = self._main_names(idea)
-            if main and all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main):
+            if main and all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main) \
+                    and (not NONE_LONGER or len(self.space.vectors[kind]) > self.length[idea] / len(self.members[idea])):
                 return None
         return True
 
@@ -750,6 +762,8 @@ class Grouper:
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
         hits = Counter(chain.from_iterable(get(key, ()) for key in self.space.bands[kind]))
+        if self.space.topics[kind] or self.space.cities[kind]:  # ideas it cannot join take no candidate's place
+            hits = Counter({i: c for i, c in hits.items() if i in self.topics and not self.apart(i, kind)})
         # the ideas sharing most buckets (an estimate of word overlap) are compared exactly
         candidates = hits.most_common(CANDIDATES) if len(hits) > CANDIDATES else hits.items()
         best, score = None, 0.0
@@ -859,7 +873,8 @@ class Grouper:
             if len(ideas) < 2:
                 continue
             top = sorted(set(ideas), key=lambda i: (-len(self.members[i]), i))[:MERGE_FANOUT]
-            shared.update((a, b) if a < b else (b, a) for x, a in enumerate(top) for b in top[x + 1:])
+            shared.update((a, b) if a < b else (b, a) for x, a in enumerate(top) for b in top[x + 1:]
+                          if not (_disjoint(self.topics[a], self.topics[b]) or _disjoint(self.cities[a], self.cities[b])))
         # each idea is compared with the CANDIDATES ideas it shares most buckets with
         partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for (a, b), c in shared.items():

@@ -51,7 +51,8 @@ _WORD = r"[^\W\d_][^\W_]*(?:-[^\W_]+)?"
 _RU_MARKER = re.compile(r"(?<![^\W\d_])(?:(?:улиц[а-я]*|проспект[а-я]*|микрорайон[а-я]*)\s+"
                         r"|(?:ул|просп|пр-т|пр|мкрн?)(?:\.\s*|\s+))(?:№\s*)?(" + _WORD + r")"
                         r"(?:\s+(?-i:([А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,})))?", re.IGNORECASE)
-# (and a second capitalised word of the name: проспект Улы Дала, Ұлы Дала даңғылы)
+# (and a second capitalised word after a short first one, of 3 letters or fewer: проспект Улы Дала,
+# as Ұлы Дала даңғылы names Дала; not ул Байтурсынова Драма театры without its comma)
 # the name before a Kazakh marker in its possessive form (Абай көшесі, Абай даңғылында, Нұрсат шағын
 # ауданы): "Жастар көшеде жүреді" (the young are in the street) names no street; a two-word name's
 # second word (Тәуке хан, Жібек жолы) is skipped
@@ -200,6 +201,18 @@ def _by_prefix() -> dict[str, str]:
     return {p: next(iter(v)) for p, v in seen.items() if len(v) == 1}
 
 
+def _marked(text: str, at_city=frozenset(), cased: bool = False) -> list[str]:
+    """The names after Russian street markers (see _RU_MARKER), but cities (their words' starts
+    `at_city`) and, when `cased`, lower-case words."""
+    out = []
+    for m in _RU_MARKER.finditer(text):
+        for g in (1, 2) if len(m.group(1)) <= 3 else (1,):
+            name = m.group(g)
+            if name and m.start(g) not in at_city and (not cased or name[0].isupper()):
+                out.append(name)
+    return out
+
+
 def learn(texts) -> frozenset[str]:
     """Place names a set of texts teaches: capitalised words after a street marker (мкр Болашак),
     of LEARN_LETTERS letters or more and not known already, so that the same name without its
@@ -208,7 +221,7 @@ def learn(texts) -> frozenset[str]:
     out = set()
     for text in texts:
         if isinstance(text, str) and text:
-            for m in [m for pair in _RU_MARKER.findall(text) for m in pair if m] + _KK_MARKER.findall(text):
+            for m in [n for n in _marked(text)] + _KK_MARKER.findall(text):
                 if m[:1].isupper() and m[1:2].islower():
                     k = key(m)
                     if len(k) >= LEARN_LETTERS and k not in known:
@@ -222,11 +235,10 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
         return frozenset()
     known = gazetteer()
     cased = any(c.isupper() for c in text)
-    at_city = {start for start, _, _ in _city_words(text)} if cased else set()
+    at_city = {start for start, _, _ in _city_words(text)}
     # a name after a marker: in a text that writes capitals a capitalised one (проспектах уже
     # сделали names no street), never a city (в 12-м микрорайоне Актобе)
-    marked = {key(m.group(g)) for m in _RU_MARKER.finditer(text) for g in (1, 2)
-              if m.group(g) and m.start(g) not in at_city and (not cased or m.group(g)[0].isupper())}
+    marked = {key(n) for n in _marked(text, at_city, cased)}
     marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
     found = {known.get(k) or _near(k) or k for k in marked}
     for m in _ANY_WORD.finditer(text):
@@ -295,6 +307,7 @@ _CITY_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)?")
 # what a city's name may take after its stem: its own last letters and a Russian or Kazakh case
 # ending (Шымкенте, Шымкентте, Қарағандыдағы, Ақтөбенің; folded), not more (Семенов is no Семей)
 _CITY_TAIL = re.compile(r"[аеиоуыйяю]{0,2}(?:[дтнгк][аеы]|[дтн][ае]н|[дт][ае](?:гы|ги)|[нтд][ыи]н|ом|ем|ой|ей|ым|ю|у)?")
+_CITY_LOWER = 5  # a city in lower case or capitals only by a stem this long (семей: of families, not Семей)
 _DISTRICT_AFTER = re.compile(r"\s+аудан", re.IGNORECASE)  # Алматы ауданы: a district of Aktobe, not the city
 _DISTRICT_BEFORE = re.compile(r"район[а-я]*\s+$", re.IGNORECASE)  # район Астана
 # where a bus goes, not where the letter is: "автобусы на Бишкек и Талдыкорган", "до Алматы"
@@ -330,11 +343,12 @@ def _city_words(text: str):
     (see `cities`)."""
     for m in _CITY_WORD.finditer(text):
         word = m.group()
-        if not (word[0].isupper() and word[1:2].islower()):
-            continue
+        titled = word[0].isupper() and word[1:2].islower()
         w = word.lower().translate(_FOLD)
         for stem, city in _cities():
             if w.startswith(stem):
+                if not titled and len(stem) < _CITY_LOWER:
+                    break
                 tail = w[len(stem):]
                 district = word.lower() in _district_words() and bool(
                     _DISTRICT_AFTER.match(text, m.end()) or _DISTRICT_BEFORE.search(text[max(0, m.start() - 20):m.start()]))
@@ -344,11 +358,12 @@ def _city_words(text: str):
 
 
 def cities(text: str) -> frozenset[str]:
-    """The cities a text names (their keys): a capitalised word (not all capitals), a city's stem
-    and a case ending (`_CITY_TAIL`; no adjective: Алматинский район is a district of Aktobe), not
-    a district's name (район Астана, Алматы ауданы) and not where a bus goes (автобус на Шымкент,
-    до Алматы). Such a word, where a bus goes too, is no place of `places` (Ақтөбе is not the
-    regional akimat's placement, Караганды not Каргалы)."""
+    """The cities a text names (their keys): a word of a city's stem (in lower case or capitals
+    only a stem of `_CITY_LOWER` letters or more) and a case ending (`_CITY_TAIL`; no adjective:
+    Алматинский район is a district of Aktobe), not a district's name (район Астана, Алматы
+    ауданы) and not where a bus goes (автобус на Шымкент, до Алматы). Such a word, where a bus
+    goes too, is no place of `places` (Ақтөбе is not the regional akimat's placement, Караганды
+    not Каргалы)."""
     if not isinstance(text, str) or not text:
         return frozenset()
     return frozenset(city for _, city, destination in _city_words(text) if not destination)
