@@ -44,7 +44,7 @@ GENERIC = frozenset("""
 би проход закрыта ремонт жөндеуге жабық области облысы первого первый тұңғыш президента президент
 независимости тәуелсіздік со двора мектеп-лицей школа-гимназия школа-лицей тд
 """.split())
-TITLES = frozenset("хан хана батыр батыра би ата ана".split())
+TITLES = frozenset("хан хана батыр батыра би ата ана жырау ақын".split())
 _WORD = r"[^\W\d_][^\W_]*(?:-[^\W_]+)?"
 # an abbreviation takes a full stop before the name (ул. Абая); a full word only a space (the word
 # after "по тёмным улицам. Просим" starts another sentence)
@@ -56,7 +56,7 @@ _RU_MARKER = re.compile(r"(?<![^\W\d_])(?:(?:улиц[а-я]*|проспект[�
 # the name before a Kazakh marker in its possessive form (Абай көшесі, Абай даңғылында, Нұрсат шағын
 # ауданы): "Жастар көшеде жүреді" (the young are in the street) names no street; a two-word name's
 # second word (Тәуке хан, Жібек жолы) is skipped
-_KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана|жолы)\s+)?"
+_KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана|жырау|ақын|жолы)\s+)?"
                         r"(?:көшес|даңғылы|шағын\s+ауданы)[^\W\d_]*", re.IGNORECASE)
 _ANY_WORD = re.compile(_WORD)
 
@@ -117,11 +117,14 @@ def known_names() -> tuple[str, ...]:
 
 
 def same(a: str, b: str) -> bool:
-    """Two keys of one place: equal, or two neighbouring letters swapped (the usual typo)."""
+    """Two keys of one place: equal, equal with х for қ (Бухар, Бұқар: the Russian spelling of a
+    Kazakh қ), or two neighbouring letters swapped (the usual typo)."""
     if a == b:
         return True
     if len(a) != len(b):
         return False
+    if a.replace("х", "к") == b.replace("х", "к"):
+        return True
     diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
