@@ -210,7 +210,8 @@ def _lexicon() -> dict[str, str]:
                 later.append((reading, target))
     for reading, target in later:
         out.setdefault(reading, target)
-        out.setdefault(reading.translate(_FOLD), target)
+        if len(reading) > 3:  # a short stem folded meets other words (түтін, түт: smoke; тұтқа, тұт: a handrail)
+            out.setdefault(reading.translate(_FOLD), target)
     return out
 
 
@@ -446,8 +447,9 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     core: set[str] = set()
     asked: set[str] = set()  # the vocabulary's concepts in the sentences that carry the idea
     places = placenames.places(text, learned) if STRICT_NAMES else frozenset()
+    in_city = placenames.city_words(text) if CITY_APART else {}
     for w in set(words):
-        f, hit = _word_feature(w, kazakh)
+        f, hit = ("~" + in_city[w], False) if w in in_city else _word_feature(w, kazakh)
         if f is None:
             continue
         if places and not hit and NAME_ONCE and not placenames.word_keys(w).isdisjoint(places):

@@ -370,3 +370,15 @@ def cities(text: str) -> frozenset[str]:
     if not isinstance(text, str) or not text:
         return frozenset()
     return frozenset(city for _, city, destination in _city_words(text) if not destination)
+
+
+def city_words(text: str) -> dict[str, str]:
+    """The words (lower case, each part of a hyphenated name) of `text` that name a city, where a
+    bus goes too -> the city's key (Өскемендегі, усть, каменогорске: усть-каменогорск)."""
+    if not isinstance(text, str) or not text:
+        return {}
+    out = {}
+    for start, city, _ in _city_words(text):
+        for part in _CITY_WORD.match(text, start).group().lower().split("-"):
+            out[part] = city
+    return out
