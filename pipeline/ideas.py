@@ -26,6 +26,12 @@ short notes and letters); between long texts, the words besides places and numbe
 too (`TOPIC_SHARE`: two topics at one place). A place's word counts once, as the name, and place
 keys meet across Russian and Kazakh spellings (`pipeline.placenames`: Кунаева, Қонаев).
 
+**Topics and cities.** What the sentences carrying a letter ask for is its topic (the vocabulary's
+concepts grouped by `data/ideas_topics.csv`: lighting, toilet, seating_shelter), and the cities it
+names (`placenames.cities`, `data/cities.csv`) are where it is: a proposal never joins, and two
+ideas never merge, when both have topics and none in common or both name cities and none in common
+(`TOPIC_APART`, `CITY_APART`). A city is one feature in Russian and Kazakh, and no place.
+
 **Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
 (the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
 else it starts a new idea. Candidate ideas come from MinHash-LSH buckets of the members' feature
