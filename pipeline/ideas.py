@@ -67,7 +67,7 @@ import re
 import time
 import zlib
 from collections import Counter, defaultdict
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -682,8 +682,12 @@ class Grouper:
         names = self.names.setdefault(idea, Counter())
         for n in self.space.names[kind]:
             names[n] += 1
-        self.topics.setdefault(idea, Counter()).update(self.space.topics[kind])
-        self.cities.setdefault(idea, Counter()).update(self.space.cities[kind])
+        for table, said in ((self.topics, self.space.topics[kind]), (self.cities, self.space.cities[kind])):
+            counts = table.get(idea)
+            if counts is None:
+                counts = table[idea] = Counter()
+            for k in said:
+                counts[k] += 1
         members = self.members[idea]
         members.append(item)
         self.length[idea] += len(vec)
@@ -765,23 +769,28 @@ class Grouper:
     def apart(self, idea: int, kind: int) -> bool:
         """The proposal asks for other things than the idea's proposals do, or is in another city
         (see TOPIC_APART): both have some and none in common."""
-        return _disjoint(self.space.topics[kind], self.topics[idea]) or _disjoint(self.space.cities[kind], self.cities[idea])
+        mine, theirs = self.space.topics[kind], self.topics[idea]
+        if mine and theirs and mine.isdisjoint(theirs):
+            return True
+        mine, theirs = self.space.cities[kind], self.cities[idea]
+        return bool(mine and theirs and mine.isdisjoint(theirs))
 
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
         hits = Counter(chain.from_iterable(get(key, ()) for key in self.space.bands[kind]))
-        if self.space.topics[kind] or self.space.cities[kind]:  # ideas it cannot join take no candidate's place
-            hits = Counter({i: c for i, c in hits.items() if i in self.topics and not self.apart(i, kind)})
-        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly
-        candidates = hits.most_common(CANDIDATES) if len(hits) > CANDIDATES else hits.items()
+        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly; those it
+        # cannot join (`apart`) take no candidate's place
+        if self.space.topics[kind] or self.space.cities[kind]:
+            candidates = list(islice(((i, c) for i, c in hits.most_common() if self.members.get(i)
+                                      and not self.apart(i, kind)), CANDIDATES))
+        else:
+            candidates = hits.most_common(CANDIDATES) if len(hits) > CANDIDATES else hits.items()
         best, score = None, 0.0
         for i, _ in sorted(candidates):
             if not self.members.get(i):
                 continue
             s = self.similarity(i, kind)
             if s > score:
-                if self.apart(i, kind):
-                    continue
                 conflict = self.conflicts(i, kind)
                 if conflict is True:
                     continue

@@ -341,23 +341,38 @@ def _district_words() -> frozenset[str]:
     return frozenset(w.lower() for n in names for w in _CITY_WORD.findall(n))
 
 
-def _city_words(text: str):
+@functools.cache
+def _city_pattern() -> re.Pattern:
+    """A word beginning with a city's stem (longest first), in the lower-cased folded text."""
+    return re.compile(r"(?<![^\W\d_])(" + "|".join(re.escape(stem) for stem, _ in _cities()) + r")([^\W\d_]*)")
+
+
+@functools.lru_cache(maxsize=50_000)
+def _city_words(text: str) -> tuple[tuple[int, str, bool], ...]:
     """(start, city key, whether it is where a bus goes) of each word of `text` that names a city
     (see `cities`)."""
-    for m in _CITY_WORD.finditer(text):
-        word = m.group()
-        titled = word[0].isupper() and word[1:2].islower()
-        w = word.lower().translate(_FOLD)
-        for stem, city in _cities():
-            if w.startswith(stem):
-                if not titled and len(stem) < _CITY_LOWER:
-                    break
-                tail = w[len(stem):]
-                district = word.lower() in _district_words() and bool(
-                    _DISTRICT_AFTER.match(text, m.end()) or _DISTRICT_BEFORE.search(text[max(0, m.start() - 20):m.start()]))
-                if _CITY_TAIL.fullmatch(tail) and not district:
-                    yield m.start(), city, bool(_DESTINATION.search(text[max(0, m.start() - 40):m.start()]))
-                break
+    low = text.lower().translate(_FOLD)  # one letter for one: positions stay
+    if not any(stem[:3] in low for stem in _city_heads()):
+        return ()
+    keys = dict(_cities())
+    out = []
+    for m in _city_pattern().finditer(low):
+        stem, tail = m.group(1), m.group(2)
+        word = text[m.start():m.end()]
+        if not (word[0].isupper() and word[1:2].islower()) and len(stem) < _CITY_LOWER:
+            continue
+        if not _CITY_TAIL.fullmatch(tail):
+            continue
+        district = word.lower() in _district_words() and bool(
+            _DISTRICT_AFTER.match(text, m.end()) or _DISTRICT_BEFORE.search(text[max(0, m.start() - 20):m.start()]))
+        if not district:
+            out.append((m.start(), keys[stem], bool(_DESTINATION.search(text[max(0, m.start() - 40):m.start()]))))
+    return tuple(out)
+
+
+@functools.cache
+def _city_heads() -> frozenset[str]:
+    return frozenset(stem[:3] for stem, _ in _cities())
 
 
 def cities(text: str) -> frozenset[str]:
