@@ -130,18 +130,18 @@ CONCEPT_WEIGHT = 1.3
 CONCEPT_FROM = 14
 STOCK = True             # letters' sentences of stock are left out (see strip_stock)
 # What an idea asks for is its topic: the vocabulary's concepts of things asked for, grouped by
-# data/ideas_topics.csv (фонарь, освещение, темно: lighting; скамейка: seating; туалет: toilet),
+# data/ideas_topics.csv (фонарь, освещение, темно: lighting; скамейка, навес: seating_shelter),
 # said in the sentences that carry the idea. Two letters at one place asking for different things
 # (lighting and the stairs in one underpass) share the place and much of their narrative; two
 # letters asking for one thing in different cities share all their words but the city. A proposal
 # does not join an idea, nor two ideas merge, when both have topics and none in common
 # (TOPIC_APART), or both name cities (placenames.cities) and none in common (CITY_APART).
 TOPIC_APART = True
+CITY_APART = True
 # A proposal naming every place an idea mostly names and more joins it by its words without names
 # only when it is longer than the idea's proposals on average: a longer letter naming the way there
 # ("на Байдибек би, от Тауке хана до Жибек жолы"), not a note of the same length at another place.
 NONE_LONGER = True
-CITY_APART = True
 
 
 class IdeaError(ValueError):
@@ -742,8 +742,9 @@ class Grouper:
     def conflicts(self, idea: int, kind: int) -> bool | None:
         """True when the proposal names a place or number the idea's proposals never name, False
         when it names none of them, None when those it adds come beside every place the idea
-        mostly names (a longer letter naming the way there: "на Байдибек би, от Тауке хана до
-        Жибек жолы", NONE_LONGER): the proposal's words without its names must then be similar enough."""
+        mostly names and it is longer than their average (a longer letter naming the way there: "на
+        Байдибек би, от Тауке хана до Жибек жолы"; NONE_LONGER): the proposal's words without its
+        names must then be similar enough."""
         mine = self.space.names[kind]
         if not mine:
             return False
