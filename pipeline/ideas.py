@@ -645,11 +645,6 @@ def _disjoint(a, b) -> bool:
     return bool(a) and bool(b) and not any(k in b for k in a)
 
 
-def _drop_zeros(counter: Counter) -> None:
-    for k in [k for k, v in counter.items() if v <= 0]:
-        del counter[k]
-
-
 class Grouper:
     """The one-pass grouping over a `Space`: each idea as the sum of its members' vectors, the names
     its members give, and LSH buckets of its members' features pointing to it. Items are positions
@@ -666,8 +661,9 @@ class Grouper:
         self.threshold = threshold
         self.centre: dict[int, dict[int, float]] = {}
         self.names: dict[int, Counter] = {}
-        self.topics: dict[int, Counter] = {}  # the members' topics and cities (TOPIC_APART, CITY_APART)
-        self.cities: dict[int, Counter] = {}
+        # the members' topics and cities (TOPIC_APART, CITY_APART), counts above zero only
+        self.topics: dict[int, Counter] = defaultdict(Counter)
+        self.cities: dict[int, Counter] = defaultdict(Counter)
         self.buckets: dict[int, list[int]] = defaultdict(list)
         self.members: dict[int, list[int]] = defaultdict(list)
         self.length: dict[int, int] = defaultdict(int)  # the members' feature counts, summed
@@ -682,12 +678,12 @@ class Grouper:
         names = self.names.setdefault(idea, Counter())
         for n in self.space.names[kind]:
             names[n] += 1
-        for table, said in ((self.topics, self.space.topics[kind]), (self.cities, self.space.cities[kind])):
-            counts = table.get(idea)
-            if counts is None:
-                counts = table[idea] = Counter()
-            for k in said:
-                counts[k] += 1
+        counts = self.topics[idea]
+        for k in self.space.topics[kind]:
+            counts[k] += 1
+        counts = self.cities[idea]
+        for k in self.space.cities[kind]:
+            counts[k] += 1
         members = self.members[idea]
         members.append(item)
         self.length[idea] += len(vec)
@@ -715,10 +711,12 @@ class Grouper:
         names = self.names[idea]
         for n in self.space.names[kind]:
             names[n] -= 1
-        self.topics[idea].subtract(self.space.topics[kind])
-        self.cities[idea].subtract(self.space.cities[kind])
-        _drop_zeros(self.topics[idea])
-        _drop_zeros(self.cities[idea])
+        for table, said in ((self.topics, self.space.topics[kind]), (self.cities, self.space.cities[kind])):
+            counts = table[idea]
+            for k in said:
+                counts[k] -= 1
+                if counts[k] <= 0:
+                    del counts[k]
         self.members[idea].remove(item)
         self.length[idea] -= len(self.space.vectors[kind])
 
