@@ -26,6 +26,12 @@ short notes and letters); between long texts, the words besides places and numbe
 too (`TOPIC_SHARE`: two topics at one place). A place's word counts once, as the name, and place
 keys meet across Russian and Kazakh spellings (`pipeline.placenames`: Кунаева, Қонаев).
 
+**Topics and cities.** What the sentences carrying a letter ask for is its topic (the vocabulary's
+concepts grouped by `data/ideas_topics.csv`: lighting, toilet, seating_shelter), and the cities it
+names (`placenames.cities`, `data/cities.csv`) are where it is: a proposal never joins, and two
+ideas never merge, when both have topics and none in common or both name cities and none in common
+(`TOPIC_APART`, `CITY_APART`). A city is one feature in Russian and Kazakh, and no place.
+
 **Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
 (the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,
 else it starts a new idea. Candidate ideas come from MinHash-LSH buckets of the members' feature
@@ -61,7 +67,7 @@ import re
 import time
 import zlib
 from collections import Counter, defaultdict
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -88,6 +94,7 @@ INCIDENT_MIN = 3        # reports an incident needs; fewer stay single cases
 DECISIONS = ("accepted", "under_study", "not_accepted")
 HALF_LIFE_DAYS = 60     # ranking: a proposal counts half as much after 60 days
 WORDS_FILE = reference.DATA / "ideas_words.csv"
+TOPICS_FILE = reference.DATA / "ideas_topics.csv"
 
 _FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 PREFIX = 4              # letters of a word compared (measured: 4 > 5 > 6 on the labelled fixture)
@@ -123,6 +130,19 @@ LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up
 CONCEPT_WEIGHT = 1.3
 CONCEPT_FROM = 14
 STOCK = True             # letters' sentences of stock are left out (see strip_stock)
+# What an idea asks for is its topic: the vocabulary's concepts of things asked for, grouped by
+# data/ideas_topics.csv (фонарь, освещение, темно: lighting; скамейка, навес: seating_shelter),
+# said in the sentences that carry the idea. Two letters at one place asking for different things
+# (lighting and the stairs in one underpass) share the place and much of their narrative; two
+# letters asking for one thing in different cities share all their words but the city. A proposal
+# does not join an idea, nor two ideas merge, when both have topics and none in common
+# (TOPIC_APART), or both name cities (placenames.cities) and none in common (CITY_APART).
+TOPIC_APART = True
+CITY_APART = True
+# A proposal naming every place an idea mostly names and more joins it by its words without names
+# only when it is longer than the idea's proposals on average: a longer letter naming the way there
+# ("на Байдибек би, от Тауке хана до Жибек жолы"), not a note of the same length at another place.
+NONE_LONGER = True
 
 
 class IdeaError(ValueError):
@@ -152,6 +172,24 @@ def _concept_targets(concepts: tuple[str, ...]) -> dict[str, str]:
 
 
 @functools.cache
+def _targets() -> dict[str, str]:
+    """The vocabulary's concepts (without "-") -> their features (`_concept_targets`)."""
+    frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
+    return _concept_targets(tuple(sorted(set(frame["concept"]) - {GENERIC_CONCEPT})))
+
+
+@functools.cache
+def _topics() -> dict[str, str]:
+    """A concept's feature -> its topic (data/ideas_topics.csv; concepts of no topic are absent)."""
+    frame = pd.read_csv(TOPICS_FILE, dtype=str, keep_default_na=False)
+    targets = _targets()
+    unknown = set(frame["concept"]) - set(targets)
+    if unknown:
+        raise ValueError(f"{TOPICS_FILE.name}: concepts not in {WORDS_FILE.name}: {', '.join(sorted(unknown))}")
+    return {targets[r.concept]: r.topic for r in frame.itertuples()}
+
+
+@functools.cache
 def _lexicon() -> dict[str, str]:
     """stem (and its folded form) -> the concept's stem, from data/ideas_words.csv ("-" for a word
     left out). A word's own reading (the word as written, or the concept) comes before the shorter
@@ -159,7 +197,7 @@ def _lexicon() -> dict[str, str]:
     frame = pd.read_csv(WORDS_FILE, dtype=str, keep_default_na=False)
     out: dict[str, str] = {}
     later: list[tuple[str, str]] = []
-    targets = _concept_targets(tuple(sorted(set(frame["concept"]) - {GENERIC_CONCEPT})))
+    targets = _targets()
     for row in frame.itertuples():
         if row.concept == GENERIC_CONCEPT:
             target, concept = GENERIC_CONCEPT, ()
@@ -179,7 +217,8 @@ def _lexicon() -> dict[str, str]:
                 later.append((reading, target))
     for reading, target in later:
         out.setdefault(reading, target)
-        out.setdefault(reading.translate(_FOLD), target)
+        if len(reading) > 3:  # a short stem folded meets other words (түтін, түт: smoke; тұтқа, тұт: a handrail)
+            out.setdefault(reading.translate(_FOLD), target)
     return out
 
 
@@ -236,7 +275,7 @@ _NUMBER = re.compile(r"\d+")
 # a number that measures (20 минут, 45 градусов, 50%, 80 км/ч, 2 рет) or tells the time (20:00) is a
 # word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
 # and "23-ке дейін" must not part one idea for want of a unit, nor "с 19 до 23 часов" for the first of a range
-_QUANTITY = re.compile(r"(?:(\d+)\s*(?:-|–|—|до)\s*)?(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
+_QUANTITY = re.compile(r"(?:(\d+)\s*(?:-|–|—|до)\s*)?(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?<!-)(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
                        r"секунд|метр|километр|градус|лет|год|раз|процент|тенге|рубл|человек|семей|дней|дня|"
                        r"недел|месяц|тысяч|миллион|млн|сағат|жыл|рет|пайыз|теңге|адам|күн|апта|мың)\w*)"
                        r"|(\d{1,2}):(\d{2})(?!\d)", re.IGNORECASE)
@@ -248,6 +287,8 @@ class Doc(NamedTuple):
     feats: frozenset   # comparable features
     names: frozenset   # of them, the proper names and numbers: places that set ideas apart
     context: frozenset = frozenset()  # of them, those said only in sentences of context (CONTEXT_WEIGHT)
+    topics: frozenset = frozenset()   # what it asks for (TOPIC_APART), from the sentences that carry it
+    cities: frozenset = frozenset()   # the cities it names (CITY_APART)
 
 
 # A letter's sentences of context (who writes, since when, that nobody answered) say nothing of its
@@ -263,7 +304,7 @@ _SENTENCE = re.compile(r"(?<=[.!?…])" + "".join(rf"(?<!\b{re.escape(a)}\.)" fo
 # қолдайды": neighbours support it, is context)
 _ASKS = re.compile(r"предлага|прошу|просим|просят|просьба|\bнуж[ен]|\bнадо\b|необходим|требует|\bпора\b|давайте"
                    r"|хотим|хотелось|керек|қажет|сұрай|ұсынам|ұсынып|өтінем|\w{3,}(?:йте|ите|ьте)\b"
-                   r"|\w+ң[ыі]з(?:дар|дер)?\b", re.IGNORECASE)
+                   r"|\w+ң[ыі]з(?:дар|дер)?(?:шы|ші)?\b", re.IGNORECASE)
 
 
 # "как в Астане", "как в Европе и в Алматы", "Алматыдағы сияқты", "Астанадағыдай": a place named for
@@ -411,9 +452,11 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     feats: set[str] = set()
     common: set[str] = set()
     core: set[str] = set()
+    asked: set[str] = set()  # the vocabulary's concepts in the sentences that carry the idea
     places = placenames.places(text, learned) if STRICT_NAMES else frozenset()
+    in_city = placenames.city_words(text) if CITY_APART else {}
     for w in set(words):
-        f, hit = _word_feature(w, kazakh)
+        f, hit = ("~" + in_city[w], False) if w in in_city else _word_feature(w, kazakh)
         if f is None:
             continue
         if places and not hit and NAME_ONCE and not placenames.word_keys(w).isdisjoint(places):
@@ -421,6 +464,8 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
         feats.add(f)
         if carrying is None or w in carrying:
             core.add(f)
+            if hit:
+                asked.add(f)
         if hit:
             common.add(f)
     numbers: set[str] = set()
@@ -440,7 +485,10 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     else:  # the former rule: capitalised words not at a sentence's start (misses "ул. Абая", lower case)
         names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
         names = (names & feats) - common
-    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core))
+    topic_of = _topics()
+    topics = frozenset(topic_of[f] for f in asked if f in topic_of) if TOPIC_APART else frozenset()
+    cities = placenames.cities(raw) if CITY_APART else frozenset()
+    return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core), topics, cities)
 
 
 _rng = np.random.default_rng(20261130)
@@ -501,6 +549,8 @@ class Space:
         flat_l, w_l = flat.tolist(), w.tolist()
         self.vectors = [dict(zip(flat_l[a:b], w_l[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
         self.names = names_per_row
+        self.topics = [d.topics for d in unique]
+        self.cities = [d.cities for d in unique]
         self.words = list(vocab)  # feature index -> feature
         self.bands = self._bands(flat, lengths, starts, vocab)
         # kept for `extend`: the idf is frozen at this size (a few new texts hardly move it)
@@ -534,6 +584,8 @@ class Space:
                 norm = float(np.sqrt((w * w).sum())) or 1.0
                 self.vectors.append(dict(zip(cols, (w / norm).tolist())))
                 self.names.append(names)
+                self.topics.append(doc.topics)
+                self.cities.append(doc.cities)
                 local = {f: i for i, f in enumerate(sorted(doc.feats))}
                 n = np.array([len(local)], dtype=np.int64)
                 self.bands.append(self._bands(np.arange(len(local), dtype=np.int64), n,
@@ -587,6 +639,13 @@ def _names_agree(na: set, nb: set) -> bool:
     return all(any(_same_name(a, b) for b in nb) for a in na) and all(any(_same_name(b, a) for a in na) for b in nb)
 
 
+def _disjoint(a, b) -> bool:
+    """Both have something (sets, or Counters of positive counts) and nothing in common."""
+    if len(a) > len(b):
+        a, b = b, a
+    return bool(a) and bool(b) and not any(k in b for k in a)
+
+
 class Grouper:
     """The one-pass grouping over a `Space`: each idea as the sum of its members' vectors, the names
     its members give, and LSH buckets of its members' features pointing to it. Items are positions
@@ -603,6 +662,9 @@ class Grouper:
         self.threshold = threshold
         self.centre: dict[int, dict[int, float]] = {}
         self.names: dict[int, Counter] = {}
+        # the members' topics and cities (TOPIC_APART, CITY_APART), counts above zero only
+        self.topics: dict[int, Counter] = defaultdict(Counter)
+        self.cities: dict[int, Counter] = defaultdict(Counter)
         self.buckets: dict[int, list[int]] = defaultdict(list)
         self.members: dict[int, list[int]] = defaultdict(list)
         self.length: dict[int, int] = defaultdict(int)  # the members' feature counts, summed
@@ -617,6 +679,12 @@ class Grouper:
         names = self.names.setdefault(idea, Counter())
         for n in self.space.names[kind]:
             names[n] += 1
+        counts = self.topics[idea]
+        for k in self.space.topics[kind]:
+            counts[k] += 1
+        counts = self.cities[idea]
+        for k in self.space.cities[kind]:
+            counts[k] += 1
         members = self.members[idea]
         members.append(item)
         self.length[idea] += len(vec)
@@ -631,7 +699,7 @@ class Grouper:
     def rename(self, old: int, new: int) -> None:
         """Give an idea its final number once grouping is over (the buckets are dropped: no more
         proposals are placed after renaming)."""
-        for table in (self.centre, self.names, self.members, self.length):
+        for table in (self.centre, self.names, self.topics, self.cities, self.members, self.length):
             table[new] = table.pop(old)
         self.buckets.clear()
         self._kind_idea.clear()
@@ -644,6 +712,12 @@ class Grouper:
         names = self.names[idea]
         for n in self.space.names[kind]:
             names[n] -= 1
+        for table, said in ((self.topics, self.space.topics[kind]), (self.cities, self.space.cities[kind])):
+            counts = table[idea]
+            for k in said:
+                counts[k] -= 1
+                if counts[k] <= 0:
+                    del counts[k]
         self.members[idea].remove(item)
         self.length[idea] -= len(self.space.vectors[kind])
 
@@ -667,8 +741,9 @@ class Grouper:
     def conflicts(self, idea: int, kind: int) -> bool | None:
         """True when the proposal names a place or number the idea's proposals never name, False
         when it names none of them, None when those it adds come beside every place the idea
-        mostly names (a longer letter naming the way there: "на Байдибек би, от Тауке хана до
-        Жибек жолы"): the proposal's words without its names must then be similar enough."""
+        mostly names and it is longer than their average (a longer letter naming the way there: "на
+        Байдибек би, от Тауке хана до Жибек жолы"; NONE_LONGER): the proposal's words without its
+        names must then be similar enough."""
         mine = self.space.names[kind]
         if not mine:
             return False
@@ -681,7 +756,8 @@ class Grouper:
             return False
         if any(known):
             main = self._main_names(idea)
-            if main and all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main):
+            if main and all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main) \
+                    and (not NONE_LONGER or len(self.space.vectors[kind]) > self.length[idea] / len(self.members[idea])):
                 return None
         return True
 
@@ -690,11 +766,25 @@ class Grouper:
         c, names, vec = self.centre[idea], self.space.names[kind], self.space.vectors[kind]
         return sum(v * c.get(f, 0.0) for f, v in vec.items() if f not in names) / n * self._lift(idea, len(vec), n)
 
+    def apart(self, idea: int, kind: int) -> bool:
+        """The proposal asks for other things than the idea's proposals do, or is in another city
+        (see TOPIC_APART): both have some and none in common."""
+        mine, theirs = self.space.topics[kind], self.topics[idea]
+        if mine and theirs and mine.isdisjoint(theirs):
+            return True
+        mine, theirs = self.space.cities[kind], self.cities[idea]
+        return bool(mine and theirs and mine.isdisjoint(theirs))
+
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
         hits = Counter(chain.from_iterable(get(key, ()) for key in self.space.bands[kind]))
-        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly
-        candidates = hits.most_common(CANDIDATES) if len(hits) > CANDIDATES else hits.items()
+        # the ideas sharing most buckets (an estimate of word overlap) are compared exactly; those it
+        # cannot join (`apart`) take no candidate's place
+        if self.space.topics[kind] or self.space.cities[kind]:
+            candidates = list(islice(((i, c) for i, c in hits.most_common() if self.members.get(i)
+                                      and not self.apart(i, kind)), CANDIDATES))
+        else:
+            candidates = hits.most_common(CANDIDATES) if len(hits) > CANDIDATES else hits.items()
         best, score = None, 0.0
         for i, _ in sorted(candidates):
             if not self.members.get(i):
@@ -745,7 +835,7 @@ class Grouper:
                 placed[item] = target
                 moves += 1
         for idea in [i for i, m in self.members.items() if not m]:
-            for table in (self.centre, self.names, self.members, self.length):
+            for table in (self.centre, self.names, self.topics, self.cities, self.members, self.length):
                 table.pop(idea, None)
         return moves
 
@@ -800,7 +890,8 @@ class Grouper:
             if len(ideas) < 2:
                 continue
             top = sorted(set(ideas), key=lambda i: (-len(self.members[i]), i))[:MERGE_FANOUT]
-            shared.update((a, b) if a < b else (b, a) for x, a in enumerate(top) for b in top[x + 1:])
+            shared.update((a, b) if a < b else (b, a) for x, a in enumerate(top) for b in top[x + 1:]
+                          if not (_disjoint(self.topics[a], self.topics[b]) or _disjoint(self.cities[a], self.cities[b])))
         # each idea is compared with the CANDIDATES ideas it shares most buckets with
         partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for (a, b), c in shared.items():
@@ -830,6 +921,8 @@ class Grouper:
             na, nb = self._main_names(a), self._main_names(b)
             if na and nb and not _names_agree({self.space.words[x] for x in na}, {self.space.words[x] for x in nb}):
                 continue  # they mostly give different places or numbers: another place
+            if _disjoint(self.topics[a], self.topics[b]) or _disjoint(self.cities[a], self.cities[b]):
+                continue  # other things asked for, or another city
             if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
                 continue  # each is much tighter than the two together: two ideas
             if TOPIC_SHARE:
@@ -844,6 +937,8 @@ class Grouper:
             for f, v in self.centre.pop(b).items():
                 c[f] = c.get(f, 0.0) + v
             self.names[a].update(self.names.pop(b))
+            self.topics[a].update(self.topics.pop(b))
+            self.cities[a].update(self.cities.pop(b))
             self.members[a].extend(self.members.pop(b))
             self.length[a] += self.length.pop(b)
             merged[b] = a

@@ -44,16 +44,19 @@ GENERIC = frozenset("""
 би проход закрыта ремонт жөндеуге жабық области облысы первого первый тұңғыш президента президент
 независимости тәуелсіздік со двора мектеп-лицей школа-гимназия школа-лицей тд
 """.split())
-TITLES = frozenset("хан хана батыр батыра би ата ана".split())
+TITLES = frozenset("хан хана батыр батыра би ата ана жырау ақын".split())
 _WORD = r"[^\W\d_][^\W_]*(?:-[^\W_]+)?"
 # an abbreviation takes a full stop before the name (ул. Абая); a full word only a space (the word
 # after "по тёмным улицам. Просим" starts another sentence)
 _RU_MARKER = re.compile(r"(?<![^\W\d_])(?:(?:улиц[а-я]*|проспект[а-я]*|микрорайон[а-я]*)\s+"
-                        r"|(?:ул|просп|пр-т|пр|мкрн?)(?:\.\s*|\s+))(?:№\s*)?(" + _WORD + r")", re.IGNORECASE)
+                        r"|(?:ул|просп|пр-т|пр|мкрн?)(?:\.\s*|\s+))(?:№\s*)?(" + _WORD + r")"
+                        r"(?:\s+(?-i:([А-ЯЁӘҒҚҢӨҰҮҺІ][а-яёәғқңөұүһі]{2,})))?", re.IGNORECASE)
+# (and a second capitalised word after a short first one, of 3 letters or fewer: проспект Улы Дала,
+# as Ұлы Дала даңғылы names Дала; not ул Байтурсынова Драма театры without its comma)
 # the name before a Kazakh marker in its possessive form (Абай көшесі, Абай даңғылында, Нұрсат шағын
 # ауданы): "Жастар көшеде жүреді" (the young are in the street) names no street; a two-word name's
 # second word (Тәуке хан, Жібек жолы) is skipped
-_KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана|жолы)\s+)?"
+_KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана|жырау|ақын|жолы)\s+)?"
                         r"(?:көшес|даңғылы|шағын\s+ауданы)[^\W\d_]*", re.IGNORECASE)
 _ANY_WORD = re.compile(_WORD)
 
@@ -114,11 +117,14 @@ def known_names() -> tuple[str, ...]:
 
 
 def same(a: str, b: str) -> bool:
-    """Two keys of one place: equal, or two neighbouring letters swapped (the usual typo)."""
+    """Two keys of one place: equal, equal with х for қ (Бухар, Бұқар: the Russian spelling of a
+    Kazakh қ), or two neighbouring letters swapped (the usual typo)."""
     if a == b:
         return True
     if len(a) != len(b):
         return False
+    if a.replace("х", "к") == b.replace("х", "к"):
+        return True
     diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
@@ -198,6 +204,18 @@ def _by_prefix() -> dict[str, str]:
     return {p: next(iter(v)) for p, v in seen.items() if len(v) == 1}
 
 
+def _marked(text: str, at_city=frozenset(), cased: bool = False) -> list[str]:
+    """The names after Russian street markers (see _RU_MARKER), but cities (their words' starts
+    `at_city`) and, when `cased`, lower-case words."""
+    out = []
+    for m in _RU_MARKER.finditer(text):
+        for g in (1, 2) if len(m.group(1)) <= 3 else (1,):
+            name = m.group(g)
+            if name and m.start(g) not in at_city and (not cased or name[0].isupper()):
+                out.append(name)
+    return out
+
+
 def learn(texts) -> frozenset[str]:
     """Place names a set of texts teaches: capitalised words after a street marker (мкр Болашак),
     of LEARN_LETTERS letters or more and not known already, so that the same name without its
@@ -206,7 +224,7 @@ def learn(texts) -> frozenset[str]:
     out = set()
     for text in texts:
         if isinstance(text, str) and text:
-            for m in _RU_MARKER.findall(text) + _KK_MARKER.findall(text):
+            for m in [n for n in _marked(text)] + _KK_MARKER.findall(text):
                 if m[:1].isupper() and m[1:2].islower():
                     k = key(m)
                     if len(k) >= LEARN_LETTERS and k not in known:
@@ -219,11 +237,17 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
     if not isinstance(text, str) or not text:
         return frozenset()
     known = gazetteer()
-    marked = {key(m) for m in _RU_MARKER.findall(text)}
+    cased = any(c.isupper() for c in text)
+    at_city = {start for start, _, _ in _city_words(text)}
+    # a name after a marker: in a text that writes capitals a capitalised one (проспектах уже
+    # сделали names no street), never a city (в 12-м микрорайоне Актобе)
+    marked = {key(n) for n in _marked(text, at_city, cased)}
     marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
     found = {known.get(k) or _near(k) or k for k in marked}
-    cased = any(c.isupper() for c in text)
-    for word in _ANY_WORD.findall(text):
+    for m in _ANY_WORD.finditer(text):
+        word = m.group()
+        if m.start() in at_city:
+            continue  # a city, not a place in it (see `cities`)
         if not word[0].isupper() and (cased or len(key(word)) < KEY_LETTERS):
             # in a text that writes capitals, a lower-case word is a common word (темір: iron, not
             # Темир); a short key is one in any text (толы: full, not Толе би)
@@ -275,3 +299,101 @@ def _vowels_masked(k: str) -> str:
     """A key with the vowels after its first letter masked: the Russian and the Kazakh spelling of
     one name often differ in a vowel the folding does not meet (Кунаева, Қонаев: к*н**)."""
     return k[:1] + _VOWEL.sub("*", k[1:])
+
+
+# ---- cities ------------------------------------------------------------------------------------
+# Kazakhstan's larger cities (data/cities.csv, Russian and Kazakh names). A city is not a place in
+# the sense above (a letter to one akimat names its own city and no place in it); it is where a
+# letter is, and two letters in different cities are about different things however alike.
+CITIES_FILE = reference.DATA / "cities.csv"
+_CITY_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)?")
+# what a city's name may take after its stem: its own last letters and a Russian or Kazakh case
+# ending (Шымкенте, Шымкентте, Қарағандыдағы, Ақтөбенің; folded), not more (Семенов is no Семей)
+_CITY_TAIL = re.compile(r"[аеиоуыйяю]{0,2}(?:[дтнгк][аеы]|[дтн][ае]н|[дт][ае](?:гы|ги)|[нтд][ыи]н|ом|ем|ой|ей|ым|ю|у)?")
+_CITY_LOWER = 5  # a city in lower case or capitals only by a stem this long (семей: of families, not Семей)
+_DISTRICT_AFTER = re.compile(r"\s+аудан", re.IGNORECASE)  # Алматы ауданы: a district of Aktobe, not the city
+_DISTRICT_BEFORE = re.compile(r"район[а-я]*\s+$", re.IGNORECASE)  # район Астана
+# where a bus goes, not where the letter is: "автобусы на Бишкек и Талдыкорган", "до Алматы"
+_DESTINATION = re.compile(r"(?<![^\W\d_])(?:на|до)\s+(?:[^\W\d_]+\s+(?:и|или)\s+)?$", re.IGNORECASE)
+
+
+def _city_stem(name: str) -> str:
+    w = name.lower().translate(_FOLD)
+    while len(w) > 4 and w[-1] in "аеиоуыяй":  # Костанай, Костанае
+        w = w[:-1]
+    return w
+
+
+@functools.cache
+def _cities() -> tuple[tuple[str, str], ...]:
+    """(stem, the city's key: its Russian name's stem), longest stems first."""
+    frame = pd.read_csv(CITIES_FILE, dtype=str, keep_default_na=False)
+    out = {(_city_stem(n), _city_stem(r.name_ru)) for r in frame.itertuples() for n in (r.name_ru, r.name_kk) if n}
+    return tuple(sorted(out, key=lambda x: -len(x[0])))
+
+
+@functools.cache
+def _district_words() -> frozenset[str]:
+    """The words of districts' names (data/districts.csv): Алматы, Астана are districts of Aktobe too."""
+    districts = reference.districts().astype(str)
+    names = [a for x in districts["aliases"] for a in x.split("|")] + districts["short_ru"].tolist() \
+        + districts["short_kk"].tolist()
+    return frozenset(w.lower() for n in names for w in _CITY_WORD.findall(n))
+
+
+@functools.cache
+def _city_pattern() -> re.Pattern:
+    """A word beginning with a city's stem (longest first), in the lower-cased folded text."""
+    return re.compile(r"(?<![^\W\d_])(" + "|".join(re.escape(stem) for stem, _ in _cities()) + r")([^\W\d_]*)")
+
+
+@functools.lru_cache(maxsize=50_000)
+def _city_words(text: str) -> tuple[tuple[int, str, bool], ...]:
+    """(start, city key, whether it is where a bus goes) of each word of `text` that names a city
+    (see `cities`)."""
+    low = text.lower().translate(_FOLD)  # one letter for one: positions stay
+    if not any(stem[:3] in low for stem in _city_heads()):
+        return ()
+    keys = dict(_cities())
+    out = []
+    for m in _city_pattern().finditer(low):
+        stem, tail = m.group(1), m.group(2)
+        word = text[m.start():m.end()]
+        if not (word[0].isupper() and word[1:2].islower()) and len(stem) < _CITY_LOWER:
+            continue
+        if not _CITY_TAIL.fullmatch(tail):
+            continue
+        district = word.lower() in _district_words() and bool(
+            _DISTRICT_AFTER.match(text, m.end()) or _DISTRICT_BEFORE.search(text[max(0, m.start() - 20):m.start()]))
+        if not district:
+            out.append((m.start(), keys[stem], bool(_DESTINATION.search(text[max(0, m.start() - 40):m.start()]))))
+    return tuple(out)
+
+
+@functools.cache
+def _city_heads() -> frozenset[str]:
+    return frozenset(stem[:3] for stem, _ in _cities())
+
+
+def cities(text: str) -> frozenset[str]:
+    """The cities a text names (their keys): a word of a city's stem (in lower case or capitals
+    only a stem of `_CITY_LOWER` letters or more) and a case ending (`_CITY_TAIL`; no adjective:
+    Алматинский район is a district of Aktobe), not a district's name (район Астана, Алматы
+    ауданы) and not where a bus goes (автобус на Шымкент, до Алматы). Such a word, where a bus
+    goes too, is no place of `places` (Ақтөбе is not the regional akimat's placement, Караганды
+    not Каргалы)."""
+    if not isinstance(text, str) or not text:
+        return frozenset()
+    return frozenset(city for _, city, destination in _city_words(text) if not destination)
+
+
+def city_words(text: str) -> dict[str, str]:
+    """The words (lower case, each part of a hyphenated name) of `text` that name a city, where a
+    bus goes too -> the city's key (Өскемендегі, усть, каменогорске: усть-каменогорск)."""
+    if not isinstance(text, str) or not text:
+        return {}
+    out = {}
+    for start, city, _ in _city_words(text):
+        for part in _CITY_WORD.match(text, start).group().lower().split("-"):
+            out[part] = city
+    return out
