@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, readers, reference, search, settings, sla, store
+from pipeline import classify, readers, reference, rollup, search, settings, sla, store
 
 SOURCES = ("hotline_109", "qr", "web", "import")
 MAX_TEXT = 20000
@@ -424,7 +424,7 @@ class _Applier:
             if self.error is not None:
                 continue  # the database cannot be written: the rest waits in the inbox
             try:
-                spool.drain(self.con, self.inbox)
+                spool.drain(self.con, self.inbox, refresh_rollup=False)  # once at the end (run_ingest)
             except BaseException as exc:  # reported by the main thread in one line
                 self.error = exc
 
@@ -480,7 +480,8 @@ def run_ingest(args) -> int:
     try:
         if applier.con is not None:
             try:  # anything still in the inbox (a spool of another process, listed late)
-                spool.drain(applier.con, inbox)
+                spool.drain(applier.con, inbox, refresh_rollup=False)
+                rollup.keep_up(applier.con)  # once for all the batches the applier stored
             except duckdb_error() as exc:
                 raise spool.CannotWrite(f"{db}: cannot write the database ({spool.why(exc)})") from exc
         receipts = spool.apply_or_wait(db, inbox, [sid for _, sid in spooled], settings.get_float("INGEST_WAIT")) \

@@ -111,6 +111,31 @@ def test_a_rerun_of_the_same_file_adds_nothing(tmp_path, monkeypatch, capsys):
     con.close()
 
 
+def test_an_overlapping_export_stores_only_its_new_rows(tmp_path, capsys):
+    """A second export repeating rows already stored (its batches are new, so the batch keys do not
+    catch it): the fast insert is refused by the unique index and the batch applied again skipping
+    the stored rows; the rest are stored, each with one 'created' event, and the rollup is fresh."""
+    from pipeline import rollup
+
+    db = tmp_path / "o.duckdb"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(HEADER + "".join(f"{i};01.02.2026 10:00;Абайский район;Яма у дома {i};\n"
+                                      for i in range(1, 21)), encoding="utf-8")
+    second.write_text(HEADER + "".join(f"{i};01.02.2026 10:00;Абайский район;Яма у дома {i};\n"
+                                       for i in range(15, 31)), encoding="utf-8")
+    assert main(["ingest", str(first), "--db", str(db), "--source", "hotline_109", "--no-classify"]) == 0
+    assert main(["ingest", str(second), "--db", str(db), "--source", "hotline_109", "--no-classify"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == "read=16 inserted=10 duplicates=6 quarantined=0"
+    con = store.connect(db)
+    ids = [r[0] for r in con.execute("SELECT source_id FROM submissions ORDER BY id").fetchall()]
+    assert ids == [str(i) for i in range(1, 31)]
+    assert con.execute("SELECT count(*), count(DISTINCT submission_id) FROM events "
+                       "WHERE field = 'created'").fetchall() == [(30, 30)]
+    assert events.inconsistencies(con).empty and rollup.fresh(con)
+    con.close()
+
+
 def test_a_crash_half_way_then_a_rerun_stores_each_record_once(tmp_path, monkeypatch, capsys):
     path = _csv(tmp_path / "calls.csv")
     reference, _ = _store(path, tmp_path / "ref.duckdb", None)
