@@ -98,18 +98,20 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
     numbers are Excel serial dates, datetime objects (XLSX) are taken as local.
     """
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
-    native = values.map(lambda v: isinstance(v, (dt.datetime, dt.date)))
-    if native.any():
-        stamps = pd.to_datetime(values[native].map(lambda v: pd.Timestamp(v)), errors="coerce")
-        out[native] = _localise(stamps, tz)
-    text = values[~native].map(lambda v: None if v is None else str(v).strip())
-    numeric = pd.to_numeric(text, errors="coerce")
-    serial = numeric.between(20000, 80000)
-    if serial.any():
-        stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta(numeric[serial], unit="D")
-        out[serial[serial].index] = _localise(stamps.dt.round("s"), tz)
-    todo = text[~serial & text.notna()]
-    for fmt in DATE_FORMATS:
+    items = values.tolist()
+    if all(v.__class__ is str or v is None for v in items):  # a CSV's column: no datetime objects
+        text = pd.Series([None if v is None else v.strip() for v in items], index=values.index, dtype=object)
+    else:
+        native = values.map(lambda v: isinstance(v, (dt.datetime, dt.date)))
+        if native.any():
+            stamps = pd.to_datetime(values[native].map(lambda v: pd.Timestamp(v)), errors="coerce")
+            out[native] = _localise(stamps, tz)
+        text = values[~native].map(lambda v: None if v is None else str(v).strip())
+    todo = text[text.notna()]
+    # The formats exclude one another (their separators and numbers of fields differ), so the
+    # order they are tried in changes nothing but the time: the first value's format first, since
+    # an export writes all its dates alike (each format tried in vain was a pass over the column).
+    for fmt in _formats_first(todo):
         if todo.empty:
             break
         parsed = pd.to_datetime(todo, format=fmt, errors="coerce")
@@ -117,11 +119,29 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
         if hit.any():
             out[todo[hit].index] = _localise(parsed[hit], tz)
             todo = todo[~hit]
+    if not todo.empty:  # Excel serial dates (numbers never fit a format above), then ISO 8601
+        numeric = pd.to_numeric(todo, errors="coerce")
+        serial = numeric.between(20000, 80000)
+        if serial.any():
+            stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta(numeric[serial], unit="D")
+            out[serial[serial].index] = _localise(stamps.dt.round("s"), tz)
+            todo = todo[~serial]
     if not todo.empty:  # ISO 8601 with offsets and other unambiguous forms
         parsed = todo.map(_parse_iso)
         hit = parsed.notna()
         out[todo[hit].index] = pd.to_datetime(parsed[hit], utc=True)
     return out
+
+
+def _formats_first(todo: pd.Series) -> list[str]:
+    """DATE_FORMATS with the format of the column's first value moved to the front."""
+    if todo.empty:
+        return DATE_FORMATS
+    first = todo.iloc[:1]
+    for fmt in DATE_FORMATS:
+        if pd.to_datetime(first, format=fmt, errors="coerce").notna().all():
+            return [fmt] + [f for f in DATE_FORMATS if f != fmt]
+    return DATE_FORMATS
 
 
 def _parse_iso(v: str):
