@@ -213,9 +213,16 @@ def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timesta
     # one, so once any batch had one, the later ones are judged as having the column.
     has_dates = first.columns is not None and "received_at" in first.columns
 
+    # Memory: a batch's records are let go as soon as it is validated, and a batch as soon as the
+    # caller has taken it, so the next batch is read with neither held (the first batch, held by
+    # this closure for the whole file, and every batch held while the next was read, had the
+    # ingest of a big file at about three batches' worth of Python strings).
+    head = [first]
+    del first
+
     def gen():
         nonlocal has_dates
-        for number, result in enumerate(_chain(first, batches)):
+        for number, result in enumerate(_chain(head, batches)):
             if number and not result.read:
                 continue  # the end of a file that filled its last batch exactly
             if result.columns is None:
@@ -226,7 +233,9 @@ def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timesta
             prepared.batch = number
             prepared.batch_key = batch_key(checksum, default_source, batch_rows, number)
             prepared.done = result.done
+            del result
             yield prepared
+            del prepared
 
     return gen()
 
@@ -250,8 +259,9 @@ def _frame(result) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object, index=pd.RangeIndex(len(records)))
 
 
-def _chain(first, rest):
-    yield first
+def _chain(head: list, rest):
+    """head's one item, then rest's, keeping no reference to any (see prepare_batches)."""
+    yield head.pop()
     yield from rest
 
 
@@ -596,8 +606,10 @@ def _ingest_file(path: Path, args, batch_rows: int, inbox: Path, applier: _Appli
                 return 1
             spooled.append((path, sid))
             records += prepared.read
+            share = prepared.done
+            del prepared  # not held while the next batch is read
             applier.submit(sid)
-            bar.update(records, share=prepared.done)
+            bar.update(records, share=share)
     except readers.UnreadableFile as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -297,6 +297,7 @@ def iter_batches(path: str | Path, rows: int | None = 100_000, sniffed: Sniffed 
             if encoding.endswith(DAMAGED):
                 _quarantine_damaged(batch)
             yield batch
+            del batch  # not held while the next batch is read
 
 
 def _sliced(result: ReadResult, rows: int | None) -> Iterator[ReadResult]:
