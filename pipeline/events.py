@@ -84,11 +84,14 @@ def change(
 
 
 def record_created(con: duckdb.DuckDBPyConnection, ingest_run_id: int | None = None, actor: str = "ingest",
-                   ingest_run_ids: list[int] | None = None, submission_ids: list[int] | None = None) -> int:
+                   ingest_run_ids: list[int] | None = None, submission_ids: list[int] | None = None,
+                   new_rows: bool = False) -> int:
     """Append a 'created' event with the initial state for submissions that have none yet (of one
     ingest run, of several, of the given submissions, or all). A submission stored before its
     classification (category_source 'pending') gets one too; the classification replaces it with
-    the completed initial state (pipeline.pending), so the log replays to the stored state always."""
+    the completed initial state (pipeline.pending), so the log replays to the stored state always.
+    Returns the number of events written. `new_rows`: the submissions were inserted in this transaction, so none has an event yet and the
+    events table is not searched (per batch of a big file that search read every event so far)."""
     snapshot = ", ".join(f"'{f}', {f}" for f in STATE_FIELDS)
     where, params = "true", [actor]
     if ingest_run_id is not None:
@@ -97,17 +100,16 @@ def record_created(con: duckdb.DuckDBPyConnection, ingest_run_id: int | None = N
         where, params = "s.ingest_run_id IN (SELECT unnest(?))", [actor, list(ingest_run_ids)]
     elif submission_ids is not None:
         where, params = "s.id IN (SELECT unnest(?))", [actor, list(submission_ids)]
-    con.execute(
+    return con.execute(
         f"""
         INSERT INTO events (submission_id, happened_at, actor, field, old, new, comment)
         SELECT s.id, s.received_at, ?, 'created', NULL, to_json(json_object({snapshot}))::VARCHAR, NULL
         FROM submissions s
         WHERE {where}
-          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = s.id AND e.field = 'created')
+          {"" if new_rows else "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.submission_id = s.id AND e.field = 'created')"}
         """,
         params,
-    )
-    return con.execute("SELECT count(*) FROM events WHERE field = 'created'").fetchall()[0][0]
+    ).fetchall()[0][0]  # the events written (counting all of them read the whole table every batch)
 
 
 FREE_TEXT_FIELDS = ("forwarded_to",)  # written by staff, often from what the resident said

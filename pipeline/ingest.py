@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, readers, reference, search, settings, sla, store
+from pipeline import classify, readers, reference, rollup, search, settings, sla, store
 
 SOURCES = ("hotline_109", "qr", "web", "import")
 MAX_TEXT = 20000
@@ -73,8 +73,11 @@ def _clean_one(v):
 def _clean(series: pd.Series) -> pd.Series:
     """Strings stripped; None/NaN/'' become missing. One pass in a comprehension: a CSV's values
     are all strings, and pandas' where/map walked each column three times."""
+    values = series.tolist()
+    if values.count(None) == len(values):  # a column the file does not have (counted at C speed)
+        return pd.Series(values, index=series.index, dtype=object)
     values = [(v.strip() or None) if v.__class__ is str else None if v is None else _clean_one(v)
-              for v in series.tolist()]
+              for v in values]
     return pd.Series(values, index=series.index, dtype=object)
 
 
@@ -98,18 +101,20 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
     numbers are Excel serial dates, datetime objects (XLSX) are taken as local.
     """
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
-    native = values.map(lambda v: isinstance(v, (dt.datetime, dt.date)))
-    if native.any():
-        stamps = pd.to_datetime(values[native].map(lambda v: pd.Timestamp(v)), errors="coerce")
-        out[native] = _localise(stamps, tz)
-    text = values[~native].map(lambda v: None if v is None else str(v).strip())
-    numeric = pd.to_numeric(text, errors="coerce")
-    serial = numeric.between(20000, 80000)
-    if serial.any():
-        stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta(numeric[serial], unit="D")
-        out[serial[serial].index] = _localise(stamps.dt.round("s"), tz)
-    todo = text[~serial & text.notna()]
-    for fmt in DATE_FORMATS:
+    items = values.tolist()
+    if all(v.__class__ is str or v is None for v in items):  # a CSV's column: no datetime objects
+        text = pd.Series([None if v is None else v.strip() for v in items], index=values.index, dtype=object)
+    else:
+        native = values.map(lambda v: isinstance(v, (dt.datetime, dt.date)))
+        if native.any():
+            stamps = pd.to_datetime(values[native].map(lambda v: pd.Timestamp(v)), errors="coerce")
+            out[native] = _localise(stamps, tz)
+        text = values[~native].map(lambda v: None if v is None else str(v).strip())
+    todo = text[text.notna()]
+    # The formats exclude one another (their separators and numbers of fields differ), so the
+    # order they are tried in changes nothing but the time: the first value's format first, since
+    # an export writes all its dates alike (each format tried in vain was a pass over the column).
+    for fmt in _formats_first(todo):
         if todo.empty:
             break
         parsed = pd.to_datetime(todo, format=fmt, errors="coerce")
@@ -117,11 +122,29 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
         if hit.any():
             out[todo[hit].index] = _localise(parsed[hit], tz)
             todo = todo[~hit]
+    if not todo.empty:  # Excel serial dates (numbers never fit a format above), then ISO 8601
+        numeric = pd.to_numeric(todo, errors="coerce")
+        serial = numeric.between(20000, 80000)
+        if serial.any():
+            stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta(numeric[serial], unit="D")
+            out[serial[serial].index] = _localise(stamps.dt.round("s"), tz)
+            todo = todo[~serial]
     if not todo.empty:  # ISO 8601 with offsets and other unambiguous forms
         parsed = todo.map(_parse_iso)
         hit = parsed.notna()
         out[todo[hit].index] = pd.to_datetime(parsed[hit], utc=True)
     return out
+
+
+def _formats_first(todo: pd.Series) -> list[str]:
+    """DATE_FORMATS with the format of the column's first value moved to the front."""
+    if todo.empty:
+        return DATE_FORMATS
+    first = todo.iloc[:1]
+    for fmt in DATE_FORMATS:
+        if pd.to_datetime(first, format=fmt, errors="coerce").notna().all():
+            return [fmt] + [f for f in DATE_FORMATS if f != fmt]
+    return DATE_FORMATS
 
 
 def _parse_iso(v: str):
@@ -193,9 +216,16 @@ def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timesta
     # one, so once any batch had one, the later ones are judged as having the column.
     has_dates = first.columns is not None and "received_at" in first.columns
 
+    # Memory: a batch's records are let go as soon as it is validated, and a batch as soon as the
+    # caller has taken it, so the next batch is read with neither held (the first batch, held by
+    # this closure for the whole file, and every batch held while the next was read, had the
+    # ingest of a big file at about three batches' worth of Python strings).
+    head = [first]
+    del first
+
     def gen():
         nonlocal has_dates
-        for number, result in enumerate(_chain(first, batches)):
+        for number, result in enumerate(_chain(head, batches)):
             if number and not result.read:
                 continue  # the end of a file that filled its last batch exactly
             if result.columns is None:
@@ -206,7 +236,9 @@ def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timesta
             prepared.batch = number
             prepared.batch_key = batch_key(checksum, default_source, batch_rows, number)
             prepared.done = result.done
+            del result
             yield prepared
+            del prepared
 
     return gen()
 
@@ -230,8 +262,9 @@ def _frame(result) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object, index=pd.RangeIndex(len(records)))
 
 
-def _chain(first, rest):
-    yield first
+def _chain(head: list, rest):
+    """head's one item, then rest's, keeping no reference to any (see prepare_batches)."""
+    yield head.pop()
     yield from rest
 
 
@@ -240,7 +273,6 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
     """One batch of records: accepted rows (not yet classified) and quarantined ones, each with its reason."""
     frame = _frame(result)
     frame["_no"] = result.record_nos
-    frame["_raw"] = result.raws
     reasons = pd.Series("", index=frame.index)
 
     def reject(mask: pd.Series, reason) -> None:
@@ -292,9 +324,11 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
     reject(src == "?", lambda m: "unknown source " + _shown(frame["source"][m]).map(repr))
 
     contact = _clean(frame["contact"])
-    for part in ("phone", "name"):
+    for part in ("phone", "name"):  # contact; phone; name, each where given
         piece = _clean(frame[part])
-        contact = contact.where(piece.isna(), contact.fillna("").str.cat(piece, sep="; ").str.strip("; "))
+        if piece.notna().any():
+            contact = pd.Series([c if p is None else f"{'' if c is None else c}; {p}".strip("; ")
+                                 for c, p in zip(contact.tolist(), piece.tolist())], index=frame.index, dtype=object)
 
     address = _clean(frame["address"])
     # default=str: XLSX cells are dates and numbers, JSON sources may nest; all kept as text.
@@ -315,7 +349,12 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
     dupes = rows.duplicated(["source", "source_id"])
     rows = rows[~dupes].reset_index(drop=True)
 
-    quarantine = pd.DataFrame({"record_no": frame["_no"][~ok], "raw": frame["_raw"][~ok],
+    # the raw records only of the rows quarantined: as a column of the frame, every raw line of
+    # the batch was converted to an Arrow string (a sixth of the validation's time)
+    raws = result.raws
+    quarantine = pd.DataFrame({"record_no": frame["_no"][~ok],
+                               "raw": pd.Series([raws[i] for i in np.flatnonzero(~ok.to_numpy())],
+                                                index=frame.index[~ok], dtype="str"),
                                "reason": reasons[~ok]})
     if result.bad:
         quarantine = pd.concat([quarantine, pd.DataFrame(result.bad, columns=["record_no", "raw", "reason"])])
@@ -424,7 +463,7 @@ class _Applier:
             if self.error is not None:
                 continue  # the database cannot be written: the rest waits in the inbox
             try:
-                spool.drain(self.con, self.inbox)
+                spool.drain(self.con, self.inbox, refresh_rollup=False)  # once at the end (run_ingest)
             except BaseException as exc:  # reported by the main thread in one line
                 self.error = exc
 
@@ -480,7 +519,8 @@ def run_ingest(args) -> int:
     try:
         if applier.con is not None:
             try:  # anything still in the inbox (a spool of another process, listed late)
-                spool.drain(applier.con, inbox)
+                spool.drain(applier.con, inbox, refresh_rollup=False)
+                rollup.keep_up(applier.con)  # once for all the batches the applier stored
             except duckdb_error() as exc:
                 raise spool.CannotWrite(f"{db}: cannot write the database ({spool.why(exc)})") from exc
         receipts = spool.apply_or_wait(db, inbox, [sid for _, sid in spooled], settings.get_float("INGEST_WAIT")) \
@@ -575,8 +615,10 @@ def _ingest_file(path: Path, args, batch_rows: int, inbox: Path, applier: _Appli
                 return 1
             spooled.append((path, sid))
             records += prepared.read
+            share = prepared.done
+            del prepared  # not held while the next batch is read
             applier.submit(sid)
-            bar.update(records, share=prepared.done)
+            bar.update(records, share=share)
     except readers.UnreadableFile as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

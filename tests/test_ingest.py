@@ -241,3 +241,16 @@ def test_a_nul_byte_quarantines_its_record_and_keeps_the_rest(tmp_path):
     assert prepared.quarantine[["record_no", "reason"]].values.tolist() == [
         [6, "NUL byte in the record (a damaged export?)"]]
     assert "\x00" in prepared.quarantine["raw"][0]
+
+
+def test_a_column_of_mixed_date_formats_parses_each_value_as_it_would_alone():
+    """parse_dates tries the first value's format first: the result must not depend on the order."""
+    values = ["2026-03-21 14:05:00", "21.03.2026 14:05", None, "21/03/2026", "46102", "46102.5",
+              "2026-03-21T14:05:00+03:00", "21.03.26", " 21.03.2026 ", "32.13.2026 10:00", "", "2026",
+              "21.03.2026 14:05:07", "1.2.2026"]
+    column = ingest.parse_dates(pd.Series(values, dtype=object), "Asia/Almaty")
+    alone = [ingest.parse_dates(pd.Series([v], dtype=object), "Asia/Almaty").iloc[0] for v in values]
+    assert column.tolist() == alone
+    assert column.iloc[0] == pd.Timestamp("2026-03-21 09:05", tz="UTC") and column.iloc[1] == column.iloc[0]
+    assert column.isna().tolist() == [False, False, True, False, False, False, False, False, False, True, True,
+                                      False, False, False]

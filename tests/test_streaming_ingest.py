@@ -111,6 +111,31 @@ def test_a_rerun_of_the_same_file_adds_nothing(tmp_path, monkeypatch, capsys):
     con.close()
 
 
+def test_an_overlapping_export_stores_only_its_new_rows(tmp_path, capsys):
+    """A second export repeating rows already stored (its batches are new, so the batch keys do not
+    catch it): the fast insert is refused by the unique index and the batch applied again skipping
+    the stored rows; the rest are stored, each with one 'created' event, and the rollup is fresh."""
+    from pipeline import rollup
+
+    db = tmp_path / "o.duckdb"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(HEADER + "".join(f"{i};01.02.2026 10:00;Абайский район;Яма у дома {i};\n"
+                                      for i in range(1, 21)), encoding="utf-8")
+    second.write_text(HEADER + "".join(f"{i};01.02.2026 10:00;Абайский район;Яма у дома {i};\n"
+                                       for i in range(15, 31)), encoding="utf-8")
+    assert main(["ingest", str(first), "--db", str(db), "--source", "hotline_109", "--no-classify"]) == 0
+    assert main(["ingest", str(second), "--db", str(db), "--source", "hotline_109", "--no-classify"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == "read=16 inserted=10 duplicates=6 quarantined=0"
+    con = store.connect(db)
+    ids = [r[0] for r in con.execute("SELECT source_id FROM submissions ORDER BY id").fetchall()]
+    assert ids == [str(i) for i in range(1, 31)]
+    assert con.execute("SELECT count(*), count(DISTINCT submission_id) FROM events "
+                       "WHERE field = 'created'").fetchall() == [(30, 30)]
+    assert events.inconsistencies(con).empty and rollup.fresh(con)
+    con.close()
+
+
 def test_a_crash_half_way_then_a_rerun_stores_each_record_once(tmp_path, monkeypatch, capsys):
     path = _csv(tmp_path / "calls.csv")
     reference, _ = _store(path, tmp_path / "ref.duckdb", None)
@@ -213,3 +238,57 @@ def test_the_overview_leaves_pending_rows_out_of_the_shares_and_says_how_many(tm
     shares = overview.category_shares(con, feb)
     assert shares["n"].sum() == 10 and shares.attrs["pending"] == stored - 10
     assert round(shares["counted_pct"].sum()) == 100
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_batches_waiting_together_are_stored_as_one_by_one(tmp_path, monkeypatch, repeat):
+    """Batches spooled faster than they are applied go in one transaction (spool.apply_pending_together);
+    the rows (ids in file order), events, quarantine and counts are those of applying them one at a
+    time. With a row already stored (`repeat`) the group falls back to one by one."""
+    from pipeline import inbox as inbox_files
+
+    path = _csv(tmp_path / "calls.csv")
+    now = pd.Timestamp("2026-03-01", tz="UTC")
+    numbers = iter(range(1000))  # spool ids in the order they are made (real ones: by the second)
+    monkeypatch.setattr(inbox_files, "new_spool_id", lambda: f"20260301T000000-{next(numbers):04d}")
+
+    def run(db, together):
+        con = store.connect(db)
+        inbox = settings.inbox_path(db)
+        if repeat:  # a row of the file already stored by an earlier export
+            con.execute("INSERT INTO submissions (source, source_id, received_at, text) "
+                        "VALUES ('hotline_109', '10', '2026-01-01 10:00+05', 'earlier')")
+            events.record_created(con)
+        receipts = []
+        for prepared in ingest.prepare_batches(path, "hotline_109", now=now, batch_rows=10, classify=False):
+            spool.write(prepared, inbox)
+            if not together:
+                receipts += spool.drain(con, inbox)
+        if together:
+            receipts = spool.drain(con, inbox)
+        # run ids compared by their batch: a group refused and rolled back used up sequence numbers
+        stored = con.execute("SELECT source_id, text, received_at, district, category_source, r.batch_key "
+                             "FROM submissions s LEFT JOIN ingest_runs r ON r.id = s.ingest_run_id "
+                             "ORDER BY s.id").fetchall()
+        created = con.execute("SELECT s.source_id, e.new FROM events e JOIN submissions s ON s.id = e.submission_id "
+                              "WHERE e.field = 'created' ORDER BY s.id").fetchall()
+        runs = con.execute("SELECT read_count, inserted_count, duplicate_count, quarantined_count, batch_key "
+                           "FROM ingest_runs ORDER BY id").fetchall()
+        quarantine = con.execute("SELECT r.batch_key, record_no, raw, reason FROM quarantine q "
+                                 "JOIN ingest_runs r ON r.id = q.ingest_run_id ORDER BY record_no").fetchall()
+        assert events.inconsistencies(con).empty and not list(inbox.glob("*.spool"))
+        con.close()
+        return receipts, stored, created, runs, quarantine
+
+    one = run(tmp_path / "one.duckdb", together=False)
+    calls = []
+    original = spool._insert_pending_many
+    spool._insert_pending_many = lambda con, todo: calls.append(len(todo)) or original(con, todo)
+    try:
+        together = run(tmp_path / "together.duckdb", together=True)
+    finally:
+        spool._insert_pending_many = original
+    assert calls == [spool.PENDING_TOGETHER]  # 5 batches: 4 together (or refused, then one by one), then 1
+    assert together[1:] == one[1:]
+    assert [{k: r[k] for k in ("read", "inserted", "duplicates", "quarantined")} for r in together[0]] == \
+           [{k: r[k] for k in ("read", "inserted", "duplicates", "quarantined")} for r in one[0]]
