@@ -82,6 +82,16 @@ def test_fourth_heldout_fixture_of_long_letters_with_hard_negatives_pairwise_pre
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
+@pytest.mark.xfail(strict=True, reason="blind fixture, measured, not tuned on: recall 0.767 (P 0.953) after "
+                   "group-precise; 0.742 / 0.728 before it; long letters of one idea that share few words still part")
+def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
+    """A fifth held-out fixture, written blind (161 letters of 335-399 characters in ten other cities,
+    ru/kk/mixed, a third of the ideas hard negatives) and only measured: the honest figure for
+    long letters. Its errors were not read; the xfail goes when a change made elsewhere passes it."""
+    p, r = pooled("ideas_heldout5.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
 def test_a_place_asked_for_other_things_or_a_thing_asked_for_in_another_city_parts_ideas():
     stairs = "В переходе на Райымбека разрушены ступени. Прошу отремонтировать лестницу в переходе."
     light = "В переходе на Райымбека темно. Прошу поставить фонари в переходе."
