@@ -43,6 +43,8 @@ st.caption(t("ideas.summary", n=int(row["supporters"]), first=cases.day(row["fir
 if isinstance(row["answer"], str) and row["answer"]:
     st.text(t("ideas.answer_was") + " " + row["answer"])
 proposals = ui.members(idea, viewer)
+if len(proposals) < int(row["supporters"]):
+    st.caption(t("ideas.members_shown", shown=len(proposals), n=int(row["supporters"])))
 st.dataframe(ui.members_table(proposals), hide_index=True)
 
 if viewer.can("idea:group"):

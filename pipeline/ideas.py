@@ -1539,14 +1539,23 @@ def top_in(con, f, limit: int = 5) -> pd.DataFrame:
     return frame
 
 
-def members(con, idea_id: int, viewer=None) -> pd.DataFrame:
-    """The proposals of an idea, newest first: id, received_at, district, placement, language,
-    pinned, text (masked for the viewer), contact (hidden for the viewer)."""
-    frame = con.execute("""
-        SELECT s.id, s.received_at, s.district, s.placement, s.language, m.pinned, s.text, s.contact
+MEMBERS_SHOWN = 200  # proposals of one idea listed on the page, newest first (the count says how many in all)
+
+
+def members(con, idea_id: int, viewer=None, limit: int | None = MEMBERS_SHOWN) -> pd.DataFrame:
+    """The proposals of an idea, newest first (the newest `limit`, or all): id, received_at,
+    district, placement, language, pinned, text (masked for the viewer), contact (hidden for the
+    viewer). Texts are fetched by id for the listed ones only: an idea of the 10M demo has 20,000
+    proposals, and masking every text took seconds."""
+    window = "" if limit is None else f" LIMIT {int(limit)}"
+    head = con.execute(f"""
+        SELECT s.id, m.pinned
         FROM idea_members m JOIN submissions s ON s.id = m.submission_id
-        WHERE m.idea_id = ? AND m.kind = 'idea' ORDER BY s.received_at DESC, s.id DESC""", [idea_id]).df()
-    return privacy.for_viewer(frame, viewer)
+        WHERE m.idea_id = ? AND m.kind = 'idea' ORDER BY s.received_at DESC, s.id DESC{window}""", [idea_id]).df()
+    rows = by_ids(con, ("id", "received_at", "district", "placement", "language", "text", "contact"),
+                  head["id"].astype(int).tolist())
+    rows.insert(5, "pinned", head["pinned"].to_numpy() if len(head) else pd.Series(dtype=bool))
+    return privacy.for_viewer(rows, viewer)
 
 
 def accepted(con) -> pd.DataFrame:

@@ -246,6 +246,18 @@ def test_merge_and_split_survive_a_regroup_and_need_the_permission(con):
     assert idea_of(con, LIGHT[2]) == new != light
 
 
+def test_an_ideas_proposals_are_listed_newest_first_the_newest_few_when_many(con):
+    add(con, LIGHT)
+    ideas.regroup(con)
+    idea = idea_of(con, LIGHT[0])
+    every = ideas.members(con, idea, staff("operator"), limit=None)
+    assert len(every) == len(LIGHT) and set(every["text"]) == set(LIGHT)
+    assert list(every["received_at"]) == sorted(every["received_at"], reverse=True)
+    newest = ideas.members(con, idea, staff("operator"), limit=2)
+    pd.testing.assert_frame_equal(newest, every.head(2))
+    assert list(newest.columns) == ["id", "received_at", "district", "placement", "language", "pinned", "text", "contact"]
+
+
 def test_decisions_are_checked(con):
     add(con, POOL)
     ideas.regroup(con)
