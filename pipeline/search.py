@@ -280,6 +280,28 @@ def doc_key(text: str) -> str:
     return " " + " ".join(sorted(found)) + " " if found else " "
 
 
+def piece_terms(pieces: list[str]) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    """`doc_terms` of whitespace-free pieces of texts: for each (signs, plain, kazakh), where `plain`
+    and `kazakh` are the piece's term ids read without and with Kazakh signs, and `signs` has bit 1
+    for a Kazakh-only letter or a common Kazakh word, 2 for a Latin i, 4 for a word with a
+    Kazakh-only letter. A text (within MAX_CHARS) has Kazakh signs when a piece has bit 1, or one
+    has 2 and one has 4; its terms are then the sorted union of its pieces' `kazakh`, else of their
+    `plain`: no step of `doc_key` crosses whitespace (pipeline.textbatch relies on it)."""
+    lowered = [_lowered(p) for p in pieces]
+    distinct = [set(_words(low)) for low in lowered]
+    for _ in range(2):  # twice: a fill that reaches _CACHE_LIMIT starts the cache over
+        missing = list(set().union(*distinct).difference(_CACHE[0]))
+        if missing:
+            _fill(missing)
+    out = []
+    for low, words in zip(lowered, distinct):
+        signs = ((_KK_LETTER.search(low) is not None or not _KK_PLAIN_SIGNS.isdisjoint(words))
+                 | ("i" in low) << 1 | any(not _KK_LETTERS.isdisjoint(w) for w in words) << 2)
+        plain, kazakh = ({term_id(s) for w in words for s in cache[w] if s} for cache in _CACHE)
+        out.append((signs, tuple(sorted(plain)), tuple(sorted(kazakh))))
+    return out
+
+
 def term_id(stem: str) -> int:
     """A stem as the unsigned 32-bit number the store keeps (CRC-32 of its UTF-8): a list of
     numbers is searched about five times faster than a string of stems, and at 50 stems a text

@@ -37,7 +37,7 @@ _ABBREVIATION = re.compile(r"\b(?:" + "|".join(sorted(_ABBREVIATIONS, key=len, r
 _ABBREVIATION_PROBES = tuple(f" {w} " for w in [*_ABBREVIATIONS, "пар"])
 
 
-def _spell_out_abbreviations(text: str) -> str:
+def spell_out_abbreviations(text: str) -> str:
     """Most texts hold none: a few substring probes (C speed) spare them the regex."""
     padded = f" {text} "
     if any(probe in padded for probe in _ABBREVIATION_PROBES):
@@ -69,13 +69,43 @@ def _placeholders(text: str) -> str:
 
 
 def normalize_text(text: str) -> str:
+    return spell_out_abbreviations(normalize_piece(text))
+
+
+def normalize_piece(text: str) -> str:
+    """normalize_text without spelling out abbreviations (which looks at a word's neighbours).
+    Apart from entities, tags, links, e-mails (`crosses_whitespace`) and phone numbers
+    (`has_phone`), no step here crosses whitespace: a text's result is its whitespace-separated pieces' results joined by
+    spaces (pipeline.textbatch relies on it)."""
     if "&" in text:
         text = html.unescape(text)
     text = text.replace("\xa0", " ")
     if _LATIN.search(text):  # most texts have no Latin letters at all
         text = _latin_lookalikes_to_cyrillic(text)
     text = _placeholders(text.lower().replace("ё", "е"))
-    return _spell_out_abbreviations(_NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip())
+    return _NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip()
+
+
+def crosses_whitespace(piece: str) -> bool:
+    """Whether `normalize_piece` of a text holding this whitespace-free piece may work across
+    pieces: an entity, a tag, a link or an e-mail may start in it (a superset of `_placeholders`'
+    own tests). Phone numbers, which may too, are `phone_may_start` and then `has_phone`."""
+    if "&" in piece or "<" in piece or "@" in piece:
+        return True
+    low = piece.lower()
+    return "http" in low or "www." in low
+
+
+def phone_may_start(piece: str) -> bool:
+    return "8" in piece or "+7" in piece
+
+
+def has_phone(text: str) -> bool:
+    return _PHONE.search(text) is not None
+
+
+# normalize_text is normalize_piece for a text none of whose words is one of these
+ABBREVIATION_WORDS = frozenset([*_ABBREVIATIONS, "пар"])
 
 
 def normalize_series(texts: pd.Series) -> pd.Series:
