@@ -276,8 +276,7 @@ def predict_proba(model, texts: Sequence[str], batch=None) -> pd.DataFrame:
         return pd.DataFrame(np.zeros((0, len(model.classes_))), columns=list(model.classes_))
     if textbatch.reproduces(hashing):
         batch = batch if batch is not None else textbatch.Batch(texts)
-        rest = model[1:]
-        proba = np.vstack([rest.predict_proba(batch.features(hashing, a, min(a + CHUNK, len(texts))))
+        proba = np.vstack([_proba_of_features(model, batch.features(hashing, a, min(a + CHUNK, len(texts))))
                            for a in range(0, len(texts), CHUNK)])
         return pd.DataFrame(proba, columns=list(model.classes_))
     # Only the start of a text is hashed (FEATURE_CHARS): normalising a whole 50-page letter is wasted.
@@ -286,6 +285,78 @@ def predict_proba(model, texts: Sequence[str], batch=None) -> pd.DataFrame:
     chunks = [norm[i:i + CHUNK] for i in range(0, len(norm), CHUNK)]
     proba = np.vstack([model.predict_proba(c.tolist()) for c in chunks])
     return pd.DataFrame(proba, columns=list(model.classes_))
+
+
+def _proba_of_features(model, X) -> np.ndarray:
+    """model.predict_proba from the hashed features X. A sigmoid-calibrated head whose classifiers
+    keep sparse weights (build_pipeline's) gets all their decision values from one product of X's
+    rows with their weights side by side, dense, on the columns any of them uses; then each
+    calibrated classifier and the mean as scikit-learn computes them. Each decision value is the
+    same sum of the same products in the same order (a zero weight adds an exact 0.0), so the
+    numbers are the same, in about a fifth of the time (one pass over X; no sparse weight rows to
+    chase). tests/test_textbatch.py compares them with model.predict_proba."""
+    import scipy.sparse as sp
+
+    *transforms, (_, head) = model.steps[1:]
+    for _, step in transforms:
+        X = step.transform(X)
+    stacked = _stacked_weights(head)
+    if stacked is None:
+        return head.predict_proba(X)
+    support_of, weights, widths = stacked
+    column = support_of[X.indices]
+    kept = column >= 0  # columns no classifier weighs add nothing
+    indptr = np.concatenate([[0], np.cumsum(kept)])[X.indptr]
+    compact = sp.csr_matrix((X.data[kept], column[kept], indptr), shape=(X.shape[0], weights.shape[0]))
+    scores = compact @ weights
+    mean = np.zeros((X.shape[0], head.classes_.shape[0]))
+    for calibrated, a, b in zip(head.calibrated_classifiers_, widths, widths[1:]):
+        mean += _with_scores(calibrated, scores[:, a:b] + calibrated.estimator.intercept_).predict_proba(X)
+    mean /= len(head.calibrated_classifiers_)
+    return mean
+
+
+def _with_scores(calibrated, scores: np.ndarray):
+    """A copy of a calibrated classifier whose estimator answers decision_function with `scores`."""
+    import copy
+
+    estimator = copy.copy(calibrated.estimator)
+
+    def decision_function(X):
+        return scores.reshape(-1) if scores.shape[1] == 1 else scores
+
+    estimator.decision_function = decision_function
+    twin = copy.copy(calibrated)
+    twin.estimator = estimator
+    return twin
+
+
+_stacked: dict[int, tuple] = {}
+
+
+def _stacked_weights(head):
+    """(feature -> row or -1, the weights' transposes on those rows side by side, column bounds), or
+    None for a head this does not apply to. Cached for the last head (the loaded model's); about
+    50 MB for a model trained on the corpus (~120,000 columns in use, 3 x 19 classes)."""
+    key = id(head)
+    if key in _stacked and _stacked[key][0] is head:
+        return _stacked[key][1]
+    import scipy.sparse as sp
+    from sklearn.calibration import CalibratedClassifierCV
+
+    made = None
+    if type(head) is CalibratedClassifierCV and head.method == "sigmoid":
+        coefs = [c.estimator.coef_ for c in head.calibrated_classifiers_]
+        if all(sp.issparse(c) and c.format == "csr" and c.dtype == np.float64 for c in coefs):
+            support = np.unique(np.concatenate([c.indices for c in coefs]))
+            support_of = np.full(coefs[0].shape[1], -1, dtype=np.int64)
+            support_of[support] = np.arange(len(support))
+            weights = sp.hstack([c.T.tocsr()[support] for c in coefs], format="csr").toarray()
+            widths = np.concatenate([[0], np.cumsum([c.shape[0] for c in coefs])]).tolist()
+            made = (support_of, weights, widths)
+    _stacked.clear()
+    _stacked[key] = (head, made)
+    return made
 
 
 PARALLEL_FROM = 40000  # below this, starting worker processes costs more than it saves
