@@ -271,9 +271,9 @@ def predict_proba(model, texts: Sequence[str], batch=None) -> pd.DataFrame:
     the split other consumers share; a model of build_pipeline gets its features from it."""
     from pipeline import textbatch
 
-    hashing = model.steps[0][1]
     if not len(texts):
         return pd.DataFrame(np.zeros((0, len(model.classes_))), columns=list(model.classes_))
+    hashing = model.steps[0][1] if hasattr(model, "steps") else None
     if textbatch.reproduces(hashing):
         batch = batch if batch is not None else textbatch.Batch(texts)
         proba = np.vstack([_proba_of_features(model, batch.features(hashing, a, min(a + CHUNK, len(texts))))
