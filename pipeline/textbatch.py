@@ -33,7 +33,7 @@ PIECES_LIMIT = 1_000_000
 STEM_BITS = 21  # a stem bigram's key is its two stem ids in 42 bits, so it sorts with its position  # distinct pieces cached before the cache starts over (about 0.3 GB)
 
 # flags of a piece
-_KK_SIGN, _LATIN_I, _KK_WORD, _CROSSES, _PHONE, _ABBREVIATION = 1, 2, 4, 8, 16, 32
+_KK_SIGN, _LATIN_I, _KK_WORD, _CROSSES, _PHONE, _ABBREVIATION, _PHONE_OPEN, _PHONE_CLOSE = 1, 2, 4, 8, 16, 32, 64, 128
 
 
 class _Grow:
@@ -150,8 +150,9 @@ class _Vocabulary:
         kazakh = np.fromiter((len(t[2]) for t in terms), dtype=np.int64, count=len(terms))
         first_term = self.term_ids.extend(list(chain.from_iterable(t[1] + t[2] for t in terms)))
         term_starts = first_term + np.cumsum(plain + kazakh) - plain - kazakh
-        flags = [signs | _CROSSES * textnorm.crosses_whitespace(piece) | _PHONE * textnorm.phone_may_start(piece)
+        flags = [signs | _CROSSES * textnorm.crosses_whitespace(piece)
                  | _ABBREVIATION * (not textnorm.ABBREVIATION_WORDS.isdisjoint(words))
+                 | sum(bit * sign for bit, sign in zip((_PHONE, _PHONE_OPEN, _PHONE_CLOSE), textnorm.phone_signs(piece)))
                  for piece, (signs, _, _), words in zip(pieces, terms, split)]
         first = self.lang.extend([classify.language_counts(piece) for piece in pieces])
         self.flags.extend(flags)
@@ -372,7 +373,8 @@ class Batch:
         length = norm[:, 1] + np.maximum(norm[:, 0] - 1, 0)  # of the normalised text
         flags = self._sums_of_bits(ids, a, b)
         piece_wise = ((flags & _CROSSES) == 0) & (length <= classify.FEATURE_CHARS)
-        for k in np.flatnonzero(piece_wise & ((flags & _PHONE) > 0)).tolist():
+        phone = ((flags & _PHONE) > 0) | (((flags & _PHONE_OPEN) > 0) & ((flags & _PHONE_CLOSE) > 0))
+        for k in np.flatnonzero(piece_wise & phone).tolist():
             piece_wise[k] = not textnorm.has_phone(self.texts[self.whole[a + k]])
         # the texts read piece by piece: their words are their pieces' words
         fast = piece_wise & ((flags & _ABBREVIATION) == 0)

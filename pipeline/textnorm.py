@@ -89,15 +89,27 @@ def normalize_piece(text: str) -> str:
 def crosses_whitespace(piece: str) -> bool:
     """Whether `normalize_piece` of a text holding this whitespace-free piece may work across
     pieces: an entity, a tag, a link or an e-mail may start in it (a superset of `_placeholders`'
-    own tests). Phone numbers, which may too, are `phone_may_start` and then `has_phone`."""
+    own tests). Phone numbers, which may too, are `phone_signs` and then `has_phone`."""
     if "&" in piece or "<" in piece or "@" in piece:
         return True
     low = piece.lower()
     return "http" in low or "www." in low
 
 
-def phone_may_start(piece: str) -> bool:
-    return "8" in piece or "+7" in piece
+# A phone number (_PHONE) in a text has "+7" or "8", then maybe "(" or "-", then "7" in one piece, or
+# a piece ending in "+7" or "8" (and maybe "(" or "-") and a later one starting with a "7" (idem).
+_PHONE_WITHIN = re.compile(r"(?:\+7|8)[(-]*7")
+_PHONE_OPEN = re.compile(r"(?:\+7|8)[(-]*$")
+_PHONE_CLOSE = re.compile(r"^[(-]*7")
+
+
+def phone_signs(piece: str) -> tuple[bool, bool, bool]:
+    """(a phone number may start and go on in this piece, may start at its end, may go on at its
+    start): a text may hold one (`has_phone`) only with the first, or with the second and the third."""
+    if "8" not in piece and "+7" not in piece:
+        return False, False, _PHONE_CLOSE.match(piece) is not None
+    return (_PHONE_WITHIN.search(piece) is not None, _PHONE_OPEN.search(piece) is not None,
+            _PHONE_CLOSE.match(piece) is not None)
 
 
 def has_phone(text: str) -> bool:
