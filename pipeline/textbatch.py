@@ -7,7 +7,8 @@ search.doc_terms (search terms). This module gives exactly what they give, faste
 cases below, none of their steps crosses whitespace, so a text's result is made of the results of
 its pieces (its runs of non-whitespace characters), and each distinct piece is worked out once per
 process. Residents' words are Zipfian: a batch of 50,000 letters holds few pieces not seen before,
-and the per-text work left is a split, a dictionary look-up per piece and array arithmetic.
+and the per-text work left is a split and a hash look-up per piece (in Arrow, without a Python
+object per piece) and array arithmetic over the batch.
 
 What does cross whitespace is detected and done per text, by the definitions themselves: HTML
 entities, tags, links, e-mails and phone numbers, and abbreviations (pipeline.textnorm), a
@@ -29,8 +30,8 @@ from pipeline import classify, search, textnorm
 # Every prefix a step reads is at least this long: a text within it is read whole by all of them.
 WHOLE_CHARS = min(classify.RAW_CHARS, classify.LANGUAGE_CHARS, search.MAX_CHARS)
 SPLIT_CHUNK = 10_000  # texts split at a time
-PIECES_LIMIT = 1_000_000
-STEM_BITS = 21  # a stem bigram's key is its two stem ids in 42 bits, so it sorts with its position  # distinct pieces cached before the cache starts over (about 0.3 GB)
+PIECES_LIMIT = 200_000  # distinct pieces cached before the cache starts over (~200 MB if all are new words)
+STEM_BITS = 21  # a stem bigram's key is its two stem ids in 42 bits, so it sorts with its position
 
 # flags of a piece
 _KK_SIGN, _LATIN_I, _KK_WORD, _CROSSES, _PHONE, _ABBREVIATION, _PHONE_OPEN, _PHONE_CLOSE = 1, 2, 4, 8, 16, 32, 64, 128
