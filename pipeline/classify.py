@@ -276,8 +276,9 @@ def predict_proba(model, texts: Sequence[str], batch=None) -> pd.DataFrame:
     hashing = model.steps[0][1] if hasattr(model, "steps") else None
     if textbatch.reproduces(hashing):
         batch = batch if batch is not None else textbatch.Batch(texts)
-        proba = np.vstack([_proba_of_features(model, batch.features(hashing, a, min(a + CHUNK, len(texts))))
-                           for a in range(0, len(texts), CHUNK)])
+        rows = textbatch.FEATURE_ROWS
+        proba = np.vstack([_proba_of_features(model, batch.features(hashing, a, min(a + rows, len(texts))))
+                           for a in range(0, len(texts), rows)])
         return pd.DataFrame(proba, columns=list(model.classes_))
     # Only the start of a text is hashed (FEATURE_CHARS): normalising a whole 50-page letter is wasted.
     texts = [t[:RAW_CHARS] if isinstance(t, str) else t for t in texts]

@@ -30,6 +30,7 @@ from pipeline import classify, search, textnorm
 # Every prefix a step reads is at least this long: a text within it is read whole by all of them.
 WHOLE_CHARS = min(classify.RAW_CHARS, classify.LANGUAGE_CHARS, search.MAX_CHARS)
 SPLIT_CHUNK = 10_000  # texts split at a time
+FEATURE_ROWS = 4096  # texts whose features are made at once: little memory, and their sort keys fit 32 bits
 PIECES_LIMIT = 200_000  # distinct pieces cached before the cache starts over (~200 MB if all are new words)
 STEM_BITS = 21  # a stem bigram's key is its two stem ids in 42 bits, so it sorts with its position
 
@@ -74,17 +75,19 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n: int, n_features: int) -> sp.csr_
     """The count matrix of (row, column) pairs in canonical form (sorted, summed), as FeatureHasher
     makes it: one sort of row-and-column keys instead of a sort per row."""
     bits = max(n_features - 1, 1).bit_length()
-    if (n - 1).bit_length() + bits > 63:
+    width = max(n - 1, 1).bit_length() + bits
+    if width > 63:
         X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n_features))
         X.sum_duplicates()
         return X
-    keys = np.sort(rows << bits | cols)
+    kind = np.uint32 if width <= 32 else np.int64  # (FEATURE_ROWS rows of 2**20 columns: 32 bits)
+    keys = np.sort(rows.astype(kind) << kind(bits) | cols.astype(kind))
     starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else np.zeros(0, np.int64)
     counts = np.diff(np.append(starts, len(keys))).astype(np.float64)
     keys = keys[starts]
     indptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(keys >> bits, minlength=n), out=indptr[1:])
-    X = sp.csr_matrix((counts, (keys & ((1 << bits) - 1)).astype(np.int32), indptr), shape=(n, n_features))
+    np.cumsum(np.bincount(keys >> kind(bits), minlength=n), out=indptr[1:])
+    X = sp.csr_matrix((counts, (keys & kind((1 << bits) - 1)).astype(np.int32), indptr), shape=(n, n_features))
     X.has_canonical_format = True
     return X
 
