@@ -211,6 +211,16 @@ def _fill(words: list[str]) -> None:
             plain_cache[w] = kk_cache[w] = (_kk_stem(w),)
 
 
+def _ensure(words) -> None:
+    """Every one of `words` cached: the missing ones filled, again when that fill started the cache
+    over (it reached _CACHE_LIMIT and dropped the words cached before it)."""
+    for _ in range(2):
+        missing = [w for w in set(words) if w not in _CACHE[0]]
+        if not missing:
+            return
+        _fill(missing)
+
+
 def _lowered(text: str) -> str:
     text = text.lower()
     return text.replace("ё", "е") if "ё" in text else text
@@ -275,7 +285,7 @@ def doc_key(text: str) -> str:
     try:
         found = set(chain.from_iterable(map(cache.__getitem__, distinct)))
     except KeyError:
-        _fill([w for w in distinct if w not in cache])
+        _ensure(distinct)
         found = set(chain.from_iterable(map(cache.__getitem__, distinct)))
     return " " + " ".join(sorted(found)) + " " if found else " "
 
@@ -289,15 +299,19 @@ def piece_terms(pieces: list[str]) -> list[tuple[int, tuple[int, ...], tuple[int
     `plain`: no step of `doc_key` crosses whitespace (pipeline.textbatch relies on it)."""
     lowered = [_lowered(p) for p in pieces]
     distinct = [set(_words(low)) for low in lowered]
-    for _ in range(2):  # twice: a fill that reaches _CACHE_LIMIT starts the cache over
-        missing = list(set().union(*distinct).difference(_CACHE[0]))
-        if missing:
-            _fill(missing)
+    missing = list(set().union(*distinct).difference(_CACHE[0]))
+    if missing:  # Snowball takes them as one list
+        _fill(missing)
     out = []
     for low, words in zip(lowered, distinct):
         signs = ((_KK_LETTER.search(low) is not None or not _KK_PLAIN_SIGNS.isdisjoint(words))
                  | ("i" in low) << 1 | any(not _KK_LETTERS.isdisjoint(w) for w in words) << 2)
-        plain, kazakh = ({term_id(s) for w in words for s in cache[w] if s} for cache in _CACHE)
+        plain, kazakh = set(), set()
+        for w in words:
+            if w not in _CACHE[0]:  # emptied by a fill that reached _CACHE_LIMIT
+                _fill([w])
+            plain.update(term_id(s) for s in _CACHE[0][w] if s)
+            kazakh.update(term_id(s) for s in _CACHE[1][w] if s)
         out.append((signs, tuple(sorted(plain)), tuple(sorted(kazakh))))
     return out
 
@@ -319,9 +333,7 @@ def query_groups(q: str) -> list[tuple[str, ...]]:
     key holds a stem of every group. A query word may be either language, so its group holds both
     readings."""
     words = _words(_lowered(q or ""))
-    missing = [w for w in set(words) if w not in _CACHE[0]]
-    if missing:
-        _fill(missing)
+    _ensure(words)
     groups: list[tuple[str, ...]] = []
     for w in words:
         group = _CACHE[True][w]
@@ -356,9 +368,7 @@ def _matched(text: str, wanted: set[str]) -> list[tuple[int, int, frozenset[str]
     found = [(m.start(), m.end(), _fix_lookalikes(m.group(0).lower().replace("ё", "е")))
              for m in _WORD_ANYCASE.finditer(text)]
     words = {w for _, _, w in found}
-    missing = [w for w in words if w not in _CACHE[0]]
-    if missing:
-        _fill(missing)
+    _ensure(words)
     cache = _CACHE[_kazakh_context(words)]
     hits = []
     for a, b, w in found:

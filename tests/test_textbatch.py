@@ -88,3 +88,15 @@ def test_the_fast_head_gives_the_pipelines_probabilities(texts):
     assert list(got.columns) == list(model.classes_)
     assert np.array_equal(got.to_numpy(), want)  # bit for bit, not approximately
     assert classify.predict_proba(model, []).shape == (0, len(model.classes_))
+
+
+def test_search_terms_when_the_stem_cache_starts_over_mid_text(monkeypatch):
+    """search._fill empties its cache at _CACHE_LIMIT words: the words of a text cached before must
+    be stemmed again, not missing (doc_key raised KeyError there)."""
+    monkeypatch.setattr(search, "_CACHE_LIMIT", 300)
+    rng = random.Random(2)
+    letters = "абвгдежзиклмнопрстуфхцчшэюяқәүұі"
+    texts = [" ".join("".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(40))
+             for _ in range(200)]
+    monkeypatch.setattr(textbatch, "_vocabulary", [])
+    assert textbatch.Batch(texts).search_terms() == [search.doc_terms(t) for t in texts]
