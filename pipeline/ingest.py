@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import classify, readers, reference, rollup, search, settings, sla, store
+from pipeline import classify, readers, reference, rollup, settings, sla, store, textbatch
 
 SOURCES = ("hotline_109", "qr", "web", "import")
 MAX_TEXT = 20000
@@ -373,13 +373,15 @@ def enrich(rows: pd.DataFrame) -> pd.DataFrame:
             rows[col] = pd.Series(dtype=object)
         rows["search_terms"] = pd.Series(dtype=object)
         return rows
-    labels = classify.classify_texts(rows["text"].tolist())
+    texts = rows["text"].tolist()
+    batch = textbatch.Batch(texts)  # split once for the classifier, the language and the search terms
+    labels = classify.classify_texts(texts, batch)
     rows["language"] = labels["language"].to_numpy()
     rows["category"] = labels["category"].to_numpy()
     rows["category_confidence"] = labels["confidence"].to_numpy(dtype=float)
     rows["category_source"] = "model"
     rows["status"] = "new"
-    rows["search_terms"] = [search.doc_terms(t) for t in rows["text"]]
+    rows["search_terms"] = batch.search_terms()
     case = sla.initial_case_fields(rows[["received_at", "category", "text", "district"]])
     for col in ["priority", "department", "feedback_due_at", "due_at"]:
         rows[col] = case[col].to_numpy()

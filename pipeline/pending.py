@@ -43,20 +43,21 @@ TWO_CORES_FROM = 10_000  # rows of a batch from which its second half is enriche
 def _enrich_worker(rows):
     from pipeline import ingest
 
-    return ingest.enrich(rows)
+    return ingest.enrich(rows)[["id", *UPDATED]]  # only what is stored comes back (not the texts)
 
 
 def _enrich(rows):
-    """ingest.enrich on two cores: the second half in the classifier's worker process (the model
-    loaded once per worker), the first here. Everything of a text's enrichment (classification,
-    search terms, priority and deadlines) is Python-bound, so two processes, not threads."""
+    """ingest.enrich's stored columns (id and UPDATED) on two cores: the second half in the
+    classifier's worker process (the model loaded once per worker), the first here. Everything of
+    a text's enrichment (classification, search terms, priority and deadlines) is Python-bound, so
+    two processes, not threads."""
     from pipeline import classify, ingest
 
     if len(rows) < TWO_CORES_FROM or classify.load_model() is None:
-        return ingest.enrich(rows)
+        return ingest.enrich(rows)[["id", *UPDATED]]
     half = (len(rows) + 1) // 2
     second = classify._executor().submit(_enrich_worker, rows.iloc[half:].reset_index(drop=True))
-    first = ingest.enrich(rows.iloc[:half].reset_index(drop=True))
+    first = ingest.enrich(rows.iloc[:half].reset_index(drop=True))[["id", *UPDATED]]
     return pd.concat([first, second.result()], ignore_index=True)
 
 
@@ -66,7 +67,7 @@ def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> i
     rows = _next_batch(con, size)
     if rows.empty:
         return 0
-    enriched = _enrich(rows)[["id", *UPDATED]]
+    enriched = _enrich(rows)
     sets = ", ".join(f"{c} = p.{c}" for c in UPDATED)
     with store.transaction(con):
         con.register("_pending_rows", enriched)

@@ -211,6 +211,16 @@ def _fill(words: list[str]) -> None:
             plain_cache[w] = kk_cache[w] = (_kk_stem(w),)
 
 
+def _ensure(words) -> None:
+    """Every one of `words` cached: the missing ones filled, again when that fill started the cache
+    over (it reached _CACHE_LIMIT and dropped the words cached before it)."""
+    for _ in range(2):
+        missing = [w for w in set(words) if w not in _CACHE[0]]
+        if not missing:
+            return
+        _fill(missing)
+
+
 def _lowered(text: str) -> str:
     text = text.lower()
     return text.replace("ё", "е") if "ё" in text else text
@@ -275,9 +285,35 @@ def doc_key(text: str) -> str:
     try:
         found = set(chain.from_iterable(map(cache.__getitem__, distinct)))
     except KeyError:
-        _fill([w for w in distinct if w not in cache])
+        _ensure(distinct)
         found = set(chain.from_iterable(map(cache.__getitem__, distinct)))
     return " " + " ".join(sorted(found)) + " " if found else " "
+
+
+def piece_terms(pieces: list[str]) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    """`doc_terms` of whitespace-free pieces of texts: for each (signs, plain, kazakh), where `plain`
+    and `kazakh` are the piece's term ids read without and with Kazakh signs, and `signs` has bit 1
+    for a Kazakh-only letter or a common Kazakh word, 2 for a Latin i, 4 for a word with a
+    Kazakh-only letter. A text (within MAX_CHARS) has Kazakh signs when a piece has bit 1, or one
+    has 2 and one has 4; its terms are then the sorted union of its pieces' `kazakh`, else of their
+    `plain`: no step of `doc_key` crosses whitespace (pipeline.textbatch relies on it)."""
+    lowered = [_lowered(p) for p in pieces]
+    distinct = [set(_words(low)) for low in lowered]
+    missing = list(set().union(*distinct).difference(_CACHE[0]))
+    if missing:  # Snowball takes them as one list
+        _fill(missing)
+    out = []
+    for low, words in zip(lowered, distinct):
+        signs = ((_KK_LETTER.search(low) is not None or not _KK_PLAIN_SIGNS.isdisjoint(words))
+                 | ("i" in low) << 1 | any(not _KK_LETTERS.isdisjoint(w) for w in words) << 2)
+        plain, kazakh = set(), set()
+        for w in words:
+            if w not in _CACHE[0]:  # emptied by a fill that reached _CACHE_LIMIT
+                _fill([w])
+            plain.update(term_id(s) for s in _CACHE[0][w] if s)
+            kazakh.update(term_id(s) for s in _CACHE[1][w] if s)
+        out.append((signs, tuple(sorted(plain)), tuple(sorted(kazakh))))
+    return out
 
 
 def term_id(stem: str) -> int:
@@ -297,9 +333,7 @@ def query_groups(q: str) -> list[tuple[str, ...]]:
     key holds a stem of every group. A query word may be either language, so its group holds both
     readings."""
     words = _words(_lowered(q or ""))
-    missing = [w for w in set(words) if w not in _CACHE[0]]
-    if missing:
-        _fill(missing)
+    _ensure(words)
     groups: list[tuple[str, ...]] = []
     for w in words:
         group = _CACHE[True][w]
@@ -334,9 +368,7 @@ def _matched(text: str, wanted: set[str]) -> list[tuple[int, int, frozenset[str]
     found = [(m.start(), m.end(), _fix_lookalikes(m.group(0).lower().replace("ё", "е")))
              for m in _WORD_ANYCASE.finditer(text)]
     words = {w for _, _, w in found}
-    missing = [w for w in words if w not in _CACHE[0]]
-    if missing:
-        _fill(missing)
+    _ensure(words)
     cache = _CACHE[_kazakh_context(words)]
     hits = []
     for a, b, w in found:

@@ -37,7 +37,7 @@ _ABBREVIATION = re.compile(r"\b(?:" + "|".join(sorted(_ABBREVIATIONS, key=len, r
 _ABBREVIATION_PROBES = tuple(f" {w} " for w in [*_ABBREVIATIONS, "пар"])
 
 
-def _spell_out_abbreviations(text: str) -> str:
+def spell_out_abbreviations(text: str) -> str:
     """Most texts hold none: a few substring probes (C speed) spare them the regex."""
     padded = f" {text} "
     if any(probe in padded for probe in _ABBREVIATION_PROBES):
@@ -69,13 +69,55 @@ def _placeholders(text: str) -> str:
 
 
 def normalize_text(text: str) -> str:
+    return spell_out_abbreviations(normalize_piece(text))
+
+
+def normalize_piece(text: str) -> str:
+    """normalize_text without spelling out abbreviations (which looks at a word's neighbours).
+    Apart from entities, tags, links, e-mails (`crosses_whitespace`) and phone numbers
+    (`has_phone`), no step here crosses whitespace: a text's result is its whitespace-separated pieces' results joined by
+    spaces (pipeline.textbatch relies on it)."""
     if "&" in text:
         text = html.unescape(text)
     text = text.replace("\xa0", " ")
     if _LATIN.search(text):  # most texts have no Latin letters at all
         text = _latin_lookalikes_to_cyrillic(text)
     text = _placeholders(text.lower().replace("ё", "е"))
-    return _spell_out_abbreviations(_NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip())
+    return _NON_WORD.sub(" ", _REPEAT.sub(r"\1", text)).strip()
+
+
+def crosses_whitespace(piece: str) -> bool:
+    """Whether `normalize_piece` of a text holding this whitespace-free piece may work across
+    pieces: an entity, a tag, a link or an e-mail may start in it (a superset of `_placeholders`'
+    own tests). Phone numbers, which may too, are `phone_signs` and then `has_phone`."""
+    if "&" in piece or "<" in piece or "@" in piece:
+        return True
+    low = piece.lower()
+    return "http" in low or "www." in low
+
+
+# A phone number (_PHONE) in a text has "+7" or "8", then maybe "(" or "-", then "7" in one piece, or
+# a piece ending in "+7" or "8" (and maybe "(" or "-") and a later one starting with a "7" (idem).
+_PHONE_WITHIN = re.compile(r"(?:\+7|8)[(-]*7")
+_PHONE_OPEN = re.compile(r"(?:\+7|8)[(-]*$")
+_PHONE_CLOSE = re.compile(r"^[(-]*7")
+
+
+def phone_signs(piece: str) -> tuple[bool, bool, bool]:
+    """(a phone number may start and go on in this piece, may start at its end, may go on at its
+    start): a text may hold one (`has_phone`) only with the first, or with the second and the third."""
+    if "8" not in piece and "+7" not in piece:
+        return False, False, _PHONE_CLOSE.match(piece) is not None
+    return (_PHONE_WITHIN.search(piece) is not None, _PHONE_OPEN.search(piece) is not None,
+            _PHONE_CLOSE.match(piece) is not None)
+
+
+def has_phone(text: str) -> bool:
+    return _PHONE.search(text) is not None
+
+
+# normalize_text is normalize_piece for a text none of whose words is one of these
+ABBREVIATION_WORDS = frozenset([*_ABBREVIATIONS, "пар"])
 
 
 def normalize_series(texts: pd.Series) -> pd.Series:
