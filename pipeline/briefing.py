@@ -323,6 +323,7 @@ def ideas(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame | None:
 class Part:
     text: str
     fig: str | None = None   # key of the figure this text shows (a link on the page)
+    said: bool = False       # residents' own words (an idea's title): data, in whatever letters they wrote
 
 
 @dataclass
@@ -533,7 +534,7 @@ def write(facts: Facts, lang: str = "ru") -> Briefing:
     sections.append(Section("confirmed", t("brief.section.confirmed"), s))
 
     if facts.ideas is not None:  # issue 11: proposals and ideas, listed only once their table exists
-        rows = [[Part(str(r.title)), Part(fmt_int(r.supporters)),
+        rows = [[Part(str(r.title), said=True), Part(fmt_int(r.supporters)),
                  Part(i18n.t(f"ideas.decision.{r.decision or 'none'}", lang))]
                 for r in facts.ideas.itertuples()]
         sections.append(Section("ideas", t("brief.section.ideas"), [[Part(t("brief.ideas"))]] if rows else [[Part(t("brief.none"))]],

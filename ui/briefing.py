@@ -21,6 +21,8 @@ def _parts(parts: list[Part], b: Briefing) -> str:
     out = []
     for p in parts:
         text = html.escape(p.text)
+        if p.said:  # residents' words, marked as such (the page's language checks leave data alone)
+            text = f"<span class='said'>{text}</span>"
         fig = b.facts.figures.get(p.fig) if p.fig else None
         out.append(f'<a href="{html.escape(briefing.explorer_link(fig))}" target="_self">{text}</a>' if fig else text)
     return "".join(out)

@@ -110,7 +110,7 @@ PROBE = """() => {
                      + ': ' + (e.innerText || e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 70);
   // residents' own words and file names (plain text blocks, the wall's news strip): data, whose
   // Latin letters are theirs; still checked for raw codes
-  const DATA = '[data-testid=stText], .wall .said';
+  const DATA = '[data-testid=stText], .wall .said, .sc-brief .said';
   const kind = e => e.closest(DATA) ? 'data' : e.closest('[data-testid=stFileUploader]') ? 'uploader' : '';
   const clipped = [];
   const texts = [];
