@@ -61,8 +61,10 @@ def _enrich(rows):
     return pd.concat([first, second.result()], ignore_index=True)
 
 
-def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> int:
-    """Classify the oldest `size` pending rows in one transaction; how many were classified."""
+def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None, refresh: bool = True) -> int:
+    """Classify the oldest `size` pending rows in one transaction; how many were classified.
+    `refresh=False` leaves the rollups to the caller (classify_pending refreshes once at its end:
+    the rows of a big file span months, and each refresh recounts every day they fall on)."""
     size = size or settings.get_int("CLASSIFY_BATCH")
     rows = _next_batch(con, size)
     if rows.empty:
@@ -81,7 +83,8 @@ def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None) -> i
         ids = enriched["id"].tolist()
         con.execute("DELETE FROM events WHERE field = 'created' AND submission_id IN (SELECT unnest(?))", [ids])
         events.record_created(con, submission_ids=ids)
-    rollup.keep_up(con)  # the rows move from 'not yet classified' into their categories
+    if refresh:
+        rollup.keep_up(con)  # the rows move from 'not yet classified' into their categories
     return len(enriched)
 
 
@@ -94,15 +97,19 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
     if limit is not None:
         total = min(total, limit)
     done, started = 0, time.monotonic()
-    while done < total:
-        n = classify_batch(con, min(size or settings.get_int("CLASSIFY_BATCH"), total - done))
-        if not n:
-            break
-        done += n
-        if progress:
-            progress(done, total)
-        if seconds is not None and time.monotonic() - started >= seconds:
-            break
+    try:
+        while done < total:
+            n = classify_batch(con, min(size or settings.get_int("CLASSIFY_BATCH"), total - done), refresh=False)
+            if not n:
+                break
+            done += n
+            if progress:
+                progress(done, total)
+            if seconds is not None and time.monotonic() - started >= seconds:
+                break
+    finally:
+        if done:
+            rollup.keep_up(con)  # once for every batch of this call
     return done
 
 
