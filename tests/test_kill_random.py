@@ -135,8 +135,8 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     db = tmp_path / "kill.duckdb"
     inbox = settings.inbox_path(db)
     # (phase, command, point the delay starts from, largest delay in seconds)
-    plan = ([("ingest", "ingest", "spool-write", 0.06)] * 4 + [("ingest", "ingest", "spool-renamed", 0.3)] * 4
-            + [("drain", "drain", "apply", 0.12)] * 6 + [("removal", "drain", "remove", 0.07)] * 6)
+    plan = ([("ingest", "ingest", "spool-write", 0.06)] * 3 + [("ingest", "ingest", "spool-renamed", 0.3)] * 3
+            + [("drain", "drain", "apply", 0.12)] * 4 + [("removal", "drain", "remove", 0.07)] * 4)
     rng.shuffle(plan)
     expected: dict[str, int] = {}
     landed = []
