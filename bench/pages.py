@@ -9,12 +9,14 @@ Target (issue 11): every page's server time < 1 s at 10,000,000 submissions.
 
 The app opens the store as its writer (its drain thread keeps the rollups), so nothing else may
 hold the file; the read replica is turned off (SC_REPLICA_SECONDS=0), as a copy of a 10M store
-takes minutes. Prints p50 and the worst of --reps runs per page, and the ratio to the baseline.
+takes minutes. Prints p50 and the worst of --reps runs per page, the ratio to the baseline, and
+the process's peak memory (the app's, as AppTest runs it in this process).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -61,6 +63,9 @@ def main() -> None:
         if worst >= 1.0:
             slow.append(page)
     print("target < 1 s per page: " + ("met" if not slow else "missed on " + ", ".join(slow)))
+    # the app ran in this process (AppTest runs the scripts here, with the drain thread): its peak
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of the app (this process) after every page: {peak:,.0f} MB (target < 1,500 MB)")
 
 
 if __name__ == "__main__":
