@@ -1554,7 +1554,7 @@ def members(con, idea_id: int, viewer=None, limit: int | None = MEMBERS_SHOWN) -
         WHERE m.idea_id = ? AND m.kind = 'idea' ORDER BY s.received_at DESC, s.id DESC{window}""", [idea_id]).df()
     rows = by_ids(con, ("id", "received_at", "district", "placement", "language", "text", "contact"),
                   head["id"].astype(int).tolist())
-    rows.insert(5, "pinned", head["pinned"].to_numpy() if len(head) else pd.Series(dtype=bool))
+    rows.insert(5, "pinned", head["pinned"].to_numpy())
     return privacy.for_viewer(rows, viewer)
 
 

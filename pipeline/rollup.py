@@ -87,13 +87,17 @@ def fresh(con) -> bool:
         return False
 
 
+LIVE = "live_cases"
+
+
 def live(con, f: Filters | None = None) -> str:
-    """The table to count live cases from: 'live_cases' when it is fresh and the filter needs no
-    text search, else 'submissions'. Only for a query whose conditions keep live rows alone
-    (open_sql(), or feedback_at IS NULL): on those rows the two tables are the same."""
+    """The table to count live cases from: LIVE when it is fresh and the filter needs no text
+    search, else 'submissions'. Only for a query whose conditions keep live rows alone (open_sql(),
+    or feedback_at IS NULL): on those rows the two tables are the same. A path that has already
+    checked `usable(con, f)` knows both and names LIVE itself, without a second freshness check."""
     if f is not None and f.q:
         return "submissions"
-    return "live_cases" if fresh(con) else "submissions"
+    return LIVE if fresh(con) else "submissions"
 
 
 def usable(con, f: Filters) -> bool:
@@ -139,6 +143,7 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
                 con.execute("DELETE FROM rollup_daily WHERE day BETWEEN ? AND ?", [lo, hi])
                 con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="received_at >= ? AND received_at < ?"),
                             [threshold, start, end])
+            months: set[dt.date] = set()
             for lo, hi in _runs(_touched(con, last_sub, last_ev)):  # any change: status, deadline, department
                 start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
                 con.execute("DELETE FROM live_cases WHERE received_at >= ? AND received_at < ?", [start, end])
@@ -147,10 +152,11 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
                 con.execute("DELETE FROM rollup_facets WHERE day BETWEEN ? AND ?", [lo, hi])
                 con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="received_at >= ? AND received_at < ?"),
                             [threshold, start, end])
-                for month in _months(lo, hi):
-                    con.execute("DELETE FROM rollup_facets_monthly WHERE month = ?", [month])
-                    con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(
-                        cond="day >= ? AND day < ?"), [month, _next_month(month)])
+                months.update(_months(lo, hi))
+            for month in sorted(months):  # each month once, after all its days
+                con.execute("DELETE FROM rollup_facets_monthly WHERE month = ?", [month])
+                con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(cond="day >= ? AND day < ?"),
+                            [month, _next_month(month)])
             days = len(touched)
         for key, value in zip(_META, state):
             store.set_meta(con, key, str(value))

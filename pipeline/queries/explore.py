@@ -118,7 +118,7 @@ def _facets_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime)
     lcond, lparams = where(f, now=now)
     late, undated = con.execute(f"""
         SELECT count(*) FILTER (WHERE due_at < ?), count(*) FILTER (WHERE due_at IS NULL)
-        FROM {rollup.live(con, f)} WHERE {lcond} AND status IN {OPEN}""", [now, *lparams]).fetchall()[0]
+        FROM {rollup.LIVE} WHERE {lcond} AND status IN {OPEN}""", [now, *lparams]).fetchall()[0]
     overdue = [("overdue", "1", late), ("overdue", None, undated), ("overdue", "0", total - late - undated)]
     parts.append(pd.DataFrame([o for o in overdue if o[2]], columns=["facet", "value", "n"]))
     res = pd.concat(parts, ignore_index=True)

@@ -87,7 +87,7 @@ def _kpis_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -
     open_, overdue, awaited = con.execute(f"""
         SELECT count(*) FILTER (WHERE status IN {OPEN}), count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?),
                count(*) FILTER (WHERE feedback_at IS NULL AND feedback_due_at < ?)
-        FROM {rollup.live(con, f)} WHERE {cond} AND (status IN {OPEN} OR feedback_at IS NULL)""",
+        FROM {rollup.LIVE} WHERE {cond} AND (status IN {OPEN} OR feedback_at IS NULL)""",
         [now, now, *params]).fetchall()[0]
     due = given + awaited
     return {"total": int(total), "previous": int(previous), "open": open_, "overdue": overdue,
@@ -193,7 +193,7 @@ def district_stats(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime,
         cond, params = where(whole)
         open_ = con.execute(f"""
             SELECT district, count(*) AS open, count(*) FILTER (WHERE due_at < ?) AS overdue
-            FROM {rollup.live(con, whole)} WHERE {cond} AND status IN {OPEN} AND district IS NOT NULL
+            FROM {rollup.LIVE} WHERE {cond} AND status IN {OPEN} AND district IS NOT NULL
             GROUP BY district""",
             [now, *params]).df()
         df = n.merge(open_, on="district", how="outer")
