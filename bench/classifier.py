@@ -34,7 +34,7 @@ def main() -> None:
     meta = train.train_and_save(note="bench", cv=True)
     print(f"trained on {meta['sizes']['corpus']} corpus texts in {meta['seconds']} s (with 5-fold CV); "
           f"cv_macro_f1={meta['cross_validation']['macro_f1']}")
-    model = classify.load_model()
+    model = classify.ensure_model()
     for path in sorted(Path(settings.get("CORPUS_DIR")).glob("eval*.csv")):
         frame = train.load_labelled(path)
         print(f"held-out {path.name} ({len(frame)} texts): {train.evaluate(model, frame)[0].splitlines()[-1]}")

@@ -92,7 +92,7 @@ def main() -> None:
     os.environ.setdefault("SC_MODEL_DIR", tempfile.mkdtemp(prefix="bench-models-"))
     from pipeline import classify, ingest, pending
 
-    if classify.load_model() is None:
+    if classify.ensure_model() is None:
         raise SystemExit("the corpus does not cover every category: nothing to measure")
     rows = pending_rows(args.rows)
     print(f"{len(rows):,} rows, mean {rows['text'].str.len().mean():.0f} chars; load average {load()} "

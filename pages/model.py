@@ -8,7 +8,7 @@ from ui import cases, charts_model, core
 
 viewer = core.page_guard("page:model")
 st.title(core.t("model.title"))
-classify.load_model()  # trains the first model from the corpus when there is none yet
+classify.ensure_model()  # trains the first model from the corpus when there is none yet
 info = classify.model_info()
 b1, b2 = st.columns(2)
 if viewer.can("model") and b1.button(core.t("model.retrain"), type="primary"):

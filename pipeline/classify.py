@@ -242,25 +242,33 @@ _loaded: dict[str, object] = {}
 
 
 def load_model():
-    """The current model, cached per version; trained from the corpus when there is none yet."""
+    """The current model, cached per version; None when there is none yet. Never trains one:
+    `ensure_model` does, where a first use may."""
     import joblib
 
     version = current_version()
     if version is None:
+        return None
+    if version not in _loaded:
+        _loaded.clear()
+        _loaded[version] = joblib.load(model_dir() / version / "model.joblib")
+    return _loaded[version]
+
+
+def ensure_model():
+    """The current model, trained from the corpus first when there is none yet (the app's first
+    start, the first ingest); None when the corpus does not cover every category."""
+    if current_version() is None:
         with _lock:
-            version = current_version()
-            if version is None:
+            if current_version() is None:
                 from pipeline import train
 
                 if not train.corpus_covers_taxonomy():
                     return None
                 # No cross-validation: on the 8,670-text corpus it would double the app's first start;
                 # `train` and the model page's retrain compute it.
-                version = train.train_and_save(note="first_use", cv=False)["version"]
-    if version not in _loaded:
-        _loaded.clear()
-        _loaded[version] = joblib.load(model_dir() / version / "model.joblib")
-    return _loaded[version]
+                train.train_and_save(note="first_use", cv=False)
+    return load_model()
 
 
 CHUNK = 20000  # texts whose features are held at once
@@ -401,7 +409,7 @@ def _chunk_worker(model_path: str, texts: list[str]) -> pd.DataFrame:
 def classify_texts(texts: Sequence[str], batch=None) -> pd.DataFrame:
     """`batch`: pipeline.textbatch.Batch of the same texts, when the caller reads them too."""
     texts = list(texts)
-    model = load_model()
+    model = ensure_model()  # the first classification trains the first model
     if model is None or len(texts) < PARALLEL_FROM:
         return _classify(model, texts, batch)
     return _classify_on_two_cores(model, texts)

@@ -53,7 +53,7 @@ def _enrich(rows):
     two processes, not threads."""
     from pipeline import classify, ingest
 
-    if len(rows) < TWO_CORES_FROM or classify.load_model() is None:
+    if len(rows) < TWO_CORES_FROM or classify.ensure_model() is None:
         return ingest.enrich(rows)[["id", *UPDATED]]
     half = (len(rows) + 1) // 2
     second = classify._executor().submit(_enrich_worker, rows.iloc[half:].reset_index(drop=True))

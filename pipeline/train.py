@@ -451,7 +451,7 @@ def run_evaluate(args) -> int:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     else:
         meta = classify.model_info() or {}
-        model = classify.load_model()
+        model = classify.ensure_model()
         if model is None:
             print("error: no model: the corpus does not cover every category yet", file=sys.stderr)
             return 2

@@ -72,7 +72,7 @@ def test_without_a_full_corpus_the_keyword_scorer_answers(tmp_path, monkeypatch)
     monkeypatch.setenv("SC_CORPUS_DIR", str(folder))
     monkeypatch.setenv("SC_MODEL_DIR", str(tmp_path / "m"))
     classify._loaded.clear()
-    assert classify.load_model() is None
+    assert classify.ensure_model() is None
     assert classify.classify_texts(["Во дворе яма на дороге"])["category"].tolist() == ["roads"]
     with pytest.raises(train.LabelledDataError, match="too few examples"):
         train.train_and_save(cv=False)  # an explicit train must not install a model missing categories
@@ -206,3 +206,10 @@ def test_adaptation_to_unlabelled_texts_is_recorded_and_keeps_every_category(tin
     assert meta["classes"] == sorted(reference.category_codes())  # no category lost to the pseudo-labels
     few = train.train_and_save(note="test", cv=False, unlabelled=own.head(5))["adaptation"]
     assert few["note"].startswith("fewer than") and "pseudo_labelled" not in few
+
+
+def test_loading_a_model_never_trains_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("SC_MODEL_DIR", str(tmp_path / "none_yet"))  # the full corpus, no model
+    classify._loaded.clear()
+    assert classify.load_model() is None
+    assert classify.current_version() is None and not (tmp_path / "none_yet").exists()

@@ -81,7 +81,7 @@ def test_a_vocabulary_that_starts_over_gives_the_same(texts, monkeypatch):
 
 
 def test_the_fast_head_gives_the_pipelines_probabilities(texts):
-    model = classify.load_model()  # the session's model (trained from the corpus by the first test needing it)
+    model = classify.ensure_model()  # the session's model (trained from the corpus by the first test needing it)
     want = model.predict_proba(textnorm.normalize_series(pd.Series(
         [t[:classify.RAW_CHARS] if isinstance(t, str) else t for t in texts], dtype=object)).tolist())
     got = classify.predict_proba(model, texts)

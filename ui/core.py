@@ -220,7 +220,7 @@ class AppStore:
 
             if classify.current_version() is None:  # the demo's texts are labelled by the classifier
                 say("app.first_start.training")
-                classify.load_model()
+                classify.ensure_model()
             rows = settings.get_int("DEMO_ROWS")
             say("app.first_start.demo", n=f"{rows:,}".replace(",", " "))
             demo.build_demo(self.con, rows=rows, seed=settings.get_int("DEMO_SEED"))
