@@ -70,7 +70,10 @@ def test_deep_link_first_request_runs_the_router_and_its_sign_in(tmp_path, brows
         assert "Модель" not in nav and "Пайдаланушылар" not in nav  # not the operator's pages
         assert not re.search(r"\bdeadlines\b|\boverview\b", nav)  # not file names
         page.goto(server.url + "/?lang=kk")                   # a reload keeps the session (cookie)
-        page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+        try:
+            page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+        except Exception as e:
+            raise AssertionError(f"no menu after the reload; the page shows: {page.inner_text('body')[:400]!r}") from e
         assert not page.locator("input[type=password]").count()
         page.close()
     finally:

@@ -227,7 +227,7 @@ def sign_in(s: Session, user: str, path: str):
     yield from s.goto(path, js=SIGN_IN_FORM)
     s.page.locator("input[type='text']").first.fill(user)
     s.page.locator("input[type='password']").first.fill("demo")
-    s.page.locator("input[type='password']").first.press("Enter")
+    s.page.locator("[data-testid='stBaseButton-primaryFormSubmit']").first.click()  # Enter was dropped at times
     # ...and the session's cookie is set (by a script the page runs): a new address opened before
     # that would be a new, signed-out session, as for a person who types one within a second.
     yield Wait(f"{path} after sign-in", js=f"t => !document.querySelector('input[type=password]') && "
