@@ -74,10 +74,9 @@ with st.expander(core.t("deadlines.by_department")):
     }), hide_index=True, height=300)
 
 options = [None, *rows["id"].tolist()]  # this page of the list; any number can be typed below
+numbers = {i: workflow.registration_number(i, at) for i, at in zip(rows["id"], rows["received_at"])}
 picked = st.selectbox(core.t("deadlines.case"), options, key="dl_case",
-                      format_func=lambda i: "—" if i is None else
-                      f"{workflow.registration_number(i, rows.loc[rows['id'] == i, 'received_at'].iloc[0])}",
-                      placeholder=core.t("widget.choose"))
+                      format_func=lambda i: "—" if i is None else numbers[i], placeholder=core.t("widget.choose"))
 typed = st.text_input(core.t("deadlines.case_number"), key="dl_case_typed", placeholder="109-2026-000123")
 case_id = picked
 if typed.strip():

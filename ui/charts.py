@@ -144,9 +144,7 @@ def metric_scale(stats: pd.DataFrame, metric: str) -> tuple[pd.Series, float, fl
 
 
 def short_name(code: str, lang: str) -> str:
-    d = reference.districts()
-    hit = d.loc[d["code"] == code, f"short_{lang}" if lang in reference.LANGS else "short_ru"]
-    return hit.iloc[0] if len(hit) else code
+    return reference.column_map(reference.districts(), f"short_{lang}" if lang in reference.LANGS else "short_ru").get(code, code)
 
 
 def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: str, area_titles: dict[str, str],
