@@ -222,14 +222,25 @@ CLICK = """(path) => {
 }"""
 
 
+# When the page last changed: Streamlit shows its running indicator only 500 ms after a run starts,
+# so a page whose title is drawn and whose figures are still being computed looks ready for that
+# long (the Kazakh briefing was once checked with only its title on screen).
+WATCH = """window.__scChanged = 0;
+new MutationObserver(() => { window.__scChanged = performance.now(); })
+  .observe(document, {subtree: true, childList: true, characterData: true});"""
+QUIET = "() => performance.now() - window.__scChanged > 600"
+
+
 def go(page, path: str) -> None:
     """To another page through the menu, as staff do: Streamlit swaps the page in the same session
     (about a third of the time of loading the address afresh, which reconnects and reruns the
-    router). Done when the old page's title has gone and Streamlit is ready again."""
+    router). Done when the old page's title has gone, nothing has changed for longer than Streamlit
+    waits before it shows a run, and Streamlit is ready again."""
     old = page.evaluate(CLICK, path)
     assert old is not None, f"no link to /{path} in the menu"
     page.wait_for_function("""(old) => { const h = document.querySelector('[data-testid=stMain] h1');
                                          return (h ? h.innerText : '') !== old; }""", arg=old, timeout=120_000)
+    page.wait_for_function(QUIET, timeout=120_000)
     page.wait_for_function(READY, timeout=120_000)
 
 
@@ -262,8 +273,11 @@ def walk(browser, url: str, pages: list[tuple[str, str]], shots: Path) -> dict[s
     found = {}
     for lang in LANGS:
         context = browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, storage_state=state)
+        context.add_init_script(WATCH)
         page = context.new_page()
         page.goto(f"{url}/{pages[0][0]}?lang={lang}")    # the session keeps the language from here on
+        page.wait_for_function(READY, timeout=120_000)
+        page.wait_for_function(QUIET, timeout=120_000)
         page.wait_for_function(READY, timeout=120_000)
         for i, (path, name) in enumerate(pages):
             page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
