@@ -258,6 +258,9 @@ def _rewrite(tree: exp.Expression, tz: str) -> exp.Expression:
             return exp.Anonymous(this="toUnixTimestamp64Micro", expressions=[
                 exp.Anonymous(this="toDateTime64", expressions=[node.expressions[0], exp.Literal.number(6)])])
         if isinstance(node, exp.PercentileCont):  # DuckDB's quantile_cont: linear interpolation
+            if isinstance(node.expression, exp.Array):  # a list of quantiles: one array of values
+                return exp.ParameterizedAgg(this="quantilesExactInclusive", expressions=node.expression.expressions,
+                                            params=[node.this])
             return exp.ParameterizedAgg(this="quantileExactInclusive", expressions=[node.expression], params=[node.this])
         if isinstance(node, exp.ToDays):
             return exp.Anonymous(this="toIntervalDay", expressions=[node.this])

@@ -99,6 +99,14 @@ def metrics_frame(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
         FROM submissions s WHERE {cond}""", params).df()
 
 
+def _quantiles(values) -> tuple:
+    """(median, p90) from a list of two quantiles; None for each when there was nothing to rank
+    (NULL in DuckDB, NaN in ClickHouse)."""
+    if values is None:
+        return None, None
+    return tuple(None if v is None or v != v else float(v) for v in list(values))
+
+
 def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
     """metrics.summary of the cases registered in the period, computed in SQL with the same
     definitions (pipeline.metrics), without pulling the period's cases into memory (all time at
@@ -118,18 +126,19 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dic
                count(*) FILTER (WHERE feedback_at IS NOT NULL OR feedback_due_at < t.now),
                count(*) FILTER (WHERE resolved_at <= due_at),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR due_at < t.now),
-               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.5),
-               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, 0.9),
-               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.5),
-               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, 0.9),
+               -- both quantiles of a duration from one sort (a list), not two
+               quantile_cont((epoch_us(feedback_at) - epoch_us(received_at)) / 86400e6, [0.5, 0.9]),
+               quantile_cont((epoch_us(resolved_at) - epoch_us(received_at)) / 86400e6, [0.5, 0.9]),
                count(*) FILTER (WHERE is_open),
                quantile_cont((epoch_us(t.now) - epoch_us(received_at)) / 86400e6, 0.5) FILTER (WHERE is_open),
                count(*) FILTER (WHERE is_open AND due_at < t.now),
                count(*) FILTER (WHERE reopened),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR reopened)
         FROM c, t GROUP BY t.now""", [now, *params]).fetchall()
-    (cases, fb_hit, fb_base, res_hit, res_base, fb50, fb90, res50, res90, backlog, age50, overdue,
-     reopened, ever_resolved) = row[0] if row else (0, 0, 0, 0, 0, None, None, None, None, 0, None, 0, 0, 0)
+    (cases, fb_hit, fb_base, res_hit, res_base, fb, res, backlog, age50, overdue,
+     reopened, ever_resolved) = row[0] if row else (0, 0, 0, 0, 0, None, None, 0, None, 0, 0, 0)
+    fb50, fb90 = _quantiles(fb)
+    res50, res90 = _quantiles(res)
     share = lambda hit, base: None if not base else hit / base  # noqa: E731
     return {
         "cases": cases,
