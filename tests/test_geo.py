@@ -70,3 +70,20 @@ def test_an_unusable_geojson_is_refused_with_the_file_and_reason(tmp_path, conte
         geo.load(path)
     assert main(["geo", "--check", str(path)]) == 2
     assert str(path) in capsys.readouterr().err
+
+
+def test_reference_names_follow_the_table_and_fall_back_to_the_code():
+    import pandas as pd
+
+    from pipeline import reference
+
+    tax = reference.taxonomy()
+    first = tax.iloc[0]
+    assert reference.name(tax, first["code"], "kk") == first["name_kk"]
+    assert reference.name(tax, first["code"], "xx") == first["name_ru"]           # unknown language: Russian
+    assert reference.name(tax, "no_such_code", "ru") == "no_such_code"
+    assert reference.name(tax, None, "ru") == "None" and reference.name(tax, ["a"], "ru") == "['a']"
+    fresh = pd.DataFrame({"code": ["a", "a", "b"], "name_ru": ["first", "second", "b"]})
+    assert reference.name(fresh, "a", "ru") == "first"                             # the first row of a code
+    fresh2 = fresh.assign(name_ru=["другое", "x", "y"])                            # another table, its own names
+    assert reference.name(fresh2, "a", "ru") == "другое" and reference.name(fresh, "a", "ru") == "first"
