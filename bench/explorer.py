@@ -29,7 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline import reference, search, store, train  # noqa: E402
-from pipeline.queries import explore  # noqa: E402
+from pipeline.queries import explore, textsearch  # noqa: E402
 from pipeline.queries.filters import Filters, where  # noqa: E402
 
 POOL = 40_000
@@ -117,6 +117,9 @@ def pandas_page(con, f: Filters):
 
 def run(path: Path, rows: int, reps: int, base_reps: int) -> None:
     con = store.connect(path)
+    t = time.perf_counter()
+    textsearch.sign(con)  # as the app's writer does after every write; once for a store built before signatures
+    print(f"  search signatures written in {time.perf_counter() - t:.1f} s", flush=True)
     have = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
     print(f"\n== {have:,} submissions ({path}) ==")
     all_time = Filters(START, END)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import classify, events, placements, reference, rollup, search, settings, sla, store
+from pipeline.queries import textsearch
 
 DEMO = reference.DATA / "demo"
 POOL = 300            # distinct message bodies per (category, language)
@@ -888,6 +889,7 @@ def _build(con, rows: int, seed: int, end, chunk_rows: int, progress) -> dict:
             con.unregister("_forgotten")
             placements.load_demo(con)
             rollup.rebuild(con)
+            textsearch.sign(con)
     if placements.db_file(con) is not None:  # the public form's copy, next to a store on disk
         placements.publish(con)
     t_write = time.perf_counter()

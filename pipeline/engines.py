@@ -257,6 +257,8 @@ def _rewrite(tree: exp.Expression, tz: str) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and str(node.this).lower() == "epoch_us" and len(node.expressions) == 1:
             return exp.Anonymous(this="toUnixTimestamp64Micro", expressions=[
                 exp.Anonymous(this="toDateTime64", expressions=[node.expressions[0], exp.Literal.number(6)])])
+        if isinstance(node, exp.BitwiseAnd):  # ClickHouse has no & operator
+            return exp.Anonymous(this="bitAnd", expressions=[node.this, node.expression])
         if isinstance(node, exp.PercentileCont):  # DuckDB's quantile_cont: linear interpolation
             if isinstance(node.expression, exp.Array):  # a list of quantiles: one array of values
                 return exp.ParameterizedAgg(this="quantilesExactInclusive", expressions=node.expression.expressions,

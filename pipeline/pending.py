@@ -70,7 +70,7 @@ def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None, refr
     if rows.empty:
         return 0
     enriched = _enrich(rows)
-    sets = ", ".join(f"{c} = p.{c}" for c in UPDATED)
+    sets = ", ".join(f"{c} = p.{c}" for c in UPDATED) + ", search_sig = NULL"  # signed again after the commit
     with store.transaction(con):
         con.register("_pending_rows", enriched)
         try:

@@ -184,8 +184,9 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def keep_up(con: duckdb.DuckDBPyConnection) -> None:
-    """refresh() after a write, never failing the write: a rollup left behind only makes readers
-    count from `submissions` until the next refresh (the app's drain thread tries every round).
+    """refresh() after a write, and the new rows' search signatures, never failing the write: a rollup
+    left behind only makes readers count from `submissions` until the next refresh (the app's drain
+    thread tries every round).
     Inside an open transaction it does nothing: the one who opened it refreshes after its commit."""
     if store.in_transaction(con):
         return
@@ -193,6 +194,13 @@ def keep_up(con: duckdb.DuckDBPyConnection) -> None:
         refresh(con)
     except Exception:  # noqa: BLE001 - logged; the figures stay right through the fallback
         log.exception("rollup refresh failed")
+    from pipeline.queries import textsearch
+
+    try:  # the search signatures of the rows written since: searches stay right without them, only slower
+        with _refreshing:  # two signings at once would conflict over the same new rows
+            textsearch.sign(con)
+    except Exception:  # noqa: BLE001
+        log.exception("search signatures not written")
 
 
 def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:

@@ -146,7 +146,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
     )
     done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
-    applied = []
+    applied, backfill_terms = [], False
     for version, name, path in migrations():
         if version in done:
             continue
@@ -159,9 +159,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             con.execute("ROLLBACK")
             raise
         applied.append(version)
-        if version == 71:  # rows stored before search terms existed get theirs now, once
-            from pipeline.queries import textsearch
-            textsearch.backfill(con)
+        backfill_terms = backfill_terms or version == 71
+    if backfill_terms:  # rows stored before search terms existed get theirs now, once (on the final schema)
+        from pipeline.queries import textsearch
+        textsearch.backfill(con)
     return applied
 
 

@@ -65,6 +65,67 @@ def test_rows_without_search_terms_are_found_until_backfilled(small):
     assert small.execute("SELECT count(*) FROM submissions WHERE search_terms IS NULL").fetchall()[0][0] == 0
 
 
+def test_signatures_only_skip_rows_that_cannot_match(small):
+    """The signature test in front of the search terms changes no result: the same rows for every
+    query with no row signed, all signed, and a row whose terms changed since (signed again)."""
+    import pandas as pd
+
+    from pipeline.queries import textsearch
+
+    queries = ["ямы", "жарық", "фонарь", "яма дорога", "воды", "шұңқыр", "батареи", "нет", "!!! 123"]
+    unsigned = {q: ids(small, replace(MARCH, q=q)) for q in queries}
+    textsearch.sign(small)
+    stored = small.execute("SELECT search_terms, search_sig FROM submissions").fetchall()
+    assert all(sig == textsearch.signature_bits(terms) for terms, sig in stored)   # SQL and Python agree
+    assert {q: ids(small, replace(MARCH, q=q)) for q in queries} == unsigned
+    # a text whose terms are rewritten is unsigned until the next signing, and found meanwhile
+    textsearch.write_terms(small, pd.DataFrame({"id": [1], "search_terms": [search.doc_terms("Нет воды")]}))
+    assert small.execute("SELECT search_sig FROM submissions WHERE id = 1").fetchall()[0][0] is None
+    assert ids(small, replace(MARCH, q="воды")) == [1, 6]
+    textsearch.sign(small)
+    assert ids(small, replace(MARCH, q="воды")) == [1, 6] and ids(small, replace(MARCH, q="ямы")) == [2, 3]
+
+
+@pytest.mark.parametrize("sort", list(explore.SORTS))
+def test_a_search_page_is_the_filtered_rows_in_order_with_and_without_terms(small, sort):
+    """explore.page orders and cuts the rows with terms and those without (stored, not classified
+    yet) apart and merges them: the same ids, in the same order, as the search's condition."""
+    from pipeline.queries import textsearch
+
+    textsearch.sign(small)
+    small.execute("UPDATE submissions SET search_terms = NULL, search_sig = NULL WHERE source_id IN ('2', '8')")
+    f = replace(MARCH, start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31), q="ямы")
+    cond, params = where(f, now=NOW)
+    expected = [i for (i,) in small.execute(f"SELECT id FROM submissions WHERE {cond} ORDER BY {explore.SORTS[sort]}",
+                                            params).fetchall()]
+    assert len(expected) == 4                                        # 1 and 3 by terms, 2 and 8 by text
+    for offset, limit in ((0, 50), (0, 2), (1, 2), (3, 5), (4, 5)):
+        got = explore.page(small, f, sort=sort, offset=offset, limit=limit, now=NOW)["id"].tolist()
+        assert got == expected[offset:offset + limit], (offset, limit)
+
+
+def test_every_write_path_leaves_its_rows_signed(tmp_path):
+    """After the demo, a registered call and an ingest through the inbox, no row with search terms
+    lacks its signature (the writer's refresh signs them)."""
+    from pipeline import demo, ingest, spool
+    from pipeline.queries import textsearch
+
+    db = tmp_path / "s.duckdb"
+    con = store.connect(db)
+    demo.build_demo(con, rows=300, seed=7, end=NOW)
+    workflow.register_call(con, "Во дворе яма, машины бьют колёса", "op", district="al_farabi", at=NOW)
+    csv = tmp_path / "calls.csv"
+    csv.write_text("Дата;Район;Текст\n" + "".join(f"0{d}.03.2026 10:00;Абайский;Нет света на улице, дом {d}\n"
+                                                   for d in range(1, 6)), encoding="utf-8")
+    spool.write(ingest.prepare(csv), settings.inbox_path(db))
+    assert sum(r.get("inserted", 0) for r in spool.drain(con, settings.inbox_path(db))) == 5
+    assert con.execute("SELECT count(*) FROM submissions WHERE search_terms IS NOT NULL AND search_sig IS NULL"
+                       ).fetchall()[0][0] == 0
+    stored = con.execute("SELECT search_terms, search_sig FROM submissions").fetchall()
+    assert len(stored) == 306 and all(sig == textsearch.signature_bits(terms) for terms, sig in stored)
+    con.close()
+
+
 def test_every_filter_field_narrows_as_its_definition_says(small):
     assert ids(small, MARCH) == [1, 2, 3, 4, 5, 6]
     assert ids(small, replace(MARCH, status="open")) == [1, 3, 4, 6]

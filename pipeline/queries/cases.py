@@ -84,7 +84,8 @@ def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFr
 
 def case(con: duckdb.DuckDBPyConnection, case_id: int, viewer: auth.Viewer | None = None) -> dict | None:
     """One case; its text, contact and address masked for a viewer who may not see contacts."""
-    rows = privacy.for_viewer(con.execute("SELECT * FROM submissions WHERE id = ?", [case_id]).df(), viewer)
+    rows = privacy.for_viewer(con.execute("SELECT * EXCLUDE (search_sig) FROM submissions WHERE id = ?", [case_id]).df(),
+                              viewer)
     return None if rows.empty else rows.iloc[0].to_dict()
 
 

@@ -4,12 +4,14 @@ equals the explorer's count for the same filter."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from pipeline import auth, privacy, reference, rollup, settings
+from pipeline.queries import textsearch
 from pipeline.queries.filters import OPEN, Filters, overdue_sql, where
 from pipeline.queries.rows import by_ids
 
@@ -33,6 +35,7 @@ GRAINS = ("day", "week", "month", "year")
 SORTS = {"received_desc": "received_at DESC, id DESC", "received_asc": "received_at, id",
          "due_asc": "due_at NULLS LAST, id", "confidence_asc": "category_confidence NULLS LAST, id",
          "id_desc": "id DESC"}
+SORT_KEYS = "id, received_at, due_at, category_confidence"  # every column SORTS orders by
 PAGE_COLUMNS = ("id", "received_at", "source", "region", "district", "category", "category_confidence",
                 "category_source", "priority", "status", "department", "due_at", "text")
 CROSS_DIMENSIONS = ("category", "district", "month", "region", "source", "department", "status")
@@ -141,10 +144,26 @@ def page(con: duckdb.DuckDBPyConnection, f: Filters, sort: str = "received_desc"
     """One page of the filtered rows, texts masked for a viewer who may not see contacts."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
-    cond, params = where(f, now=_now(now))
-    ids = con.execute(f"""
-        SELECT id FROM submissions WHERE {cond}
-        ORDER BY {SORTS[sort]} LIMIT {int(limit)} OFFSET {max(0, int(offset))}""", params).df()["id"].tolist()
+    limit, offset = int(limit), max(0, int(offset))
+    words = textsearch.parts(f.q)
+    if words is None:
+        cond, params = where(f, now=_now(now))
+        ids = con.execute(f"SELECT id FROM submissions WHERE {cond} ORDER BY {SORTS[sort]} LIMIT {limit} OFFSET {offset}",
+                          params).df()["id"].tolist()
+    else:
+        # The rows with search terms and the rows without them yet, each ordered and cut on its own,
+        # then merged: each half is one scan that DuckDB prunes by the rows it has already found
+        # (the newest page of a common word at 10 million rows: 0.03 s, 0.25 s with the subquery).
+        cond, params = where(replace(f, q=None), now=_now(now))
+        indexed, indexed_params = words.indexed()
+        first = offset + limit
+        ids = con.execute(f"""
+            SELECT id FROM (
+                (SELECT {SORT_KEYS} FROM submissions WHERE {cond} AND {indexed} ORDER BY {SORTS[sort]} LIMIT {first})
+                UNION ALL
+                (SELECT {SORT_KEYS} FROM submissions WHERE {cond} AND {words.texts} ORDER BY {SORTS[sort]} LIMIT {first}))
+            ORDER BY {SORTS[sort]} LIMIT {limit} OFFSET {offset}""",
+                          [*params, *indexed_params, *params, *words.text_params]).df()["id"].tolist()
     return privacy.for_viewer(by_ids(con, PAGE_COLUMNS, ids), viewer)
 
 
