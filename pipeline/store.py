@@ -6,6 +6,8 @@ when no app runs); everyone else hands work to it through the spool inbox (pipel
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sys
 from pathlib import Path
@@ -81,6 +83,8 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"{target}: cannot create its folder ({exc.strerror})") from exc
+        if not read_only and not Path(target).exists():
+            _create(target)
     try:
         con = duckdb.connect(target, read_only=read_only)
     except duckdb.IOException as exc:
@@ -93,6 +97,60 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.D
     if not read_only:
         migrate(con)
     return con
+
+
+def _create(target: str) -> None:
+    """A new database appears whole or not at all: made and migrated under a temporary name, then
+    linked into place. A process killed while DuckDB wrote a new file's headers left a 4 KB file
+    that no later process could open ("Could not read enough bytes"), losing the spool's rows to a
+    store that could not start. Two processes creating the same store: the first link wins."""
+    tmp = f"{target}.creating-{os.getpid()}"
+    for leftover in Path(target).parent.glob(f"{Path(target).name}.creating-*"):  # of killed creators
+        pid = leftover.name.rsplit("-", 1)[-1].split(".")[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    try:
+        con = duckdb.connect(tmp)
+        try:
+            configure(con)
+            migrate(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            pass  # another process made it meanwhile: theirs is used
+        except OSError:  # no hard links here: a rename, which cannot tell that race apart
+            if not Path(target).exists():
+                os.replace(tmp, target)
+        _fsync_dir(Path(target).parent)
+    except duckdb.Error as exc:
+        raise StoreError(f"{target}: cannot create the database ({_one_line(exc)})") from exc
+    finally:
+        for leftover in (tmp, f"{tmp}.wal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def connect_writer_or_explain(path, hint: str):

@@ -119,3 +119,29 @@ def test_ingest_refuses_a_csv_as_database_and_loses_nothing(tmp_path, capsys):
     assert code != 0 and err.startswith("error: ") and "\n" not in err and "not a DuckDB" in err
     assert target.read_text(encoding="utf-8") == "a,b\n1,2\n"
     assert not settings.inbox_path(target).exists()     # nothing spooled, so nothing deleted either
+
+
+def test_a_store_killed_while_it_is_created_does_not_exist_and_the_next_start_makes_it(tmp_path):
+    """kill -9 in the middle of making a new store (here: during its migrations) leaves no
+    half-written file at its path; the next process creates it whole."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "new.duckdb"
+    script = ("import os, signal, sys\n"
+              "from pipeline import store\n"
+              "real = store.migrate\n"
+              "def dying(con):\n"
+              "    real(con)\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n"
+              "store.migrate = dying\n"
+              "store.connect(sys.argv[1])\n")
+    killed = subprocess.run([sys.executable, "-c", script, str(db)], cwd=settings.ROOT, capture_output=True)
+    assert killed.returncode == -9
+    assert not db.exists()
+    assert list(tmp_path.glob("new.duckdb.creating-*"))  # the killed process's half-made file
+    con = store.connect(db)
+    assert con.execute("SELECT count(*) FROM submissions").fetchall()[0][0] == 0
+    con.close()
+    assert not list(tmp_path.glob("new.duckdb.creating-*"))  # cleared by the next creator
+    assert store.connect(db, read_only=True).execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0] > 100
