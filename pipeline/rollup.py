@@ -23,6 +23,7 @@ import threading
 import duckdb
 
 from pipeline import settings, store
+from pipeline.queries import textsearch
 from pipeline.queries.filters import Filters, open_sql
 
 # Event fields that move a row between rollup cells; 'created' too: classifying a row stored
@@ -194,8 +195,6 @@ def keep_up(con: duckdb.DuckDBPyConnection) -> None:
         refresh(con)
     except Exception:  # noqa: BLE001 - logged; the figures stay right through the fallback
         log.exception("rollup refresh failed")
-    from pipeline.queries import textsearch
-
     try:  # the search signatures of the rows written since: searches stay right without them, only slower
         with _refreshing:  # two signings at once would conflict over the same new rows
             textsearch.sign(con)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import settings
+from pipeline import inbox, settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -125,7 +125,8 @@ def _create(target: str) -> None:
         except OSError:  # no hard links here: a rename, which cannot tell that race apart
             if not Path(target).exists():
                 os.replace(tmp, target)
-        _fsync_dir(Path(target).parent)
+        with contextlib.suppress(OSError):  # a folder that cannot be synced (some network file systems)
+            inbox.fsync_dir(Path(target).parent)
     except duckdb.Error as exc:
         raise StoreError(f"{target}: cannot create the database ({_one_line(exc)})") from exc
     finally:
@@ -142,15 +143,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def connect_writer_or_explain(path, hint: str):

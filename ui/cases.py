@@ -1,7 +1,6 @@
 """Shared pieces for case work: names of codes in the UI language, local times, actions with messages."""
 from __future__ import annotations
 
-import functools
 
 import pandas as pd
 import streamlit as st
@@ -28,10 +27,9 @@ def end_of_local_day(day) -> pd.Timestamp:
     return pd.Timestamp(day).tz_localize(calendar.settings.get("TZ")) + pd.Timedelta(hours=23, minutes=59, seconds=59)
 
 
-@functools.cache
 def name_map(kind: str, lang: str) -> dict[str, str]:
     table = {"category": reference.taxonomy, "district": reference.districts, "department": sla.departments}[kind]()
-    return dict(zip(table["code"], table[f"name_{lang}"]))
+    return reference.column_map(table, f"name_{lang}")  # kept per table there
 
 
 def names(kind: str, codes: pd.Series) -> pd.Series:

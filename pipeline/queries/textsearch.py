@@ -39,7 +39,8 @@ class Parts:
     """A search as SQL pieces: `signatures` (each word's bits, a conjunct of its own, so DuckDB's
     scan reads search_terms only for the rows they pass; a NULL signature passes), `terms` (each word
     in one of its readings among the row's search terms) and `texts` (for rows without terms yet:
-    stored, not yet classified, each word's shortest reading in the lower-cased text)."""
+    stored, not yet classified, each word's shortest reading in the lower-cased text; always of
+    `submissions` itself, unaliased: a subquery's or a query's of its own)."""
     signatures: str
     signature_params: list
     terms: str
@@ -65,7 +66,7 @@ def parts(q: str | None, p: str = "") -> Parts | None:
         terms=" AND ".join("(" + " OR ".join(f"list_contains({p}search_terms, CAST(? AS UINTEGER))" for _ in g) + ")"
                            for g in ids),
         term_params=[t for g in ids for t in g],
-        texts=f"{p}search_terms IS NULL AND " + " AND ".join(f"contains(lower({p}text), ?)" for _ in groups),
+        texts="search_terms IS NULL AND " + " AND ".join("contains(lower(text), ?)" for _ in groups),
         text_params=[min(group, key=len) for group in groups])
 
 
@@ -74,11 +75,11 @@ def condition(q: str | None, p: str = "") -> tuple[str, list]:
     terms are found by their text in a subquery, so the scan never reads the texts of the others.
     A page ordered by time uses the pieces apart instead (pipeline.queries.explore.page): the
     subquery's join would keep DuckDB from pruning by the rows it has already found."""
-    got, inner = parts(q, p), parts(q)  # the subquery reads submissions itself, without the caller's alias
+    got = parts(q, p)
     if got is None:
         return "", []
-    return (f"{got.signatures} AND (({got.terms}) OR {p}id IN (SELECT id FROM submissions WHERE {inner.texts}))",
-            got.signature_params + got.term_params + inner.text_params)
+    return (f"{got.signatures} AND (({got.terms}) OR {p}id IN (SELECT id FROM submissions WHERE {got.texts}))",
+            got.signature_params + got.term_params + got.text_params)
 
 
 def sign(con) -> None:
