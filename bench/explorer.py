@@ -28,7 +28,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import reference, search, store, train  # noqa: E402
+from pipeline import reference, rollup, search, store, train  # noqa: E402
 from pipeline.queries import explore, textsearch  # noqa: E402
 from pipeline.queries.filters import Filters, where  # noqa: E402
 
@@ -118,8 +118,8 @@ def pandas_page(con, f: Filters):
 def run(path: Path, rows: int, reps: int, base_reps: int) -> None:
     con = store.connect(path)
     t = time.perf_counter()
-    textsearch.sign(con)  # as the app's writer does after every write; once for a store built before signatures
-    print(f"  search signatures written in {time.perf_counter() - t:.1f} s", flush=True)
+    rollup.keep_up(con)  # as the app's writer does after every write: rollups and search signatures
+    print(f"  rollups and search signatures brought up to date in {time.perf_counter() - t:.1f} s", flush=True)
     have = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
     print(f"\n== {have:,} submissions ({path}) ==")
     all_time = Filters(START, END)
@@ -142,6 +142,7 @@ def run(path: Path, rows: int, reps: int, base_reps: int) -> None:
         line(f"search count '{stemq}' ({ours[2]:,} / ILIKE {base[2]:,})", ours, base)
         line(f"search page of 50 '{stemq}'", timed(lambda: explore.page(con, replace(all_time, q=stemq), limit=50), reps),
              timed(lambda: ilike_page(con, all_time, word), base_reps))
+        line(f"facets with '{stemq}', all time", timed(lambda: explore.facets(con, replace(all_time, q=stemq)), reps))
     line("page of 50 rows, all time, newest first", timed(lambda: explore.page(con, all_time, limit=50), reps),
          timed(lambda: pandas_page(con, all_time), base_reps))
     line("page 200 (offset 10,000), all time", timed(lambda: explore.page(con, all_time, offset=10_000, limit=50), reps))

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import events, rollup, settings, store
+from pipeline.queries import textsearch
 
 PENDING = "pending"  # category_source of a row stored before its classification
 UPDATED = ["language", "category", "category_confidence", "category_source", "priority", "department",
@@ -70,7 +71,7 @@ def classify_batch(con: duckdb.DuckDBPyConnection, size: int | None = None, refr
     if rows.empty:
         return 0
     enriched = _enrich(rows)
-    sets = ", ".join(f"{c} = p.{c}" for c in UPDATED) + ", search_sig = NULL"  # signed again after the commit
+    sets = ", ".join(f"{c} = p.{c}" for c in UPDATED) + ", " + textsearch.UNSIGN  # signed again after the commit
     with store.transaction(con):
         con.register("_pending_rows", enriched)
         try:

@@ -75,12 +75,15 @@ def test_signatures_only_skip_rows_that_cannot_match(small):
     queries = ["ямы", "жарық", "фонарь", "яма дорога", "воды", "шұңқыр", "батареи", "нет", "!!! 123"]
     unsigned = {q: ids(small, replace(MARCH, q=q)) for q in queries}
     textsearch.sign(small)
-    stored = small.execute("SELECT search_terms, search_sig FROM submissions").fetchall()
-    assert all(sig == textsearch.signature_bits(terms) for terms, sig in stored)   # SQL and Python agree
+    stored = small.execute(f"SELECT search_terms, {', '.join(textsearch.BITS)} FROM submissions").fetchall()
+    assert all(list(bits) == textsearch.signature(terms) for terms, *bits in stored)   # numpy and one by one agree
+    # the queries take both kinds of words: among the frequent stems (bits alone) and the others (Bloom bits, lists)
+    kinds = {textsearch.placement(search.term_id(s))[2] for q in queries for g in search.query_groups(q) for s in g}
+    assert kinds == {True, False}
     assert {q: ids(small, replace(MARCH, q=q)) for q in queries} == unsigned
     # a text whose terms are rewritten is unsigned until the next signing, and found meanwhile
     textsearch.write_terms(small, pd.DataFrame({"id": [1], "search_terms": [search.doc_terms("Нет воды")]}))
-    assert small.execute("SELECT search_sig FROM submissions WHERE id = 1").fetchall()[0][0] is None
+    assert small.execute("SELECT search_b0 FROM submissions WHERE id = 1").fetchall()[0][0] is None
     assert ids(small, replace(MARCH, q="воды")) == [1, 6]
     textsearch.sign(small)
     assert ids(small, replace(MARCH, q="воды")) == [1, 6] and ids(small, replace(MARCH, q="ямы")) == [2, 3]
@@ -93,7 +96,7 @@ def test_a_search_page_is_the_filtered_rows_in_order_with_and_without_terms(smal
     from pipeline.queries import textsearch
 
     textsearch.sign(small)
-    small.execute("UPDATE submissions SET search_terms = NULL, search_sig = NULL WHERE source_id IN ('2', '8')")
+    small.execute(f"UPDATE submissions SET search_terms = NULL, {textsearch.UNSIGN} WHERE source_id IN ('2', '8')")
     f = replace(MARCH, start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31), q="ямы")
     cond, params = where(f, now=NOW)
     expected = [i for (i,) in small.execute(f"SELECT id FROM submissions WHERE {cond} ORDER BY {explore.SORTS[sort]}",
@@ -102,6 +105,61 @@ def test_a_search_page_is_the_filtered_rows_in_order_with_and_without_terms(smal
     for offset, limit in ((0, 50), (0, 2), (1, 2), (3, 5), (4, 5)):
         got = explore.page(small, f, sort=sort, offset=offset, limit=limit, now=NOW)["id"].tolist()
         assert got == expected[offset:offset + limit], (offset, limit)
+
+
+def test_the_frequent_stems_file_is_the_one_the_signatures_were_made_with():
+    """Stored signatures hold one bit per stem of data/search_top_stems.csv in its order: a changed
+    file needs a migration that clears them (textsearch.UNSIGN), and then a new TOP_STEMS_SHA1."""
+    import hashlib
+
+    from pipeline import reference
+    from pipeline.queries import textsearch
+
+    raw = (reference.DATA / "search_top_stems.csv").read_bytes()
+    assert hashlib.sha1(raw).hexdigest() == textsearch.TOP_STEMS_SHA1
+    assert len(textsearch._top()) == 64 * textsearch.TOP_COLUMNS   # 256 distinct stem numbers
+
+
+def test_signatures_of_many_lists_at_once_equal_those_made_one_by_one():
+    import numpy as np
+
+    from pipeline.queries import textsearch
+
+    lists = [[], [search.term_id("дом"), search.term_id("шұңқыр")], [], [search.term_id("светофор")],
+             list(range(0, 4_000_000_000, 37_000_000)), []]
+    offsets = np.cumsum([0] + [len(x) for x in lists])
+    got = textsearch.bits_of(offsets, np.array([t for x in lists for t in x], dtype=np.uint32))
+    assert [list(map(int, row)) for row in got] == [textsearch.signature(x) for x in lists]
+    assert textsearch.placement(search.term_id("дом"))[2] and not textsearch.placement(search.term_id("шұңқыр"))[2]
+
+
+def test_signed_and_unsigned_searches_find_the_same_rows_for_every_word_of_the_texts(tmp_path):
+    """No word is lost by the bits: for each of 150 words taken from the stored texts (frequent
+    stems and Bloom-filtered ones, Russian and Kazakh), the rows found with every row signed equal
+    those found by the term lists alone (nothing signed)."""
+    import random
+    import re
+
+    from pipeline import demo
+    from pipeline.queries import textsearch
+
+    con = store.connect(tmp_path / "w.duckdb")
+    demo.build_demo(con, rows=300, seed=7, end=NOW)
+    words = sorted({w for (t,) in con.execute("SELECT text FROM submissions").fetchall()
+                    for w in re.findall(r"[^\W\d_]{3,}", t.lower())})
+    picked = random.Random(1).sample(words, 150)
+    f = Filters(dt.date(2020, 1, 1), dt.date(2030, 1, 1))
+
+    def found():
+        return {w: [i for (i,) in con.execute(f"SELECT id FROM submissions WHERE {c} ORDER BY id", p).fetchall()]
+                for w in picked for c, p in [where(replace(f, q=w), now=NOW)]}
+
+    textsearch.sign(con)
+    signed = found()
+    con.execute(f"UPDATE submissions SET {textsearch.UNSIGN}")
+    assert found() == signed
+    assert sum(map(bool, signed.values())) > 100
+    con.close()
 
 
 def test_every_write_path_leaves_its_rows_signed(tmp_path):
@@ -119,10 +177,10 @@ def test_every_write_path_leaves_its_rows_signed(tmp_path):
                                                    for d in range(1, 6)), encoding="utf-8")
     spool.write(ingest.prepare(csv), settings.inbox_path(db))
     assert sum(r.get("inserted", 0) for r in spool.drain(con, settings.inbox_path(db))) == 5
-    assert con.execute("SELECT count(*) FROM submissions WHERE search_terms IS NOT NULL AND search_sig IS NULL"
+    assert con.execute("SELECT count(*) FROM submissions WHERE search_terms IS NOT NULL AND search_b0 IS NULL"
                        ).fetchall()[0][0] == 0
-    stored = con.execute("SELECT search_terms, search_sig FROM submissions").fetchall()
-    assert len(stored) == 306 and all(sig == textsearch.signature_bits(terms) for terms, sig in stored)
+    stored = con.execute(f"SELECT search_terms, {', '.join(textsearch.BITS)} FROM submissions").fetchall()
+    assert len(stored) == 306 and all(list(bits) == textsearch.signature(terms) for terms, *bits in stored)
     con.close()
 
 

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import auth, privacy, rollup, settings
+from pipeline.queries import textsearch
 from pipeline.queries.filters import OPEN, Filters, where
 from pipeline.queries.rows import by_ids
 
@@ -84,8 +85,8 @@ def by_department(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> pd.DataFr
 
 def case(con: duckdb.DuckDBPyConnection, case_id: int, viewer: auth.Viewer | None = None) -> dict | None:
     """One case; its text, contact and address masked for a viewer who may not see contacts."""
-    rows = privacy.for_viewer(con.execute("SELECT * EXCLUDE (search_sig) FROM submissions WHERE id = ?", [case_id]).df(),
-                              viewer)
+    rows = privacy.for_viewer(con.execute(f"SELECT * EXCLUDE ({', '.join(textsearch.BITS)}) FROM submissions WHERE id = ?",
+                                          [case_id]).df(), viewer)
     return None if rows.empty else rows.iloc[0].to_dict()
 
 
