@@ -489,7 +489,9 @@ def schema(tables: Iterable[str] = ALLOWED_TABLES) -> list[tuple[str, str, str, 
     columns: dict[str, list[tuple[str, str, str, str]]] = {t: [] for t in wanted}
     for path in sorted(MIGRATIONS.glob("*.sql")):
         for table, column, kind, meaning in _migration_columns(path.read_text(encoding="utf-8")):
-            if table in columns:
+            if table in columns and kind is None:  # dropped
+                columns[table] = [row for row in columns[table] if row[1] != column]
+            elif table in columns:
                 columns[table].append((table, column, kind, meaning))
     return [row for t in wanted for row in columns[t]]
 
@@ -497,12 +499,14 @@ def schema(tables: Iterable[str] = ALLOWED_TABLES) -> list[tuple[str, str, str, 
 _CREATE = re.compile(r"^CREATE TABLE (\w+)\s*\(", re.I)
 _COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z][A-Z0-9_]*(?:\(\d+(?:,\s*\d+)?\))?)[^-]*?(?:--\s*(.*))?$")
 _ADD = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) ([A-Z][A-Z0-9_]*)", re.I)
+_DROP = re.compile(r"^ALTER TABLE (\w+) DROP COLUMN (\w+)", re.I)
 _NOT_COLUMNS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
 
 
 def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
     """Columns created (CREATE TABLE lines) or added (ALTER TABLE ADD COLUMN, meaning from the
-    comment lines just above it) in one migration file."""
+    comment lines just above it) in one migration file; a dropped one (ALTER TABLE DROP COLUMN)
+    comes with the type None."""
     out, table, comment = [], None, []
     for line in sql.splitlines():
         if m := _CREATE.match(line):
@@ -513,6 +517,8 @@ def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
             out.append((table, m.group(1), m.group(2), (m.group(3) or "").strip()))
         elif m := _ADD.match(line):
             out.append((m.group(1).lower(), m.group(2), m.group(3).upper(), " ".join(comment)))
+        elif m := _DROP.match(line):
+            out.append((m.group(1).lower(), m.group(2), None, ""))
         comment = comment + [line.lstrip("- ").strip()] if line.startswith("--") else []
     return out
 
