@@ -143,6 +143,8 @@ CITY_APART = True
 # only when it is longer than the idea's proposals on average: a longer letter naming the way there
 # ("на Байдибек би, от Тауке хана до Жибек жолы"), not a note of the same length at another place.
 NONE_LONGER = True
+# Two ideas merge when one's main names are among the other's (NAMES_SUBSET), not only when equal.
+NAMES_SUBSET = True
 
 
 class IdeaError(ValueError):
@@ -634,9 +636,12 @@ def _same_name(a: str, b: str) -> bool:
 
 
 def _names_agree(na: set, nb: set) -> bool:
-    """Two ideas mostly give the same places and numbers (typo-tolerant): none that the other
-    does not give."""
-    return all(any(_same_name(a, b) for b in nb) for a in na) and all(any(_same_name(b, a) for a in na) for b in nb)
+    """Two ideas mostly give the same places and numbers (typo-tolerant): one gives none that the
+    other does not give (NAMES_SUBSET: a long letter names the street and the school beside it, or
+    a route's number besides its street; two different places still part)."""
+    a_in_b = all(any(_same_name(a, b) for b in nb) for a in na)
+    b_in_a = all(any(_same_name(b, a) for a in na) for b in nb)
+    return (a_in_b or b_in_a) if NAMES_SUBSET else (a_in_b and b_in_a)
 
 
 def _disjoint(a, b) -> bool:
