@@ -181,14 +181,18 @@ def _targets() -> dict[str, str]:
 
 
 @functools.cache
-def _topics() -> dict[str, str]:
-    """A concept's feature -> its topic (data/ideas_topics.csv; concepts of no topic are absent)."""
+def _topics() -> dict[str, frozenset]:
+    """A concept's feature -> its topics (data/ideas_topics.csv, a row per concept and topic: a lift
+    is a lift and access for the disabled, as a ramp is; concepts of no topic are absent)."""
     frame = pd.read_csv(TOPICS_FILE, dtype=str, keep_default_na=False)
     targets = _targets()
     unknown = set(frame["concept"]) - set(targets)
     if unknown:
         raise ValueError(f"{TOPICS_FILE.name}: concepts not in {WORDS_FILE.name}: {', '.join(sorted(unknown))}")
-    return {targets[r.concept]: r.topic for r in frame.itertuples()}
+    out: dict[str, set] = defaultdict(set)
+    for r in frame.itertuples():
+        out[targets[r.concept]].add(r.topic)
+    return {f: frozenset(t) for f, t in out.items()}
 
 
 @functools.cache
@@ -488,7 +492,7 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
         names = {_word_feature(w.lower().replace("ё", "е"), kazakh)[0] for w in _CAPITAL.findall(text)}
         names = (names & feats) - common
     topic_of = _topics()
-    topics = frozenset(topic_of[f] for f in asked if f in topic_of) if TOPIC_APART else frozenset()
+    topics = frozenset(t for f in asked if f in topic_of for t in topic_of[f]) if TOPIC_APART else frozenset()
     cities = placenames.cities(raw) if CITY_APART else frozenset()
     return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core), topics, cities)
 
