@@ -129,6 +129,12 @@ LEXICON_PREFIXES = True  # a word the vocabulary misses by its stem is looked up
 # CONCEPT_WEIGHT times as much. Short notes are mostly such words and keep plain weights.
 CONCEPT_WEIGHT = 1.3
 CONCEPT_FROM = 14
+# Letters of one idea name its thing in other words (фонари, освещение, темно, жарық; лифт, пандус):
+# each topic of the concepts a letter says, in any sentence, is a feature of its own besides them
+# (TOPIC_FEATURES, "%lighting"), weighing TOPIC_WEIGHT (not discounted as context): two letters asking
+# for light in other words share it. Places, numbers and cities still part ideas of one topic.
+TOPIC_FEATURES = True
+TOPIC_WEIGHT = 0.5
 STOCK = True             # letters' sentences of stock are left out (see strip_stock)
 # What an idea asks for is its topic: the vocabulary's concepts of things asked for, grouped by
 # data/ideas_topics.csv (фонарь, освещение, темно: lighting; скамейка, навес: seating_shelter),
@@ -494,6 +500,10 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     topic_of = _topics()
     topics = frozenset(t for f in asked if f in topic_of for t in topic_of[f]) if TOPIC_APART else frozenset()
     cities = placenames.cities(raw) if CITY_APART else frozenset()
+    if TOPIC_FEATURES:  # the topics of every concept said, in any sentence: one feature each ("%lighting")
+        said = {"%" + t for f in feats if f in topic_of for t in topic_of[f]}
+        feats = feats | said
+        core = core | said
     return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core), topics, cities)
 
 
@@ -543,6 +553,9 @@ class Space:
             concepts = _concepts()
             is_concept = np.array([f in concepts for f in words_list], dtype=bool)[flat]
             w = np.where(is_concept & ~as_name & (lengths >= CONCEPT_FROM)[owner], w * CONCEPT_WEIGHT, w)
+        if TOPIC_FEATURES and TOPIC_WEIGHT != 1.0 and len(flat):
+            is_topic = np.array([f[0] == "%" for f in words_list], dtype=bool)[flat]
+            w = np.where(is_topic, w * TOPIC_WEIGHT, w)
         context_per_row = [frozenset(vocab[f] for f in d.context) for d in unique]
         if any(context_per_row):
             in_context = np.fromiter((c in context_per_row[o] for c, o in zip(flat.tolist(), owner.tolist())),
@@ -586,7 +599,8 @@ class Space:
                 concepts = _concepts() if len(cols) >= CONCEPT_FROM else frozenset()
                 w = np.array([self._idf[c] * (NAME_WEIGHT if c in names else CONCEPT_WEIGHT if self.words[c] in concepts
                                               else 1.0)
-                              * (CONTEXT_WEIGHT if c in context else 1.0) for c in cols])
+                              * (CONTEXT_WEIGHT if c in context else 1.0)
+                              * (TOPIC_WEIGHT if self.words[c][0] == "%" else 1.0) for c in cols])
                 norm = float(np.sqrt((w * w).sum())) or 1.0
                 self.vectors.append(dict(zip(cols, (w / norm).tolist())))
                 self.names.append(names)

@@ -103,6 +103,17 @@ def test_a_place_asked_for_other_things_or_a_thing_asked_for_in_another_city_par
     assert len(set(ideas.cluster([shym, "Шымкенттегі саябаққа ауыз су бұрқақшаларын орнату керек"]))) == 1
 
 
+def test_letters_asking_for_one_thing_in_other_words_share_its_topic_and_villages_are_places():
+    from pipeline import placenames
+
+    dark = ideas.features("В парке темно по вечерам, страшно ходить. Прошу что-то сделать.")
+    lamps = ideas.features("Саябақта шамдар жанбайды. Жарықтандыруды қалпына келтіріңіздер.")
+    assert "%lighting" in dark.feats & lamps.feats and "%lighting" not in dark.context
+    assert "%lighting" not in ideas.features("В парке нет туалета. Прошу поставить туалет.").feats
+    assert placenames.places("В селе Бабайкорган нет медпункта") == placenames.places("Бабайқорған ауылында медпункт жоқ")
+    assert not placenames.places("Біздің ауылымызда медпункт жоқ")
+
+
 def test_cities_are_where_a_letter_is_not_places_in_it():
     from pipeline import placenames
 
@@ -118,7 +129,7 @@ def test_cities_are_where_a_letter_is_not_places_in_it():
 def test_letter_stock_is_left_out_but_a_short_note_keeps_its_words():
     doc = ideas.features("Здравствуйте! Я живу в этом районе больше двадцати лет. В парке нет туалета. "
                          "Мы платим налоги и имеем право на нормальные условия жизни. Прошу поставить туалет в парке.")
-    assert doc.feats == {"туал", "парк", "уста"}
+    assert doc.feats == {"туал", "парк", "уста", "%toilet"}  # the words, and the topic they ask for
     assert {"плат", "нало"} <= ideas.features("Мы платим налоги. Нужен туалет.").feats  # too short to be a letter
     # a sentence a batch writes word for word at different places is stock; at one place, or twice, it is not
     texts = ["Нужен туалет в парке на Абая. Ничего не меняется уже годами, вот так.",
