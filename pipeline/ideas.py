@@ -501,7 +501,7 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     topics = frozenset(t for f in asked if f in topic_of for t in topic_of[f]) if TOPIC_APART else frozenset()
     cities = placenames.cities(raw) if CITY_APART else frozenset()
     if TOPIC_FEATURES:  # the topics of every concept said, in any sentence: one feature each ("%lighting")
-        said = {"%" + t for f in feats if f in topic_of for t in topic_of[f]}
+        said = {"%" + t for f in common if f in topic_of for t in topic_of[f]}  # words the vocabulary knows
         feats = feats | said
         core = core | said
     return Doc(frozenset(feats | names | numbers), frozenset(names | numbers), frozenset(feats - core), topics, cities)
