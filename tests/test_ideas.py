@@ -106,10 +106,15 @@ def test_a_place_asked_for_other_things_or_a_thing_asked_for_in_another_city_par
 def test_letters_asking_for_one_thing_in_other_words_share_its_topic_and_villages_are_places():
     from pipeline import placenames
 
-    dark = ideas.features("В парке темно по вечерам, страшно ходить. Прошу что-то сделать.")
-    lamps = ideas.features("Саябақта шамдар жанбайды. Жарықтандыруды қалпына келтіріңіздер.")
-    assert "%lighting" in dark.feats & lamps.feats and "%lighting" not in dark.context
-    assert "%lighting" not in ideas.features("В парке нет туалета. Прошу поставить туалет.").feats
+    # long letters (a short note is mostly its thing's words already and gets no topic feature)
+    dark = ideas.features("Добрый вечер. Мы с мужем гуляем в центральном парке после работы, там растут старые "
+                          "деревья и много детей. Вечером в парке темно, страшно ходить по аллеям с коляской. "
+                          "Прошу что-то сделать, пока никто не пострадал. Спасибо, жительница соседнего дома.")
+    lamps = ideas.features("Сәлеметсіз бе. Мен осы ауданда жиырма жыл тұрамын, балаларым мектепке саябақ арқылы "
+                           "барады. Саябақтағы шамдар екі айдан бері жанбайды, жол бойы қап-қараңғы. "
+                           "Жарықтандыруды қалпына келтіріңіздер, өтінемін. Рахмет, зейнеткер апа.")
+    assert "%lighting" in dark.feats & lamps.feats and "%lighting" not in dark.context | lamps.context
+    assert "%lighting" not in ideas.features("В парке темно. Прошу поставить фонари.").feats
     assert placenames.places("В селе Бабайкорган нет медпункта") == placenames.places("Бабайқорған ауылында медпункт жоқ")
     assert not placenames.places("Біздің ауылымызда медпункт жоқ")
 
@@ -129,7 +134,7 @@ def test_cities_are_where_a_letter_is_not_places_in_it():
 def test_letter_stock_is_left_out_but_a_short_note_keeps_its_words():
     doc = ideas.features("Здравствуйте! Я живу в этом районе больше двадцати лет. В парке нет туалета. "
                          "Мы платим налоги и имеем право на нормальные условия жизни. Прошу поставить туалет в парке.")
-    assert doc.feats == {"туал", "парк", "уста", "%toilet"}  # the words, and the topic they ask for
+    assert doc.feats == {"туал", "парк", "уста"}
     assert {"плат", "нало"} <= ideas.features("Мы платим налоги. Нужен туалет.").feats  # too short to be a letter
     # a sentence a batch writes word for word at different places is stock; at one place, or twice, it is not
     texts = ["Нужен туалет в парке на Абая. Ничего не меняется уже годами, вот так.",
