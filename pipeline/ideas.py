@@ -151,6 +151,12 @@ CITY_APART = True
 # only when it is longer than the idea's proposals on average: a longer letter naming the way there
 # ("на Байдибек би, от Тауке хана до Жибек жолы"), not a note of the same length at another place.
 NONE_LONGER = True
+# Between long letters (TOPIC_FROM) the names of one may be among the other's whatever their lengths:
+# a proposal naming the idea's places and more joins it by its words without names (as a longer one
+# does), and two ideas merge when one's main places are among the other's (the street; the street and
+# the school beside it), their words besides names similar too (TOPIC_SHARE). Short notes keep the
+# rules above: between them merges chained from street to street (bench/ideas.py P 0.984 -> 0.865).
+LONG_SUBSET = True
 
 
 class IdeaError(ValueError):
@@ -660,6 +666,11 @@ def _names_agree(na: set, nb: set) -> bool:
     return all(any(_same_name(a, b) for b in nb) for a in na) and all(any(_same_name(b, a) for a in na) for b in nb)
 
 
+def _names_within(na: set, nb: set) -> bool:
+    """Every name of `na` is one of `nb`'s (typo-tolerant)."""
+    return all(any(_same_name(a, b) for b in nb) for a in na)
+
+
 def _disjoint(a, b) -> bool:
     """Both have something (sets, or Counters of positive counts) and nothing in common."""
     if len(a) > len(b):
@@ -778,7 +789,8 @@ class Grouper:
         if any(known):
             main = self._main_names(idea)
             if main and all(any(x == n or _same_name(words[x], words[n]) for n in mine) for x in main) \
-                    and (not NONE_LONGER or len(self.space.vectors[kind]) > self.length[idea] / len(self.members[idea])):
+                    and (not NONE_LONGER or len(self.space.vectors[kind]) > self.length[idea] / len(self.members[idea])
+                         or (LONG_SUBSET and self._long(idea, kind))):
                 return None
         return True
 
@@ -941,7 +953,10 @@ class Grouper:
                 continue  # merged away, or grown since: a fresher entry is in the heap
             na, nb = self._main_names(a), self._main_names(b)
             if na and nb and not _names_agree({self.space.words[x] for x in na}, {self.space.words[x] for x in nb}):
-                continue  # they mostly give different places or numbers: another place
+                # long letters: one names the street and the school beside it, the other the street
+                wa, wb = {self.space.words[x] for x in na}, {self.space.words[x] for x in nb}
+                if not (LONG_SUBSET and self._topic_link(a, b)[1] and (_names_within(wa, wb) or _names_within(wb, wa))):
+                    continue  # they mostly give different places or numbers: another place
             if _disjoint(self.topics[a], self.topics[b]) or _disjoint(self.cities[a], self.cities[b]):
                 continue  # other things asked for, or another city
             if MERGE_RATIO and -_ < MERGE_RATIO * min(self._cohesion(a), self._cohesion(b)):
