@@ -157,6 +157,10 @@ NONE_LONGER = True
 # the school beside it), their words besides names similar too (TOPIC_SHARE). Short notes keep the
 # rules above: between them merges chained from street to street (bench/ideas.py P 0.984 -> 0.865).
 LONG_SUBSET = True
+# A long letter naming no place the idea's proposals do not name and speaking of a topic they speak of
+# (their topic features) joins it though its words besides the places are few (TOPIC_SHARE is for
+# two topics at one place): gas for Тассай said as газ, газопровод, голубое топливо.
+SAME_TOPIC_PLACE = True
 
 
 class IdeaError(ValueError):
@@ -808,6 +812,11 @@ class Grouper:
         mine, theirs = self.space.cities[kind], self.cities[idea]
         return bool(mine and theirs and mine.isdisjoint(theirs))
 
+    def shares_topic(self, idea: int, kind: int) -> bool:
+        """The proposal speaks of a topic the idea's proposals speak of (their topic features)."""
+        words, c = self.space.words, self.centre[idea]
+        return any(words[f][0] == "%" and c.get(f, 0.0) > 1e-9 for f in self.space.vectors[kind])
+
     def best(self, kind: int) -> tuple[int | None, float]:
         get = self.buckets.get
         hits = Counter(chain.from_iterable(get(key, ()) for key in self.space.bands[kind]))
@@ -830,7 +839,8 @@ class Grouper:
                 topic = self.similarity_without_names(i, kind) if conflict is None or TOPIC_SHARE else s
                 if conflict is None:
                     s = topic
-                if s > score and (topic >= TOPIC_SHARE * self.threshold or not self._long(i, kind)):
+                if s > score and (topic >= TOPIC_SHARE * self.threshold or not self._long(i, kind)
+                                  or (SAME_TOPIC_PLACE and conflict is False and self.shares_topic(i, kind))):
                     best, score = i, s
         return best, score
 
