@@ -336,6 +336,52 @@ _COMPARISON = re.compile(r"(?<!\w)как\s+(?:в|во|на)\s+[^\W\d_]+(?:\s*(?:
                          r"|(?<!\w)[^\W\d_]+(?:дағыдай|дегідей|тағыдай|тегідей)(?!\w)", re.IGNORECASE)
 
 
+# Ordinal numbers written in words name what digits name: a route, a microdistrict, a school, a house
+# ("ждём двенадцатый", "под девятым микрорайоном", "жетінші шағынаудан", "двадцать первый автобус":
+# 12, 9, 7, 21). They are read as digits (ORDINALS), from the third on: первый and второй, бірінші and
+# екінші are mostly no numbers (в первую очередь, парк Первого Президента, екінші рет).
+ORDINALS = True
+_RU_ORD_END = r"(?:ый|ий|ой|ая|яя|ое|ее|ые|ие|ого|его|ому|ему|ым|им|ом|ем|ую|юю|ых|их|ыми|ими)"
+_RU_UNITS = {"трет": 3, "четверт": 4, "четвёрт": 4, "пят": 5, "шест": 6, "седьм": 7, "восьм": 8, "девят": 9, "десят": 10,
+             "одиннадцат": 11, "двенадцат": 12, "тринадцат": 13, "четырнадцат": 14, "пятнадцат": 15,
+             "шестнадцат": 16, "семнадцат": 17, "восемнадцат": 18, "девятнадцат": 19, "двадцат": 20, "тридцат": 30,
+             "сороков": 40, "пятидесят": 50}
+_RU_TENS = {"двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50, "шестьдесят": 60, "семьдесят": 70,
+            "восемьдесят": 80, "девяносто": 90}
+_RU_LOW = {"перв": 1, "втор": 2}  # only after tens: двадцать первый
+_KK_UNITS = {"бір": 1, "екі": 2, "үш": 3, "төрт": 4, "бес": 5, "алты": 6, "жеті": 7, "сегіз": 8, "тоғыз": 9,
+             "он": 10, "жиырма": 20, "отыз": 30, "қырық": 40, "елу": 50}
+_KK_TENS = {"он": 10, "жиырма": 20, "отыз": 30, "қырық": 40, "елу": 50, "алпыс": 60, "жетпіс": 70, "сексен": 80,
+            "тоқсан": 90}
+_RU_ORDINAL = re.compile(r"(?<![^\W\d_])(?:(" + "|".join(_RU_TENS) + r")\s+)?(" + "|".join(sorted(
+    list(_RU_UNITS) + list(_RU_LOW) + ["трет"], key=len, reverse=True)) + r")(?:ь)?(" + _RU_ORD_END
+    + r"|ья|ье|ьего|ьему|ьим|ьем|ью|ьи|ьих)(?![^\W\d_])", re.IGNORECASE)
+_KK_ORDINAL = re.compile(r"(?<![^\W\d_])(?:(" + "|".join(_KK_TENS) + r")\s+)?(" + "|".join(sorted(
+    _KK_UNITS, key=len, reverse=True)) + r")(?:[ыі]?н(?:шы|ші))(?=[^\W\d_]*)(?:[^\W\d_]*)", re.IGNORECASE)
+
+
+def _ru_ordinal(m: re.Match) -> str:
+    tens, unit = m.group(1), m.group(2).lower()
+    value = _RU_UNITS.get(unit) or (_RU_LOW.get(unit) if tens else None)
+    if value is None or (unit == "трет" and not m.group(3).lower().startswith(("ий", "ья", "ье", "ьего", "ьему", "ьим",
+                                                                              "ьем", "ью", "ьи", "ьих"))):
+        return m.group()
+    return str(value + (_RU_TENS[tens.lower()] if tens and value < 10 else 0))
+
+
+def _kk_ordinal(m: re.Match) -> str:
+    tens, unit = m.group(1), m.group(2).lower()
+    value = _KK_UNITS[unit] + (_KK_TENS[tens.lower()] if tens and _KK_UNITS[unit] < 10 else 0)
+    if value < 3:
+        return m.group()
+    return str(value)
+
+
+def ordinals_to_digits(text: str) -> str:
+    """Ordinal numbers in words as digits, from 3 on (see ORDINALS)."""
+    return _KK_ORDINAL.sub(_kk_ordinal, _RU_ORDINAL.sub(_ru_ordinal, text))
+
+
 _WORD_FEATURE: tuple[dict, dict] = ({}, {})  # word -> (feature or None, from the vocabulary), [kazakh text]
 
 
@@ -458,6 +504,8 @@ def features(text: str, learned: frozenset = frozenset(), stock: frozenset = fro
     if STOCK:
         raw = strip_stock(raw, stock, learned)
     raw = _COMPARISON.sub(" ", raw)
+    if ORDINALS:
+        raw = ordinals_to_digits(raw)
     text = textnorm.strip_courtesy(raw)
     words, kazakh = search.text_words(text)
     carrying: set[str] | None = None  # the words of the sentences that carry the idea

@@ -119,6 +119,21 @@ def test_letters_asking_for_one_thing_in_other_words_share_its_topic_and_village
     assert not placenames.places("Біздің ауылымызда медпункт жоқ")
 
 
+def test_ordinals_in_words_are_numbers_from_the_third_and_residential_areas_are_places():
+    from pipeline import placenames
+
+    assert ideas.ordinals_to_digits("ждём двенадцатый, под девятым микрорайоном, двадцать первый автобус") \
+        == "ждём 12, под 9 микрорайоном, 21 автобус"
+    assert ideas.ordinals_to_digits("Жетінші шағынауданда, отыз жетінші автобус, он екінші бағыт") \
+        == "7 шағынауданда, 37 автобус, 12 бағыт"
+    unchanged = "в первую очередь, парк Первого Президента, екінші рет, тоғыз адам"
+    assert ideas.ordinals_to_digits(unchanged) == unchanged
+    assert "#12" in ideas.features("Каждое утро ждём двенадцатый автобус по полчаса").feats
+    learned = placenames.learn(["в новом жилом массиве в Ахмирово"])
+    assert placenames.places("Ахмирово тұрғын алабына автобус жоқ", learned) \
+        == placenames.places("в жилом массиве в Ахмирово", learned) != frozenset()
+
+
 def test_cities_are_where_a_letter_is_not_places_in_it():
     from pipeline import placenames
 
