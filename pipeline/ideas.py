@@ -30,7 +30,10 @@ keys meet across Russian and Kazakh spellings (`pipeline.placenames`: Кунае
 concepts grouped by `data/ideas_topics.csv`: lighting, toilet, seating_shelter), and the cities it
 names (`placenames.cities`, `data/cities.csv`) are where it is: a proposal never joins, and two
 ideas never merge, when both have topics and none in common or both name cities and none in common
-(`TOPIC_APART`, `CITY_APART`). A city is one feature in Russian and Kazakh, and no place.
+(`TOPIC_APART`, `CITY_APART`). A city is one feature in Russian and Kazakh, and no place. In a long
+letter each topic of the concepts it says is a feature too (`TOPIC_FEATURES`: "%lighting" for фонари,
+освещение, темно, жарық), so letters asking for one thing in other words meet; ordinals in words are
+numbers (`ORDINALS`: двенадцатый, жетінші are 12, 7), villages and residential areas places.
 
 **Grouping** is one pass in time order (leader clustering): a proposal joins the idea whose centre
 (the sum of its members' vectors) is most similar, if that similarity is at least `THRESHOLD`,

@@ -82,6 +82,19 @@ def test_fourth_heldout_fixture_of_long_letters_with_hard_negatives_pairwise_pre
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
+@pytest.mark.xfail(strict=True, reason="fixture written blind for the group-long6 branch, which developed on it (errors "
+                   "read): P 0.771, R 0.441 before it, P 0.879, R 0.719 after it; letters of one idea sharing few words "
+                   "(the street or the school beside it, a route's number or its ends) still part, and ideas at one "
+                   "place on neighbouring topics still meet")
+def test_sixth_heldout_fixture_of_long_letters_sharing_few_words_pairwise_precision_and_recall():
+    """A sixth fixture, written blind (165 letters of 300-363 characters, 40 ideas and 25 single
+    letters, ru/kk/mixed): letters of one idea share few words (synonyms, Russian and Kazakh, the
+    street or the school beside it, a route's number or its ends); hard negatives at one place, in
+    other places or cities, route 12 and 21."""
+    p, r = pooled("ideas_heldout6.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
 @pytest.mark.xfail(strict=True, reason="blind fixture, measured, not tuned on: recall 0.767 (P 0.953) after "
                    "group-precise; 0.742 / 0.728 before it; long letters of one idea that share few words still part")
 def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
@@ -173,6 +186,13 @@ def test_the_vocabulary_reads_kazakh_and_russian_forms_without_false_friends():
     assert kk("бұрқағын") == ru("фонтан") and kk("аялдамадағы") == ru("остановке")
     assert kk("қойыңыздар") == ru("поставить") and kk("түнгі") == ru("ночной") and kk("әуежайға") == ru("аэропорт")
     assert kk("бірақ") is None and ru("каждый") is None  # words every letter says
+
+
+def test_no_concept_of_the_vocabulary_is_lost_as_a_word_every_letter_says():
+    # a concept whose feature begins as a generic word does is dropped from every text (спасатель was
+    # спас-, as спасибо; пожар пожа-, as пожалуйста); only the words meant to be generic may
+    lost = {c for c, f in ideas._targets().items() if f[:ideas.PREFIX] in ideas._GENERIC_PREFIXES}
+    assert lost <= {"город", "микрорайон", "нужно", "предлагаю", "предложение", "район", "улица"}, lost
 
 
 def test_a_place_named_for_comparison_and_a_range_of_hours_part_no_idea():
