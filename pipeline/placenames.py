@@ -59,6 +59,18 @@ _RU_MARKER = re.compile(r"(?<![^\W\d_])(?:(?:улиц[а-я]*|проспект[�
 _KK_MARKER = re.compile(r"(" + _WORD + r")\s+(?:(?:хан|батыр|би|ата|ана|жырау|ақын|жолы)\s+)?"
                         r"(?:көшес|даңғылы|шағын\s+ауданы)[^\W\d_]*", re.IGNORECASE)
 _ANY_WORD = re.compile(_WORD)
+# a village or a residential area by its marker, its name capitalised: "село Бабайкорган", "в посёлке
+# Шорнак", "Шорнақ ауылы", "Бабайқорған ауылында" (not "біздің ауылымыз", our village), "в жилом массиве
+# в Ахмирово", "ж/м Шугыла", "Ахмирово тұрғын алабы"
+_VILLAGE = re.compile(r"(?<![^\W\d_])(?:сел[оеау]|пос[её]лк[а-я]*|пос[её]лок|пос\.|(?:жил(?:ой|ом|ого)\s+)?массив[а-я]*"
+                      r"(?:\s+в)?|жилмассив[а-я]*|ж/м)\s*(" + _WORD + r")"
+                      r"|(" + _WORD + r")\s+(?:ауыл(?:ы|ында|ының|ына|ынан|дық\s+округ[^\W\d_]*)|тұрғын\s+алаб[^\W\d_]*)"
+                      r"(?![^\W\d_])", re.IGNORECASE)
+
+
+def _villages(text: str) -> list[str]:
+    return [n for m in _VILLAGE.finditer(text) for n in m.groups()
+            if n and n[:1].isupper() and n[1:2].islower() and n.lower() not in GENERIC]
 
 
 _ENDING = re.compile(r"[аяуюоеиыйь]+$")
@@ -224,7 +236,7 @@ def learn(texts) -> frozenset[str]:
     out = set()
     for text in texts:
         if isinstance(text, str) and text:
-            for m in [n for n in _marked(text)] + _KK_MARKER.findall(text):
+            for m in [n for n in _marked(text)] + _KK_MARKER.findall(text) + _villages(text):
                 if m[:1].isupper() and m[1:2].islower():
                     k = key(m)
                     if len(k) >= LEARN_LETTERS and k not in known:
@@ -243,6 +255,7 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
     # сделали names no street), never a city (в 12-м микрорайоне Актобе)
     marked = {key(n) for n in _marked(text, at_city, cased)}
     marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
+    marked |= {key(m) for m in _villages(text)}
     found = {known.get(k) or _near(k) or k for k in marked}
     for m in _ANY_WORD.finditer(text):
         word = m.group()

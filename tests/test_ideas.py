@@ -82,8 +82,22 @@ def test_fourth_heldout_fixture_of_long_letters_with_hard_negatives_pairwise_pre
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
-@pytest.mark.xfail(strict=True, reason="blind fixture, measured, not tuned on: recall 0.767 (P 0.953) after "
-                   "group-precise; 0.742 / 0.728 before it; long letters of one idea that share few words still part")
+@pytest.mark.xfail(strict=True, reason="fixture written blind for the group-long6 branch, which developed on it (errors "
+                   "read): P 0.771, R 0.441 before it, P 0.879, R 0.719 after it; letters of one idea sharing few words "
+                   "(the street or the school beside it, a route's number or its ends) still part, and ideas at one "
+                   "place on neighbouring topics still meet")
+def test_sixth_heldout_fixture_of_long_letters_sharing_few_words_pairwise_precision_and_recall():
+    """A sixth fixture, written blind (165 letters of 300-363 characters, 40 ideas and 25 single
+    letters, ru/kk/mixed): letters of one idea share few words (synonyms, Russian and Kazakh, the
+    street or the school beside it, a route's number or its ends); hard negatives at one place, in
+    other places or cities, route 12 and 21."""
+    p, r = pooled("ideas_heldout6.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+@pytest.mark.xfail(strict=True, reason="blind fixture, measured, not tuned on: recall 0.821 (P 0.953) after "
+                   "group-long6 (measured once at its end); 0.767 (P 0.953) after group-precise, 0.742 / 0.728 "
+                   "before it; long letters of one idea that share few words still part")
 def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
     """A fifth held-out fixture, written blind (161 letters of 335-399 characters in ten other cities,
     ru/kk/mixed, a third of the ideas hard negatives) and only measured: the honest figure for
@@ -101,6 +115,37 @@ def test_a_place_asked_for_other_things_or_a_thing_asked_for_in_another_city_par
     alm = "В парке Алматы нет питьевых фонтанчиков. Прошу установить питьевые фонтанчики в парке."
     assert ideas.features(shym).cities == {"шымкент"} and len(set(ideas.cluster([shym, alm]))) == 2
     assert len(set(ideas.cluster([shym, "Шымкенттегі саябаққа ауыз су бұрқақшаларын орнату керек"]))) == 1
+
+
+def test_letters_asking_for_one_thing_in_other_words_share_its_topic_and_villages_are_places():
+    from pipeline import placenames
+
+    # long letters (a short note is mostly its thing's words already and gets no topic feature)
+    dark = ideas.features("Добрый вечер. Мы с мужем гуляем в центральном парке после работы, там растут старые "
+                          "деревья и много детей. Вечером в парке темно, страшно ходить по аллеям с коляской. "
+                          "Прошу что-то сделать, пока никто не пострадал. Спасибо, жительница соседнего дома.")
+    lamps = ideas.features("Сәлеметсіз бе. Мен осы ауданда жиырма жыл тұрамын, балаларым мектепке саябақ арқылы "
+                           "барады. Саябақтағы шамдар екі айдан бері жанбайды, жол бойы қап-қараңғы. "
+                           "Жарықтандыруды қалпына келтіріңіздер, өтінемін. Рахмет, зейнеткер апа.")
+    assert "%lighting" in dark.feats & lamps.feats and "%lighting" not in dark.context | lamps.context
+    assert "%lighting" not in ideas.features("В парке темно. Прошу поставить фонари.").feats
+    assert placenames.places("В селе Бабайкорган нет медпункта") == placenames.places("Бабайқорған ауылында медпункт жоқ")
+    assert not placenames.places("Біздің ауылымызда медпункт жоқ")
+
+
+def test_ordinals_in_words_are_numbers_from_the_third_and_residential_areas_are_places():
+    from pipeline import placenames
+
+    assert ideas.ordinals_to_digits("ждём двенадцатый, под девятым микрорайоном, двадцать первый автобус") \
+        == "ждём 12, под 9 микрорайоном, 21 автобус"
+    assert ideas.ordinals_to_digits("Жетінші шағынауданда, отыз жетінші автобус, он екінші бағыт") \
+        == "7 шағынауданда, 37 автобус, 12 бағыт"
+    unchanged = "в первую очередь, парк Первого Президента, екінші рет, тоғыз адам"
+    assert ideas.ordinals_to_digits(unchanged) == unchanged
+    assert "#12" in ideas.features("Каждое утро ждём двенадцатый автобус по полчаса").feats
+    learned = placenames.learn(["в новом жилом массиве в Ахмирово"])
+    assert placenames.places("Ахмирово тұрғын алабына автобус жоқ", learned) \
+        == placenames.places("в жилом массиве в Ахмирово", learned) != frozenset()
 
 
 def test_cities_are_where_a_letter_is_not_places_in_it():
@@ -142,6 +187,13 @@ def test_the_vocabulary_reads_kazakh_and_russian_forms_without_false_friends():
     assert kk("бұрқағын") == ru("фонтан") and kk("аялдамадағы") == ru("остановке")
     assert kk("қойыңыздар") == ru("поставить") and kk("түнгі") == ru("ночной") and kk("әуежайға") == ru("аэропорт")
     assert kk("бірақ") is None and ru("каждый") is None  # words every letter says
+
+
+def test_no_concept_of_the_vocabulary_is_lost_as_a_word_every_letter_says():
+    # a concept whose feature begins as a generic word does is dropped from every text (спасатель was
+    # спас-, as спасибо; пожар пожа-, as пожалуйста); only the words meant to be generic may
+    lost = {c for c, f in ideas._targets().items() if f[:ideas.PREFIX] in ideas._GENERIC_PREFIXES}
+    assert lost <= {"город", "микрорайон", "нужно", "предлагаю", "предложение", "район", "улица"}, lost
 
 
 def test_a_place_named_for_comparison_and_a_range_of_hours_part_no_idea():
