@@ -360,7 +360,7 @@ _RU_ORDINAL = re.compile(r"(?<![^\W\d_])(?:(" + "|".join(_RU_TENS) + r")\s+)?(" 
     list(_RU_UNITS) + list(_RU_LOW) + ["трет"], key=len, reverse=True)) + r")(?:ь)?(" + _RU_ORD_END
     + r"|ья|ье|ьего|ьему|ьим|ьем|ью|ьи|ьих)(?![^\W\d_])", re.IGNORECASE)
 _KK_ORDINAL = re.compile(r"(?<![^\W\d_])(?:(" + "|".join(_KK_TENS) + r")\s+)?(" + "|".join(sorted(
-    _KK_UNITS, key=len, reverse=True)) + r")(?:[ыі]?н(?:шы|ші))(?=[^\W\d_]*)(?:[^\W\d_]*)", re.IGNORECASE)
+    _KK_UNITS, key=len, reverse=True)) + r")(?:[ыі]?н(?:шы|ші))[^\W\d_]*", re.IGNORECASE)
 
 
 def _ru_ordinal(m: re.Match) -> str:
@@ -718,7 +718,7 @@ def _names_agree(na: set, nb: set) -> bool:
     """Two ideas mostly give the same places and numbers (typo-tolerant): none that the other
     does not give. (One's names among the other's was tried: merges chain from street to street,
     bench/ideas.py precision 0.984 -> 0.865.)"""
-    return all(any(_same_name(a, b) for b in nb) for a in na) and all(any(_same_name(b, a) for a in na) for b in nb)
+    return _names_within(na, nb) and _names_within(nb, na)
 
 
 def _names_within(na: set, nb: set) -> bool:
@@ -1013,9 +1013,9 @@ class Grouper:
             if a in merged or b in merged or version[a] != va or version[b] != vb:
                 continue  # merged away, or grown since: a fresher entry is in the heap
             na, nb = self._main_names(a), self._main_names(b)
-            if na and nb and not _names_agree({self.space.words[x] for x in na}, {self.space.words[x] for x in nb}):
+            wa, wb = {self.space.words[x] for x in na}, {self.space.words[x] for x in nb}
+            if wa and wb and not _names_agree(wa, wb):
                 # long letters: one names the street and the school beside it, the other the street
-                wa, wb = {self.space.words[x] for x in na}, {self.space.words[x] for x in nb}
                 if not (LONG_SUBSET and self._topic_link(a, b)[1] and (_names_within(wa, wb) or _names_within(wb, wa))):
                     continue  # they mostly give different places or numbers: another place
             if _disjoint(self.topics[a], self.topics[b]) or _disjoint(self.cities[a], self.cities[b]):

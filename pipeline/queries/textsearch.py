@@ -88,8 +88,7 @@ def bits_of(offsets: np.ndarray, terms: np.ndarray) -> np.ndarray:
         bloom |= one << ((h >> np.uint64(35 + 6 * k)) & np.uint64(63))
     col = np.where(exact, slots[i] >> np.uint64(6), np.uint64(TOP_COLUMNS) + ((h >> np.uint64(32)) % np.uint64(BLOOM_COLUMNS)))
     mask = np.where(exact, one << (slots[i] & np.uint64(63)), bloom)
-    lengths = np.diff(offsets)
-    filled = lengths > 0
+    filled = np.diff(offsets) > 0
     starts = offsets[:-1][filled]
     zero = np.uint64(0)
     for c in range(len(BITS)):
@@ -168,9 +167,8 @@ def sign(con, batch: int = 200_000) -> int:
     column's statistics). Called after every write, with the rollups. Returns how many rows were
     signed."""
     unsigned = f"{BITS[0]} IS NULL AND search_terms IS NOT NULL"
-    done = 0
-    lo = con.execute(f"SELECT min(id) FROM submissions WHERE {unsigned}").fetchall()[0][0]
-    while lo is not None:
+    done, hi = 0, -2 ** 63
+    while (lo := con.execute(f"SELECT min(id) FROM submissions WHERE id > ? AND {unsigned}", [hi]).fetchall()[0][0]) is not None:
         hi = lo + batch - 1
         rows = con.sql(f"SELECT id, search_terms FROM submissions WHERE id BETWEEN ? AND ? AND {unsigned}",
                        params=[lo, hi]).to_arrow_table()
@@ -185,7 +183,6 @@ def sign(con, batch: int = 200_000) -> int:
             finally:
                 con.unregister("_signatures")
             done += rows.num_rows
-        lo = con.execute(f"SELECT min(id) FROM submissions WHERE id > ? AND {unsigned}", [hi]).fetchall()[0][0]
     return done
 
 
