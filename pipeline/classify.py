@@ -13,6 +13,7 @@ hide it from every percentage.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -257,9 +258,14 @@ def load_model():
 
 def ensure_model():
     """The current model, trained from the corpus first when there is none yet (the app's first
-    start, the first ingest); None when the corpus does not cover every category."""
+    start, the first ingest); None when the corpus does not cover every category.
+
+    One first-use training per model folder, also across processes: the app and a CLI ingest
+    started together (or several app processes) would otherwise each train a model, minutes of
+    both cores, and the last to finish would replace the others'. The second waits on a lock file
+    in the folder and then loads the first one's model."""
     if current_version() is None:
-        with _lock:
+        with _lock, _folder_lock():
             if current_version() is None:
                 from pipeline import train
 
@@ -269,6 +275,26 @@ def ensure_model():
                 # `train` and the model page's retrain compute it.
                 train.train_and_save(note="first_use", cv=False)
     return load_model()
+
+
+@contextlib.contextmanager
+def _folder_lock():
+    """An exclusive lock on the model folder's `.first_use.lock` for this process (flock: released by
+    the kernel when the process dies, so a killed trainer never blocks the next one). Without fcntl
+    (Windows) or a writable folder, only the thread lock holds."""
+    try:
+        import fcntl
+
+        model_dir().mkdir(parents=True, exist_ok=True)
+        handle = open(model_dir() / ".first_use.lock", "a")
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # closing the file releases the lock
 
 
 CHUNK = 20000  # texts whose features are held at once

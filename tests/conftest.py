@@ -1,6 +1,8 @@
 """Shared fixtures: every test gets its own database and model folder, never the repo's."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pipeline import store
@@ -13,8 +15,10 @@ def _isolated_settings(tmp_path, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("SC_DEMO_ROWS", "3000")  # an app started by a test builds a small demo
     monkeypatch.setenv("SC_CV_AFTER_START", "0")
     monkeypatch.setenv("SC_PAGE_ERRORS", "raise")  # a failing page stays at.exception for the tests  # no 20 s background cross-validation in every worker
-    # One model folder per session: a model trained by one test is reused by the next.
-    monkeypatch.setenv("SC_MODEL_DIR", str(tmp_path_factory.getbasetemp() / "models"))
+    # One model folder per run: a model trained by one test is reused by the next, and by the other
+    # pytest-xdist worker (whose base temp is a sibling): the first-use lock lets one process train it.
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("SC_MODEL_DIR", str((base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "models"))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Classifier: normalisation, language, the contract, training, versions, strict labelled files."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,24 @@ def test_loading_a_model_never_trains_one(tmp_path, monkeypatch):
     classify._loaded.clear()
     assert classify.load_model() is None
     assert classify.current_version() is None and not (tmp_path / "none_yet").exists()
+
+
+FIRST_USE = """
+import sys
+from pipeline import classify
+classify.MIN_PER_CATEGORY = 3  # the tiny corpus's three texts a category
+classify.ensure_model()
+print(classify.current_version())
+"""
+
+
+def test_two_processes_on_a_first_use_train_one_model(tiny_corpus, tmp_path):
+    """The app and a CLI ingest starting together: one trains, the other waits and loads its model."""
+    env = {**os.environ, "PYTHONPATH": str(settings.ROOT)}  # tiny_corpus set SC_CORPUS_DIR and SC_MODEL_DIR
+    procs = [subprocess.Popen([sys.executable, "-c", FIRST_USE], cwd=settings.ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-500:] for _, err in outs]
+    versions = {out.strip() for out, _ in outs}
+    assert len(versions) == 1 and None not in versions
+    assert [m["version"] for m in train.versions()] == list(versions)  # one version in the folder, not two
