@@ -4,6 +4,7 @@ Overview and wall figures over long periods (all time at 10 million rows: a dail
 seconds, mostly cutting timestamps into local days) read `rollup_daily` instead of every row.
 Open and overdue counts read `live_cases`, the writer's copy of the live rows (open, or awaiting
 feedback: the only ones whose figures change with the clock), 1-2 % of all rows; see `live`.
+The period metrics' reopen rate reads `reopened_cases`, the event log's reopened cases; see `reopened`.
 
 Kept by the writer: `refresh(con)` after each drain (the app's drain thread, `drain`, `demo`).
 It is incremental: the days of submissions added since the last refresh, and the days of
@@ -51,6 +52,9 @@ _MONTHLY = """
     SELECT CAST(date_trunc('month', day) AS DATE) AS month, region, district, category, operator, below, unscored,
            pending, facet, value, sum(n) AS n
     FROM rollup_facets WHERE {cond} GROUP BY ALL"""
+# The cases ever reopened, from the event log: the one definition (metrics.summary's `reopened`);
+# reopened_cases holds its result, kept by refresh() (see reopened()).
+REOPENED_SQL = "SELECT DISTINCT submission_id FROM events WHERE field = 'status' AND new = 'reopened'"
 _LIVE = (f"SELECT {', '.join(LIVE_COLUMNS)} FROM submissions WHERE ({open_sql()} OR feedback_at IS NULL) "
          "AND {cond}")
 DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "reviewed"}  # a filter using only these
@@ -89,6 +93,12 @@ def fresh(con) -> bool:
 
 
 LIVE = "live_cases"
+
+
+def reopened(con) -> str:
+    """The cases ever reopened, as a table expression with a `submission_id` column:
+    reopened_cases when the rollups are fresh, else the same set read from the event log."""
+    return "reopened_cases" if fresh(con) else f"({REOPENED_SQL})"
 
 
 def live(con, f: Filters | None = None) -> str:
@@ -135,6 +145,8 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
             con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="true") + " ORDER BY day", [threshold])
             con.execute("DELETE FROM rollup_facets_monthly")
             con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(cond="true"))
+            con.execute("DELETE FROM reopened_cases")
+            con.execute("INSERT INTO reopened_cases " + REOPENED_SQL)
             days = -1
         else:
             last_sub, last_ev = built[:2]
@@ -154,6 +166,8 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
                 con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="received_at >= ? AND received_at < ?"),
                             [threshold, start, end])
                 months.update(_months(lo, hi))
+            con.execute(f"""INSERT INTO reopened_cases {REOPENED_SQL} AND id > ?
+                            AND submission_id NOT IN (SELECT submission_id FROM reopened_cases)""", [last_ev])
             for month in sorted(months):  # each month once, after all its days
                 con.execute("DELETE FROM rollup_facets_monthly WHERE month = ?", [month])
                 con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(cond="day >= ? AND day < ?"),
