@@ -10,6 +10,7 @@ import pytest
 from pipeline import events, ingest, pending, readers, settings, spool, store
 from pipeline.__main__ import main
 from pipeline.progress import Progress
+from pipeline.queries import textsearch
 
 pytestmark = pytest.mark.usefixtures("keyword_classifier_unless_trained")
 
@@ -181,6 +182,34 @@ def test_unclassified_rows_are_visible_until_the_pending_step_classifies_them(tm
     assert con.execute("SELECT count(*) FROM events WHERE field = 'created'").fetchall()[0][0] == stored
     assert events.inconsistencies(con).empty
     con.close()
+
+
+def test_the_pending_step_stores_the_enrichment_and_keeps_every_other_column(tmp_path, capsys):
+    """pending._store rewrites a classified row (a delete and an insert): every other column must
+    come back as it was, and the classification's columns as ingest.enrich computes them."""
+    path = _csv(tmp_path / "calls.csv")
+    db = tmp_path / "p.duckdb"
+    assert main(["ingest", str(path), "--db", str(db), "--source", "hotline_109", "--no-classify"]) == 0
+    con = store.connect(db)
+    changed = [*pending.UPDATED, *textsearch.BITS]  # the search signature is cleared, then signed again
+    before = con.execute("SELECT * EXCLUDE (" + ", ".join(changed) + ") FROM submissions ORDER BY id").df()
+    expected = ingest.enrich(before[["id", "received_at", "text", "district"]].copy())
+    con.close()
+    assert main(["classify-pending", "--db", str(db)]) == 0
+    capsys.readouterr()
+    con = store.connect(db)
+    after = con.execute("SELECT * FROM submissions ORDER BY id").df()
+    con.close()
+    assert len(after) == len(before) > 20
+    pd.testing.assert_frame_equal(after.drop(columns=changed), before)
+    assert after["search_b0"].notna().all()  # signed again after the commit
+    for c in pending.UPDATED:
+        got, want = after[c], expected[c]
+        if c.endswith("_at"):
+            got, want = pd.to_datetime(got, utc=True), pd.to_datetime(want, utc=True)
+        if c == "search_terms":
+            got, want = [sorted(map(int, x)) for x in got], [sorted(map(int, x)) for x in want]
+        assert list(got) == list(want), c
 
 
 def test_an_operator_category_set_while_pending_is_kept(tmp_path):
