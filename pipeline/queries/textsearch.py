@@ -96,6 +96,17 @@ def bits_of(offsets: np.ndarray, terms: np.ndarray) -> np.ndarray:
     return out
 
 
+def signatures(lists) -> dict[str, np.ndarray]:
+    """The signature columns (BITS) of a sequence of term lists, none of them None (the pending step
+    signs the rows it stores, so sign() has nothing left to do for them)."""
+    lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    flat = np.concatenate([np.asarray(x, dtype=np.uint64) for x in lists]) if len(lists) else np.zeros(0, np.uint64)
+    bits = bits_of(offsets, flat)
+    return {c: bits[:, i] for i, c in enumerate(BITS)}
+
+
 @dataclass(frozen=True)
 class Parts:
     """A search as SQL pieces. `signed`: the rows with signatures, by their bits alone for words
