@@ -33,15 +33,17 @@ PART = 500_000
 def run(args: list[str], env: dict | None = None) -> dict:
     """Like child(), with the child's own rusage (Popen.wait would reap it before wait4 could)."""
     t0 = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=devnull, text=True,
+    with tempfile.TemporaryFile("w+") as err:  # a file, not a pipe: a progress bar could fill a pipe unread
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True,
                                 env={**os.environ, **(env or {})})
         out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        said = err.read().strip().splitlines()[-5:]
     wall = time.perf_counter() - t0
     if proc.returncode:
-        raise SystemExit(f"{' '.join(args[:5])} failed with exit code {proc.returncode}")
+        raise SystemExit(f"{' '.join(args[:5])} failed with exit code {proc.returncode}: " + " / ".join(said))
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
             "out": out.strip()}
 

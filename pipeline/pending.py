@@ -172,9 +172,12 @@ def run_classify_pending(args) -> int:
     if con is None:
         return 1
     # as the ingest command's connection (pipeline.ingest._Applier): at DuckDB's default every
-    # batch of 50,000 rewritten rows was checkpointed, 3-4 s each (300,000 texts: 5,100 texts/s, 7,300 with this)
+    # batch of 50,000 rewritten rows was checkpointed, 3-4 s each (300,000 texts: 5,100 texts/s, 7,300
+    # with this). Not its memory limit: a batch of 50,000 texts of 300-400 characters being rewritten
+    # held up to 170 MB of DuckDB's memory, the next batch read beside it, and SC_INGEST_MEMORY
+    # (256MB) ran out now and then (measured: an out-of-memory error in one run of three at 1,000,000)
     con.execute("SET checkpoint_threshold = ?", [settings.get("INGEST_CHECKPOINT")])
-    con.execute("SET memory_limit = ?", [settings.get("INGEST_MEMORY")])
+    con.execute("SET memory_limit = ?", [settings.get("CLASSIFY_MEMORY")])
     try:
         bar = Progress("classify", enabled=args.progress, unit="texts")
         started = time.monotonic()

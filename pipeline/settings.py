@@ -50,6 +50,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("INGEST_BATCH", "50000", "records per spool folder of an ingest: a file is read, checked and stored this many at a time, so memory does not grow with the file"),
     ("INGEST_CHECKPOINT", "64MB", "DuckDB checkpoint_threshold of the ingest command's connection: fewer checkpoints are faster, but rows not yet checkpointed are held in memory"),
     ("INGEST_MEMORY", "256MB", "DuckDB memory_limit of the ingest command's connection (the rest of its memory is one batch being read)"),
+    ("CLASSIFY_MEMORY", "1GB", "DuckDB memory_limit while the pending step classifies (`classify-pending`, an ingest's own classification): a batch of rewritten rows does not fit in SC_INGEST_MEMORY"),
     ("CLASSIFY_BATCH", "50000", "submissions classified at a time by the pending step (`classify-pending`, the app's drain thread)"),
     ("CLASSIFY_SLICE", "5", "seconds the running app's drain thread spends classifying pending rows per round (then it drains the inbox again)"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
