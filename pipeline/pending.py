@@ -145,7 +145,6 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
                                                                    int(rows["id"].max()))
         if storing is not None:
             done += storing.result()
-            storing = None
             if progress:
                 progress(done, total)
     finally:
@@ -173,9 +172,9 @@ def run_classify_pending(args) -> int:
         return 1
     # as the ingest command's connection (pipeline.ingest._Applier): at DuckDB's default every
     # batch of 50,000 rewritten rows was checkpointed, 3-4 s each (300,000 texts: 5,100 texts/s, 7,300
-    # with this). Not its memory limit: a batch of 50,000 texts of 300-400 characters being rewritten
-    # held up to 170 MB of DuckDB's memory, the next batch read beside it, and SC_INGEST_MEMORY
-    # (256MB) ran out now and then (measured: an out-of-memory error in one run of three at 1,000,000)
+    # with this). Its memory limit is SC_CLASSIFY_MEMORY, not SC_INGEST_MEMORY (256MB): a batch of
+    # 50,000 texts of 300-400 characters being rewritten held up to 170 MB of DuckDB's memory, the next
+    # batch read beside it, and 256MB ran out in one run of three at 1,000,000 texts (measured)
     con.execute("SET checkpoint_threshold = ?", [settings.get("INGEST_CHECKPOINT")])
     con.execute("SET memory_limit = ?", [settings.get("CLASSIFY_MEMORY")])
     try:
