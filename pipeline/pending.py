@@ -124,32 +124,38 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
 
     total = pending_count(con)
     if limit is not None:
-        total = min(total, limit)
+        total = max(0, min(total, limit))
     step = size or settings.get_int("CLASSIFY_BATCH")
     done, taken, started = 0, 0, time.monotonic()
     writer = con.cursor()
     pool = ThreadPoolExecutor(1, thread_name_prefix="classify-store")
-    storing = None  # the batch being stored
+    storing = None  # the batch being stored, not yet counted
+
+    def stored() -> None:  # count the batch being stored once it is in (raises its error)
+        nonlocal done, storing
+        future, storing = storing, None
+        done += future.result()
+        if progress:
+            progress(done, total)
+
     try:
         rows = _next_batch(con, min(step, total)) if total else None
         while rows is not None and len(rows):
             taken += len(rows)
             enriched = _enrich(rows)
             if storing is not None:
-                done += storing.result()
-                if progress:
-                    progress(done, total)
+                stored()
             storing = pool.submit(_store_batch, writer, enriched)
             over = seconds is not None and time.monotonic() - started >= seconds
             rows = None if over or taken >= total else _next_batch(con, min(step, total - taken),
                                                                    int(rows["id"].max()))
         if storing is not None:
-            done += storing.result()
-            if progress:
-                progress(done, total)
+            stored()
     finally:
         pool.shutdown(wait=True)  # a store under way ends (commits or rolls back) before anything else
         writer.close()
+        if storing is not None and storing.exception() is None:  # stored while the next batch failed
+            done += storing.result()
         if done:
             rollup.keep_up(con)  # once for every batch of this call
     return done

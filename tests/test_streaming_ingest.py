@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline import events, ingest, pending, readers, settings, spool, store
+from pipeline import events, ingest, pending, readers, rollup, settings, spool, store
 from pipeline.__main__ import main
 from pipeline.progress import Progress
 from pipeline.queries import textsearch
@@ -214,6 +214,32 @@ def test_the_pending_step_stores_the_enrichment_and_keeps_every_other_column(tmp
         if c == "search_terms":
             got, want = [sorted(map(int, x)) for x in got], [sorted(map(int, x)) for x in want]
         assert list(got) == list(want), c
+
+
+def test_a_batch_stored_before_the_next_one_fails_is_counted_and_the_rollup_kept_up(tmp_path, monkeypatch):
+    """classify_pending stores a batch in a thread while it enriches the next: when the next one
+    fails, the stored batch stays stored and the rollup counts it (a reviewer found it left stale)."""
+    path = _csv(tmp_path / "calls.csv")
+    con, _ = _store(path, tmp_path / "f.duckdb", None)
+    con.execute("UPDATE submissions SET category = NULL, category_source = 'pending'")  # all pending again
+    rollup.refresh(con)
+    before = pending.pending_count(con)
+    real, calls = pending._enrich, []
+
+    def second_fails(rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return real(rows)
+
+    monkeypatch.setattr(pending, "_enrich", second_fails)
+    with pytest.raises(RuntimeError, match="worker died"):
+        pending.classify_pending(con, size=5)
+    assert pending.pending_count(con) == before - 5
+    assert rollup.fresh(con)
+    assert pending.classify_pending(con, limit=-1) == 0  # a negative limit classifies nothing
+    monkeypatch.setattr(pending, "_enrich", real)
+    assert pending.classify_pending(con) == before - 5 and pending.pending_count(con) == 0
 
 
 def test_an_operator_category_set_while_pending_is_kept(tmp_path):
