@@ -85,6 +85,13 @@ def _built(con) -> tuple | None:
     return int(rows["rollup_submission_id"]), int(rows["rollup_event_id"]), rows["rollup_threshold"], rows["rollup_tz"]
 
 
+def mark(con) -> tuple[int, int] | None:
+    """The submission and event ids the rollup reflects now, for refresh(since=...): a writer whose
+    transaction takes ids early and commits late (the pending step) recounts from here."""
+    built = _built(con)
+    return None if built is None else built[:2]
+
+
 def fresh(con) -> bool:
     try:
         return _built(con) == _state(con)
@@ -120,19 +127,23 @@ def usable(con, f: Filters) -> bool:
 _refreshing = threading.Lock()
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> int:
+def refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = None) -> int:
     """Bring the rollup up to date in one transaction; returns the number of days recounted
     (-1 for a full rebuild: first time, another threshold or time zone). Call it after a write
     has committed, never inside another transaction: two transactions that both write the rollup's
-    meta rows conflict (DuckDB aborts one), so refreshes of this process take turns."""
+    meta rows conflict (DuckDB aborts one), so refreshes of this process take turns.
+
+    `since` (a mark() taken before a write began) recounts what changed after it, even when the
+    rollup looks fresh: ids come from sequences, so a write that took its ids and committed after
+    another one's higher ids was refreshed over (its events below the mark already built)."""
     with _refreshing:
-        return _refresh(con)
+        return _refresh(con, since)
 
 
-def _refresh(con: duckdb.DuckDBPyConnection) -> int:
+def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = None) -> int:
     state = _state(con)
     built = _built(con)
-    if built == state:
+    if built == state and (since is None or since == built[:2]):
         return 0
     threshold = settings.get_float("REVIEW_THRESHOLD")
     with store.transaction(con):
@@ -150,6 +161,8 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
             days = -1
         else:
             last_sub, last_ev = built[:2]
+            if since is not None:
+                last_sub, last_ev = min(last_sub, since[0]), min(last_ev, since[1])
             touched = _touched(con, last_sub, last_ev, FIELDS)
             for lo, hi in _runs(touched):
                 start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
@@ -198,7 +211,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> int:
     return refresh(con)
 
 
-def keep_up(con: duckdb.DuckDBPyConnection) -> None:
+def keep_up(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = None) -> None:
     """refresh() after a write, and the new rows' search signatures, never failing the write: a rollup
     left behind only makes readers count from `submissions` until the next refresh (the app's drain
     thread tries every round).
@@ -206,7 +219,7 @@ def keep_up(con: duckdb.DuckDBPyConnection) -> None:
     if store.in_transaction(con):
         return
     try:
-        refresh(con)
+        refresh(con, since)
     except Exception:  # noqa: BLE001 - logged; the figures stay right through the fallback
         log.exception("rollup refresh failed")
     try:  # the search signatures of the rows written since: searches stay right without them, only slower

@@ -242,6 +242,35 @@ def test_a_batch_stored_before_the_next_one_fails_is_counted_and_the_rollup_kept
     assert pending.classify_pending(con) == before - 5 and pending.pending_count(con) == 0
 
 
+def test_a_page_event_committed_while_a_batch_is_stored_does_not_hide_the_batch_from_the_rollup(tmp_path, monkeypatch):
+    """Ids come from sequences: an operator's event committed (and refreshed) while the pending
+    step's transaction holds lower 'created' event ids made the rollup look fresh with the batch
+    still counted as pending (found by a review). classify_pending recounts from its start."""
+    path = _csv(tmp_path / "calls.csv")
+    db = tmp_path / "r.duckdb"
+    assert main(["ingest", str(path), "--db", str(db), "--source", "hotline_109", "--no-classify"]) == 0
+    con = store.connect(db)
+    pending.classify_pending(con, limit=5)
+    first = con.execute("SELECT min(id) FROM submissions WHERE category_source <> 'pending'").fetchall()[0][0]
+    real, page = events.record_created, con.cursor()
+
+    def and_a_page_meanwhile(c, **kw):
+        n = real(c, **kw)
+        events.change(page, first, {"status": "in_progress"}, "operator1")
+        rollup.refresh(page)
+        return n
+
+    monkeypatch.setattr(events, "record_created", and_a_page_meanwhile)
+    assert pending.classify_pending(con) > 10
+    monkeypatch.setattr(events, "record_created", real)
+    assert pending.pending_count(con) == 0 and rollup.fresh(con)
+    assert con.execute("SELECT coalesce(sum(n), 0) FROM rollup_daily WHERE pending").fetchall()[0][0] == 0
+    by_category = "SELECT category, sum(n) FROM rollup_daily GROUP BY 1 ORDER BY 1"
+    counted = con.execute(by_category).fetchall()
+    rollup.rebuild(con)
+    assert con.execute(by_category).fetchall() == counted
+
+
 def test_an_operator_category_set_while_pending_is_kept(tmp_path):
     path = _csv(tmp_path / "calls.csv", 6)
     con, _ = _store(path, tmp_path / "o.duckdb", None)
