@@ -555,9 +555,7 @@ def run_ingest(args) -> int:
     if applier.con is not None:
         try:
             if args.classify:
-                # the pending step's batches of rewritten rows do not fit in SC_INGEST_MEMORY
-                # reliably (pipeline.pending.run_classify_pending)
-                applier.con.execute("SET memory_limit = ?", [settings.get("CLASSIFY_MEMORY")])
+                pending.tune(applier.con)  # its batches of rewritten rows outgrow SC_INGEST_MEMORY
                 bar = Progress("classify", enabled=args.progress, unit="texts")
                 pending.classify_pending(applier.con, progress=bar.update)
                 bar.close()

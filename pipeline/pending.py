@@ -32,11 +32,11 @@ def pending_count(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM submissions WHERE category_source = ?", [PENDING]).fetchall()[0][0]
 
 
-def _next_batch(con, size: int, after: int | None = None):
-    """The oldest `size` pending rows (with an id above `after`: the rows of a batch still being stored)."""
+def _next_batch(con, size: int, after: int = -1):
+    """The oldest `size` pending rows with an id above `after` (the rows of a batch still being stored)."""
     return con.execute(
         "SELECT id, received_at, text, district FROM submissions WHERE category_source = ? AND id > ? "
-        "ORDER BY id LIMIT ?", [PENDING, -1 if after is None else after, size]).df()
+        "ORDER BY id LIMIT ?", [PENDING, after, size]).df()
 
 
 TWO_CORES_FROM = 10_000  # rows of a batch from which its second half is enriched in a worker process
@@ -165,6 +165,17 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
     return done
 
 
+def tune(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's settings for a connection that runs classify_pending in bulk (`classify-pending`, an
+    ingest's own classification). The checkpoint threshold of the ingest command: at DuckDB's
+    default every batch of 50,000 rewritten rows was checkpointed, 3-4 s each (300,000 texts: 5,100
+    texts/s, 7,300 with this). The memory limit SC_CLASSIFY_MEMORY, not SC_INGEST_MEMORY (256MB): a
+    batch of 50,000 texts of 300-400 characters being rewritten held up to 170 MB of DuckDB's
+    memory, the next batch read beside it, and 256MB ran out in one run of three at 1,000,000."""
+    con.execute("SET checkpoint_threshold = ?", [settings.get("INGEST_CHECKPOINT")])
+    con.execute("SET memory_limit = ?", [settings.get("CLASSIFY_MEMORY")])
+
+
 # ---- CLI -----------------------------------------------------------------------------------
 def arguments_classify_pending(parser) -> None:
     parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
@@ -180,13 +191,7 @@ def run_classify_pending(args) -> int:
     con = store.connect_writer_or_explain(db, "the running app classifies pending rows itself")
     if con is None:
         return 1
-    # as the ingest command's connection (pipeline.ingest._Applier): at DuckDB's default every
-    # batch of 50,000 rewritten rows was checkpointed, 3-4 s each (300,000 texts: 5,100 texts/s, 7,300
-    # with this). Its memory limit is SC_CLASSIFY_MEMORY, not SC_INGEST_MEMORY (256MB): a batch of
-    # 50,000 texts of 300-400 characters being rewritten held up to 170 MB of DuckDB's memory, the next
-    # batch read beside it, and 256MB ran out in one run of three at 1,000,000 texts (measured)
-    con.execute("SET checkpoint_threshold = ?", [settings.get("INGEST_CHECKPOINT")])
-    con.execute("SET memory_limit = ?", [settings.get("CLASSIFY_MEMORY")])
+    tune(con)
     try:
         bar = Progress("classify", enabled=args.progress, unit="texts")
         started = time.monotonic()

@@ -97,12 +97,15 @@ def bits_of(offsets: np.ndarray, terms: np.ndarray) -> np.ndarray:
 
 
 def signatures(lists) -> dict[str, np.ndarray]:
-    """The signature columns (BITS) of a sequence of term lists, none of them None (the pending step
-    signs the rows it stores, so sign() has nothing left to do for them)."""
-    lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    flat = np.concatenate([np.asarray(x, dtype=np.uint64) for x in lists]) if len(lists) else np.zeros(0, np.uint64)
+    """The signature columns (BITS) of term lists: an Arrow list array (as sign() reads them back)
+    or a sequence of lists (the pending step signs the rows it stores, so sign() skips them)."""
+    if isinstance(lists, pa.ListArray):
+        offsets = lists.offsets.to_numpy().astype(np.int64)
+        offsets, flat = offsets - offsets[0], lists.flatten().to_numpy(zero_copy_only=False)
+    else:  # numpy, not pa.array: that took 0.9 s for 50,000 lists of 300-400 characters' stems, this 0.4
+        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists)), out=offsets[1:])
+        flat = np.concatenate([np.asarray(x, dtype=np.uint64) for x in lists]) if len(lists) else np.zeros(0, np.uint64)
     bits = bits_of(offsets, flat)
     return {c: bits[:, i] for i, c in enumerate(BITS)}
 
@@ -184,10 +187,8 @@ def sign(con, batch: int = 200_000) -> int:
         rows = con.sql(f"SELECT id, search_terms FROM submissions WHERE id BETWEEN ? AND ? AND {unsigned}",
                        params=[lo, hi]).to_arrow_table()
         if rows.num_rows:
-            lists = rows.column("search_terms").combine_chunks()
-            offsets = lists.offsets.to_numpy().astype(np.int64)
-            bits = bits_of(offsets - offsets[0], lists.flatten().to_numpy(zero_copy_only=False))
-            con.register("_signatures", pa.table({"id": rows.column("id"), **{c: bits[:, i] for i, c in enumerate(BITS)}}))
+            con.register("_signatures", pa.table({"id": rows.column("id"),
+                                                  **signatures(rows.column("search_terms").combine_chunks())}))
             try:
                 con.execute(f"UPDATE submissions SET {', '.join(f'{c} = s.{c}' for c in BITS)} FROM _signatures s "
                             "WHERE submissions.id = s.id AND submissions.id BETWEEN ? AND ?", [lo, hi])

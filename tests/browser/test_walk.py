@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import workflow
+from pipeline import i18n, workflow
 
 from .conftest import ROOT, AppServer, sign_in
 
@@ -66,9 +66,17 @@ ALLOWED_LATIN = {
 UPLOADER_LATIN = {"Upload", "Browse", "files", "Drag", "and", "drop", "file", "here", "Limit", "per", "MB",
                   "CSV", "TXT", "XLSX"}
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-# an idea in the ideas page's pickers (ui.ideas.label, ideas.label in data/i18n/ideas.csv): our
-# words, then the start of a resident's proposal, whose Latin letters are theirs ("Wi-Fi на остановках")
-IDEA_LABEL = re.compile(r"^(№ \d+ · \d+ (?:чел\.|адам) · )")
+
+
+def _label_head(key: str) -> re.Pattern:
+    """What precedes {text} in a translated label, in any language, as a pattern: our words, then a
+    resident's (ui.ideas.label: an idea's number and supporters, then its proposal)."""
+    heads = {re.escape(i18n.t(key, lang, idea="\x00", n="\x00", text="\x01").split("\x01")[0]).replace("\x00", r"\d+")
+             for lang in LANGS}
+    return re.compile("^(" + "|".join(sorted(heads)) + ")")
+
+
+IDEA_LABEL = _label_head("ideas.label")  # "№ 15 · 12 чел. · Бесплатный Wi-Fi на остановках": Wi-Fi is theirs
 
 # Codes that must never reach a reader: workflow states, event-log field names, UTC stamps, arrows
 # between codes.
