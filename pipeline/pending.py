@@ -120,7 +120,7 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
     A batch is stored in a thread, on a cursor of its own, while the next one is enriched: DuckDB
     works without the GIL, so the store (a delete, an insert and a commit, about 2 s per 50,000
     texts of 300-400 characters) overlaps the enrichment, which keeps both cores busy."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     total = pending_count(con)
     if limit is not None:
@@ -131,9 +131,22 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
     # event committed while a batch is stored takes a higher id, and a refresh then would pass over
     # the batch's 'created' events (a review found 1,000 rows counted pending where 500 were)
     since = rollup.mark(con)
-    writer = con.cursor()
+    # inside a caller's transaction the store thread would wait for its write lock for ever: then
+    # each batch is stored here, in that transaction, before the next is enriched
+    inline = store.holds_writes()
+    writer = con if inline else con.cursor()
     pool = ThreadPoolExecutor(1, thread_name_prefix="classify-store")
     storing = None  # the batch being stored, not yet counted
+
+    def store_later(enriched) -> Future:
+        if not inline:
+            return pool.submit(_store_batch, writer, enriched)
+        future = Future()
+        try:
+            future.set_result(_store_batch(writer, enriched))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
     def stored() -> None:  # count the batch being stored once it is in (raises its error)
         nonlocal done, storing
@@ -149,7 +162,7 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
             enriched = _enrich(rows)
             if storing is not None:
                 stored()
-            storing = pool.submit(_store_batch, writer, enriched)
+            storing = store_later(enriched)
             over = seconds is not None and time.monotonic() - started >= seconds
             rows = None if over or taken >= total else _next_batch(con, min(step, total - taken),
                                                                    int(rows["id"].max()))
@@ -157,7 +170,8 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
             stored()
     finally:
         pool.shutdown(wait=True)  # a store under way ends (commits or rolls back) before anything else
-        writer.close()
+        if not inline:
+            writer.close()
         if storing is not None and storing.exception() is None:  # stored while the next batch failed
             done += storing.result()
         if done:

@@ -120,7 +120,7 @@ def _apply_delta(con, source: str, base: tuple) -> bool:
     changed = (f"(SELECT id FROM {src}.submissions WHERE id > {int(last_sub)} "
                f"UNION SELECT submission_id FROM {src}.events WHERE id > {int(last_ev)})")
     try:
-        with store.transaction(con):
+        with store.transaction(con, serial=False):  # writes the replica, only reads the store
             con.execute(f"DELETE FROM replica_target.submissions WHERE id IN {changed}")
             con.execute(f"INSERT INTO replica_target.submissions SELECT * FROM {src}.submissions WHERE id IN {changed}")
             con.execute(f"INSERT INTO replica_target.events SELECT * FROM {src}.events WHERE id > ?", [last_ev])

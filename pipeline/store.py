@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -233,6 +234,14 @@ def submission_count(con: duckdb.DuckDBPyConnection) -> int:
 
 
 _depth: dict[int, int] = {}
+# One write transaction at a time in this process. DuckDB lets two transactions rewrite one row
+# without a conflict error when one deletes it and the other updates it, and the later commit wins:
+# an operator's change to a row the pending step was storing (it deletes and inserts its rows) was
+# lost without a word (a review measured 264 of 20,000). Every process that writes is the only
+# writer of its file (the app, or one CLI command), so a lock in the process serialises them all.
+# Re-entrant: a transaction on a second connection in the same thread (nested work) joins it.
+_writes = threading.RLock()
+_held = threading.local()
 
 
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
@@ -240,25 +249,51 @@ def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     return _depth.get(id(con), 0) > 0
 
 
+def holds_writes() -> bool:
+    """This thread is inside a `transaction` (so another thread's transaction would wait for it)."""
+    return getattr(_held, "n", 0) > 0
+
+
 class transaction:
     """BEGIN/COMMIT, ROLLBACK on error. Nested use joins the outer transaction: only the outermost
-    issues BEGIN, because in DuckDB a refused BEGIN aborts the transaction already open."""
+    issues BEGIN, because in DuckDB a refused BEGIN aborts the transaction already open.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    The outermost one also holds the process's write lock (`_writes`) until its COMMIT or ROLLBACK,
+    so the app's pages, its drain thread and the pending step never interleave their writes.
+    `serial=False` for a transaction that does not write the store (the replica's delta, which
+    only reads it, takes seconds and must not hold up an operator)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, serial: bool = True):
         self.con = con
         self.key = id(con)
+        self.serial = serial
 
     def __enter__(self):
         depth = _depth.get(self.key, 0)
         if depth == 0:
-            self.con.execute("BEGIN")
+            if self.serial:
+                _writes.acquire()
+                _held.n = getattr(_held, "n", 0) + 1
+            try:
+                self.con.execute("BEGIN")
+            except BaseException:
+                self._release()
+                raise
         _depth[self.key] = depth + 1
         return self.con
+
+    def _release(self) -> None:
+        if self.serial:
+            _held.n -= 1
+            _writes.release()
 
     def __exit__(self, exc_type, exc, tb):
         depth = _depth.pop(self.key) - 1
         if depth:
             _depth[self.key] = depth
         else:
-            self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+            try:
+                self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+            finally:
+                self._release()
         return False
