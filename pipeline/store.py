@@ -271,21 +271,26 @@ class transaction:
     def __enter__(self):
         depth = _depth.get(self.key, 0)
         if depth == 0:
-            if self.serial:
-                _writes.acquire()
-                _held.n = getattr(_held, "n", 0) + 1
+            locked = False
             try:
+                if self.serial:
+                    _writes.acquire()
+                    locked = True
+                    _held.n = getattr(_held, "n", 0) + 1
                 self.con.execute("BEGIN")
             except BaseException:
-                self._release()
+                if locked:
+                    self._release()
                 raise
         _depth[self.key] = depth + 1
         return self.con
 
     def _release(self) -> None:
         if self.serial:
-            _held.n -= 1
-            _writes.release()
+            try:
+                _held.n -= 1
+            finally:
+                _writes.release()
 
     def __exit__(self, exc_type, exc, tb):
         depth = _depth.pop(self.key) - 1
