@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,18 @@ YEARS = (1900, 2200)
 DATE_FORMATS = [
     "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
-    "%d.%m.%y %H:%M", "%d.%m.%y",
+    "%d.%m.%y %H:%M:%S", "%d.%m.%y %H:%M", "%d.%m.%y",
+    # a database's export (fractions of a second), dashes and a comma before the time: day first
+    "%d.%m.%Y %H:%M:%S.%f", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y, %H:%M",
+    "%d.%m.%Y, %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
 ]
+# What the last resort may read: ISO 8601 (year first), a date day first (01-11-2026 8:00,
+# 1.11.26 08:00:00,5), or a month by its English name. Never a bare time ("08:00", which pandas
+# dates today) and never month first: a file from Kazakhstan writes the day first.
+_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[T ]|$)|^\d{8}(?:T\d{4,6})?$")
+_DAY_FIRST = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?=$|[\sT,])")
+_MONTH_NAME = re.compile(r"[A-Za-z]{3}")
+_TOTALS = re.compile(r"(?<!\w)(?:итого|всего|барлығы|жиыны|жалпы|total)(?!\w)", re.IGNORECASE)
 SOURCE_ALIASES = {
     "109": "hotline_109", "hotline": "hotline_109", "hotline_109": "hotline_109", "звонок": "hotline_109",
     "телефон": "hotline_109", "qr": "qr", "qr код": "qr", "qr-код": "qr", "web": "web", "сайт": "web",
@@ -54,6 +65,7 @@ class Prepared:
     batch: int = 0                 # which batch of the file (prepare_batches), from 0
     batch_key: str | None = None   # see batch_key(): the same for the same batch of a re-run
     done: float = 1.0              # share of the file read so far
+    notes: tuple[str, ...] = ()    # what the reader should know about the file (first batch only)
 
 
 def file_checksum(path: Path) -> str:
@@ -148,8 +160,16 @@ def _formats_first(todo: pd.Series) -> list[str]:
 
 
 def _parse_iso(v: str):
+    """The last resort for a date no format fits: see _ISO and _DAY_FIRST."""
     try:
-        ts = pd.Timestamp(v)
+        if _ISO.match(v) or (_MONTH_NAME.search(v) and not _DAY_FIRST.match(v)):
+            ts = pd.Timestamp(v)
+        elif _DAY_FIRST.match(v):
+            from dateutil import parser as dateparser
+
+            ts = pd.Timestamp(dateparser.parse(v, dayfirst=True, yearfirst=False))
+        else:
+            return None
     except (ValueError, TypeError, OverflowError):
         return None
     if ts is pd.NaT or not YEARS[0] <= ts.year <= YEARS[1]:
@@ -165,6 +185,47 @@ def _localise(stamps: pd.Series, tz: str) -> pd.Series:
     if getattr(stamps.dt, "tz", None) is None:
         stamps = stamps.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     return stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+
+
+def _time_text(t) -> str | None:
+    """A time cell as HH:MM:SS (text, a time or datetime, or Excel's fraction of a day); None when empty."""
+    if t is None or (isinstance(t, float) and t != t):
+        return None
+    if isinstance(t, dt.datetime):
+        t = t.time()
+    if isinstance(t, dt.time):
+        return t.strftime("%H:%M:%S")
+    if isinstance(t, (int, float)) and 0 <= t < 1:
+        seconds = round(t * 86400)
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    t = str(t).strip()
+    return t or None
+
+
+def _with_time(dates: pd.Series, times: pd.Series) -> pd.Series:
+    """A date column and a time column of their own (Дата; Время), as one value per row: the date
+    with the time appended where the date has none. A date that has a time keeps it."""
+    out = []
+    for d, t in zip(dates.tolist(), times.tolist()):
+        t = _time_text(t)
+        if t is None or d is None:
+            out.append(d)
+            continue
+        if isinstance(d, dt.datetime):
+            if d.time() != dt.time():
+                out.append(d)
+                continue
+            d = d.date()
+        if isinstance(d, dt.date):
+            d = d.strftime("%d.%m.%Y")
+        elif isinstance(d, (int, float)):  # an Excel serial date
+            if float(d) % 1:  # with its own time of day
+                out.append(d)
+                continue
+            d = (pd.Timestamp("1899-12-30") + pd.to_timedelta(float(d), unit="D")).strftime("%d.%m.%Y")
+        d = str(d).strip()
+        out.append(d if ":" in d else f"{d} {t}")
+    return pd.Series(out, index=dates.index, dtype=object)
 
 
 def _content_id(text: pd.Series, when: pd.Series | str, contact: pd.Series) -> pd.Series:
@@ -215,6 +276,8 @@ def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timesta
     # A CSV's or a workbook's header says whether the file has dates; JSON records say it one by
     # one, so once any batch had one, the later ones are judged as having the column.
     has_dates = first.columns is not None and "received_at" in first.columns
+    counter = first.headers.get("source_id") if _row_counter(first) else None
+    notes = _notes(first, has_dates, counter)
 
     # Memory: a batch's records are let go as soon as it is validated, and a batch as soon as the
     # caller has taken it, so the next batch is read with neither held (the first batch, held by
@@ -230,12 +293,15 @@ def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timesta
                 continue  # the end of a file that filled its last batch exactly
             if result.columns is None:
                 has_dates = has_dates or any("received_at" in r for r in result.records)
+            if counter is not None:
+                _counter_to_extra(result, counter)
             prepared = _validate(result, path, checksum, source, default_source, now, tz, has_dates)
             if classify:
                 prepared.rows = enrich(prepared.rows)
             prepared.batch = number
             prepared.batch_key = batch_key(checksum, default_source, batch_rows, number)
             prepared.done = result.done
+            prepared.notes = notes if number == 0 else ()
             del result
             yield prepared
             del prepared
@@ -243,7 +309,54 @@ def prepare_batches(path: str | Path, source: str | None = None, now: pd.Timesta
     return gen()
 
 
-FIELDS = ["text", "received_at", "district", "region", "address", "phone", "name", "contact", "source_id",
+# Headers under which an export numbers its rows 1, 2, 3 ... (a row counter, not the appeal's number:
+# every month's export starts again at 1, and taken as ids the next month's rows were duplicates)
+COUNTER_HEADERS = frozenset({"№", "номер", "нөмір", "no", "n"})
+
+
+def _row_counter(first) -> bool:
+    """The file's id column is a row counter: a counter's header, and the first batch's values
+    whole numbers rising from 0 or 1 by small steps (a quarantined line may leave a gap)."""
+    header = first.headers.get("source_id")
+    if header is None or readers.norm_header(header) not in COUNTER_HEADERS:
+        return False
+    numbers = []
+    for r in first.records[:1000]:
+        v = r.get("source_id")
+        try:
+            x = float(str(v).strip())
+        except ValueError:
+            return False
+        if x != int(x):
+            return False
+        numbers.append(int(x))
+    return (len(numbers) >= 2 and numbers[0] in (0, 1)
+            and all(0 < b - a <= 3 for a, b in zip(numbers, numbers[1:])))
+
+
+def _counter_to_extra(result, header: str) -> None:
+    """The counter's values are kept with each row (in extra), not used as its id."""
+    result.columns = [c for c in (result.columns or []) if c != "source_id"] if result.columns is not None else None
+    for r in result.records:
+        v = r.pop("source_id", None)
+        if v is not None and v != "":
+            r.setdefault("_extra", {})[header] = v
+
+
+def _notes(first, has_dates: bool, counter: str | None) -> tuple[str, ...]:
+    notes = []
+    if first.columns is not None and not has_dates:
+        notes.append("no date column was recognised: every row is dated at the time of loading "
+                     "(expected e.g. 'Дата поступления' or 'Күні'; see data/column_map.csv)")
+    if counter is not None:
+        notes.append(f"column '{counter}' numbers the rows 1, 2, 3...: not taken as the appeal's number "
+                     f"(the rows are told apart by text, time and contact)")
+    if first.unmapped:
+        notes.append("columns not recognised, kept with each row (extra): " + ", ".join(map(repr, first.unmapped)))
+    return tuple(notes)
+
+
+FIELDS = ["text", "received_at", "received_time", "district", "region", "address", "phone", "name", "contact", "source_id",
           "lat", "lon", "placement", "source", "_extra"]
 
 
@@ -283,11 +396,18 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
             reasons[mask] = reason if isinstance(reason, str) else reason(mask)[mask]
 
     text = _clean(frame["text"])
+    if text.isna().any():  # an export's totals line ("Итого: 20;;;") is no appeal: said so, not "empty text"
+        raws = result.raws
+        totals = pd.Series([t is None and bool(_TOTALS.search(raws[i])) for i, t in enumerate(text.tolist())],
+                           index=frame.index)
+        reject(totals, "a totals line of the export (Итого, Всего), not a submission")
     reject(text.isna(), "empty text")
     reject(pd.Series([v is not None and len(v) > MAX_TEXT for v in text.tolist()], index=frame.index),
            f"text longer than {MAX_TEXT} characters")
 
     raw_dates = frame["received_at"].astype(object)
+    if has_date_column and frame["received_time"].notna().any():
+        raw_dates = _with_time(raw_dates, frame["received_time"])
     if has_date_column:
         received = parse_dates(raw_dates.where(raw_dates.notna(), None), tz)
         empty_date = _clean(raw_dates).isna()
@@ -617,6 +737,8 @@ def _ingest_file(path: Path, args, batch_rows: int, inbox: Path, applier: _Appli
                       file=sys.stderr)
                 return 1
             spooled.append((path, sid))
+            for note in prepared.notes:
+                print(f"note: {path}: {note}", file=sys.stderr)
             records += prepared.read
             share = prepared.done
             del prepared  # not held while the next batch is read

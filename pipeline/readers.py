@@ -1,7 +1,8 @@
 """Read whatever call-centre software exports into raw records.
 
-CSV (UTF-8, UTF-8 with BOM, UTF-16 from Excel's "Unicode text", cp1251; `,` `;` tab; quoted
-multi-line texts), XLSX, JSON Lines and Open311 GeoReport v2 JSON. A record that cannot be parsed
+CSV (UTF-8, UTF-8 with BOM, UTF-16 from Excel's "Unicode text" with or without a BOM, cp1251,
+KZ-1048; `,` `;` tab; quoted multi-line texts; title lines above the header), XLSX (every sheet with
+a header), JSON Lines and Open311 GeoReport v2 JSON. A record that cannot be parsed
 becomes a bad record with its number and reason; only a file that cannot be read at all raises.
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ReadResult:
     delimiter: str | None = None
     unmapped: list[str] = field(default_factory=list)
     columns: list[str] | None = None    # our columns the file has, when a header says so (CSV, XLSX)
+    headers: dict[str, str] = field(default_factory=dict)  # our column -> the file's header (CSV, XLSX)
     done: float = 1.0                   # share of the file read when this batch was handed out
 
     @property
@@ -64,9 +66,29 @@ def column_aliases() -> dict[str, str]:
     return {norm_header(a): c for c, a in zip(frame["column"], frame["alias"])}
 
 
+@functools.cache
+def column_keywords() -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """data/column_keywords.csv: for a header no alias names exactly, the column whose word
+    beginnings it has ("Дата и время обращения": дат), unless it has one of the others ("Дата
+    закрытия" is not when the appeal came in). In the file's order."""
+    frame = pd.read_csv(ROOT / "data" / "column_keywords.csv", dtype=str, keep_default_na=False)
+    return [(c, tuple(p.split()), tuple(u.split())) for c, p, u in zip(frame["column"], frame["prefixes"],
+                                                                      frame["unless"])]
+
+
+def _by_keyword(header: str) -> str | None:
+    words = header.split()
+    for col, prefixes, unless in column_keywords():
+        if any(w.startswith(prefixes) for w in words) and not any(w.startswith(unless) for w in words if unless):
+            return col
+    return None
+
+
 def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
-    """Our column for each header (None when unknown); first match of a column wins."""
-    aliases, taken, mapped, unmapped = column_aliases(), set(), [], []
+    """Our column for each header (None when unknown); first match of a column wins. Exact names
+    (data/column_map.csv) first; then, for the columns still missing, a header's word beginnings
+    (data/column_keywords.csv), so "Дата и время обращения" or "Район/Ауданы" are understood too."""
+    aliases, taken, mapped = column_aliases(), set(), []
     for h in headers:
         col = aliases.get(norm_header(h))
         if col and col not in taken:
@@ -74,9 +96,19 @@ def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
             mapped.append(col)
         else:
             mapped.append(None)
-            if norm_header(h):
-                unmapped.append(str(h))
+    for i, h in enumerate(headers):
+        if mapped[i] is None and norm_header(h) not in aliases:
+            col = _by_keyword(norm_header(h))
+            if col and col not in taken:
+                taken.add(col)
+                mapped[i] = col
+    unmapped = [str(h) for h, col in zip(headers, mapped) if col is None and norm_header(h)]
     return mapped, unmapped
+
+
+def header_names(mapped: list[str | None], headers: list) -> dict[str, str]:
+    """Our column -> the file's header it was read from."""
+    return {c: str(h) for c, h in zip(mapped, headers) if c}
 
 
 def _record(mapped: list[str | None], headers: list, values: list) -> dict:
@@ -105,6 +137,34 @@ def _looks_binary(head: bytes) -> bool:
 
 
 DAMAGED = " (damaged)"  # suffix of an encoding whose invalid bytes were replaced by U+FFFD
+# The bytes where Windows' Kazakh code page (KZ-1048) has a Kazakh letter (Қ Һ Ұ Ә Ө Ғ Ү Ң, either
+# case) and cp1251 a Serbian or Ukrainian one (Ќ Ћ Ў Ј Ґ Є Ї Ѕ): a single-byte file with them is
+# Kazakh, which cp1251 cannot even write.
+KAZAKH_BYTES = tuple(bytes([b]) for b in (0x8D, 0x8E, 0x9D, 0x9E, 0xA1, 0xA2, 0xA3, 0xA5, 0xAA, 0xAF, 0xB4,
+                                          0xBA, 0xBC, 0xBD, 0xBE, 0xBF))
+
+
+def _kazakh_bytes(data: bytes) -> int:
+    return sum(data.count(b) for b in KAZAKH_BYTES)
+
+
+def _single_byte(kazakh: int) -> str:
+    """cp1251, or kz1048 when the file has Kazakh letters in the bytes where the two differ."""
+    return "kz1048" if kazakh >= 3 else "cp1251"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """Excel and some exporters write UTF-16 without a byte-order mark: every other byte is 0x00
+    (Latin, digits, separators) or 0x04 (Cyrillic)."""
+    n = len(head) // 2 * 2
+    if n < 32:
+        return None
+    even, odd = head[0:n:2], head[1:n:2]
+    for name, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if (high.count(0) + high.count(4)) > 0.9 * len(high) and high.count(0) > 0.1 * len(high) \
+                and low.count(0) < 0.01 * len(low):
+            return name
+    return None
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:
@@ -128,10 +188,11 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
     # cp1251 Cyrillic read as UTF-8 is almost all invalid; UTF-8 with a few broken bytes is not.
     if valid >= 4 * invalid:
         return as_utf8, name + DAMAGED
+    single = _single_byte(_kazakh_bytes(data))
     try:
-        return data.decode("cp1251"), "cp1251"
+        return data.decode(single), single
     except UnicodeDecodeError:  # 0x98, the one byte cp1251 does not define
-        return data.decode("cp1251", errors="replace"), "cp1251" + DAMAGED
+        return data.decode(single, errors="replace"), single + DAMAGED
 
 
 def _quarantine_damaged(result: "ReadResult") -> None:
@@ -150,11 +211,15 @@ def _quarantine_damaged(result: "ReadResult") -> None:
 
 
 def sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text[:65536].splitlines()[:20])
+    lines = text[:65536].splitlines()[:40]
+    # a title line or two above the header ("Выгрузка обращений за ноябрь") has no delimiter at all
+    while len(lines) > 1 and not any(d in lines[0] for d in ",;\t|"):
+        lines.pop(0)
+    sample = "\n".join(lines[:20])
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        first = text.split("\n", 1)[0]
+        first = lines[0] if lines else ""
         return max(",;\t|", key=first.count)
 
 
@@ -191,12 +256,13 @@ def _sniff(path: Path) -> Sniffed:
             raise UnreadableFile(f"{path}: a ZIP archive, not a table (only .xlsx workbooks are read)")
         if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
             raise UnreadableFile(f"{path}: an old binary Excel .xls file; save it as .xlsx or CSV")
-        if _looks_binary(head[:8192]):
+        bomless = None if head.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(head[:8192])
+        if bomless is None and _looks_binary(head[:8192]):
             raise UnreadableFile(f"{path}: binary data, not a text table (many NUL or control bytes at the start)")
         sha = hashlib.sha256()
         blank = True
-        utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
-        strict = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")()
+        utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or bomless is not None
+        strict = codecs.getincrementaldecoder(bomless or ("utf-16" if utf16 else "utf-8-sig"))()
         strict_ok, has_98, size = True, False, 0
         chunk = head
         while True:
@@ -217,11 +283,12 @@ def _sniff(path: Path) -> Sniffed:
                 chunk = f.read(CHUNK)
             except OSError as exc:
                 raise UnreadableFile(f"{path}: cannot read ({exc.strerror})") from exc
-        invalid = valid = 0
+        invalid = valid = kazakh = 0
         if not strict_ok and not utf16:  # a second pass, only for a file that is not clean UTF-8
             f.seek(0)
             lenient = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
             for chunk in iter(lambda: f.read(CHUNK), b""):
+                kazakh += _kazakh_bytes(chunk)
                 text = lenient.decode(chunk)
                 bad = text.count("\ufffd")
                 invalid += bad
@@ -231,7 +298,7 @@ def _sniff(path: Path) -> Sniffed:
     if blank:
         raise UnreadableFile(f"{path}: the file is empty")
     if utf16:
-        encoding = "utf-16" if strict_ok else "utf-16" + DAMAGED
+        encoding = (bomless or "utf-16") + ("" if strict_ok else DAMAGED)
     else:
         name = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
         if strict_ok:
@@ -239,7 +306,8 @@ def _sniff(path: Path) -> Sniffed:
         elif valid >= 4 * invalid:  # see decode(): UTF-8 with a few broken bytes, not cp1251
             encoding = name + DAMAGED
         else:
-            encoding = "cp1251" + (DAMAGED if has_98 else "")
+            single = _single_byte(kazakh)
+            encoding = single + (DAMAGED if has_98 else "")
     return Sniffed("text", encoding, sha.hexdigest(), size)
 
 
@@ -314,7 +382,7 @@ def _sliced(result: ReadResult, rows: int | None) -> Iterator[ReadResult]:
         nxt = result.record_nos[stop] if stop < n else float("inf")
         part = ReadResult(result.path, result.fmt, result.records[start:stop], result.record_nos[start:stop],
                           result.raws[start:stop], encoding=result.encoding, delimiter=result.delimiter,
-                          unmapped=result.unmapped, columns=result.columns)
+                          unmapped=result.unmapped, columns=result.columns, headers=result.headers)
         part.bad = [b for b in bad if (start == 0 or b[0] >= first) and b[0] < nxt]
         part.done = min(stop, n) / n if n else 1.0
         yield part
@@ -329,6 +397,7 @@ def _strip_eol(line: str) -> str:
     return line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith(("\n", "\r")) else line
 
 
+HEADER_SEARCH = 20  # lines below the first where a CSV's header is looked for (as in a workbook)
 BLOCK = 1 << 20  # characters of lines a CSV is read in at a time (file.readlines' hint)
 
 
@@ -358,6 +427,18 @@ def _csv_batches(path: Path, f, delimiter: str, rows: int | None) -> Iterator[Re
     except UnicodeDecodeError as exc:
         raise UnreadableFile(f"{path}: cannot be decoded ({exc.reason})") from exc
     mapped, unmapped = map_headers(headers)
+    first_line = headers
+    for _ in range(HEADER_SEARCH):  # a title line or two above the header ("Выгрузка обращений за ноябрь")
+        if "text" in mapped:
+            break
+        try:
+            candidate = next(reader)
+        except (StopIteration, csv.Error, UnicodeDecodeError):
+            break
+        m, u = map_headers(candidate)
+        if "text" in m:
+            headers, mapped, unmapped = candidate, m, u
+    headers = headers if "text" in mapped else first_line
     if "text" not in mapped:
         raise UnreadableFile(
             f"{path}: no column with the submission text; headers found: {headers[:12]}; "
@@ -367,11 +448,13 @@ def _csv_batches(path: Path, f, delimiter: str, rows: int | None) -> Iterator[Re
     plain = all(mapped) and len(set(mapped)) == width  # every column ours: no extras to collect
 
     columns = [c for c in mapped if c]
+    named = header_names(mapped, headers)
     size = getattr(getattr(f, "buffer", None), "raw", None)
     size = os.fstat(size.fileno()).st_size if size is not None else None
 
     def new() -> ReadResult:
-        return ReadResult(path, "csv", [], [], [], delimiter=delimiter, unmapped=unmapped, columns=columns)
+        return ReadResult(path, "csv", [], [], [], delimiter=delimiter, unmapped=unmapped, columns=columns,
+                          headers=named)
 
     def done() -> float:  # bytes read ahead by the buffer: close enough for a progress bar
         return min(f.buffer.tell() / size, 1.0) if size else 0.0
@@ -379,37 +462,53 @@ def _csv_batches(path: Path, f, delimiter: str, rows: int | None) -> Iterator[Re
     result = new()
     records, record_nos, raws, bad = result.records, result.record_nos, result.raws, result.bad
     prev_end = reader.line_num  # the last line of the last record (or blank line) read
-    try:
-        for row in reader:
-            start, end = prev_end + 1, reader.line_num
-            if end == start:  # one line: the usual case
-                raw = buf[prev_end - base]
-                raw = raw[:-2] if raw[-2:] == "\r\n" else raw[:-1] if raw[-1:] in ("\n", "\r") else raw
-            else:
-                raw = "\n".join(map(_strip_eol, buf[prev_end - base:end - base]))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # a quote where none belongs ('"Казахтелеком" не работает'): that record is quarantined and
+            # reading goes on at the next line, instead of the rest of the file going with it
+            start, end = prev_end + 1, max(reader.line_num, prev_end + 1)
+            if "end of data" in str(exc) or end - start >= 1000:  # unbalanced quotes ran on to the end: the rest
+                rest = [_strip_eol(line) for line in buf[prev_end - base:]] + [_strip_eol(line) for line in f]
+                bad.append((start, "\n".join(rest), f"unparseable CSV from line {start}: {exc} "
+                                                    f"(truncated or unbalanced quotes)"))
+                break
+            bad.append((start, "\n".join(map(_strip_eol, buf[prev_end - base:end - base])),
+                        f"unparseable CSV record: {exc} (a quote inside an unquoted text?)"))
             prev_end = end
-            if not row or not "".join(row).strip():
-                continue  # blank line, not a record
-            if "\x00" in raw:
-                bad.append((start, raw, "NUL byte in the record (a damaged export?)"))
-            elif len(row) != width:
-                bad.append((start, raw, f"{len(row)} fields where the header has {width} "
-                                        f"(an unquoted '{delimiter}' in the text or a broken line)"))
-            else:
-                records.append(dict(zip(mapped, row)) if plain else _record(mapped, headers, row))
-                record_nos.append(start)
-                raws.append(raw)
-            if rows is not None and len(records) + len(bad) >= rows:
-                result.done = done()
-                yield result
-                del buf[:prev_end - base]  # the lines of the records handed out
-                base = prev_end
-                result = new()
-                records, record_nos, raws, bad = result.records, result.record_nos, result.raws, result.bad
-    except csv.Error as exc:
-        start = prev_end + 1  # the rest of the file from the record that could not be parsed
-        rest = [_strip_eol(line) for line in buf[prev_end - base:]] + [_strip_eol(line) for line in f]
-        bad.append((start, "\n".join(rest), f"unparseable CSV from line {start}: {exc} (truncated or unbalanced quotes)"))
+            continue
+        start, end = prev_end + 1, reader.line_num
+        if end == start:  # one line: the usual case
+            raw = buf[prev_end - base]
+            raw = raw[:-2] if raw[-2:] == "\r\n" else raw[:-1] if raw[-1:] in ("\n", "\r") else raw
+        else:
+            raw = "\n".join(map(_strip_eol, buf[prev_end - base:end - base]))
+        prev_end = end
+        if not row or not "".join(row).strip():
+            continue  # blank line, not a record
+        if "\x00" in raw:
+            bad.append((start, raw, "NUL byte in the record (a damaged export?)"))
+        elif len(row) > width and not "".join(row[width:]).strip():  # a ';' after the last field
+            records.append(dict(zip(mapped, row)) if plain else _record(mapped, headers, row[:width]))
+            record_nos.append(start)
+            raws.append(raw)
+        elif len(row) != width:
+            bad.append((start, raw, f"{len(row)} fields where the header has {width} "
+                                    f"(an unquoted '{delimiter}' in the text or a broken line)"))
+        else:
+            records.append(dict(zip(mapped, row)) if plain else _record(mapped, headers, row))
+            record_nos.append(start)
+            raws.append(raw)
+        if rows is not None and len(records) + len(bad) >= rows:
+            result.done = done()
+            yield result
+            del buf[:prev_end - base]  # the lines of the records handed out
+            base = prev_end
+            result = new()
+            records, record_nos, raws, bad = result.records, result.record_nos, result.raws, result.bad
     yield result
 
 
@@ -445,15 +544,46 @@ def read_xlsx(path: Path) -> ReadResult:
     try:
         if not wb.worksheets:
             raise UnreadableFile(f"{path}: the workbook has no worksheet")
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()
-        return _read_sheet(path, ws, max_rows, max_cols, max_cell, get_column_letter)
+        return _read_sheets(path, wb.worksheets, max_rows, max_cols, max_cell, get_column_letter)
     except UnreadableFile:
         raise
     except Exception as exc:  # a damaged sheet part found only while streaming it
         raise UnreadableFile(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
     finally:
         wb.close()
+
+
+def _read_sheets(path: Path, sheets, max_rows: int, max_cols: int, max_cell: int, letter) -> ReadResult:
+    """Every sheet with a header row (a month per sheet, a summary sheet first): their records in
+    sheet order, numbered on from one sheet to the next (the second sheet's row 5 of a first sheet
+    of 31 rows is record 36), each raw record of a later sheet naming its sheet and row. A sheet
+    without a header (a summary, a chart) is left out; a workbook with none is refused."""
+    merged, skipped, offset = None, [], 0
+    for ws in sheets:
+        ws.reset_dimensions()
+        try:
+            part = _read_sheet(path, ws, max_rows, max_cols, max_cell, letter)
+        except UnreadableFile:
+            skipped.append(ws.title)
+            continue
+        if merged is None:
+            merged = part
+        else:
+            named = f"sheet '{ws.title}' row "
+            merged.records += part.records
+            merged.record_nos += [offset + n for n in part.record_nos]
+            merged.raws += [f"{named}{n}: {raw}" for n, raw in zip(part.record_nos, part.raws)]
+            merged.bad += [(offset + n, f"{named}{n}: {raw}", why) for n, raw, why in part.bad]
+            merged.columns = list(dict.fromkeys([*(merged.columns or []), *(part.columns or [])]))
+            merged.unmapped = list(dict.fromkeys([*merged.unmapped, *part.unmapped]))
+            for col, header in part.headers.items():
+                merged.headers.setdefault(col, header)
+        offset = max([offset, *merged.record_nos, *(b[0] for b in merged.bad)])
+    if merged is None:
+        names = ", ".join(f"'{t}'" for t in skipped)
+        raise UnreadableFile(f"{path}: no header row with a submission text column in the first 20 rows "
+                             f"of any sheet ({names}; see data/column_map.csv)")
+    return merged
 
 
 def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, letter) -> ReadResult:
@@ -495,6 +625,7 @@ def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, let
             if "text" in m:
                 headers, mapped, header_row, result.unmapped = list(row[:max_cols]), m, i, unmapped
                 result.columns = [c for c in m if c]
+                result.headers = header_names(m, headers)
                 break
         if i >= 20:
             break

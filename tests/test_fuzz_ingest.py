@@ -485,10 +485,12 @@ def _ingest_folder(folder, db) -> tuple[dict, dict, dict]:
         assert m, line
         per_file[Path(path).name] = tuple(map(int, m.groups()))
     for line in run.stderr.strip().splitlines():
-        m = re.match(r"error: (.+?): (.+)$", line)
+        m = re.match(r"(error|note): (.+?): (.+)$", line)
         # one line naming one of the files; 'error: ingest: ...' would be a crash of the whole run
-        assert m and Path(m[1]).parent == folder, line
-        errors[Path(m[1]).name] = m[2]
+        # (a note says what was not understood of a file that was read: unknown columns, no dates)
+        assert m and Path(m[2]).parent == folder, line
+        if m[1] == "error":
+            errors[Path(m[2]).name] = m[3]
     m = SUMMARY.fullmatch(total)
     assert m, total
     return per_file, errors, tuple(map(int, m.groups()))

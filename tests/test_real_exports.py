@@ -1,0 +1,130 @@
+"""Files as call-centre and document software really export them (found by feeding the ingest 25
+such files): row counters under '№', dates day first in every spelling, a date and a time in two
+columns, a title line above the header, a stray quote, a ';' after the last field, Kazakh code
+page KZ-1048, UTF-16 without a byte-order mark, several sheets of a workbook, a totals line. Each
+must load without losing or misdating a row. Fast (seconds)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from pipeline import ingest, store
+from pipeline.__main__ import main
+
+pytestmark = pytest.mark.usefixtures("keyword_classifier_unless_trained")
+
+NOW = pd.Timestamp("2026-12-02 06:00", tz="UTC")
+TEXT = "Во дворе дома по улице Тауке хана уже три недели не вывозят мусор, контейнеры переполнены"
+
+
+def local(prepared) -> list[str]:
+    return [t.tz_convert("Asia/Almaty").strftime("%Y-%m-%d %H:%M") for t in prepared.rows["received_at"]]
+
+
+def write(path, lines: list[str], encoding: str = "utf-8") -> str:
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def test_a_row_counter_under_no_is_not_the_appeal_number_so_next_months_file_is_not_duplicates(tmp_path, capsys):
+    db = tmp_path / "c.duckdb"
+    for month in (10, 11):
+        rows = [f"{i};0{i}.{month}.2026 08:0{i};{TEXT} {month};Абайский район" for i in range(1, 6)]
+        path = write(tmp_path / f"{month}.csv", ["№;Дата регистрации;Содержание обращения;Район", *rows])
+        assert main(["ingest", str(path), "--db", str(db), "--no-classify"]) == 0
+    out = capsys.readouterr()
+    assert "numbers the rows 1, 2, 3" in out.err and out.out.count("inserted=5 ") == 2
+    con = store.connect(db)
+    assert con.execute("SELECT count(*), count(DISTINCT source_id) FROM submissions").fetchall() == [(10, 10)]
+    assert con.execute("SELECT count(*) FROM submissions WHERE extra->>'№' = '3'").fetchall() == [(2,)]
+    con.close()
+    # a real number under '№' stays the number
+    path = write(tmp_path / "ids.csv", ["№;Дата;Текст", f"109-2026-000017;01.11.2026 08:00;{TEXT}",
+                                        f"109-2026-000018;01.11.2026 09:00;{TEXT}"])
+    assert ingest.prepare(path, "hotline_109", now=NOW).rows["source_id"].tolist() == ["109-2026-000017",
+                                                                                        "109-2026-000018"]
+
+
+def test_dates_are_read_day_first_in_every_spelling_and_a_bare_time_is_no_date(tmp_path):
+    values = ["01-11-2026 08:00", "02.11.2026 08:00:00.000", "03.11.26 05:39:00", "04.11.2026, 09:05",
+              "5.11.2026 7:05", "2026-11-06T09:05:00+05:00", "07/11/2026 10:00", "08:00"]
+    path = write(tmp_path / "d.csv", ["Номер обращения;Дата;Текст", *[f"{i};{v};{TEXT}" for i, v in enumerate(values)]])
+    prepared = ingest.prepare(path, "hotline_109", now=NOW)
+    assert local(prepared) == ["2026-11-01 08:00", "2026-11-02 08:00", "2026-11-03 05:39", "2026-11-04 09:05",
+                               "2026-11-05 07:05", "2026-11-06 09:05", "2026-11-07 10:00"]
+    assert prepared.quarantine["reason"].tolist() == ["unparseable date '08:00' (expected e.g. 21.03.2026 14:05, "
+                                                      "2026-03-21 14:05:00 or ISO 8601)"]
+
+
+@pytest.mark.parametrize("header", ["Дата;Время;Текст", "Время поступления;Дата поступления;Текст"])
+def test_a_date_and_a_time_in_two_columns_are_one_moment(tmp_path, header):
+    first_date = header.startswith("Дата")
+    rows = [(f"0{d}.11.2026", f"{h}:15") for d, h in ((1, 8), (2, 17), (3, 23))]
+    lines = [f"{a};{b};{TEXT}" if first_date else f"{b};{a};{TEXT}" for a, b in rows]
+    prepared = ingest.prepare(write(tmp_path / "t.csv", [header, *lines]), "hotline_109", now=NOW)
+    assert local(prepared) == ["2026-11-01 08:15", "2026-11-02 17:15", "2026-11-03 23:15"]
+
+
+def test_headers_in_other_words_are_understood_and_what_is_not_is_said_once(tmp_path, capsys):
+    path = write(tmp_path / "h.csv", ["№ п/п;Дата и время обращения;Суть обращения;Район/Ауданы;Телефон заявителя",
+                                      f"1;01.11.2026 08:00;{TEXT};Абайский район;+7 701 123 45 67"])
+    prepared = ingest.prepare(path, "hotline_109", now=NOW)
+    row = prepared.rows.iloc[0]
+    assert local(prepared) == ["2026-11-01 08:00"] and row["district"] == "abai" and "701" in row["contact"]
+    assert main(["ingest", str(path), "--db", str(tmp_path / "h.duckdb"), "--no-classify"]) == 0
+    err = capsys.readouterr().err
+    assert "columns not recognised, kept with each row (extra): '№ п/п'" in err
+    # "Дата закрытия" is no time of arrival: a file with only that has no date column, and says so
+    path = write(tmp_path / "n.csv", ["Дата закрытия;Текст", f"01.11.2026;{TEXT}"])
+    assert main(["ingest", str(path), "--db", str(tmp_path / "n.duckdb"), "--no-classify"]) == 0
+    assert "no date column was recognised" in capsys.readouterr().err
+
+
+def test_title_lines_a_stray_quote_a_trailing_semicolon_and_a_totals_line(tmp_path):
+    rows = [f"{i};0{i % 9 + 1}.11.2026 08:00;{TEXT} {i};" for i in range(12)]
+    rows[5] = '5;02.11.2026 20:05;"Казахтелеком" не работает интернет в доме;'
+    path = write(tmp_path / "x.csv", ["Выгрузка обращений 109 за ноябрь 2026 г.", "",
+                                      "Номер обращения;Дата;Текст", *rows, "Итого: 12;;;"], "cp1251")
+    prepared = ingest.prepare(path, "hotline_109", now=NOW)
+    assert len(prepared.rows) == 11 and prepared.read == 13
+    reasons = prepared.quarantine.set_index("record_no")["reason"].to_dict()
+    assert list(reasons) == [9, 16] and reasons[9].startswith("unparseable CSV record")
+    assert "Казахтелеком" in prepared.quarantine["raw"][0]
+    assert reasons[16].startswith("a totals line")
+
+
+def test_kazakh_code_page_and_utf16_without_a_byte_order_mark(tmp_path):
+    kazakh = "Ауламызда үш апта бойы қоқыс шығарылмайды, контейнерлер толы. Өтінемін, шара қолданыңыздар"
+    lines = ["Өтініш нөмірі;Күні;Өтініш мәтіні;Аудан", f"1;01.11.2026 08:00;{kazakh};Қаратау ауданы",
+             f"2;01.11.2026 09:00;{kazakh};Қаратау ауданы"]
+    prepared = ingest.prepare(write(tmp_path / "kz.csv", lines, "kz1048"), "hotline_109", now=NOW)
+    assert prepared.encoding == "kz1048" and prepared.rows["text"].tolist() == [kazakh, kazakh]
+    assert prepared.rows["district"].tolist() == ["karatau", "karatau"]
+    tab = [line.replace(";", "\t") for line in lines]
+    prepared = ingest.prepare(write(tmp_path / "u.txt", tab, "utf-16-le"), "hotline_109", now=NOW)
+    assert prepared.encoding == "utf-16-le" and prepared.rows["text"].tolist() == [kazakh, kazakh]
+
+
+def test_every_sheet_of_a_workbook_with_a_header_is_read(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Свод"
+    summary.append(["Всего обращений", 3])
+    for title, day in (("Ноябрь", 1), ("Декабрь", 1)):
+        ws = wb.create_sheet(title)
+        ws.append([f"Обращения за {title.lower()}"])
+        ws.append(["Номер обращения", "Дата", "Время", "Текст"])
+        month = 11 if title == "Ноябрь" else 12
+        ws.append([f"{month}-1", dt.datetime(2026, month, day), dt.time(9, 30), TEXT])
+        if month == 11:
+            ws.append([f"{month}-2", dt.datetime(2026, month, 2), dt.time(10, 0), TEXT])
+            ws.append(["Итого", None, None, None])
+    wb.save(tmp_path / "w.xlsx")
+    prepared = ingest.prepare(tmp_path / "w.xlsx", "hotline_109", now=NOW)
+    assert local(prepared) == ["2026-11-01 09:30", "2026-11-02 10:00", "2026-12-01 09:30"]
+    assert prepared.quarantine["reason"].str.startswith("a totals line").tolist() == [True]
+    assert prepared.read == 4
