@@ -218,12 +218,17 @@ def _with_time(dates: pd.Series, times: pd.Series) -> pd.Series:
             d = d.date()
         if isinstance(d, dt.date):
             d = d.strftime("%d.%m.%Y")
-        elif isinstance(d, (int, float)):  # an Excel serial date
-            if float(d) % 1:  # with its own time of day
-                out.append(d)
-                continue
-            d = (pd.Timestamp("1899-12-30") + pd.to_timedelta(float(d), unit="D")).strftime("%d.%m.%Y")
-        d = str(d).strip()
+        else:
+            d = str(d).strip()
+            try:  # an Excel serial date, as a number or as text
+                serial = float(d)
+            except ValueError:
+                serial = None
+            if serial is not None and 20000 <= serial <= 80000:
+                if serial % 1:  # with its own time of day
+                    out.append(d)
+                    continue
+                d = (pd.Timestamp("1899-12-30") + pd.to_timedelta(serial, unit="D")).strftime("%d.%m.%Y")
         out.append(d if ":" in d else f"{d} {t}")
     return pd.Series(out, index=dates.index, dtype=object)
 
@@ -322,12 +327,11 @@ def _row_counter(first) -> bool:
         return False
     numbers = []
     for r in first.records[:1000]:
-        v = r.get("source_id")
         try:
-            x = float(str(v).strip())
-        except ValueError:
-            return False
-        if x != int(x):
+            x = float(str(r.get("source_id")).strip())
+            if x != int(x):
+                return False
+        except (ValueError, OverflowError):  # text, nan, inf
             return False
         numbers.append(int(x))
     return (len(numbers) >= 2 and numbers[0] in (0, 1)
@@ -336,7 +340,8 @@ def _row_counter(first) -> bool:
 
 def _counter_to_extra(result, header: str) -> None:
     """The counter's values are kept with each row (in extra), not used as its id."""
-    result.columns = [c for c in (result.columns or []) if c != "source_id"] if result.columns is not None else None
+    if result.columns is not None:
+        result.columns = [c for c in result.columns if c != "source_id"]
     for r in result.records:
         v = r.pop("source_id", None)
         if v is not None and v != "":
@@ -356,8 +361,8 @@ def _notes(first, has_dates: bool, counter: str | None) -> tuple[str, ...]:
     return tuple(notes)
 
 
-FIELDS = ["text", "received_at", "received_time", "district", "region", "address", "phone", "name", "contact", "source_id",
-          "lat", "lon", "placement", "source", "_extra"]
+FIELDS = ["text", "received_at", "received_time", "district", "region", "address", "phone", "name", "contact",
+          "source_id", "lat", "lon", "placement", "source", "_extra"]
 
 
 def _frame(result) -> pd.DataFrame:
