@@ -46,6 +46,14 @@ SOURCE_ALIASES = {
     "109": "hotline_109", "hotline": "hotline_109", "hotline_109": "hotline_109", "звонок": "hotline_109",
     "телефон": "hotline_109", "qr": "qr", "qr код": "qr", "qr-код": "qr", "web": "web", "сайт": "web",
     "portal": "web", "портал": "web", "import": "import", "импорт": "import",
+    # online channels of CRMs and e-Otinish: the resident wrote, not called
+    "веб сайт": "web", "вебсайт": "web", "website": "web", "e otinish": "web", "eotinish": "web",
+    "e отиниш": "web", "егов": "web", "egov": "web", "электронная почта": "web", "почта": "web",
+    "email": "web", "e mail": "web", "telegram": "web", "телеграм": "web", "телеграм бот": "web",
+    "whatsapp": "web", "ватсап": "web", "instagram": "web", "инстаграм": "web", "соцсети": "web",
+    "социальные сети": "web", "мобильное приложение": "web", "приложение": "web",
+    "горячая линия": "hotline_109", "call центр": "hotline_109", "колл центр": "hotline_109",
+    "звонок 109": "hotline_109", "телефонный звонок": "hotline_109", "qr code": "qr",
 }
 COLUMNS = ["source", "source_id", "received_at", "text", "region", "district", "address", "lat", "lon",
            "placement", "contact"]
@@ -76,10 +84,14 @@ def file_checksum(path: Path) -> str:
     return h.hexdigest()
 
 
+_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"  # zero-width and direction marks
+
+
 def _clean_one(v):
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return None
-    return str(v).strip() or None
+    v = str(v).strip()
+    return v if v and v.strip(_INVISIBLE + " \t\r\n\xa0") else None
 
 
 def _clean(series: pd.Series) -> pd.Series:
@@ -141,11 +153,71 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
             stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta(numeric[serial], unit="D")
             out[serial[serial].index] = _localise(stamps.dt.round("s"), tz)
             todo = todo[~serial]
+        # Unix time (a CRM's API): seconds or milliseconds since 1970, years 2000-2100, always UTC
+        for unit, lo, hi in (("s", 946684800, 4102444800), ("ms", 946684800e3, 4102444800e3)):
+            epoch = numeric.reindex(todo.index).between(lo, hi) & todo.str.fullmatch(r"\d{10,13}").fillna(False)
+            if epoch.any():
+                out[epoch[epoch].index] = pd.to_datetime(numeric[epoch[epoch].index], unit=unit, utc=True) \
+                    .astype("datetime64[us, UTC]")
+                todo = todo[~epoch]
+    if not todo.empty:  # what no format read, respelled (month names, '01.11.2026, 9.05), then the formats again
+        respelled = todo.map(_respell)
+        for fmt in DATE_FORMATS:
+            if todo.empty:
+                break
+            parsed = pd.to_datetime(respelled[todo.index], format=fmt, errors="coerce")
+            hit = parsed.notna()
+            if hit.any():
+                out[todo[hit].index] = _localise(parsed[hit], tz)
+                todo = todo[~hit]
+        todo = respelled[todo.index]
     if not todo.empty:  # ISO 8601 with offsets and other unambiguous forms
         parsed = todo.map(_parse_iso)
         hit = parsed.notna()
         out[todo[hit].index] = pd.to_datetime(parsed[hit], utc=True)
     return out
+
+
+_MONTHS = {}  # a month's Russian or Kazakh name (any case ending, or cut short) -> its number
+for _n, _names in enumerate((
+        "январ янв қаңтар", "феврал фев ақпан", "март мар наурыз", "апрел апр сәуір", "ма мая мамыр",
+        "июн маусым", "июл шілде", "август авг тамыз", "сентябр сен сент қыркүйек", "октябр окт қазан",
+        "ноябр ноя нояб қараша", "декабр дек желтоқсан"), start=1):
+    for _stem in _names.split():
+        _MONTHS[_stem] = _n
+_MONTH_WORD = re.compile(r"(?<!\w)(\d{1,2})\s+([^\W\d_]+)\.?\s+(\d{4})(?:\s*(?:г|ж|года|жыл\w*)\.?)?(?!\w)",
+                         re.IGNORECASE)
+_YEAR_SUFFIX = re.compile(r"(?<=\d{4})\s*(?:г|ж|года|жыл\w*)\.?(?!\w)", re.IGNORECASE)
+_DOTTED_TIME = re.compile(r"(?<=\d{4})([\sT,]+)(\d{1,2})\.(\d{2})(?=$|\s|:)")
+_YEAR_FIRST = re.compile(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})(?=$|[\sT])")
+
+
+def _month_number(word: str) -> int | None:
+    word = word.lower()
+    for cut in range(len(word), 1, -1):
+        n = _MONTHS.get(word[:cut])
+        if n is not None:
+            return n
+    return None
+
+
+def _respell(v: str) -> str:
+    """A date as e-Otinish, 1C and Excel write it, as one DATE_FORMATS reads: a protective leading
+    apostrophe ('01.11.2026) goes, a month's name becomes its number (1 ноября 2026 г., 2 қараша
+    2026 ж.), the year's г./ж. goes, a time with a dot (9.05) gets a colon, 2026.11.02 and
+    2026/11/02 become 2026-11-02. Anything else is left as it was."""
+    v = v.lstrip("'’`").strip()
+    if not v or v[0] not in "0123456789":
+        return v
+    m = _MONTH_WORD.search(v)
+    if m:
+        n = _month_number(m.group(2))
+        if n is not None:
+            v = f"{v[:m.start()]}{int(m.group(1)):02d}.{n:02d}.{m.group(3)}{v[m.end():]}"
+    v = _YEAR_SUFFIX.sub("", v)
+    v = _DOTTED_TIME.sub(lambda m: f" {m.group(2)}:{m.group(3)}", v)
+    v = _YEAR_FIRST.sub(lambda m: f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}", v)
+    return " ".join(v.replace(" ,", ",").split())
 
 
 def _formats_first(todo: pd.Series) -> list[str]:
@@ -325,17 +397,18 @@ def _row_counter(first) -> bool:
     header = first.headers.get("source_id")
     if header is None or readers.norm_header(header) not in COUNTER_HEADERS:
         return False
-    numbers = []
+    numbers, other = [], 0
     for r in first.records[:1000]:
         try:
             x = float(str(r.get("source_id")).strip())
             if x != int(x):
                 return False
-        except (ValueError, OverflowError):  # text, nan, inf
-            return False
-        numbers.append(int(x))
-    return (len(numbers) >= 2 and numbers[0] in (0, 1)
-            and all(0 < b - a <= 3 for a, b in zip(numbers, numbers[1:])))
+            numbers.append(int(x))
+        except (ValueError, OverflowError):  # a totals line, the header again, an empty cell
+            other += 1
+    # counting on from page to page, or from 1 again on every page of an export page by page
+    return (len(numbers) >= 2 and other <= max(2, len(numbers) // 10) and numbers[0] in (0, 1)
+            and all(0 < b - a <= 3 or b == 1 for a, b in zip(numbers, numbers[1:])))
 
 
 def _counter_to_extra(result, header: str) -> None:
@@ -350,7 +423,14 @@ def _counter_to_extra(result, header: str) -> None:
 
 def _notes(first, has_dates: bool, counter: str | None) -> tuple[str, ...]:
     notes = []
-    if first.columns is not None and not has_dates:
+    if first.columns is None and first.records:  # JSON: what its objects' keys said
+        has_dates = any("received_at" in r for r in first.records)
+        keys = dict.fromkeys(k for r in first.records[:1000] for k in r.get("_extra", {}))
+        first.unmapped = list(keys)
+        if not any("text" in r for r in first.records):
+            notes.append("no field with the submission text was recognised (expected e.g. 'text', 'description', "
+                         "'Текст обращения'; see data/column_map.csv)")
+    if first.records and not has_dates and (first.columns is not None or first.fmt in ("json", "jsonl")):
         notes.append("no date column was recognised: every row is dated at the time of loading "
                      "(expected e.g. 'Дата поступления' or 'Күні'; see data/column_map.csv)")
     if counter is not None:
@@ -446,7 +526,11 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
 
     src = _normalise_source(_clean(frame["source"]), default_source) if source is None else pd.Series(
         source, index=frame.index)
-    reject(src == "?", lambda m: "unknown source " + _shown(frame["source"][m]).map(repr))
+    if (src == "?").any():  # a channel we do not know ("Другое", "Мессенджер"): the file's own source,
+        unknown = src == "?"  # and the label kept with the row, not the appeal refused
+        frame["_extra"] = [({**(e if isinstance(e, dict) else {}), "source": v} if u else e)
+                           for e, v, u in zip(frame["_extra"].tolist(), frame["source"].tolist(), unknown.tolist())]
+        src = src.where(~unknown, default_source)
 
     contact = _clean(frame["contact"])
     for part in ("phone", "name"):  # contact; phone; name, each where given

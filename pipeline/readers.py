@@ -54,8 +54,9 @@ class ReadResult:
 
 
 # ---- header mapping ------------------------------------------------------------------------
+_CAMEL = re.compile(r"([a-z])([A-Z])")  # createdAt, dateCreated: JSON keys of CRMs
 def norm_header(h: object) -> str:
-    s = str(h or "").replace("\ufeff", "").lower().replace("ё", "е")
+    s = _CAMEL.sub(r"\1_\2", str(h or "").replace("\ufeff", "")).lower().replace("ё", "е")
     s = re.sub(r"[^\w№]+", " ", s)
     return re.sub(r"\s+", " ", s).strip()
 
@@ -76,14 +77,6 @@ def column_keywords() -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
                                                                       frame["unless"])]
 
 
-def _by_keyword(header: str) -> str | None:
-    words = header.split()
-    for col, prefixes, unless in column_keywords():
-        if any(w.startswith(prefixes) for w in words) and not any(w.startswith(unless) for w in words if unless):
-            return col
-    return None
-
-
 def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
     """Our column for each header (None when unknown); first match of a column wins. Exact names
     (data/column_map.csv) first; then, for the columns still missing, a header's word beginnings
@@ -96,12 +89,18 @@ def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
             mapped.append(col)
         else:
             mapped.append(None)
-    for i, h in enumerate(headers):
-        if mapped[i] is None and norm_header(h) not in aliases:
-            col = _by_keyword(norm_header(h))
-            if col and col not in taken:
+    # by rule, in the file's order of rules: a stronger rule for a column is tried on every header
+    # before a weaker one ("Содержание обращения" is the text before a "Комментарий" is)
+    for col, prefixes, unless in column_keywords():
+        if col in taken:
+            continue
+        for i, h in enumerate(headers):
+            words = norm_header(h).split()
+            if mapped[i] is None and norm_header(h) not in aliases and \
+                    any(w.startswith(prefixes) for w in words) and not (unless and any(w.startswith(unless) for w in words)):
                 taken.add(col)
                 mapped[i] = col
+                break
     unmapped = [str(h) for h, col in zip(headers, mapped) if col is None and norm_header(h)]
     return mapped, unmapped
 
@@ -491,6 +490,8 @@ def _csv_batches(path: Path, f, delimiter: str, rows: int | None) -> Iterator[Re
             continue  # blank line, not a record
         if "\x00" in raw:
             bad.append((start, raw, "NUL byte in the record (a damaged export?)"))
+        elif row == headers or (row and row[0][:1] == "\ufeff" and [row[0][1:], *row[1:]] == headers):
+            bad.append((start, raw, "the header line again (an export written page by page), not a submission"))
         elif len(row) > width and not "".join(row[width:]).strip():  # a ';' after the last field
             records.append(dict(zip(mapped, row)) if plain else _record(mapped, headers, row[:width]))
             record_nos.append(start)
@@ -632,6 +633,17 @@ def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, let
     if headers is None:
         raise UnreadableFile(f"{path}: no header row with a submission text column in the first 20 rows "
                              f"of sheet '{ws.title}' (see data/column_map.csv)")
+    below = next(rows, None)  # a header of two rows: group titles over merged cells, the names below
+    if below and sum(1 for c in map_headers(list(below[:max_cols]))[0] if c) >= 2:
+        joined = [b if not blank(b) else a for a, b in itertools.zip_longest(headers, below[:max_cols])]
+        m, unmapped = map_headers(joined)
+        if "text" in m:
+            headers, mapped, header_row, result.unmapped = joined, m, header_row + 1, unmapped
+            result.columns = [c for c in m if c]
+            result.headers = header_names(m, headers)
+        below = None
+    if below is not None:
+        rows = itertools.chain([below], rows)
     width = len(headers)
     cells, max_cells = 0, max_rows * max_cols  # rows padded far to the right cost time too
     for i, row in enumerate(rows, start=header_row + 1):
@@ -657,9 +669,58 @@ def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, let
     return result
 
 
+JSON_LISTS = ("service_requests", "requests", "records", "items", "data", "results", "result", "rows",
+              "appeals", "obrashcheniya", "content")
+
+
+def _records_in(data: dict, depth: int = 0):
+    """The array of records in a JSON object: under a known key (Open311's `service_requests`, a
+    CRM's `items`, `data`, `result.items`), else its only list of objects; None when there is none."""
+    for k in JSON_LISTS:
+        v = data.get(k)
+        if isinstance(v, list):
+            return v
+        if isinstance(v, dict) and depth < 2:
+            found = _records_in(v, depth + 1)
+            if found is not None:
+                return found
+    lists = [v for v in data.values() if isinstance(v, list) and v and all(isinstance(o, dict) for o in v[:20])]
+    return lists[0] if len(lists) == 1 else None
+
+
+def _flat(obj: dict, prefix: str = "", depth: int = 0) -> dict:
+    """Nested objects as dotted keys ({"address": {"district": ...}} -> "address.district")."""
+    out = {}
+    for k, v in obj.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v and depth < 3:
+            out.update(_flat(v, key + ".", depth + 1))
+        else:
+            out[key] = v
+    return out
+
+
 def _from_object(obj: dict) -> dict:
+    if any(isinstance(v, dict) for v in obj.values()):
+        return _from_nested(obj)
     mapped, _ = map_headers(list(obj))
     return _record(mapped, list(obj), list(obj.values()))
+
+
+def _from_nested(obj: dict) -> dict:
+    """A record with nested objects: its dotted keys are mapped whole, then by their last part
+    ("address.district" is the district, "location.lat" the latitude, "contact.phone" the phone),
+    for the columns still missing; the rest is kept in extra under the dotted key."""
+    flat = _flat(obj)
+    keys = list(flat)
+    mapped, _ = map_headers(keys)
+    taken = {c for c in mapped if c}
+    leaves = [k.rsplit(".", 1)[-1] if col is None and "." in k else "" for k, col in zip(keys, mapped)]
+    for i, col in enumerate(map_headers(leaves)[0]):
+        if col and leaves[i] and mapped[i] is None and col not in taken:
+            mapped[i] = col
+            taken.add(col)
+    return _record(mapped, keys, list(flat.values()))
 
 
 MAX_DEPTH = 100  # levels of nesting a JSON record may have (Open311 records are flat)
@@ -741,8 +802,7 @@ def read_json(path: Path, text: str) -> ReadResult:
     except ValueError as exc:  # an integer of more than 4300 digits
         raise UnreadableFile(f"{path}: invalid JSON ({' '.join(str(exc).split())[:200]})") from exc
     if isinstance(data, dict):
-        data = next((data[k] for k in ("service_requests", "requests", "records") if isinstance(data.get(k), list)),
-                    None)
+        data = _records_in(data)
     if not isinstance(data, list):
         raise UnreadableFile(f"{path}: JSON is not an array of requests (Open311 GeoReport v2 'requests')")
     open311 = any(isinstance(o, dict) and "service_request_id" in o for o in data[:50])

@@ -551,8 +551,10 @@ def test_every_quarantine_record_has_its_reason_when_a_value_in_it_is_missing(tm
                     encoding="utf-8")
     prepared = ingest.prepare(path)
     assert prepared.quarantine["reason"].tolist() == [
-        "invalid coordinates lat=north lon=", "invalid coordinates lat= lon=500.5", "unknown source '???'",
+        "invalid coordinates lat=north lon=", "invalid coordinates lat= lon=500.5",
         "unparseable date 'завтра' (expected e.g. 21.03.2026 14:05, 2026-03-21 14:05:00 or ISO 8601)"]
+    # a channel we do not know is no reason to refuse an appeal: the file's source, the label kept
+    assert prepared.rows["source"].tolist() == ["import"] and '"source": "???"' in prepared.rows["extra"][0]
 
 
 def test_an_old_date_that_ingest_accepts_gets_its_deadline_instead_of_failing_the_file(tmp_path):

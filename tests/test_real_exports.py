@@ -128,3 +128,51 @@ def test_every_sheet_of_a_workbook_with_a_header_is_read(tmp_path):
     assert local(prepared) == ["2026-11-01 09:30", "2026-11-02 10:00", "2026-12-01 09:30"]
     assert prepared.quarantine["reason"].str.startswith("a totals line").tolist() == [True]
     assert prepared.read == 4
+
+
+def test_crm_exports_paged_files_and_json_of_other_shapes(tmp_path):
+    """A second round of exports: the creation date after a modification date, the appeal after the
+    answer, a comment as the only text, a header repeated page by page (with a '№' counter and a
+    totals line, the next month still new), month names and Unix time, JSON under 'data' with
+    nested objects and camelCase keys, a channel we do not know."""
+    path = write(tmp_path / "b.csv", [
+        "ID;Дата изменения;Дата создания сделки;Текст ответа исполнителя;Описание;Источник",
+        f"7;01.12.2026 18:00;01.11.2026 08:00;Работы выполнены;{TEXT};Телеграм-бот",
+        f"8;01.12.2026 18:05;2 ноября 2026 г. 9.05;Работы выполнены;{TEXT};Другое"])
+    prepared = ingest.prepare(path, now=NOW)
+    assert local(prepared) == ["2026-11-01 08:00", "2026-11-02 09:05"]
+    assert prepared.rows["text"].tolist() == [TEXT, TEXT] and prepared.rows["source"].tolist() == ["web", "import"]
+    assert '"source": "Другое"' in prepared.rows["extra"][1]
+    path = write(tmp_path / "c.csv", ["Дата звонка;Номер абонента;Комментарий оператора",
+                                      f"1793592300;87011234567;{TEXT}"])
+    prepared = ingest.prepare(path, "hotline_109", now=NOW)
+    assert local(prepared) == ["2026-11-02 09:05"] and prepared.rows["text"].tolist() == [TEXT]
+
+    header = "№;Дата поступления;Текст обращения"
+    for month, name in ((10, "oct"), (11, "nov")):
+        rows = [header]
+        for i in range(1, 8):
+            rows.append(f"{i};0{i}.{month}.2026 08:00;{TEXT} {month}")
+            if i % 3 == 0:
+                rows.append(header)
+        write(tmp_path / f"{name}.csv", [*rows, "Итого: 7;;"])
+    db = tmp_path / "p.duckdb"
+    for name in ("oct", "nov"):
+        assert main(["ingest", str(tmp_path / f"{name}.csv"), "--db", str(db), "--no-classify"]) == 0
+    con = store.connect(db)
+    assert con.execute("SELECT count(*) FROM submissions").fetchall() == [(14,)]
+    assert con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 1").fetchall() == [
+        ("a totals line of the export (Итого, Всего), not a submission", 2),
+        ("the header line again (an export written page by page), not a submission", 4)]
+    con.close()
+
+    import json
+
+    (tmp_path / "d.json").write_text(json.dumps({"result": {"data": [
+        {"id": "E-1", "createdAt": "2026-11-01T03:00:00Z", "description": TEXT,
+         "address": {"city": "Шымкент", "district": "Абайский район"}, "location": {"lat": 42.3, "long": 69.6},
+         "contact": {"phone": "+77011234567"}}]}}, ensure_ascii=False), encoding="utf-8")
+    prepared = ingest.prepare(tmp_path / "d.json", "web", now=NOW)
+    row = prepared.rows.iloc[0]
+    assert local(prepared) == ["2026-11-01 08:00"] and row["district"] == "abai" and row["lat"] == 42.3
+    assert row["contact"] == "+77011234567" and json.loads(row["extra"]) == {"address.city": "Шымкент"}
