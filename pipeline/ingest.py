@@ -84,14 +84,14 @@ def file_checksum(path: Path) -> str:
     return h.hexdigest()
 
 
-_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"  # zero-width and direction marks
+_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff \t\r\n\xa0\u2007\u202f"  # zero-width marks, spaces
 
 
 def _clean_one(v):
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return None
     v = str(v).strip()
-    return v if v and v.strip(_INVISIBLE + " \t\r\n\xa0") else None
+    return v if v and v.strip(_INVISIBLE) else None
 
 
 def _clean(series: pd.Series) -> pd.Series:
@@ -100,8 +100,9 @@ def _clean(series: pd.Series) -> pd.Series:
     values = series.tolist()
     if values.count(None) == len(values):  # a column the file does not have (counted at C speed)
         return pd.Series(values, index=series.index, dtype=object)
-    values = [(v.strip() or None) if v.__class__ is str else None if v is None else _clean_one(v)
-              for v in values]
+    # a value of only zero-width characters (U+200B, pasted from a messenger) is as empty as ''
+    values = [(s if (s := v.strip()) and s.strip(_INVISIBLE) else None) if v.__class__ is str
+              else None if v is None else _clean_one(v) for v in values]
     return pd.Series(values, index=series.index, dtype=object)
 
 

@@ -176,3 +176,10 @@ def test_crm_exports_paged_files_and_json_of_other_shapes(tmp_path):
     row = prepared.rows.iloc[0]
     assert local(prepared) == ["2026-11-01 08:00"] and row["district"] == "abai" and row["lat"] == 42.3
     assert row["contact"] == "+77011234567" and json.loads(row["extra"]) == {"address.city": "Шымкент"}
+
+
+def test_a_text_of_only_invisible_characters_is_empty(tmp_path):
+    path = write(tmp_path / "z.csv", ["Номер обращения;Дата;Текст", "1;01.11.2026 08:00;\u200b \u200b",
+                                      f"2;01.11.2026 09:00;{TEXT}\u200b"])
+    prepared = ingest.prepare(path, "hotline_109", now=NOW)
+    assert prepared.quarantine["reason"].tolist() == ["empty text"] and len(prepared.rows) == 1
