@@ -562,8 +562,14 @@ def _read_sheets(path: Path, sheets, max_rows: int, max_cols: int, max_cell: int
     merged, skipped, offset = None, [], 0
     for ws in sheets:
         ws.reset_dimensions()
+        budget = max_rows - (len(merged.records) + len(merged.bad) if merged is not None else 0)
+        if budget <= 0:  # SC_XLSX_MAX_ROWS bounds the workbook's memory, not each sheet's
+            merged.bad.append((offset + 1, "", f"sheet '{ws.title}' was not read: the sheets before it reached "
+                                               f"SC_XLSX_MAX_ROWS={max_rows} rows; split the workbook or save it as CSV"))
+            offset += 1
+            continue
         try:
-            part = _read_sheet(path, ws, max_rows, max_cols, max_cell, letter)
+            part = _read_sheet(path, ws, budget, max_cols, max_cell, letter)
         except UnreadableFile:
             skipped.append(ws.title)
             continue

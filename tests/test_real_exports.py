@@ -183,3 +183,21 @@ def test_a_text_of_only_invisible_characters_is_empty(tmp_path):
                                       f"2;01.11.2026 09:00;{TEXT}\u200b"])
     prepared = ingest.prepare(path, "hotline_109", now=NOW)
     assert prepared.quarantine["reason"].tolist() == ["empty text"] and len(prepared.rows) == 1
+
+
+def test_the_row_limit_of_a_workbook_counts_every_sheet(tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    monkeypatch.setenv("SC_XLSX_MAX_ROWS", "5")
+    wb = Workbook()
+    for k, title in enumerate(("Октябрь", "Ноябрь", "Декабрь")):
+        ws = wb.active if k == 0 else wb.create_sheet(title)
+        ws.title = title
+        ws.append(["Номер обращения", "Дата", "Текст"])
+        for i in range(3):
+            ws.append([f"{k}-{i}", f"0{i + 1}.{10 + k}.2026 08:00", TEXT])
+    wb.save(tmp_path / "big.xlsx")
+    prepared = ingest.prepare(tmp_path / "big.xlsx", "hotline_109", now=NOW)
+    assert len(prepared.rows) == 5 and prepared.read == 7  # 3 + 2 rows, a record for the rest of each
+    reasons = prepared.quarantine["reason"].tolist()
+    assert reasons[0].startswith("more than 2 data rows") and reasons[1].startswith("sheet 'Декабрь' was not read")
