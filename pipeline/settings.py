@@ -55,7 +55,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("CLASSIFY_SLICE", "5", "seconds the running app's drain thread spends classifying pending rows per round (then it drains the inbox again)"),
     ("INGEST_WAIT", "120", "seconds the ingest command waits for a running app to apply its spool file"),
     ("RECEIPT_DAYS", "7", "days the inbox keeps receipts of applied spool files (<inbox>/done/)"),
-    ("XLSX_MAX_ROWS", "200000", "data rows read from one XLSX sheet; the rest is reported in quarantine (save big exports as CSV)"),
+    ("XLSX_MAX_ROWS", "200000", "data rows read from one XLSX workbook, all its sheets together; the rest is reported in quarantine (save big exports as CSV)"),
     ("XLSX_MAX_COLUMNS", "256", "columns read from an XLSX sheet; a row with a value further right is quarantined"),
     ("XLSX_MAX_CELL", "32767", "characters in one XLSX cell (Excel's own limit); a row with a longer cell is quarantined"),
     ("XLSX_MAX_MB", "256", "megabytes an XLSX workbook may unpack to; a bigger one is refused before it is parsed"),
