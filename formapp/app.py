@@ -170,22 +170,31 @@ class Site:
     # ---- the form
     def form(self, request: Request, lang: str, code: str | None, values: dict | None = None,
              errors: list[str] | None = None, status: int = 200, headers: dict | None = None) -> HTMLResponse:
-        placement = self.files.placement(code) if code else None
+        placement, inactive = self.placement(code)
         cookie = request.cookies.get(Tokens.COOKIE) or secrets.token_urlsafe(18)
         place_name = refdata.name({"name_ru": placement["name_ru"], "name_kk": placement["name_kk"]}, lang) \
             if placement else ""
-        district_name = refdata.name(refdata.districts().get(placement["district"]), lang) if placement else ""
+        district_name = refdata.name(refdata.districts().get(placement["district"] or ""), lang) if placement else ""
         topics = sorted(((c, refdata.name(r, lang)) for c, r in refdata.topics().items()), key=lambda x: x[1])
         response = self.render(
             request, "form.html", lang, status=status, headers=headers, action=request.url.path,
             csrf=self.tokens.token(cookie), placement=placement, code=code,
             place_name=place_name or (placement or {}).get("code", ""), district_name=district_name,
+            unknown_key="form.placement_inactive" if inactive else "form.placement_unknown",
             regions=refdata.districts_by_region(lang), topics=topics, values=values or {}, errors=errors or [],
             text_min=self.config.text_min, text_max=self.config.text_max, contact_max=self.config.contact_max)
         if request.cookies.get(Tokens.COOKIE) != cookie:
             response.set_cookie(Tokens.COOKIE, cookie, max_age=int(self.config.token_hours * 3600), httponly=True,
                                 samesite="lax", secure=request.url.scheme == "https", path="/")
         return response
+
+    def placement(self, code: str | None) -> tuple[dict | None, bool]:
+        """The placement a code names, and whether the code was taken down: an inactive placement's
+        code no longer places a proposal (the form asks for the district, as for an unknown code)."""
+        placement = self.files.placement(code) if code else None
+        if placement is not None and not placement["active"]:
+            return None, True
+        return placement, False
 
     def validate(self, values: dict, placement: dict | None, lang: str) -> list[str]:
         c = self.config
@@ -195,7 +204,7 @@ class Site:
             errors.append(i18n.t("form.error.text_short", lang, n=n, min=c.text_min))
         elif n > c.text_max:
             errors.append(i18n.t("form.error.text_long", lang, n=n, max=c.text_max))
-        if placement is None and values["district"] not in refdata.districts():
+        if (placement is None or placement["district"] is None) and values["district"] not in refdata.districts():
             errors.append(i18n.t("form.error.district", lang))
         if len(values["contact"]) > c.contact_max:
             errors.append(i18n.t("form.error.contact_long", lang, max=c.contact_max))
@@ -229,7 +238,7 @@ class Site:
                              headers={"retry-after": str(over[2])})
         if not self.tokens.valid(form.get("csrf"), request.cookies.get(Tokens.COOKIE)):
             return self.form(request, lang, code, values, [i18n.t("form.error.csrf", lang)], status=403)
-        placement = self.files.placement(code) if code else None
+        placement, _ = self.placement(code)
         errors = self.validate(values, placement, lang)
         if errors:
             return self.form(request, lang, code, values, errors, status=400)
@@ -237,7 +246,7 @@ class Site:
         if over:
             return self.form(request, lang, code, values, [self.limit_text(lang, over)], status=429,
                              headers={"retry-after": str(over[2])})
-        district = placement["district"] if placement else values["district"]
+        district = (placement or {}).get("district") or values["district"]
         receipt = receipts.new()
         row = {
             "source": SOURCE, "source_id": receipt, "received_at": dt.datetime.now(dt.timezone.utc),

@@ -54,21 +54,25 @@ class JsonFile:
 
 def parse_placements(data) -> dict[str, dict]:
     """placements.json: [{"code", "kind", "name_ru", "name_kk", "region", "district", "active"}];
-    keyed by the upper-case code. Entries without a code or with an unknown district are skipped."""
+    keyed by the upper-case code. A placement without a district (a bus or a route crosses several)
+    is kept, with its region: the form asks the resident for the district. Entries without a code,
+    or with a district or region that is not known, are skipped."""
     if not isinstance(data, list):
         raise ValueError("placements.json is not a list")
-    known = refdata.districts()
+    known, regions = refdata.districts(), refdata.regions()
     out = {}
     for item in data:
         if not isinstance(item, dict):
             continue
         code = str(item.get("code") or "").strip().upper()
-        district = str(item.get("district") or "")
-        if not code or len(code) > MAX_PLACEMENT_CODE or district not in known:
+        district = str(item.get("district") or "") or None
+        region = known[district]["region"] if district in known else str(item.get("region") or "") or None
+        if not code or len(code) > MAX_PLACEMENT_CODE or (district is not None and district not in known) \
+                or (district is None and region not in regions):
             continue
         out[code] = {"code": code, "kind": str(item.get("kind") or ""), "name_ru": str(item.get("name_ru") or ""),
                      "name_kk": str(item.get("name_kk") or ""), "district": district,
-                     "region": known[district]["region"], "active": item.get("active") is not False}
+                     "region": region, "active": item.get("active") is not False}
     return out
 
 

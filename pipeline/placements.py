@@ -89,6 +89,11 @@ def _text(record: dict, field: str, line: int | None, required: bool) -> str | N
     if CONTROL.search(value):
         raise PlacementError(f"{field} {value[:40]!r} holds control or direction characters", "bad_text", line,
                              field=field, value=CONTROL.sub("", value)[:40])
+    if field.startswith("name") and LOST_LETTERS.search(value):
+        # Excel's "CSV (разделители-запятые)" writes ә ғ қ ң ө ұ ү һ as '?', and a KZ-1048 file read
+        # as cp1251 shows them as Ј Ѕ Ќ Ћ Ґ Ў Ї Є: on a poster and the form they would stay wrong
+        raise PlacementError(f"{field} {value[:40]!r}: Kazakh letters were lost when the file was saved; "
+                             f"save it as 'CSV UTF-8'", "lost_letters", line, field=field, value=value[:40])
     if len(value) > NAME_MAX:
         raise PlacementError(f"{field} is {len(value)} characters long; at most {NAME_MAX}", "long", line,
                              field=field, n=NAME_MAX)
@@ -147,7 +152,8 @@ def clean(record: dict, line: int | None = None) -> dict:
     if region_raw:
         regions = reference.regions()
         hit = regions[(regions["code"] == region_raw.lower()) | (regions["name_ru"] == region_raw)
-                      | (regions["name_kk"] == region_raw) | (regions["name_en"] == region_raw)]
+                      | (regions["name_kk"] == region_raw) | (regions["name_en"] == region_raw)
+                      | (regions["code"] == reference._norm(region_raw))]  # aliases: Шымкент, г. Актобе
         if hit.empty:
             raise PlacementError(f"unknown region {region_raw!r}; known: {', '.join(regions['code'])}", "bad_region",
                                  line, value=region_raw)
@@ -168,6 +174,9 @@ def clean(record: dict, line: int | None = None) -> dict:
 
 
 # ---- reading a CSV -------------------------------------------------------------------------
+LOST_LETTERS = re.compile(r"\?|[ЈјЅѕЌќЋћҐґЎўЇїЄє]")
+
+
 def _decode(data: bytes, name: str) -> str:
     if not data.strip():
         raise PlacementError(f"{name} is empty", "empty_file", name=name)
@@ -178,7 +187,10 @@ def _decode(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1251")  # Excel's CSV in a Russian locale; every byte decodes
+        from pipeline import readers
+
+        # Excel's CSV in a Russian locale (cp1251), or Windows' Kazakh code page (KZ-1048)
+        return data.decode(readers._single_byte(readers._kazakh_bytes(data)), errors="replace")
 
 
 def read_csv(source, name: str | None = None) -> list[dict]:

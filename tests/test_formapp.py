@@ -224,6 +224,32 @@ def test_placement_gives_the_district_and_a_missing_or_broken_registry_falls_bac
     assert client.get("/p/<script>").status_code == 404
 
 
+def test_a_route_asks_for_the_district_and_a_code_taken_down_places_nothing(folders):
+    """A bus route's placement has no district (the bus crosses several): its code must not say
+    'not found' on every poster in the bus. A code taken down (active false) no longer places."""
+    inbox, pub = folders
+    write_placements(pub, [
+        {"code": "SH-0011", "kind": "bus_route", "name_ru": "Автобус № 12", "name_kk": "№ 12 автобус",
+         "region": "shymkent", "district": None, "active": True},
+        {"code": "SH-0019", "kind": "bus_stop", "name_ru": "Остановка (закрыта)", "name_kk": "Аялдама (жабық)",
+         "region": "shymkent", "district": "karatau", "active": False}])
+    client = make_client(folders)
+    page = client.get("/p/SH-0011")
+    assert "Автобус № 12" in page.text and 'name="district"' in page.text and "не найден" not in page.text
+    refused = client.post("/p/SH-0011", data={"csrf": token(page.text), "text": TEXT_RU}, follow_redirects=False)
+    assert refused.status_code == 400 and "Выберите район." in refused.text
+    receipt_of(client.post("/p/SH-0011", data={"csrf": token(page.text), "text": TEXT_RU, "district": "abai"},
+                           follow_redirects=False))
+    page = client.get("/p/SH-0019")
+    assert "больше не действует" in page.text and "Остановка (закрыта)" not in page.text
+    assert 'name="district"' in page.text
+    receipt_of(client.post("/p/SH-0019", data={"csrf": token(page.text), "text": TEXT_RU, "district": "turan"},
+                           follow_redirects=False))
+    rows = sorted(spooled(inbox), key=lambda r: r["placement"])
+    assert [(r["placement"], r["district"], r["region"]) for r in rows] == [
+        ("SH-0011", "abai", "shymkent"), ("SH-0019", "turan", "shymkent")]
+
+
 def test_csrf_missing_forged_or_from_another_visitor_is_refused(folders):
     inbox, _ = folders
     client = make_client(folders)

@@ -379,3 +379,17 @@ def test_page_is_read_only_for_an_analyst_and_closed_to_an_operator(page_db):
     at.run()
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in an operator's menu
         at.switch_page("pages/placements.py")
+
+
+def test_kazakh_code_page_imports_right_lost_kazakh_letters_are_refused_and_a_city_names_its_region():
+    """An akimat clerk's Excel: KZ-1048 ('Kazakh' ANSI) reads right; cp1251, which writes ә ғ қ ң as
+    '?', is refused naming the line, instead of posters and the form showing «?л-Фараби»."""
+    from pipeline import placements
+
+    header = "code;kind;name_ru;name_kk;region;district;lat;lon;active\n"
+    row = "SH-0100;bus_stop;Остановка «Әл-Фараби»;«Әл-Фараби алаңы» аялдамасы;;abai;42.31;69.59;да\n"
+    assert placements.read_csv((header + row).encode("kz1048"), "kz.csv")[0]["name_kk"] == "«Әл-Фараби алаңы» аялдамасы"
+    with pytest.raises(placements.ImportRefused, match="line 2: name_ru .*Kazakh letters were lost"):
+        placements.read_csv((header + row).encode("cp1251", errors="replace"), "ansi.csv")
+    route = "SH-0101;bus_route;Автобус 12;№ 12 автобус;г. Шымкент;;;;да\n"
+    assert placements.read_csv((header + route).encode("utf-8"), "r.csv")[0]["region"] == "shymkent"
