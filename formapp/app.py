@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import secrets
+import time
 import unicodedata
 from pathlib import Path
 from urllib.parse import urlencode
@@ -22,6 +23,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from formapp import published, receipts, refdata
+
+# A contact the city can answer: a phone (at least 10 digits, the usual separators) or an e-mail
+CONTACT = re.compile(r"\+?(?:[\s()\-.]*\d){10,15}[\s()\-.]*|[^@\s<>]+@[^@\s<>]+\.[^@\s<>]{2,}")
 from formapp.config import FormConfig
 from formapp.guard import RateLimiter, Tokens, client_address
 from pipeline import i18n, inbox
@@ -139,6 +143,7 @@ class Site:
         self.tokens = Tokens(config.secret, config.token_hours * 3600)
         self.proposals = RateLimiter([("minute", config.per_minute, 60.0), ("day", config.per_day, 86400.0)])
         self.requests = RateLimiter([("requests", config.requests_per_minute, 60.0)])
+        self.sent: dict[str, tuple[float, str]] = {}  # a visitor's proposal -> (when, its receipt): see repeat()
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                       trim_blocks=True, lstrip_blocks=True)
 
@@ -196,6 +201,33 @@ class Site:
             return None, True
         return placement, False
 
+    REPEAT_SECONDS = 600  # a proposal sent again this soon by the same visitor is the same proposal
+    REPEAT_KEPT = 20_000  # visitors' last proposals remembered (the oldest go first)
+
+    def repeat_key(self, cookie: str | None, code: str | None, values: dict) -> str | None:
+        if not cookie:
+            return None
+        said = [code or "", values["district"], values["topic"], values["contact"], str(values["consent"]),
+                " ".join(values["text"].split())]
+        return "\x1f".join([cookie, *said])
+
+    def repeat(self, key: str | None) -> str | None:
+        """The receipt of the same proposal sent moments ago from the same browser: a double tap, or
+        a retry on a weak connection after the first one went through, gets that receipt again
+        instead of a second copy of the proposal."""
+        if key is None:
+            return None
+        hit = self.sent.get(key)
+        now = time.monotonic()
+        return hit[1] if hit and now - hit[0] < self.REPEAT_SECONDS else None
+
+    def remember(self, key: str | None, receipt: str) -> None:
+        if key is None:
+            return
+        self.sent[key] = (time.monotonic(), receipt)
+        while len(self.sent) > self.REPEAT_KEPT:
+            self.sent.pop(next(iter(self.sent)))
+
     def validate(self, values: dict, placement: dict | None, lang: str) -> list[str]:
         c = self.config
         errors = []
@@ -208,6 +240,8 @@ class Site:
             errors.append(i18n.t("form.error.district", lang))
         if len(values["contact"]) > c.contact_max:
             errors.append(i18n.t("form.error.contact_long", lang, max=c.contact_max))
+        elif values["contact"] and not CONTACT.fullmatch(values["contact"]):
+            errors.append(i18n.t("form.error.contact_format", lang))
         elif values["contact"] and not values["consent"]:
             errors.append(i18n.t("form.error.consent", lang))
         return errors
@@ -242,6 +276,10 @@ class Site:
         errors = self.validate(values, placement, lang)
         if errors:
             return self.form(request, lang, code, values, errors, status=400)
+        key = self.repeat_key(request.cookies.get(Tokens.COOKIE), code, values)
+        again = self.repeat(key)
+        if again is not None:
+            return RedirectResponse(f"/r/{again}?sent=1&lang={lang}", status_code=303)
         over = self.proposals.take(client)
         if over:
             return self.form(request, lang, code, values, [self.limit_text(lang, over)], status=429,
@@ -261,6 +299,7 @@ class Site:
             self.proposals.refund(client)
             log.error("cannot write a proposal into %s: %s", self.config.inbox, exc)
             return self.form(request, lang, code, values, [i18n.t("form.error.unavailable", lang)], status=503)
+        self.remember(key, receipt)
         return RedirectResponse(f"/r/{receipt}?sent=1&lang={lang}", status_code=303)
 
     # ---- receipts

@@ -250,6 +250,25 @@ def test_a_route_asks_for_the_district_and_a_code_taken_down_places_nothing(fold
         ("SH-0011", "abai", "shymkent"), ("SH-0019", "turan", "shymkent")]
 
 
+def test_a_contact_must_be_a_phone_or_an_e_mail_and_a_double_tap_sends_one_proposal(folders):
+    inbox, _ = folders
+    client = make_client(folders)
+    page = client.get("/", headers={"accept-language": "kk"})
+    form = {"csrf": token(page.text), "text": TEXT_KK, "district": "abai", "consent": "1", "lang": "kk"}
+    for bad in ("abc", "1", "a@b", "<script>"):
+        refused = client.post("/", data={**form, "contact": bad})
+        assert refused.status_code == 400 and "пошта мекенжайын" in refused.text, bad
+    assert spooled(inbox) == []
+    first = receipt_of(client.post("/", data={**form, "contact": "8 (701) 123-45-67"}, follow_redirects=False))
+    # the same proposal again from the same browser (a double tap, a retry on a weak connection)
+    again = receipt_of(client.post("/", data={**form, "contact": "8 (701) 123-45-67"}, follow_redirects=False))
+    assert again == first and len(spooled(inbox)) == 1
+    other = receipt_of(client.post("/", data={**form, "text": TEXT_KK + " тезірек"}, follow_redirects=False))
+    assert other != first and len(spooled(inbox)) == 2
+    elsewhere = make_client(folders)  # another resident with the same words: a proposal of their own
+    assert receipt_of(send(elsewhere, "/", TEXT_KK, district="abai")) != first and len(spooled(inbox)) == 3
+
+
 def test_csrf_missing_forged_or_from_another_visitor_is_refused(folders):
     inbox, _ = folders
     client = make_client(folders)
@@ -310,17 +329,19 @@ def test_rate_limits_per_client_with_429_and_a_message(folders):
     client = make_client(folders, per_minute=2, per_day=3, requests_per_minute=100)
     form = {"csrf": token(client.get("/").text), "text": TEXT_RU, "district": "al_farabi"}
     me = {"x-forwarded-for": "203.0.113.5"}
-    assert [client.post("/", data=form, headers=me, follow_redirects=False).status_code for _ in range(3)] == [303, 303, 429]
-    refused = client.post("/", data=form, headers={**me, "accept-language": "kk"})
+    # proposals of other words each (the same words again are the same proposal: see the double-tap test)
+    assert [client.post("/", data={**form, "text": f"{TEXT_RU} {i}"}, headers=me, follow_redirects=False).status_code
+            for i in range(3)] == [303, 303, 429]
+    refused = client.post("/", data={**form, "text": f"{TEXT_RU} 3"}, headers={**me, "accept-language": "kk"})
     assert refused.status_code == 429 and "минутына 2-ден артық емес" in refused.text
-    assert int(refused.headers["retry-after"]) >= 1 and TEXT_RU in refused.text
+    assert int(refused.headers["retry-after"]) >= 1 and f"{TEXT_RU} 3" in refused.text
     other = {"x-forwarded-for": "203.0.113.6"}  # another resident is not held up
     assert client.post("/", data=form, headers=other, follow_redirects=False).status_code == 303
     # an address in X-Forwarded-For is believed only from a trusted proxy
     untrusted = make_client(folders, per_minute=1, trusted_proxies=frozenset())
     form2 = {"csrf": token(untrusted.get("/").text), "text": TEXT_RU, "district": "al_farabi"}
     assert untrusted.post("/", data=form2, headers={"x-forwarded-for": "1.1.1.1"}, follow_redirects=False).status_code == 303
-    assert untrusted.post("/", data=form2, headers={"x-forwarded-for": "2.2.2.2"},
+    assert untrusted.post("/", data={**form2, "text": TEXT_RU + " ещё"}, headers={"x-forwarded-for": "2.2.2.2"},
                           follow_redirects=False).status_code == 429
 
     pages = make_client(folders, requests_per_minute=3)
