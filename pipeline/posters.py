@@ -198,8 +198,17 @@ def _from_store(db: Path) -> list[dict]:
 def run_posters(args) -> int:
     try:
         rows = placements.read_csv(args.csv) if args.csv else _from_store(settings.db_path(args.db))
+        taken_down = [r["code"] for r in rows if r.get("active") is False]
+        rows = [r for r in rows if r.get("active") is not False]  # as the staff page prints: active ones
+        if taken_down:
+            shown = ", ".join(taken_down[:10]) + (f" and {len(taken_down) - 10} more" if len(taken_down) > 10 else "")
+            many = "placement" if len(taken_down) == 1 else "placements"
+            print(f"note: no posters for {len(taken_down)} inactive {many}: {shown}", file=sys.stderr)
         data = poster_pdf(rows, args.size, args.form_url)
-    except (placements.ImportRefused, PosterError) as exc:
+    except placements.ImportRefused as exc:  # every bad line in the one line, so the clerk fixes them in one go
+        print(f"error: {exc.name}: {'; '.join(map(str, exc.errors))}", file=sys.stderr)
+        return 2
+    except PosterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)

@@ -393,3 +393,22 @@ def test_kazakh_code_page_imports_right_lost_kazakh_letters_are_refused_and_a_ci
         placements.read_csv((header + row).encode("cp1251", errors="replace"), "ansi.csv")
     route = "SH-0101;bus_route;Автобус 12;№ 12 автобус;г. Шымкент;;;;да\n"
     assert placements.read_csv((header + route).encode("utf-8"), "r.csv")[0]["region"] == "shymkent"
+
+
+def test_posters_command_lists_every_bad_line_and_prints_no_poster_for_an_inactive_placement(tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    header = "code;kind;name_ru;name_kk;region;district;lat;lon;active\n"
+    good = "SH-0100;bus_stop;Остановка 1;Аялдама 1;;abai;42.31;69.59;да\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + good + "SH-0101;bus_stop;Остановка 2;Аялдама 2;;atlantis;42.31;69.59;да\n"
+                   "SH-0102;bus_stop;Остановка 3;;;abai;42.31;69.59;да\n", encoding="utf-8")
+    assert main(["posters", str(bad), "--size", "a5", "--out", str(tmp_path / "x.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: bad.csv: line 3: unknown district 'atlantis'")
+    assert err.endswith("; line 4: name_kk is empty\n") and not (tmp_path / "x.pdf").exists()
+    ok = tmp_path / "ok.csv"
+    ok.write_text(header + good + "SH-0103;bus_stop;Остановка 4;Аялдама 4;;abai;42.31;69.59;нет\n", encoding="utf-8")
+    assert main(["posters", str(ok), "--size", "a5", "--out", str(tmp_path / "x.pdf")]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("1 posters (A5)") and "no posters for 1 inactive placement: SH-0103" in out.err
