@@ -99,9 +99,10 @@ SYSTEM_VIEWER = Viewer(SYSTEM, "admin", "system", frozenset().union(*role_permis
 
 
 # ---- the file ------------------------------------------------------------------------------
-def path() -> Path:
+def path(db: str | Path | None = None) -> Path:
+    """SC_AUTH_DB, else the users file beside the store `db` (default SC_DB)."""
     explicit = settings.get("AUTH_DB")
-    return Path(explicit) if explicit else Path(f"{settings.db_path()}.auth.sqlite")
+    return Path(explicit) if explicit else Path(f"{settings.db_path(str(db) if db else None)}.auth.sqlite")
 
 
 def connect(file: str | Path | None = None) -> sqlite3.Connection:
@@ -280,6 +281,12 @@ def sign_out(con, token: str | None, actor: str) -> None:
 
 # ---- wall tokens ---------------------------------------------------------------------------
 def add_wall_token(con, name: str, region: str | None = None, actor: str = SYSTEM) -> str:
+    if region is not None:
+        from pipeline import reference
+
+        known = reference.regions()["code"].tolist()
+        if region not in known:  # a screen of a region that does not exist showed nothing, silently
+            raise AuthError(f"unknown region {region!r}; valid: {', '.join(known)}")
     token = secrets.token_urlsafe(24)
     con.execute("INSERT INTO wall_tokens (token_hash, name, region, created_at) VALUES (?, ?, ?, ?)",
                 [_hash_token(token), name, region, _iso(_now())])

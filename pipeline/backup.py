@@ -51,7 +51,10 @@ def backup(con, out: str | Path) -> dict:
         con.execute(f'COPY FROM DATABASE "{source}" TO backup_target')
     finally:
         con.execute("DETACH backup_target")
-    users = auth.connect()
+    # the users of this store (beside its file, or SC_AUTH_DB), not of SC_DB's: `backup --db X`
+    # copied another store's users
+    file = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    users = auth.connect(auth.path(file[0][0] if file and file[0][0] else None))
     target = sqlite3.connect(partial / AUTH_NAME)
     try:
         users.backup(target)
@@ -98,13 +101,17 @@ def restore(folder: str | Path, db: str | Path | None = None) -> dict:
     folder = Path(folder)
     manifest = verify(folder)
     db_path = settings.db_path(str(db) if db else None)
+    try:  # before anything is copied: a .csv path or a folder would be half restored, then refused
+        store.check_path(db_path)
+    except store.StoreError as exc:
+        raise BackupError(str(exc)) from None
     if db_path.exists():
         try:
             store.connect(db_path, read_only=True).close()
         except store.StoreLocked as exc:
             raise BackupError(f"{exc}; stop the app before restoring") from None
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    auth_path = auth.path() if not db else Path(f"{db_path}.auth.sqlite")
+    auth_path = auth.path(db_path)  # SC_AUTH_DB when set (the app reads it there), else beside the store
     for current in (db_path, auth_path):
         if current.exists():
             current.rename(current.with_name(f"{current.name}.before-restore-{stamp}"))

@@ -343,7 +343,11 @@ def filters_from_args(args) -> Filters:
     if region and district and reference.region_of(district) != region:
         raise ExportError(f"district {district!r} is in region {reference.region_of(district)!r}, not {region!r}")
     category = _code(args.category, reference.category_codes(), "category")
-    return Filters(start, end, region=region, district=district, source=args.source, language=args.language,
+    from pipeline.ingest import SOURCES
+
+    source = _code(args.source, list(SOURCES), "source")  # an unknown one wrote "0 rows" and exit 0
+    language = _code(args.language, ["ru", "kk", "mixed"], "language")
+    return Filters(start, end, region=region, district=district, source=source, language=language,
                    category=category)
 
 

@@ -178,6 +178,17 @@ def arrange(rings: pd.DataFrame, width: float = 1000, height: float = 1000, boxe
 def arguments_geo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="GeoJSON to write (default: SC_GEOJSON)")
     parser.add_argument("--check", metavar="FILE", help="only check that FILE can be used as the district map")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even when it is not a schematic map made by this command")
+
+
+def _is_schematic(path: Path) -> bool:
+    """The file is a district map this command wrote (its collection says schematic)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("properties"), dict) and doc["properties"].get("schematic") is True
 
 
 def run_geo(args: argparse.Namespace) -> int:
@@ -192,6 +203,14 @@ def run_geo(args: argparse.Namespace) -> int:
               + (f"; no shape for: {', '.join(missing)}" if missing else ""))
         return 0
     out = Path(args.out) if args.out else path()
+    if out.is_dir():
+        print(f"error: {out} is a folder; give a .geojson file", file=sys.stderr)
+        return 2
+    if out.exists() and not args.force and not _is_schematic(out):
+        # SC_GEOJSON may be the akimat's official map: replacing it with our drawing lost it
+        print(f"error: {out} exists and is not a schematic map made by this command (an official map?); "
+              f"give another --out, or --force to replace it", file=sys.stderr)
+        return 2
     out.parent.mkdir(parents=True, exist_ok=True)
     doc = build_schematic()
     out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")

@@ -202,7 +202,7 @@ def run_classify_pending(args) -> int:
     from pipeline.progress import Progress
 
     db = settings.db_path(args.db)
-    con = store.connect_writer_or_explain(db, "the running app classifies pending rows itself")
+    con = store.connect_writer_or_explain(db, "the running app classifies pending rows itself", must_exist=True)
     if con is None:
         return 1
     tune(con)

@@ -170,7 +170,7 @@ def run_publish(args) -> int:
     from pipeline import store
 
     db = settings.db_path(args.db)
-    con = store.connect_writer_or_explain(db, "the running app publishes after each drain itself")
+    con = store.connect_writer_or_explain(db, "the running app publishes after each drain itself", must_exist=True)
     if con is None:
         return 1
     try:

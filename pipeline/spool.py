@@ -621,7 +621,7 @@ def run_drain(args) -> int:
     from pipeline import ingest, pending, settings
 
     db = settings.db_path(args.db)
-    con = store.connect_writer_or_explain(db, "the running app drains the inbox itself")
+    con = store.connect_writer_or_explain(db, "the running app drains the inbox itself", must_exist=True)
     if con is None:
         return 1
     inbox = settings.inbox_path(db)

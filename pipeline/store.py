@@ -146,8 +146,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def connect_writer_or_explain(path, hint: str):
-    """For CLI commands that must write: the connection, or None after saying who holds the file."""
+def connect_writer_or_explain(path, hint: str, must_exist: bool = False):
+    """For CLI commands that must write: the connection, or None after saying who holds the file.
+    `must_exist`: a command that works on a store's data (drain, classify-pending, publish) says a
+    mistyped path does not exist, instead of creating an empty store there and reporting nothing done."""
+    if must_exist and not Path(path).exists():
+        print(f"error: {path} does not exist (no store there; check --db or SC_DB)", file=sys.stderr)
+        return None
     try:
         return connect(path)
     except StoreLocked as exc:

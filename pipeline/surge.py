@@ -199,6 +199,10 @@ def run_surges(args: argparse.Namespace) -> int:
     except (ValueError, TypeError):
         print(f"error: --at {args.at!r} is not a time; use e.g. '2026-11-20 18:00'", file=sys.stderr)
         return 2
+    regions = reference.regions()["code"].tolist()
+    if args.region is not None and args.region not in regions:  # "no surges" for a typo was a wrong answer
+        print(f"error: unknown region {args.region!r}; valid: {', '.join(regions)}", file=sys.stderr)
+        return 2
     con = replica.open_for_cli(args.db, "the running app shows the same alerts on the wall display and the overview")
     if con is None:
         return 1

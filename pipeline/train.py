@@ -399,6 +399,10 @@ def run_train(args) -> int:
         return 2
     con = None
     db = settings.db_path(args.db)
+    if args.db and not db.exists():  # a mistyped --db trained without the operators' labels, silently
+        print(f"error: {db} does not exist (no store there to take operator labels from; check --db)",
+              file=sys.stderr)
+        return 2
     if db.exists():
         try:
             con = store.connect(db, read_only=True)

@@ -207,6 +207,8 @@ def test_residents_text_is_never_markdown(app_db):
 def test_a_wall_token_opens_the_wall_and_nothing_else(app_db):
     con = auth.connect()
     token = auth.add_wall_token(con, "hall")
+    with pytest.raises(auth.AuthError, match="unknown region 'almaty'"):  # a screen that would show nothing
+        auth.add_wall_token(con, "tv1", "almaty")
     con.close()
     at = AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60)
     at.query_params.update(kiosk="1", token=token)

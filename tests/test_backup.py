@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from pipeline.__main__ import main
 from pipeline import auth, backup, settings, store
 
 
@@ -37,6 +38,30 @@ def test_backup_and_restore_round_trip_with_users_and_checksums(tmp_path, monkey
     (tmp_path / "b1" / "situation.duckdb").write_bytes(b"damaged")
     with pytest.raises(backup.BackupError, match="checksum"):
         backup.restore(tmp_path / "b1")
+
+
+def test_backup_of_another_store_takes_its_users_and_restore_checks_the_path_before_copying(tmp_path, monkeypatch):
+    """`backup --db X` copied SC_DB's users instead of X's; `restore --db x.csv` copied the store and
+    switched the model before it was refused (a helper found both)."""
+    monkeypatch.setenv("SC_DB", str(tmp_path / "other.duckdb"))
+    monkeypatch.delenv("SC_AUTH_DB", raising=False)
+    other = auth.connect()
+    auth.add_user(other, "aliya", "operator", "a-long-password")
+    other.close()
+    db = tmp_path / "e.duckdb"
+    _filled(db).close()
+    mine = auth.connect(auth.path(db))
+    auth.add_user(mine, "bolat", "analyst", "another-long-password")
+    mine.close()
+    assert main(["backup", str(tmp_path / "bk"), "--db", str(db)]) == 0
+    import sqlite3
+
+    copied = sqlite3.connect(tmp_path / "bk" / "auth.sqlite")
+    assert [u for (u,) in copied.execute("SELECT username FROM users")] == ["bolat"]
+    copied.close()
+    with pytest.raises(backup.BackupError, match="not a DuckDB database"):
+        backup.restore(tmp_path / "bk", tmp_path / "x.csv")
+    assert not list(tmp_path.glob("x.csv*"))
 
 
 def test_backup_cli_while_a_writer_holds_the_file(tmp_path, monkeypatch):

@@ -38,6 +38,18 @@ CASES = {
     "drain --db under /proc": ["drain", "--db", "{under_proc}"],
     "surges --db missing": ["surges", "--db", "{db}"],
     "surges --at garbage": ["surges", "--at", "yesterday-ish", "--db", "{db}"],
+    # a mistyped store: said so, not an empty store made there and "nothing to do" reported
+    "drain --db missing": ["drain", "--db", "{db}"],
+    "classify-pending --db missing": ["classify-pending", "--db", "{db}"],
+    "publish --db missing": ["publish", "--db", "{db}"],
+    "train --db missing": ["train", "--no-cv", "--db", "{db}"],
+    # a code nobody has: refused, not an empty answer
+    "surges --region unknown": ["surges", "--region", "almaty", "--db", "{db}"],
+    "export --source unknown": ["export", "--source", "nosuch", "--since", "2026-01-01", "--out", "{dir}/x.csv",
+                                "--db", "{db}"],
+    "export --language unknown": ["export", "--language", "de", "--since", "2026-01-01", "--out", "{dir}/x.csv",
+                                  "--db", "{db}"],
+    "geo --out over a map it did not make": ["geo", "--out", "{ok}"],
 }
 
 
@@ -54,6 +66,8 @@ def test_bad_input_gives_one_line_and_no_traceback(tmp_path, capsys, case):
     assert "Traceback" not in err and "Traceback" not in out
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert not files["db"].exists()  # nothing made at a mistyped path
+    assert files["ok"].read_text(encoding="utf-8") == "Текст обращения\nЯма на дороге\n"  # nothing overwritten
 
 
 def test_the_real_entry_point_prints_one_line(tmp_path):
