@@ -473,6 +473,9 @@ def arguments_classify(parser) -> None:
 
 
 def run_classify(args) -> int:
+    if Path(args.out).resolve() == Path(args.data).resolve():  # it rewrote the file it read
+        print(f"error: --out {args.out} is the input file; give another file", file=sys.stderr)
+        return 2
     try:
         frame = load_labelled(args.data, need_category=False)
     except LabelledDataError as exc:

@@ -50,6 +50,7 @@ CASES = {
     "export --language unknown": ["export", "--language", "de", "--since", "2026-01-01", "--out", "{dir}/x.csv",
                                   "--db", "{db}"],
     "geo --out over a map it did not make": ["geo", "--out", "{ok}"],
+    "classify --out the input": ["classify", "--data", "{ok}", "--out", "{ok}"],
 }
 
 
