@@ -314,24 +314,27 @@ def ensure_demo_users(con) -> bool:
 # ---- CLI -----------------------------------------------------------------------------------
 def arguments_users(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
-    add = sub.add_parser("add", help="add a user (the password is asked for, or read from SC_NEW_PASSWORD)")
+    add = sub.add_parser("add", help="add a user (the password is asked for, or read from SC_NEW_PASSWORD)",
+                         epilog="example: python -m pipeline users add aliya --role operator --name 'Алия С.'")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=[r for r in roles() if r != "wall"])
     add.add_argument("--name", default="", help="display name")
-    pw = sub.add_parser("passwd", help="set a user's password")
+    pw = sub.add_parser("passwd", help="set a user's password", epilog="example: python -m pipeline users passwd aliya")
     pw.add_argument("username")
-    dis = sub.add_parser("disable", help="disable a user and end their sessions")
+    dis = sub.add_parser("disable", help="disable a user and end their sessions",
+                         epilog="example: python -m pipeline users disable aliya")
     dis.add_argument("username")
-    en = sub.add_parser("enable", help="enable a disabled user")
+    en = sub.add_parser("enable", help="enable a disabled user", epilog="example: python -m pipeline users enable aliya")
     en.add_argument("username")
-    rl = sub.add_parser("role", help="change a user's role")
+    rl = sub.add_parser("role", help="change a user's role", epilog="example: python -m pipeline users role aliya analyst")
     rl.add_argument("username")
     rl.add_argument("role", choices=roles())
-    sub.add_parser("list", help="list users")
-    wall = sub.add_parser("wall-token", help="make a token for a wall screen: /wall?kiosk=1&token=...")
+    sub.add_parser("list", help="list users", epilog="example: python -m pipeline users list")
+    wall = sub.add_parser("wall-token", help="make a token for a wall screen: /wall?kiosk=1&token=...",
+                          epilog="example: python -m pipeline users wall-token hall-screen --region shymkent")
     wall.add_argument("name")
-    wall.add_argument("--region")
-    log = sub.add_parser("audit", help="print the audit log")
+    wall.add_argument("--region", help="the region the screen shows (aktobe, shymkent); default: all")
+    log = sub.add_parser("audit", help="print the audit log", epilog="example: python -m pipeline users audit --limit 100")
     log.add_argument("--limit", type=int, default=50)
 
 

@@ -1737,6 +1737,9 @@ def arguments_ideas(parser: argparse.ArgumentParser) -> None:
 
 
 def run_ideas(args) -> int:
+    if not 1 <= args.limit <= 10_000:  # 0 or -1 listed one idea; a huge one overflowed DuckDB's integer
+        print(f"error: --limit {args.limit}: give 1 to 10000 ideas", file=sys.stderr)
+        return 2
     db = settings.db_path(args.db)
     if not Path(db).exists():
         print(f"error: {db}: no such database", file=sys.stderr)

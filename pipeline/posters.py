@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -195,7 +196,21 @@ def _from_store(db: Path) -> list[dict]:
     return frame.to_dict("records")
 
 
+def _checked_url(base: str) -> str | None:
+    """Why `base` cannot be printed under every code (None when it can): an http(s) address of a host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in base):
+        return f"{base!r} is not a web address; give e.g. https://form.akimat.kz (SC_FORM_URL or --form-url)"
+    return None
+
+
 def run_posters(args) -> int:
+    problem = _checked_url(args.form_url or form_url())
+    if problem:  # printed posters that open nothing cannot be taken back
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         rows = placements.read_csv(args.csv) if args.csv else _from_store(settings.db_path(args.db))
         taken_down = [r["code"] for r in rows if r.get("active") is False]
@@ -225,6 +240,9 @@ def run_posters(args) -> int:
     except OSError as exc:
         print(f"error: {exc.filename or out}: cannot write ({exc.strerror})", file=sys.stderr)
         return 2
+    if not (args.form_url or os.environ.get("SC_FORM_URL")):
+        print(f"note: the codes open {form_url()}, the default; set SC_FORM_URL to the form's public address",
+              file=sys.stderr)
     codes = f", codes in {args.codes}" if args.codes else ""
     print(f"{len(rows)} posters ({args.size.upper()}) written to {out}{codes}; the codes open {url('CODE', args.form_url)}")
     return 0

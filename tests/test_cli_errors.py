@@ -51,6 +51,8 @@ CASES = {
                                   "--db", "{db}"],
     "geo --out over a map it did not make": ["geo", "--out", "{ok}"],
     "classify --out the input": ["classify", "--data", "{ok}", "--out", "{ok}"],
+    "posters --form-url not an address": ["posters", "{ok}", "--form-url", "javascript:alert(1)", "--out", "{dir}/p.pdf"],
+    "ideas list --limit 0": ["ideas", "list", "--limit", "0", "--db", "{db}"],
 }
 
 
