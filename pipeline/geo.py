@@ -96,6 +96,26 @@ def load(file: str | Path | None = None) -> pd.DataFrame:
         raise ValueError(f"{file}: no district map; build one with `python -m pipeline geo`") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{file}: not valid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{file}: not UTF-8 text, so not GeoJSON (a workbook or another encoding?)") from None
+    except (OSError, RecursionError) as exc:
+        raise ValueError(f"{file}: cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("features", []), list):
+        raise ValueError(f"{file}: not a GeoJSON FeatureCollection (no list of features)")
+    try:
+        return _rings(file, doc)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        if str(exc).startswith(str(file)):
+            raise
+        raise ValueError(f"{file}: a feature's geometry cannot be read ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:120]})") from None
+
+
+# Kazakhstan with a margin: a coordinate outside is swapped, projected (metres) or wrong
+LON_RANGE, LAT_RANGE = (45.0, 88.0), (39.0, 56.5)
+
+
+def _rings(file: Path, doc: dict) -> pd.DataFrame:
     districts = reference.districts().set_index("code")
     known = set(districts.index)
     rows, unknown = [], []
@@ -113,7 +133,16 @@ def load(file: str | Path | None = None) -> pd.DataFrame:
         schematic = bool(props.get("schematic", doc.get("properties", {}).get("schematic", False)))
         area = props.get("area") or districts.loc[code, "map_area"]
         for poly in polys:
-            rows.append((code, area, schematic, [(float(x), float(y)) for x, y, *_ in poly[0]]))
+            ring = [(float(x), float(y)) for x, y, *_ in poly[0]]
+            if len(ring) < 4:
+                raise ValueError(f"{file}: feature {i} ({code}): a ring of {len(ring)} points; a polygon needs at "
+                                 f"least 4 (the first repeated last)")
+            bad = next(((x, y) for x, y in ring if not (LON_RANGE[0] <= x <= LON_RANGE[1]
+                                                        and LAT_RANGE[0] <= y <= LAT_RANGE[1])), None)
+            if bad:
+                raise ValueError(f"{file}: feature {i} ({code}): point {bad} is not a longitude, latitude in "
+                                 f"Kazakhstan (swapped, or projected in metres? GeoJSON is lon, lat in degrees)")
+            rows.append((code, area, schematic, ring))
     if not rows:
         raise ValueError(f"{file}: no feature has a `code` property matching data/districts.csv"
                          + (f" ({'; '.join(unknown[:5])})" if unknown else ""))

@@ -87,3 +87,28 @@ def test_reference_names_follow_the_table_and_fall_back_to_the_code():
     assert reference.name(fresh, "a", "ru") == "first"                             # the first row of a code
     fresh2 = fresh.assign(name_ru=["другое", "x", "y"])                            # another table, its own names
     assert reference.name(fresh2, "a", "ru") == "другое" and reference.name(fresh, "a", "ru") == "first"
+
+
+def test_check_names_the_file_and_the_problem_of_a_broken_map(tmp_path):
+    from pipeline import geo
+
+    cases = {
+        "points.geojson": ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": '
+                           '"abai"}, "geometry": {"type": "Polygon", "coordinates": [[[69.5, 42.3], [69.6, 42.3]]]}}]}',
+                           "a ring of 2 points"),
+        "metres.geojson": ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": '
+                           '"abai"}, "geometry": {"type": "Polygon", "coordinates": [[[500, 500], [501, 500], '
+                           '[501, 501], [500, 500]]]}}]}', "not a longitude, latitude in Kazakhstan"),
+        "list.geojson": ("[1, 2]", "not a GeoJSON FeatureCollection"),
+        "words.geojson": ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": '
+                          '"abai"}, "geometry": {"type": "Polygon", "coordinates": [[["a", 1], [1, 2]]]}}]}',
+                          "geometry cannot be read"),
+    }
+    for name, (content, why) in cases.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        with pytest.raises(ValueError, match=why) as err:
+            geo.load(tmp_path / name)
+        assert str(err.value).startswith(str(tmp_path / name))
+    (tmp_path / "cp1251.geojson").write_bytes("Абай".encode("cp1251"))
+    with pytest.raises(ValueError, match="not UTF-8 text"):
+        geo.load(tmp_path / "cp1251.geojson")
