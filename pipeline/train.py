@@ -441,6 +441,15 @@ def arguments_evaluate(parser) -> None:
 def run_evaluate(args) -> int:
     import joblib
 
+    if args.model:  # the model's path first: it is the quicker mistake to say
+        path = Path(args.model)
+        if not path.exists():
+            print(f"error: --model {path} does not exist (give a model version folder or its model.joblib)",
+                  file=sys.stderr)
+            return 2
+        if not path.is_dir() and path.name != "model.joblib":
+            print(f"error: --model {path} is not a model (give a version folder or its model.joblib)", file=sys.stderr)
+            return 2
     try:
         frame = load_labelled(args.data)
     except LabelledDataError as exc:
@@ -448,9 +457,16 @@ def run_evaluate(args) -> int:
         return 2
     meta = {}
     if args.model:
-        path = Path(args.model)
         folder = path if path.is_dir() else path.parent
-        model = joblib.load(folder / "model.joblib")
+        try:
+            model = joblib.load(folder / "model.joblib")
+        except FileNotFoundError:
+            print(f"error: --model {path}: no model.joblib in it (give a model version folder)", file=sys.stderr)
+            return 2
+        except Exception as exc:  # joblib/pickle raise many kinds for a damaged file
+            print(f"error: --model {folder / 'model.joblib'} cannot be loaded ({type(exc).__name__}); "
+                  f"a damaged or foreign file?", file=sys.stderr)
+            return 2
         if (folder / "meta.json").exists():
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     else:

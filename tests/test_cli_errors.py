@@ -53,6 +53,8 @@ CASES = {
     "classify --out the input": ["classify", "--data", "{ok}", "--out", "{ok}"],
     "posters --form-url not an address": ["posters", "{ok}", "--form-url", "javascript:alert(1)", "--out", "{dir}/p.pdf"],
     "ideas list --limit 0": ["ideas", "list", "--limit", "0", "--db", "{db}"],
+    "evaluate --model missing": ["evaluate", "--data", "{ok}", "--model", "{dir}/nomodel"],
+    "evaluate --model not a model": ["evaluate", "--data", "{ok}", "--model", "{ok}"],
 }
 
 
