@@ -910,18 +910,46 @@ def _positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"{number} rows: a demo needs at least 1 row")
+    if number > MAX_ROWS:  # 10,000,000 took 16 minutes here; a typo of a few zeros ran for days
+        raise argparse.ArgumentTypeError(f"{number:,} rows: at most {MAX_ROWS:,} (10,000,000 take about 16 "
+                                         f"minutes on two cores)")
+    return number
+
+
+MAX_ROWS = 100_000_000
+
+
+def _seed(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 0 <= number < 2**32:
+        raise argparse.ArgumentTypeError(f"{number}: a seed is a whole number from 0 to {2**32 - 1}")
     return number
 
 
 def arguments_demo(parser) -> None:
     parser.add_argument("--rows", type=_positive_int, default=settings.get_int("DEMO_ROWS"),
                         help="submissions to create (at least 1)")
-    parser.add_argument("--seed", type=int, default=settings.get_int("DEMO_SEED"))
+    parser.add_argument("--seed", type=_seed, default=settings.get_int("DEMO_SEED"),
+                        help="the same seed makes the same rows (0 to 4294967295)")
     parser.add_argument("--end", help="last day of the history, YYYY-MM-DD (default: now)")
     parser.add_argument("--db", help="DuckDB file (default: SC_DB)")
 
 
 def run_demo(args) -> int:
+    from pipeline import calendar
+
+    try:
+        end = pd.Timestamp(args.end + " 23:59:59") if args.end else None
+    except ValueError:
+        print(f"error: --end {args.end!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
+        return 2
+    if end is not None and not calendar.FIRST_YEAR + 2 <= end.year <= calendar.LAST_YEAR:
+        print(f"error: --end {args.end}: the demo's two years must lie in the working calendar "
+              f"{calendar.FIRST_YEAR}-{calendar.LAST_YEAR}", file=sys.stderr)
+        return 2
     db = settings.db_path(args.db)
     con = store.connect_writer_or_explain(db, "stop the app first")
     if con is None:
@@ -930,12 +958,6 @@ def run_demo(args) -> int:
         print(f"error: {db} holds real (non-demo) submissions; refusing to overwrite them", file=sys.stderr)
         con.close()
         return 1
-    try:
-        end = pd.Timestamp(args.end + " 23:59:59") if args.end else None
-    except ValueError:
-        print(f"error: --end {args.end!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
-        con.close()
-        return 2
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:  # one line per chunk on stderr, when there are several
