@@ -675,13 +675,19 @@ def run_briefing(args) -> int:
     finally:
         con.close()
     data = briefing_docs.pdf(brief) if fmt == "pdf" else briefing_docs.docx(brief)
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_bytes(data)
-    partial.replace(out)
-    if keep is not None and out.resolve() != (keep / name).resolve():
-        shutil.copyfile(out, keep / name)
+    try:
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(data)
+        partial.replace(out)
+        if keep is not None and out.resolve() != (keep / name).resolve():
+            shutil.copyfile(out, keep / name)
+    except OSError as exc:  # said of the file asked for, not of the hidden one it is written as first
+        partial.unlink(missing_ok=True)
+        print(f"error: {exc.filename if exc.filename and exc.filename != str(partial) else out}: cannot write "
+              f"({exc.strerror or exc})", file=sys.stderr)
+        return 2
     print(f"{out}: {fmt}, {len(data):,} bytes, {period.code} {territory.code} {lang}, "
           f"{time.perf_counter() - began:.1f} s" + (f"; kept in {keep}" if keep is not None else ""))
     return 0

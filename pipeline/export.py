@@ -401,6 +401,10 @@ def run_export(args) -> int:
             _audit(db, actor, out, f, fmt)
         rows = export(con, f, fmt, partial, viewer, lang=lang)
         os.replace(partial, out)
+    except OSError as exc:  # said of the file asked for, not of the hidden one it is written as first
+        partial.unlink(missing_ok=True)
+        print(f"error: {out}: cannot write ({exc.strerror or exc}); nothing written", file=sys.stderr)
+        return 2
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
