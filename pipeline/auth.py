@@ -345,7 +345,10 @@ def _password(prompt: str) -> str:
     if os.environ.get("SC_NEW_PASSWORD"):
         return os.environ["SC_NEW_PASSWORD"]
     if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
+        line = sys.stdin.readline().rstrip("\n")
+        if not line:  # a script without a terminal: say how to give one, not "too short"
+            raise AuthError("no password given: set SC_NEW_PASSWORD or pipe it on standard input", "no_password")
+        return line
     first = getpass.getpass(prompt)
     if getpass.getpass("again: ") != first:
         raise AuthError("the two passwords differ", "passwords_differ")
@@ -359,6 +362,8 @@ def run_users(args) -> int:
             add_user(con, args.username, args.role, _password(f"password for {args.username}: "), args.name)
             print(f"added {args.username.strip().lower()} ({args.role})")
         elif args.action == "passwd":
+            if con.execute("SELECT 1 FROM users WHERE username = ?", [args.username]).fetchone() is None:
+                raise AuthError(f"no user {args.username!r}", "no_user", username=args.username)  # before the password
             set_password(con, args.username, _password(f"new password for {args.username}: "))
             print(f"password changed for {args.username}; their sessions are ended")
         elif args.action in ("disable", "enable"):
