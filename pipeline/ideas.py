@@ -1744,7 +1744,12 @@ def run_ideas(args) -> int:
     if not Path(db).exists():
         print(f"error: {db}: no such database", file=sys.stderr)
         return 2
-    con = store.connect_writer_or_explain(db, "the app groups new proposals by itself; stop it first to regroup")
+    if args.action == "list":  # only reads: the store, or the running app's replica
+        from pipeline import replica
+
+        con = replica.open_for_cli(args.db, "the ideas page lists them while the app runs")
+    else:
+        con = store.connect_writer_or_explain(db, "the app groups new proposals by itself; stop it first to regroup")
     if con is None:
         return 2
     try:
