@@ -657,6 +657,10 @@ def run_briefing(args) -> int:
         return 2
     lang = args.lang or settings.get("LANG")
     fmt = args.format or (Path(args.out).suffix.lower().lstrip(".") if args.out else "pdf")
+    suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
+    if args.format and suffix in FORMATS and suffix != args.format:  # a PDF named .docx opens in nothing
+        print(f"error: --format {args.format} but --out {args.out} ends in .{suffix}; make them agree", file=sys.stderr)
+        return 2
     if fmt not in FORMATS:
         print(f"error: cannot tell the format from {args.out!r}; give --format pdf|docx or an --out ending in .pdf or .docx",
               file=sys.stderr)

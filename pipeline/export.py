@@ -352,9 +352,11 @@ def filters_from_args(args) -> Filters:
 
 
 def _format_of(args) -> str:
-    if args.format:
-        return args.format
     suffix = Path(args.out).suffix.lower().lstrip(".")
+    if args.format:
+        if suffix in FORMATS and suffix != args.format:  # a CSV named .xlsx opens in nothing
+            raise ExportError(f"--format {args.format} but --out {args.out} ends in .{suffix}; make them agree")
+        return args.format
     if suffix not in FORMATS:
         raise ExportError(f"cannot tell the format from {args.out!r}; give --format {'|'.join(FORMATS)} "
                           f"or an --out ending in .csv, .xlsx or .parquet")
@@ -364,7 +366,7 @@ def _format_of(args) -> str:
 def _audit(db: Path, actor: str, out: Path, f: Filters, fmt: str) -> None:
     """One audit record, written before any personal data leaves the store (in the users file
     beside the store, or SC_AUTH_DB)."""
-    con = auth.connect(settings.get("AUTH_DB") or f"{db}.auth.sqlite")
+    con = auth.connect(auth.path(db))
     try:
         auth.audit(con, actor, "export.contacts", str(out.resolve()),
                    {"format": fmt, "filters": {k: str(v) for k, v in vars(f).items() if v is not None}})

@@ -57,6 +57,10 @@ CASES = {
     "posters --form-url not an address": ["posters", "{ok}", "--form-url", "javascript:alert(1)", "--out", "{dir}/p.pdf"],
     "ideas list --limit 0": ["ideas", "list", "--limit", "0", "--db", "{db}"],
     "evaluate --model missing": ["evaluate", "--data", "{ok}", "--model", "{dir}/nomodel"],
+    "export --format against --out": ["export", "--format", "csv", "--since", "2026-01-01", "--out", "{dir}/h.xlsx",
+                                      "--db", "{db}"],
+    "briefing --format against --out": ["briefing", "--period", "2026-10", "--format", "pdf", "--out", "{dir}/b.docx",
+                                        "--db", "{db}"],
     "evaluate --model not a model": ["evaluate", "--data", "{ok}", "--model", "{ok}"],
 }
 
