@@ -191,8 +191,16 @@ def run_backup(args) -> int:
             raise BackupError(f"{db} does not exist")
         try:
             con = store.connect(db)
-        except store.StoreLocked:
-            manifest = _ask_the_app(db, out)  # the app holds the file: it makes the backup
+        except store.StoreLocked as locked:
+            try:
+                manifest = _ask_the_app(db, out)  # the app holds the file: it makes the backup
+            except BackupError as exc:
+                if "did not answer" not in str(exc):
+                    raise
+                # not the app (a notebook, another command) holds it: only the app drains backup requests
+                raise BackupError(f"{locked}; it did not make the backup within SC_INGEST_WAIT="
+                                  f"{settings.get('INGEST_WAIT')} s (the running app would): if it is not the app, "
+                                  f"stop it and run backup again") from None
         else:
             try:
                 manifest = backup(con, out)
