@@ -1709,6 +1709,12 @@ def arguments_publish_decisions(parser: argparse.ArgumentParser) -> None:
 
 
 def run_publish_decisions(args) -> int:
+    if args.out and Path(args.out).exists() and Path(args.out).suffix.lower() != ".json":
+        print(f"error: --out {args.out} exists and is not a .json file; give the form's decisions.json", file=sys.stderr)
+        return 2
+    if args.out and not Path(args.out).parent.is_dir():
+        print(f"error: --out {args.out}: folder {Path(args.out).parent} does not exist", file=sys.stderr)
+        return 2
     db = settings.db_path(args.db)
     if not Path(db).exists():
         print(f"error: {db}: no such database", file=sys.stderr)

@@ -207,6 +207,10 @@ def _checked_url(base: str) -> str | None:
 
 
 def run_posters(args) -> int:
+    out = Path(args.out)
+    if out.exists() and out.suffix.lower() != ".pdf":  # `posters pl.csv --out pl2.csv` replaced a CSV with a PDF
+        print(f"error: --out {out} exists and is not a PDF; give a .pdf file", file=sys.stderr)
+        return 2
     problem = _checked_url(args.form_url or form_url())
     if problem:  # printed posters that open nothing cannot be taken back
         print(f"error: {problem}", file=sys.stderr)

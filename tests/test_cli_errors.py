@@ -56,6 +56,8 @@ CASES = {
     "classify --out the input": ["classify", "--data", "{ok}", "--out", "{ok}"],
     "posters --form-url not an address": ["posters", "{ok}", "--form-url", "javascript:alert(1)", "--out", "{dir}/p.pdf"],
     "ideas list --limit 0": ["ideas", "list", "--limit", "0", "--db", "{db}"],
+    "posters --out over a CSV": ["posters", "{ok}", "--out", "{ok}"],
+    "publish-decisions --out over a CSV": ["publish-decisions", "--out", "{ok}", "--db", "{db}"],
     "evaluate --model missing": ["evaluate", "--data", "{ok}", "--model", "{dir}/nomodel"],
     "export --format against --out": ["export", "--format", "csv", "--since", "2026-01-01", "--out", "{dir}/h.xlsx",
                                       "--db", "{db}"],
