@@ -396,6 +396,17 @@ def run_export(args) -> int:
         return 1
     viewer = None if args.with_contacts else CLI_VIEWER
     actor = args.user or auth.SYSTEM
+    if args.user:  # the audit names who took the data: a name nobody has would name no one
+        users = auth.connect(auth.path(db))
+        try:
+            known = users.execute("SELECT 1 FROM users WHERE username = ?", [args.user]).fetchone() is not None
+        finally:
+            users.close()
+        if not known:
+            con.close()
+            print(f"error: --user {args.user!r} is no user of this store (python -m pipeline users list)",
+                  file=sys.stderr)
+            return 2
     lang = args.lang or settings.get("LANG")
     partial = out.with_name(f".{out.name}.partial")  # a failed export leaves no half file, nor destroys the old
     try:

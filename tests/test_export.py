@@ -199,9 +199,18 @@ def test_cli_exports_the_filter(db, tmp_path):
     out2 = tmp_path / "all.csv"
     r = _cli("--since", "2026-03-01", "--until", "2026-03-31", "--out", str(out2), "--db", str(path),
              "--with-contacts", "--user", "aliya")
+    assert r.returncode == 2 and "--user 'aliya' is no user of this store" in r.stderr and not out2.exists()
+    from pipeline import auth
+
+    users = auth.connect(f"{path}.auth.sqlite")
+    auth.add_user(users, "aliya", "analyst", "a-long-password")
+    users.close()
+    r = _cli("--since", "2026-03-01", "--until", "2026-03-31", "--out", str(out2), "--db", str(path),
+             "--with-contacts", "--user", "aliya")
     assert r.returncode == 0, r.stderr
     assert PHONE in out2.read_text(encoding="utf-8-sig")
-    log = sqlite3.connect(f"{path}.auth.sqlite").execute("SELECT actor, action, target FROM audit").fetchall()
+    log = sqlite3.connect(f"{path}.auth.sqlite").execute("SELECT actor, action, target FROM audit "
+                                                         "WHERE action = 'export.contacts'").fetchall()
     assert log == [("aliya", "export.contacts", str(out2))]
     assert not list(tmp_path.glob(".*.partial"))
 
