@@ -380,8 +380,11 @@ def run_users(args) -> int:
             print(f"token={token}\nopen: /wall?kiosk=1&token={token}" + (f"&region={args.region}" if args.region else ""))
         elif args.action == "audit":
             print(audit_log(con, SYSTEM_VIEWER, limit=args.limit).to_string(index=False))
-    except (AuthError, sqlite3.Error, OSError) as exc:
+    except AuthError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (sqlite3.Error, OSError) as exc:  # the users file itself: name it (SC_AUTH_DB, or beside SC_DB)
+        print(f"error: {path()}: {exc}", file=sys.stderr)
         return 2
     return 0
 
