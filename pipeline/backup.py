@@ -184,6 +184,9 @@ def arguments_backup(parser) -> None:
 
 
 def run_backup(args) -> int:
+    if not str(args.dir).strip():  # '' was the current folder
+        print("error: give a folder for the backup, e.g. /srv/backups/2026-11-30", file=sys.stderr)
+        return 2
     out = Path(args.dir).resolve()
     db = settings.db_path(args.db)
     try:

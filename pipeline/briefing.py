@@ -650,6 +650,8 @@ def run_briefing(args) -> int:
 
     began = time.perf_counter()
     try:
+        if args.territory is not None and not args.territory.strip():  # '' was taken for all
+            raise BriefingError("--territory is empty; give all, a region or a district code")
         period = parse_period(args.period)
         territory = parse_territory(args.territory)
     except BriefingError as exc:
