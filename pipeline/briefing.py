@@ -654,6 +654,8 @@ def run_briefing(args) -> int:
             raise BriefingError("--territory is empty; give all, a region or a district code")
         period = parse_period(args.period)
         territory = parse_territory(args.territory)
+        if period.start > dt.datetime.now(dt.timezone.utc).date():
+            raise BriefingError(f"--period {args.period} has not begun yet")
     except BriefingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -694,6 +696,9 @@ def run_briefing(args) -> int:
         print(f"error: {exc.filename if exc.filename and exc.filename != str(partial) else out}: cannot write "
               f"({exc.strerror or exc})", file=sys.stderr)
         return 2
+    if not brief.facts.figures["received.now"].value:  # an empty period (a typo of the year?) is said, not only shown
+        print(f"note: no submissions in {period.code} for {territory.code}; the briefing has no figures",
+              file=sys.stderr)
     print(f"{out}: {fmt}, {len(data):,} bytes, {period.code} {territory.code} {lang}, "
           f"{time.perf_counter() - began:.1f} s" + (f"; kept in {keep}" if keep is not None else ""))
     return 0
