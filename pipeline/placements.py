@@ -37,8 +37,19 @@ NAME_MAX = 150
 MAX_FILE_BYTES = 2_000_000
 MAX_ROWS = 10_000
 LAT, LON = (40.5, 55.5), (46.5, 87.5)  # Kazakhstan, a little generously
-TRUE = {"1", "true", "yes", "y", "да", "иә", "active", "+"}
-FALSE = {"0", "false", "no", "n", "нет", "жоқ", "inactive", "-"}
+TRUE = {"1", "true", "yes", "y", "да", "иә", "active", "+", "истина", "ақиқат", "активно", "активна", "действует"}
+FALSE = {"0", "false", "no", "n", "нет", "жоқ", "inactive", "-", "ложь", "жалған", "неактивно", "не действует"}
+# The headers a clerk's Excel in Russian or Kazakh gives the registry's columns (lower case)
+HEADER_ALIASES = {
+    "код": "code", "код места": "code", "коды": "code", "орын коды": "code",
+    "тип": "kind", "вид": "kind", "түрі": "kind",
+    "название (рус)": "name_ru", "название рус": "name_ru", "название": "name_ru", "наименование": "name_ru",
+    "название (каз)": "name_kk", "название каз": "name_kk", "атауы": "name_kk", "атауы (қаз)": "name_kk",
+    "регион": "region", "область": "region", "город": "region", "облыс": "region", "өңір": "region",
+    "район": "district", "аудан": "district",
+    "широта": "lat", "ендік": "lat", "долгота": "lon", "бойлық": "lon",
+    "активно": "active", "активен": "active", "действует": "active", "белсенді": "active",
+}
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -225,6 +236,7 @@ def read_csv(source, name: str | None = None) -> list[dict]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower().lstrip("\ufeff") for h in next(reader)]
+        header = [h if h in COLUMNS else HEADER_ALIASES.get(h, h) for h in header]
     except (StopIteration, csv.Error) as exc:
         raise ImportRefused(name, [PlacementError(f"no header line ({exc})", "bad_csv", reason=str(exc))]) from None
     missing = [c for c in REQUIRED if c not in header]
@@ -240,6 +252,8 @@ def read_csv(source, name: str | None = None) -> list[dict]:
                 continue
             if len(rows) + len(errors) >= MAX_ROWS:
                 raise ImportRefused(name, [PlacementError(f"more than {MAX_ROWS} rows", "too_many", line, n=MAX_ROWS)])
+            if len(record) > len(header) and not "".join(record[len(header):]).strip():
+                record = record[:len(header)]  # a ';' after the last field (Excel's ';;' of empty columns)
             if len(record) > len(header):
                 errors.append(PlacementError(f"{len(record)} fields where the header has {len(header)} (an unquoted "
                                              f"'{delimiter}' in a name?)", "fields", line, n=len(record), m=len(header)))

@@ -412,3 +412,14 @@ def test_posters_command_lists_every_bad_line_and_prints_no_poster_for_an_inacti
     assert main(["posters", str(ok), "--size", "a5", "--out", str(tmp_path / "x.pdf")]) == 0
     out = capsys.readouterr()
     assert out.out.startswith("1 posters (A5)") and "no posters for 1 inactive placement: SH-0103" in out.err
+
+
+def test_a_clerks_excel_with_russian_headers_true_false_in_words_and_trailing_empty_columns():
+    from pipeline import placements
+
+    csv = ("Код;Тип;Название (рус);Название (каз);Регион;Район;Широта;Долгота;Активно\n"
+           "SH-0100;bus_stop;Остановка 1;Аялдама 1;;abai;42,31;69,59;ИСТИНА;;\n"
+           "SH-0101;bus_stop;Остановка 2;Аялдама 2;;abai;42,32;69,58;ЛОЖЬ;;\n")
+    rows = placements.read_csv(csv.encode("cp1251"), "clerk.csv")
+    assert [(r["code"], r["district"], r["lat"], r["active"]) for r in rows] == [
+        ("SH-0100", "abai", 42.31, True), ("SH-0101", "abai", 42.32, False)]
