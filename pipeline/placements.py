@@ -252,16 +252,16 @@ def read_csv(source, name: str | None = None) -> list[dict]:
                 continue
             if len(rows) + len(errors) >= MAX_ROWS:
                 raise ImportRefused(name, [PlacementError(f"more than {MAX_ROWS} rows", "too_many", line, n=MAX_ROWS)])
-            if len(record) > len(header) and not "".join(record[len(header):]).strip():
-                record = record[:len(header)]  # a ';' after the last field (Excel's ';;' of empty columns)
-            if len(record) > len(header):
-                errors.append(PlacementError(f"{len(record)} fields where the header has {len(header)} (an unquoted "
-                                             f"'{delimiter}' in a name?)", "fields", line, n=len(record), m=len(header)))
+            too_many = PlacementError(f"{len(record)} fields where the header has {len(header)} (an unquoted "
+                                      f"'{delimiter}' in a name?)", "fields", line, n=len(record), m=len(header))
+            trailing = len(record) > len(header) and not "".join(record[len(header):]).strip()
+            if len(record) > len(header) and not trailing:
+                errors.append(too_many)
                 continue
-            try:
-                row = clean(dict(zip(header, record)), line)
+            try:  # empty fields after the last column (Excel's ';;') are no fields, when the row reads well
+                row = clean(dict(zip(header, record[:len(header)])), line)
             except PlacementError as exc:
-                errors.append(exc)
+                errors.append(too_many if trailing else exc)
                 continue
             if row["code"] in seen:
                 errors.append(PlacementError(f"code {row['code']} appears twice (lines {seen[row['code']]} and {line})",
