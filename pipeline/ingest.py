@@ -280,6 +280,10 @@ def _with_time(dates: pd.Series, times: pd.Series) -> pd.Series:
     with the time appended where the date has none. A date that has a time keeps it."""
     out = []
     for d, t in zip(dates.tolist(), times.tolist()):
+        if (isinstance(t, dt.datetime) and t.year > 1900) or \
+                (isinstance(t, str) and (_DAY_FIRST.match(t.strip()) or _ISO.match(t.strip()))):
+            out.append(t)  # the time column holds the whole moment: it is the date
+            continue
         t = _time_text(t)
         if t is None or d is None:
             out.append(d)

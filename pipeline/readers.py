@@ -95,12 +95,14 @@ def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
         if col in taken:
             continue
         for i, h in enumerate(headers):
-            words = norm_header(h).split()
+            words = re.split(r"[\s_]+", norm_header(h))  # message_id: message, id
             if mapped[i] is None and norm_header(h) not in aliases and \
                     any(w.startswith(prefixes) for w in words) and not (unless and any(w.startswith(unless) for w in words)):
                 taken.add(col)
                 mapped[i] = col
                 break
+    if "received_time" in taken and "received_at" not in taken:  # "Время поступления" alone holds the date too
+        mapped = ["received_at" if col == "received_time" else col for col in mapped]
     unmapped = [str(h) for h, col in zip(headers, mapped) if col is None and norm_header(h)]
     return mapped, unmapped
 
@@ -143,8 +145,13 @@ KAZAKH_BYTES = tuple(bytes([b]) for b in (0x8D, 0x8E, 0x9D, 0x9E, 0xA1, 0xA2, 0x
                                           0xBA, 0xBC, 0xBD, 0xBE, 0xBF))
 
 
+# Of those, the bytes of қ Қ һ Һ ұ Ұ ә Ә ң Ң: cp1251 has Ќ ќ Ћ ћ Ў ў Ј ј Ѕ ѕ there, letters of no Russian
+# or Ukrainian text (Ukrainian's ї є ґ sit on the other differing bytes, so they alone decide nothing)
+STRONG_KAZAKH = tuple(bytes([b]) for b in (0x8D, 0x9D, 0x8E, 0x9E, 0xA1, 0xA2, 0xA3, 0xBC, 0xBD, 0xBE))
+
+
 def _kazakh_bytes(data: bytes) -> int:
-    return sum(data.count(b) for b in KAZAKH_BYTES)
+    return sum(data.count(b) for b in STRONG_KAZAKH)
 
 
 def _single_byte(kazakh: int) -> str:
@@ -428,15 +435,14 @@ def _csv_batches(path: Path, f, delimiter: str, rows: int | None) -> Iterator[Re
     mapped, unmapped = map_headers(headers)
     first_line = headers
     for _ in range(HEADER_SEARCH):  # a title line or two above the header ("Выгрузка обращений за ноябрь")
-        if "text" in mapped:
-            break
+        if "text" in mapped or len([v for v in headers if v.strip()]) > 1:
+            break  # a line of several fields is the header or data: no title lines to skip
         try:
             candidate = next(reader)
         except (StopIteration, csv.Error, UnicodeDecodeError):
             break
-        m, u = map_headers(candidate)
-        if "text" in m:
-            headers, mapped, unmapped = candidate, m, u
+        headers = candidate
+        mapped, unmapped = map_headers(candidate)
     headers = headers if "text" in mapped else first_line
     if "text" not in mapped:
         raise UnreadableFile(
@@ -573,6 +579,10 @@ def _read_sheets(path: Path, sheets, max_rows: int, max_cols: int, max_cell: int
         except UnreadableFile:
             skipped.append(ws.title)
             continue
+        key = {"text", "received_at"} & set(merged.columns or []) if merged is not None else set()
+        if merged is not None and not key <= set(part.columns or []):
+            skipped.append(ws.title)  # a lookup sheet (Справочник: Код, Район, Описание), not more appeals
+            continue
         if merged is None:
             merged = part
         else:
@@ -591,6 +601,16 @@ def _read_sheets(path: Path, sheets, max_rows: int, max_cols: int, max_cell: int
         raise UnreadableFile(f"{path}: no header row with a submission text column in the first 20 rows "
                              f"of any sheet ({names}; see data/column_map.csv)")
     return merged
+
+
+def _names_row(row) -> bool:
+    """A row of column names under group titles: text cells only, at least two of them our columns'
+    exact names (data/column_map.csv), none a date or a number (a data row has those)."""
+    cells = [v for v in row if v is not None and not (isinstance(v, str) and not v.strip())]
+    if not cells or not all(isinstance(v, str) for v in cells):
+        return False
+    aliases = column_aliases()
+    return sum(1 for v in cells if norm_header(v) in aliases) >= 2 and not any(re.search(r"\d", v) for v in cells)
 
 
 def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, letter) -> ReadResult:
@@ -640,15 +660,15 @@ def _read_sheet(path: Path, ws, max_rows: int, max_cols: int, max_cell: int, let
         raise UnreadableFile(f"{path}: no header row with a submission text column in the first 20 rows "
                              f"of sheet '{ws.title}' (see data/column_map.csv)")
     below = next(rows, None)  # a header of two rows: group titles over merged cells, the names below
-    if below and sum(1 for c in map_headers(list(below[:max_cols]))[0] if c) >= 2:
+    if below and _names_row(below[:max_cols]):
         joined = [b if not blank(b) else a for a, b in itertools.zip_longest(headers, below[:max_cols])]
         m, unmapped = map_headers(joined)
         if "text" in m:
             headers, mapped, header_row, result.unmapped = joined, m, header_row + 1, unmapped
             result.columns = [c for c in m if c]
             result.headers = header_names(m, headers)
-        below = None
-    if below is not None:
+            below = None
+    if below is not None:  # a data row: read as one
         rows = itertools.chain([below], rows)
     width = len(headers)
     cells, max_cells = 0, max_rows * max_cols  # rows padded far to the right cost time too
@@ -713,6 +733,11 @@ def _from_object(obj: dict) -> dict:
     return _record(mapped, list(obj), list(obj.values()))
 
 
+OWN_PARENTS = frozenset({"address", "location", "geo", "coordinates", "position", "point", "place", "contact",
+                         "contacts", "applicant", "author", "resident", "citizen", "declarant", "заявитель", "адрес",
+                         "контакт", "контакты", "местоположение"})
+
+
 def _from_nested(obj: dict) -> dict:
     """A record with nested objects: its dotted keys are mapped whole, then by their last part
     ("address.district" is the district, "location.lat" the latitude, "contact.phone" the phone),
@@ -721,7 +746,10 @@ def _from_nested(obj: dict) -> dict:
     keys = list(flat)
     mapped, _ = map_headers(keys)
     taken = {c for c in mapped if c}
-    leaves = [k.rsplit(".", 1)[-1] if col is None and "." in k else "" for k, col in zip(keys, mapped)]
+    # only under objects that describe the appeal's place or its author: category.id, status.date or
+    # executor.phone are someone else's
+    leaves = [k.rsplit(".", 1)[-1] if col is None and "." in k and norm_header(k.split(".", 1)[0]) in OWN_PARENTS
+              else "" for k, col in zip(keys, mapped)]
     for i, col in enumerate(map_headers(leaves)[0]):
         if col and leaves[i] and mapped[i] is None and col not in taken:
             mapped[i] = col

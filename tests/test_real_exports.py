@@ -201,3 +201,66 @@ def test_the_row_limit_of_a_workbook_counts_every_sheet(tmp_path, monkeypatch):
     assert len(prepared.rows) == 5 and prepared.read == 7  # 3 + 2 rows, a record for the rest of each
     reasons = prepared.quarantine["reason"].tolist()
     assert reasons[0].startswith("more than 2 data rows") and reasons[1].startswith("sheet 'Декабрь' was not read")
+
+
+def test_a_review_of_the_readers_what_must_not_be_taken_for_what(tmp_path):
+    """A review of this reading found rows lost and fields taken from the wrong column; each case
+    here failed before its fix."""
+    import json
+
+    from openpyxl import Workbook
+
+    # a first data row whose cells match column words is data, not a second header row; a real
+    # second row of names under group titles is; a lookup sheet is not appeals
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Номер обращения", "Дата поступления", "Район", "Текст обращения"])
+    ws.append(["109-1", dt.datetime(2026, 11, 1, 8), "Абайский район", "По адресу ул. Абая 10 нет света"])
+    ws.append(["109-2", dt.datetime(2026, 11, 1, 9), "Абайский район", TEXT])
+    ref = wb.create_sheet("Справочник")
+    ref.append(["Код", "Район", "Описание"])
+    ref.append(["1", "Абайский район", "Абай ауданы"])
+    two = wb.create_sheet("Декабрь")
+    two.append(["Номер обращения", "Обращение", None, "Район"])
+    two.append([None, "Дата поступления", "Содержание", None])
+    two.append(["109-3", dt.datetime(2026, 11, 3, 10), TEXT, "Абайский район"])
+    wb.save(tmp_path / "w.xlsx")
+    prepared = ingest.prepare(tmp_path / "w.xlsx", "hotline_109", now=NOW)
+    assert prepared.rows["source_id"].tolist() == ["109-1", "109-2", "109-3"] and prepared.read == 3
+    assert local(prepared) == ["2026-11-01 08:00", "2026-11-01 09:00", "2026-11-03 10:00"]
+
+    # a CSV whose header has no text column is refused, not read from a data row below it
+    path = write(tmp_path / "h.csv", ["Номер;Дата;Жалоба", f"1;01.11.2026 08:00;{TEXT}", "2;01.11.2026;Описание: яма"])
+    with pytest.raises(Exception, match="no column with the submission text"):
+        ingest.prepare(path, "hotline_109", now=NOW)
+
+    # columns that only look like ours stay in extra
+    path = write(tmp_path / "k.csv", ["Дата поступления;ФИО оператора;Адрес электронной почты;Телевизор;Текст",
+                                      f"01.11.2026 10:00;Иванова;a@b.kz;LG;{TEXT}"])
+    row = ingest.prepare(path, "hotline_109", now=NOW).rows.iloc[0]
+    assert row["contact"] is None and row["address"] is None
+    assert set(json.loads(row["extra"])) == {"ФИО оператора", "Адрес электронной почты", "Телевизор"}
+
+    # a time column alone is the date; one that holds the whole moment wins over a bare date
+    path = write(tmp_path / "t.csv", ["Время поступления;Текст", f"01.11.2026 10:30;{TEXT}"])
+    assert local(ingest.prepare(path, "hotline_109", now=NOW)) == ["2026-11-01 10:30"]
+    path = write(tmp_path / "b.csv", ["Дата;Время;Время закрытия;Текст",
+                                      f"01.11.2026;01.11.2026 10:30;18:30;{TEXT}"])
+    assert local(ingest.prepare(path, "hotline_109", now=NOW)) == ["2026-11-01 10:30"]
+
+    # JSON: a category's id or a status's date is not the appeal's; a birth date is no date of arrival
+    records = [{"request_number": f"A{i}", "createdAt": f"2026-11-0{i}T03:00:00Z", "description": TEXT,
+                "category": {"id": 3, "name": "Благоустройство"}, "status": {"date": "2026-11-20T05:00:00Z"},
+                "executor": {"phone": "+77010000000"}, "dateOfBirth": "1980-05-01", "message_id": i}
+               for i in (1, 2, 3)]
+    (tmp_path / "n.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    prepared = ingest.prepare(tmp_path / "n.jsonl", "web", now=NOW)
+    assert prepared.rows["source_id"].tolist() == ["A1", "A2", "A3"] and prepared.rows["contact"].isna().all()
+    assert local(prepared) == ["2026-11-01 08:00", "2026-11-02 08:00", "2026-11-03 08:00"]
+    assert prepared.rows["text"].tolist() == [TEXT] * 3
+
+    # Ukrainian letters in a cp1251 file are no Kazakh code page
+    path = write(tmp_path / "uk.csv", ["Номер обращения;Дата;Текст;ФИО", f"1;01.11.2026 08:00;{TEXT};Коваленко Ївга Євгенівна"],
+                 "cp1251")
+    prepared = ingest.prepare(path, "hotline_109", now=NOW)
+    assert prepared.encoding == "cp1251" and "Ївга Євгенівна" in prepared.rows["contact"][0]
