@@ -25,7 +25,7 @@ from starlette.routing import Route
 from formapp import published, receipts, refdata
 
 # A contact the city can answer: a phone (at least 10 digits, the usual separators) or an e-mail
-CONTACT = re.compile(r"\+?(?:[\s()\-.]*\d){10,15}[\s()\-.]*|[^@\s<>]+@[^@\s<>]+\.[^@\s<>]{2,}")
+CONTACT = re.compile(r"(?<!\d)\+?(?:[\s()\-.]*\d){10,15}(?!\d)|[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]{2,}")
 from formapp.config import FormConfig
 from formapp.guard import RateLimiter, Tokens, client_address
 from pipeline import i18n, inbox
@@ -240,7 +240,7 @@ class Site:
             errors.append(i18n.t("form.error.district", lang))
         if len(values["contact"]) > c.contact_max:
             errors.append(i18n.t("form.error.contact_long", lang, max=c.contact_max))
-        elif values["contact"] and not CONTACT.fullmatch(values["contact"]):
+        elif values["contact"] and not CONTACT.search(values["contact"]):  # "Алия, 8 701 123 45 67" is fine
             errors.append(i18n.t("form.error.contact_format", lang))
         elif values["contact"] and not values["consent"]:
             errors.append(i18n.t("form.error.consent", lang))
