@@ -903,11 +903,15 @@ def _build(con, rows: int, seed: int, end, chunk_rows: int, progress) -> dict:
 
 
 # ---- CLI -------------------------------------------------------------------------------------
-def _positive_int(value: str) -> int:
+def _whole(value: str) -> int:
     try:
-        number = int(value)
+        return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+
+
+def _positive_int(value: str) -> int:
+    number = _whole(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"{number} rows: a demo needs at least 1 row")
     if number > MAX_ROWS:  # 10,000,000 took 16 minutes here; a typo of a few zeros ran for days
@@ -920,10 +924,7 @@ MAX_ROWS = 100_000_000
 
 
 def _seed(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    number = _whole(value)
     if not 0 <= number < 2**32:
         raise argparse.ArgumentTypeError(f"{number}: a seed is a whole number from 0 to {2**32 - 1}")
     return number

@@ -1716,11 +1716,8 @@ def run_publish_decisions(args) -> int:
         print(f"error: --out {args.out}: folder {Path(args.out).parent} does not exist", file=sys.stderr)
         return 2
     db = settings.db_path(args.db)
-    if not Path(db).exists():
-        print(f"error: {db}: no such database", file=sys.stderr)
-        return 2
     con = store.connect_writer_or_explain(db, "the app publishes by itself when a decision is recorded; "
-                                              "or stop it first")
+                                              "or stop it first", must_exist=True)
     if con is None:
         return 2
     try:
@@ -1747,15 +1744,13 @@ def run_ideas(args) -> int:
         print(f"error: --limit {args.limit}: give 1 to 10000 ideas", file=sys.stderr)
         return 2
     db = settings.db_path(args.db)
-    if not Path(db).exists():
-        print(f"error: {db}: no such database", file=sys.stderr)
-        return 2
     if args.action == "list":  # only reads: the store, or the running app's replica
         from pipeline import replica
 
         con = replica.open_for_cli(args.db, "the ideas page lists them while the app runs")
     else:
-        con = store.connect_writer_or_explain(db, "the app groups new proposals by itself; stop it first to regroup")
+        con = store.connect_writer_or_explain(db, "the app groups new proposals by itself; stop it first to regroup",
+                                              must_exist=True)
     if con is None:
         return 2
     try:

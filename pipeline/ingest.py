@@ -427,11 +427,10 @@ def _counter_to_extra(result, header: str) -> None:
 
 
 def _notes(first, has_dates: bool, counter: str | None) -> tuple[str, ...]:
-    notes = []
+    notes, unmapped = [], first.unmapped
     if first.columns is None and first.records:  # JSON: what its objects' keys said
         has_dates = any("received_at" in r for r in first.records)
-        keys = dict.fromkeys(k for r in first.records[:1000] for k in r.get("_extra", {}))
-        first.unmapped = list(keys)
+        unmapped = list(dict.fromkeys(k for r in first.records[:1000] for k in r.get("_extra", {})))
         if not any("text" in r for r in first.records):
             notes.append("no field with the submission text was recognised (expected e.g. 'text', 'description', "
                          "'Текст обращения'; see data/column_map.csv)")
@@ -441,8 +440,8 @@ def _notes(first, has_dates: bool, counter: str | None) -> tuple[str, ...]:
     if counter is not None:
         notes.append(f"column '{counter}' numbers the rows 1, 2, 3...: not taken as the appeal's number "
                      f"(the rows are told apart by text, time and contact)")
-    if first.unmapped:
-        notes.append("columns not recognised, kept with each row (extra): " + ", ".join(map(repr, first.unmapped)))
+    if unmapped:
+        notes.append("columns not recognised, kept with each row (extra): " + ", ".join(map(repr, unmapped)))
     return tuple(notes)
 
 

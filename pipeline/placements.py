@@ -201,7 +201,7 @@ def _decode(data: bytes, name: str) -> str:
         from pipeline import readers
 
         # Excel's CSV in a Russian locale (cp1251), or Windows' Kazakh code page (KZ-1048)
-        return data.decode(readers._single_byte(readers._kazakh_bytes(data)), errors="replace")
+        return data.decode(readers.single_byte_encoding(data), errors="replace")
 
 
 def read_csv(source, name: str | None = None) -> list[dict]:

@@ -82,8 +82,9 @@ def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
     (data/column_map.csv) first; then, for the columns still missing, a header's word beginnings
     (data/column_keywords.csv), so "Дата и время обращения" or "Район/Ауданы" are understood too."""
     aliases, taken, mapped = column_aliases(), set(), []
-    for h in headers:
-        col = aliases.get(norm_header(h))
+    normed = [norm_header(h) for h in headers]
+    for n in normed:
+        col = aliases.get(n)
         if col and col not in taken:
             taken.add(col)
             mapped.append(col)
@@ -94,16 +95,16 @@ def map_headers(headers: list) -> tuple[list[str | None], list[str]]:
     for col, prefixes, unless in column_keywords():
         if col in taken:
             continue
-        for i, h in enumerate(headers):
-            words = re.split(r"[\s_]+", norm_header(h))  # message_id: message, id
-            if mapped[i] is None and norm_header(h) not in aliases and \
+        for i, n in enumerate(normed):
+            words = re.split(r"[\s_]+", n)  # message_id: message, id
+            if mapped[i] is None and n not in aliases and \
                     any(w.startswith(prefixes) for w in words) and not (unless and any(w.startswith(unless) for w in words)):
                 taken.add(col)
                 mapped[i] = col
                 break
     if "received_time" in taken and "received_at" not in taken:  # "Время поступления" alone holds the date too
         mapped = ["received_at" if col == "received_time" else col for col in mapped]
-    unmapped = [str(h) for h, col in zip(headers, mapped) if col is None and norm_header(h)]
+    unmapped = [str(h) for h, n, col in zip(headers, normed, mapped) if col is None and n]
     return mapped, unmapped
 
 
@@ -159,6 +160,16 @@ def _single_byte(kazakh: int) -> str:
     return "kz1048" if kazakh >= 3 else "cp1251"
 
 
+def single_byte_encoding(data: bytes) -> str:
+    """The Windows code page of a file that is not UTF: cp1251, or the Kazakh KZ-1048."""
+    return _single_byte(_kazakh_bytes(data))
+
+
+def binary(head: bytes) -> bool:
+    """The file's first bytes are no text table: many control bytes, and not UTF-16 with or without a BOM."""
+    return _utf16_without_bom(head[:8192]) is None and _looks_binary(head[:8192])
+
+
 def _utf16_without_bom(head: bytes) -> str | None:
     """Excel and some exporters write UTF-16 without a byte-order mark: every other byte is 0x00
     (Latin, digits, separators) or 0x04 (Cyrillic)."""
@@ -194,7 +205,7 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
     # cp1251 Cyrillic read as UTF-8 is almost all invalid; UTF-8 with a few broken bytes is not.
     if valid >= 4 * invalid:
         return as_utf8, name + DAMAGED
-    single = _single_byte(_kazakh_bytes(data))
+    single = single_byte_encoding(data)
     try:
         return data.decode(single), single
     except UnicodeDecodeError:  # 0x98, the one byte cp1251 does not define
@@ -263,7 +274,7 @@ def _sniff(path: Path) -> Sniffed:
         if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
             raise UnreadableFile(f"{path}: an old binary Excel .xls file; save it as .xlsx or CSV")
         bomless = None if head.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(head[:8192])
-        if bomless is None and _looks_binary(head[:8192]):
+        if binary(head):
             raise UnreadableFile(f"{path}: binary data, not a text table (many NUL or control bytes at the start)")
         sha = hashlib.sha256()
         blank = True

@@ -618,14 +618,15 @@ def arguments_drain(parser) -> None:
 
 
 def run_drain(args) -> int:
-    from pipeline import ingest, pending, settings
+    from pipeline import ingest, settings
+    from pipeline import pending as pending_step
 
     db = settings.db_path(args.db)
     inbox = settings.inbox_path(db)
     # a store is made for spools waiting in its inbox (an ingest queued them, the form wrote them);
     # with none waiting, a path that does not exist is a mistyped one
     con = store.connect_writer_or_explain(db, "the running app drains the inbox itself",
-                                          must_exist=not (inbox.exists() and any(inbox.glob("*.spool"))))
+                                          must_exist=not pending(inbox))
     if con is None:
         return 1
     try:
@@ -636,7 +637,7 @@ def run_drain(args) -> int:
               f"for the next drain", file=sys.stderr)
         return 1
     try:  # what a streaming ingest stored unclassified (pipeline.pending)
-        pending.classify_pending(con)
+        pending_step.classify_pending(con)
     except duckdb.Error as exc:
         print(f"error: {db}: cannot write the database ({why(exc)}); the stored rows wait for "
               f"`python -m pipeline classify-pending`", file=sys.stderr)

@@ -37,8 +37,7 @@ def read_table(path: Path) -> pd.DataFrame:
         raise readers.UnreadableFile(f"{path}: the file is empty")
     if data[:4] == b"PK\x03\x04":  # the same words as the ingest and the posters for the same mistakes
         raise readers.UnreadableFile(f"{path}: an Excel workbook (or another ZIP), not a CSV; save it as CSV UTF-8")
-    if readers._utf16_without_bom(data[:8192]) is None and not data.startswith((b"\xff\xfe", b"\xfe\xff")) \
-            and readers._looks_binary(data[:8192]):
+    if readers.binary(data):
         raise readers.UnreadableFile(f"{path}: binary data, not a text table (many NUL or control bytes at the start)")
     text, _ = readers.decode(data, Path(path))
     return pd.read_csv(io.StringIO(text), sep=readers.sniff_delimiter(text), dtype=str, keep_default_na=False)
