@@ -514,11 +514,8 @@ def _validate(result, path: Path, checksum: str, source: str | None, default_sou
     reject(district_raw.notna() & district.isna(), lambda m: "unknown district " + district_raw[m].map(repr)
            + " (not in data/districts.csv names or aliases)")
     region_raw = _clean(frame["region"])
-    region_codes = {reference._norm(str(v)): c for c, names in
-                    reference.regions().set_index("code")[["name_ru", "name_kk", "name_en"]].iterrows()
-                    for v in [c, *names]}
     region = map_distinct(district, reference.region_of)
-    region = region.fillna(map_distinct(region_raw, lambda v: region_codes.get(reference._norm(v))))
+    region = region.fillna(map_distinct(region_raw, reference.match_region))
     reject(region_raw.notna() & district.isna() & region.isna(),
            lambda m: "unknown region " + region_raw[m].map(repr))
 

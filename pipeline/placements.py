@@ -161,14 +161,10 @@ def clean(record: dict, line: int | None = None) -> dict:
                                  "bad_district", line, value=district_raw)
     region = None
     if region_raw:
-        regions = reference.regions()
-        hit = regions[(regions["code"] == region_raw.lower()) | (regions["name_ru"] == region_raw)
-                      | (regions["name_kk"] == region_raw) | (regions["name_en"] == region_raw)
-                      | (regions["code"] == reference._norm(region_raw))]  # aliases: Шымкент, г. Актобе
-        if hit.empty:
-            raise PlacementError(f"unknown region {region_raw!r}; known: {', '.join(regions['code'])}", "bad_region",
-                                 line, value=region_raw)
-        region = hit["code"].iloc[0]
+        region = reference.match_region(region_raw)  # code, name or alias (Шымкент, г. Актобе)
+        if region is None:
+            raise PlacementError(f"unknown region {region_raw!r}; known: {', '.join(reference.regions()['code'])}",
+                                 "bad_region", line, value=region_raw)
     if district and region and reference.region_of(district) != region:
         raise PlacementError(f"district {district_raw!r} is not in region {region_raw!r}", "district_region", line,
                              district=district_raw, region=region_raw)

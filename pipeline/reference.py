@@ -110,6 +110,17 @@ def _norm(s: str) -> str:
     return region_aliases().get(key, key)
 
 
+def match_region(value: str | None) -> str | None:
+    """Region code for a free-text region in ru/kk/en: its code, name or an alias (the centre's city
+    in any spelling: Актобе, г. Шымкент), or None when unknown."""
+    if value is None or not str(value).strip():
+        return None
+    codes = set(regions()["code"])
+    value = str(value).strip()
+    key = value.lower() if value.lower() in codes else _norm(value)
+    return key if key in codes else None
+
+
 def _district_key(s: str) -> str:
     # city words are kept: "г. Алматы" is not the district "Алматы"
     return _clean(s, _DISTRICT_WORDS_RE)

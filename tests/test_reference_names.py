@@ -66,3 +66,12 @@ def test_region_centre_city_resolves_to_region(value, code):
 @pytest.mark.parametrize("value", ["г. Караганда", "Алматы", "город Нарния", "Актобе, Шымкент"])
 def test_unknown_or_ambiguous_city_stays_unknown(value):
     assert region(value) is None
+
+
+def test_one_region_match_for_the_ingest_and_the_placements():
+    from pipeline import reference
+
+    for value, code in [("aktobe", "aktobe"), ("Актюбинская область", "aktobe"), ("г. Актобе", "aktobe"),
+                        ("Шымкент", "shymkent"), ("SHYMKENT", "shymkent")]:
+        assert reference.match_region(value) == code, value
+    assert reference.match_region("Караганда") is None and reference.match_region("  ") is None
