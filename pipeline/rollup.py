@@ -5,6 +5,9 @@ seconds, mostly cutting timestamps into local days) read `rollup_daily` instead 
 Open and overdue counts read `live_cases`, the writer's copy of the live rows (open, or awaiting
 feedback: the only ones whose figures change with the clock), 1-2 % of all rows; see `live`.
 The period metrics' reopen rate reads `reopened_cases`, the event log's reopened cases; see `reopened`.
+Their counts come from rollup_daily and `live_cases`, their medians and 90th percentiles from
+`rollup_durations`, how many cases took each counted duration per local month and region (see
+`durations_usable`; pipeline.queries.cases.summary).
 
 Kept by the writer: `refresh(con)` after each drain (the app's drain thread, `drain`, `demo`).
 It is incremental: the days of submissions added since the last refresh, and the days of
@@ -23,14 +26,14 @@ import threading
 
 import duckdb
 
-from pipeline import settings, store
+from pipeline import metrics, settings, store
 from pipeline.queries import textsearch
 from pipeline.queries.filters import Filters, open_sql
 
 # Event fields that move a row between rollup cells; 'created' too: classifying a row stored
 # pending (pipeline.pending) writes its 'created' event again. live_cases follows every event.
 FIELDS = ("category", "category_confidence", "category_source", "district", "feedback_at", "feedback_due_at",
-          "created")
+          "created", "status", "resolved_at", "due_at")
 LIVE_COLUMNS = ("id", "received_at", "source", "language", "region", "district", "placement", "category",
                 "category_confidence", "category_source", "priority", "status", "department", "feedback_due_at",
                 "feedback_at", "due_at", "resolved_at", "resident_confirmed_at")
@@ -61,14 +64,38 @@ DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "r
 log = logging.getLogger(__name__)
 _META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_tz")
 
-_SELECT = """
+_SELECT = f"""
     SELECT CAST(received_at AS DATE) AS day, region, district, coalesce(category, 'other') AS category,
            coalesce(category_source = 'operator', false) AS operator,
            coalesce(category_confidence < ?, false) AS below, category_confidence IS NULL AS unscored,
            coalesce(category_source = 'pending', false) AS pending,
            count(*) AS n, count(feedback_at) AS feedback_given,
-           count(*) FILTER (WHERE feedback_at <= feedback_due_at) AS feedback_in_time
-    FROM submissions WHERE {cond} GROUP BY ALL"""
+           count(*) FILTER (WHERE feedback_at <= feedback_due_at) AS feedback_in_time,
+           count(resolved_at) AS resolved,
+           count(*) FILTER (WHERE resolved_at <= due_at) AS resolved_in_time,
+           count(*) FILTER (WHERE NOT {open_sql()} AND feedback_at IS NOT NULL AND resolved_at IS NULL)
+               AS closed_unresolved,
+           count(r.submission_id) AS reopened,
+           count(*) FILTER (WHERE resolved_at IS NOT NULL OR r.submission_id IS NOT NULL) AS ever_resolved
+    FROM submissions LEFT JOIN reopened_cases r ON r.submission_id = submissions.id
+    WHERE {{cond}} GROUP BY ALL"""
+# How many cases took each counted duration to feedback and to resolution (the metrics' unit,
+# pipeline.metrics.counted_minutes), per local month and region: all time at 10,000,000 rows is a
+# few hundred thousand counts instead of ten million durations to rank. pipeline.queries.cases
+# reads the same SELECT from `submissions` for what the months do not cover.
+DURATIONS_SQL = """
+    SELECT measure, {keys} minutes, count(*) AS n FROM (
+        SELECT received_at, region, 'feedback' AS measure, {feedback} AS minutes
+        FROM submissions WHERE {cond} AND feedback_at IS NOT NULL
+        UNION ALL
+        SELECT received_at, region, 'resolution', {resolution}
+        FROM submissions WHERE {cond} AND resolved_at IS NOT NULL)
+    GROUP BY ALL""".replace("{feedback}", metrics.COUNTED_MINUTES_SQL.format(
+    d="(epoch_us(feedback_at) - epoch_us(received_at)) / 60e6")).replace("{resolution}", metrics.COUNTED_MINUTES_SQL.format(
+    d="(epoch_us(resolved_at) - epoch_us(received_at)) / 60e6"))
+_DURATIONS = ("SELECT month, region, measure, minutes, n FROM (" + DURATIONS_SQL.replace(
+    "{keys}", "CAST(date_trunc('month', CAST(received_at AS DATE)) AS DATE) AS month, region,") + ")")
+DURATION_DIMENSIONS = {"start", "end", "region"}  # a filter using only these reads rollup_durations
 
 
 def _state(con) -> tuple:
@@ -120,8 +147,16 @@ def live(con, f: Filters | None = None) -> str:
 
 def usable(con, f: Filters) -> bool:
     """The rollup can answer this filter exactly now."""
-    used = {name for name, value in vars(f).items() if value is not None}
-    return used <= DIMENSIONS and fresh(con)
+    return _used(f) <= DIMENSIONS and fresh(con)
+
+
+def durations_usable(f: Filters) -> bool:
+    """rollup_durations can answer this filter's whole months (for a filter `usable` accepts)."""
+    return _used(f) <= DURATION_DIMENSIONS
+
+
+def _used(f: Filters) -> set[str]:
+    return {name for name, value in vars(f).items() if value is not None}
 
 
 _refreshing = threading.Lock()
@@ -153,21 +188,25 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
     # one, and the refresh's high-water mark cannot pass over them.
     with store.transaction(con, serial=False):
         if built is None or built[2:] != state[2:]:
+            con.execute("DELETE FROM reopened_cases")  # first: rollup_daily counts them
+            con.execute("INSERT INTO reopened_cases " + REOPENED_SQL)
             con.execute("DELETE FROM rollup_daily")
             con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="true"), [threshold])
+            con.execute("DELETE FROM rollup_durations")
+            con.execute("INSERT INTO rollup_durations " + _DURATIONS.format(cond="true"))
             con.execute("DELETE FROM live_cases")
             con.execute("INSERT INTO live_cases " + _LIVE.format(cond="true"))
             con.execute("DELETE FROM rollup_facets")
             con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="true") + " ORDER BY day", [threshold])
             con.execute("DELETE FROM rollup_facets_monthly")
             con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(cond="true"))
-            con.execute("DELETE FROM reopened_cases")
-            con.execute("INSERT INTO reopened_cases " + REOPENED_SQL)
             days = -1
         else:
             last_sub, last_ev = built[:2]
             if since is not None:
                 last_sub, last_ev = min(last_sub, since[0]), min(last_ev, since[1])
+            con.execute(f"""INSERT INTO reopened_cases {REOPENED_SQL} AND id > ?
+                            AND submission_id NOT IN (SELECT submission_id FROM reopened_cases)""", [last_ev])
             touched = _touched(con, last_sub, last_ev, FIELDS)
             for lo, hi in _runs(touched):
                 start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
@@ -184,12 +223,14 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
                 con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="received_at >= ? AND received_at < ?"),
                             [threshold, start, end])
                 months.update(_months(lo, hi))
-            con.execute(f"""INSERT INTO reopened_cases {REOPENED_SQL} AND id > ?
-                            AND submission_id NOT IN (SELECT submission_id FROM reopened_cases)""", [last_ev])
             for month in sorted(months):  # each month once, after all its days
                 con.execute("DELETE FROM rollup_facets_monthly WHERE month = ?", [month])
                 con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(cond="day >= ? AND day < ?"),
                             [month, _next_month(month)])
+            for month in sorted({m for lo, hi in _runs(touched) for m in _months(lo, hi)}):
+                con.execute("DELETE FROM rollup_durations WHERE month = ?", [month])
+                con.execute("INSERT INTO rollup_durations " + _DURATIONS.format(
+                    cond="received_at >= ? AND received_at < ?"), [_midnight(month), _midnight(_next_month(month))] * 2)
             days = len(touched)
         for key, value in zip(_META, state):
             store.set_meta(con, key, str(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -92,14 +93,14 @@ def test_it_keeps_up_with_every_kind_of_write(built, monkeypatch):
     same(*both(con, lambda c: overview.category_shares(c, f), monkeypatch))
 
 
-def test_a_status_change_alone_recounts_no_counts_but_moves_the_live_case(built):
+def test_a_status_change_recounts_its_day_and_moves_the_live_case(built):
     con = built
     case_id = int(con.execute("SELECT min(id) FROM submissions WHERE status = 'new'").fetchall()[0][0])
     before = counts(con)
     with store.transaction(con):   # an event it has not seen yet: readers count the submissions
         events.change(con, case_id, {"status": "in_progress"}, "op")
         assert not rollup.fresh(con) and rollup.live(con) == "submissions"
-    assert rollup.refresh(con) == 0        # then no day of counts to count again
+    assert rollup.refresh(con) == 1        # the case's day only (the period metrics count statuses)
     assert rollup.fresh(con)
     pd.testing.assert_frame_equal(before, counts(con))
     assert con.execute("SELECT status FROM live_cases WHERE id = ?", [case_id]).fetchall() == [("in_progress",)]
@@ -240,3 +241,31 @@ def test_reopened_cases_follow_the_event_log_and_the_period_metrics_agree(built,
         monkeypatch.undo()
     rollup.rebuild(con)
     assert reopened_ids(con, "reopened_cases") == ids
+
+
+def test_period_metrics_are_the_same_from_the_rollups_after_every_kind_of_case_change(built, monkeypatch):
+    """cases.summary through rollup_daily, the live cases and rollup_durations equals counting and
+    ranking the rows, after the changes that move its figures: feedback, a resolution, a reopen, a
+    rejection still before its deadline (not late yet), a deadline extended past the resolution."""
+    from pipeline.queries import cases
+    con = built
+    ids = lambda sql: [r[0] for r in con.execute(sql).fetchall()]  # noqa: E731
+    new = ids("SELECT id FROM submissions WHERE status = 'new' ORDER BY id LIMIT 3")
+    late = ids("SELECT id FROM submissions WHERE resolved_at > due_at ORDER BY id LIMIT 1")
+    soon = NOW - dt.timedelta(hours=5)
+    events.change(con, new[0], {"status": "feedback_given", "feedback_at": soon}, "op")
+    events.change(con, new[1], {"status": "rejected", "feedback_at": soon, "due_at": NOW + dt.timedelta(days=9)}, "op")
+    events.change(con, new[2], {"status": "resolved", "feedback_at": soon, "resolved_at": NOW}, "op")
+    events.change(con, late[0], {"due_at": NOW + dt.timedelta(days=400)}, "op")
+    events.change(con, new[2], {"status": "reopened", "resolved_at": None}, "op")
+    assert rollup.fresh(con)
+    whole = Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))
+    filters = [whole, Filters(dt.date(2025, 2, 1), dt.date(2026, 10, 31), region="shymkent"),
+               Filters(dt.date(2025, 2, 11), dt.date(2026, 11, 20), region="aktobe")] + random_filters(5, 20)
+    for f in filters:
+        same(*both(con, lambda c: cases.summary(c, f, NOW), monkeypatch))
+    assert rollup.durations_usable(whole) and not rollup.durations_usable(replace(whole, district="abai"))
+    assert con.execute("SELECT sum(n) FROM rollup_durations").fetchall()[0][0] == con.execute(
+        "SELECT count(feedback_at) + count(resolved_at) FROM submissions").fetchall()[0][0]
+    s = cases.summary(con, whole, NOW)
+    assert 0 < s["median_days_to_feedback"] < s["median_days_to_resolution"] < s["p90_days_to_resolution"]

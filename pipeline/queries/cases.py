@@ -3,17 +3,19 @@ frame the metrics are computed from."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
-from pipeline import auth, privacy, rollup, settings
+from pipeline import auth, metrics, privacy, rollup, settings
 from pipeline.queries import textsearch
-from pipeline.queries.filters import OPEN, Filters, where
+from pipeline.queries.filters import OPEN, Filters, open_sql, where
 from pipeline.queries.rows import by_ids
 
 TEXT_SHOWN = 140  # characters of a text in the deadlines table
+OPEN_CASE = open_sql()
 BUCKETS = ("overdue", "feedback_overdue", "due_today", "due_week", "at_risk")
 # overdue: past the resolution deadline; feedback_overdue: no feedback yet and its deadline passed;
 # due_today: due before local midnight; due_week: within 7 days; at_risk: under a quarter of the
@@ -101,27 +103,54 @@ def metrics_frame(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
         FROM submissions s WHERE {cond}""", params).df()
 
 
-_US_PER_DAY = 86400e6
-
-
-def _quantiles(values, unit: float = 1.0) -> tuple:
-    """(median, p90) from a list of two quantiles, divided by `unit`; None for each when there was
-    nothing to rank (NULL in DuckDB, NaN in ClickHouse)."""
-    if values is None:
-        return None, None
-    return tuple(None if v is None or v != v else float(v) / unit for v in list(values))
-
-
 def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
     """metrics.summary of the cases registered in the period, computed in SQL with the same
     definitions (pipeline.metrics), without pulling the period's cases into memory (all time at
-    10 million rows took 13 s through pandas). tests/test_workflow.py checks that the two agree."""
+    10 million rows took 13 s through pandas). tests/test_workflow.py checks that the two agree,
+    tests/test_rollup.py that the rollups' path and the rows' path do.
+
+    A filter the rollups answer (rollup.usable) counts from rollup_daily and the live cases (what
+    changes with the clock), and ranks durations from rollup_durations' whole months; anything
+    else reads the rows."""
+    rolled = rollup.usable(con, f)
+    c = _counts_rolled(con, f, now) if rolled else _counts(con, f, now)
+    took = _durations(con, f, rolled)
+    days = lambda measure, q: _days(metrics.quantile_counted(took.get(measure, ()), q))  # noqa: E731
+    share = lambda hit, base: None if not base else hit / base  # noqa: E731
+    return {
+        "cases": c["cases"],
+        "feedback_in_time": share(c["fb_hit"], c["fb_base"]),
+        "resolved_on_time": share(c["res_hit"], c["res_base"]),
+        "median_days_to_feedback": days("feedback", 0.5),
+        "p90_days_to_feedback": days("feedback", 0.9),
+        "median_days_to_resolution": days("resolution", 0.5),
+        "p90_days_to_resolution": days("resolution", 0.9),
+        "backlog": c["backlog"],
+        "backlog_median_age_days": c["age50"],
+        "overdue": c["overdue"],
+        "reopen_rate": share(c["reopened"], c["ever_resolved"]),
+    }
+
+
+_COUNTS = ("cases", "fb_hit", "fb_base", "res_hit", "res_base", "backlog", "age50", "overdue", "reopened",
+           "ever_resolved")
+_OPEN_AGE = f"""count(*) FILTER (WHERE {OPEN_CASE}),
+               quantile_cont((epoch_us(t.now) - epoch_us(received_at)) / 86400e6, 0.5) FILTER (WHERE {OPEN_CASE}),
+               count(*) FILTER (WHERE {OPEN_CASE} AND due_at < t.now)"""
+
+
+def _days(minutes) -> float | None:
+    return None if minutes is None else float(minutes) / 1440
+
+
+def _counts(con, f: Filters, now: dt.datetime) -> dict:
+    """summary()'s counts from the rows."""
     cond, params = where(f, "s")
     row = con.execute(f"""
         WITH t AS (SELECT CAST(? AS TIMESTAMPTZ) AS now),
         c AS (
-            SELECT s.received_at, s.feedback_due_at, s.feedback_at, s.due_at, s.resolved_at,
-                   s.status IN {OPEN} AS is_open, r.submission_id IS NOT NULL AS reopened
+            SELECT s.received_at, s.feedback_due_at, s.feedback_at, s.due_at, s.resolved_at, s.status,
+                   r.submission_id IS NOT NULL AS reopened
             FROM submissions s
             LEFT JOIN {rollup.reopened(con)} r ON r.submission_id = s.id
             WHERE {cond})
@@ -130,31 +159,54 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dic
                count(*) FILTER (WHERE feedback_at IS NOT NULL OR feedback_due_at < t.now),
                count(*) FILTER (WHERE resolved_at <= due_at),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR due_at < t.now),
-               -- both quantiles of a duration from one sort (a list), not two; of whole microseconds
-               -- (BIGINT), converted to days after: a quarter faster than ranking DOUBLE days at 10M rows
-               quantile_cont(epoch_us(feedback_at) - epoch_us(received_at), [0.5, 0.9]),
-               quantile_cont(epoch_us(resolved_at) - epoch_us(received_at), [0.5, 0.9]),
-               count(*) FILTER (WHERE is_open),
-               quantile_cont((epoch_us(t.now) - epoch_us(received_at)) / 86400e6, 0.5) FILTER (WHERE is_open),
-               count(*) FILTER (WHERE is_open AND due_at < t.now),
+               {_OPEN_AGE},
                count(*) FILTER (WHERE reopened),
                count(*) FILTER (WHERE resolved_at IS NOT NULL OR reopened)
         FROM c, t GROUP BY t.now""", [now, *params]).fetchall()
-    (cases, fb_hit, fb_base, res_hit, res_base, fb, res, backlog, age50, overdue,
-     reopened, ever_resolved) = row[0] if row else (0, 0, 0, 0, 0, None, None, 0, None, 0, 0, 0)
-    fb50, fb90 = _quantiles(fb, _US_PER_DAY)
-    res50, res90 = _quantiles(res, _US_PER_DAY)
-    share = lambda hit, base: None if not base else hit / base  # noqa: E731
-    return {
-        "cases": cases,
-        "feedback_in_time": share(fb_hit, fb_base),
-        "resolved_on_time": share(res_hit, res_base),
-        "median_days_to_feedback": fb50,
-        "p90_days_to_feedback": fb90,
-        "median_days_to_resolution": res50,
-        "p90_days_to_resolution": res90,
-        "backlog": backlog,
-        "backlog_median_age_days": age50,
-        "overdue": overdue,
-        "reopen_rate": share(reopened, ever_resolved),
-    }
+    return dict(zip(_COUNTS, row[0] if row else (0, 0, 0, 0, 0, 0, None, 0, 0, 0)))
+
+
+def _counts_rolled(con, f: Filters, now: dt.datetime) -> dict:
+    """_counts() for a filter the rollups answer: what does not change with the clock from
+    rollup_daily; the cases still waiting for feedback or a decision (whose lateness does) from the
+    live cases; and the rejected or forwarded cases whose deadline is still ahead, which do not count
+    as late yet, from the rows (recent ones only: the store's row groups of older ones are skipped)."""
+    cond, params = rollup.where(f)
+    cases, fb_hit, fb_given, res_hit, resolved, closed_unresolved, reopened, ever_resolved = con.execute(f"""
+        SELECT coalesce(sum(n), 0), coalesce(sum(feedback_in_time), 0), coalesce(sum(feedback_given), 0),
+               coalesce(sum(resolved_in_time), 0), coalesce(sum(resolved), 0), coalesce(sum(closed_unresolved), 0),
+               coalesce(sum(reopened), 0), coalesce(sum(ever_resolved), 0)
+        FROM rollup_daily WHERE {cond}""", params).fetchall()[0]
+    lcond, lparams = where(f)
+    fb_late, res_late, backlog, age50, overdue = con.execute(f"""
+        WITH t AS (SELECT CAST(? AS TIMESTAMPTZ) AS now)
+        SELECT count(*) FILTER (WHERE feedback_at IS NULL AND feedback_due_at < t.now),
+               count(*) FILTER (WHERE resolved_at IS NULL AND due_at < t.now),
+               {_OPEN_AGE}
+        FROM {rollup.LIVE}, t WHERE {lcond}""", [now, *lparams]).fetchall()[0]
+    not_yet_due = con.execute(f"""
+        SELECT count(*) FROM submissions WHERE {lcond} AND due_at >= ? AND resolved_at IS NULL
+        AND feedback_at IS NOT NULL AND NOT {OPEN_CASE}""", [*lparams, now]).fetchall()[0][0]
+    return dict(zip(_COUNTS, (cases, fb_hit, fb_given + fb_late, res_hit,
+                              resolved + res_late + closed_unresolved - not_yet_due, backlog, age50, overdue,
+                              reopened, ever_resolved)))
+
+
+def _durations(con, f: Filters, rolled: bool) -> dict[str, list[tuple[int, int]]]:
+    """(counted minutes, cases) to feedback and to resolution, per measure: the period's whole
+    months from rollup_durations when it answers the filter, the rest from the rows."""
+    ranges, parts = [(f.start, f.end)], []
+    if rolled and rollup.durations_usable(f):
+        months, ranges = rollup.split_months(f.start, f.end)
+        if months:
+            parts += con.execute("""
+                SELECT measure, minutes, sum(n) FROM rollup_durations
+                WHERE month BETWEEN ? AND ? AND (CAST(? AS VARCHAR) IS NULL OR region = ?) GROUP BY ALL""",
+                [*months, f.region, f.region]).fetchall()
+    for lo, hi in ranges:
+        cond, params = where(replace(f, start=lo, end=hi))
+        parts += con.execute(rollup.DURATIONS_SQL.format(keys="", cond=cond), params * 2).fetchall()
+    out: dict[str, list[tuple[int, int]]] = {}
+    for measure, minutes, n in parts:
+        out.setdefault(measure, []).append((minutes, n))
+    return out
