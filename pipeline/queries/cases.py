@@ -205,7 +205,7 @@ def _durations(con, f: Filters, rolled: bool) -> dict[str, list[tuple[int, int]]
                 [*months, f.region, f.region]).fetchall()
     for lo, hi in ranges:
         cond, params = where(replace(f, start=lo, end=hi))
-        parts += con.execute(rollup.DURATIONS_SQL.format(keys="", cond=cond), params * 2).fetchall()
+        parts += con.execute(rollup.durations_sql(cond), params).fetchall()
     out: dict[str, list[tuple[int, int]]] = {}
     for measure, minutes, n in parts:
         out.setdefault(measure, []).append((minutes, n))
