@@ -111,6 +111,18 @@ def test_metrics_against_a_hand_computed_example():
     assert metrics.median([]) is None and metrics.median([3, 1, 2]) == 2
 
 
+def test_durations_are_counted_in_minutes_under_two_days_and_in_hours_beyond(con):
+    """The one unit of days to feedback and to resolution (README, Metrics), in pandas and in SQL:
+    halves round up, 2,880 minutes and more go to the nearest hour."""
+    minutes = [0, 0.49, 0.5, 96.4, 2879.4, 2879.6, 2880, 2909.9, 2910, 4000, -0.5]
+    counted = [0, 0, 1, 96, 2879, 2880, 2880, 2880, 2940, 4020, 0]
+    assert metrics.counted_minutes(pd.Series(minutes)).tolist() == counted
+    sql = metrics.COUNTED_MINUTES_SQL.format(d="m")
+    assert [r[0] for r in con.execute(f"SELECT {sql} FROM (SELECT unnest(?) AS m, generate_subscripts(?, 1) AS i) "
+                                      "ORDER BY i", [minutes, minutes]).fetchall()] == counted
+    assert metrics.quantile_counted([(30, 2), (90, 1), (2880, 1)], 0.5) == metrics.quantile([30, 30, 90, 2880], 0.5) == 60
+
+
 def test_bucket_counts_match_direct_sql_and_overdue_listed_once(con):
     from pipeline import demo
     end = pd.Timestamp("2026-11-20 18:00", tz="Asia/Almaty")
