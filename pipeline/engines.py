@@ -43,7 +43,7 @@ from pipeline import settings
 # one), the others small enough for one file.
 PARTITIONED = {"submissions": "region, ym"}
 SMALL_TABLES = ("events", "ideas", "idea_members", "idea_decisions", "idea_actions", "placements", "meta", "rollup_daily",
-                "rollup_durations",
+                "rollup_durations", "rollup_monthly",
                 "rollup_facets", "rollup_facets_monthly", "live_cases", "reopened_cases")
 EXPORT_ONLY = {"ym"}  # the partition's local month: a column of the files, not of the table
 # ClickHouse settings that make its SQL mean what DuckDB's does: NULL for a missing side of an

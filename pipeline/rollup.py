@@ -79,6 +79,11 @@ _SELECT = f"""
            count(*) FILTER (WHERE resolved_at IS NOT NULL OR r.submission_id IS NOT NULL) AS ever_resolved
     FROM submissions LEFT JOIN reopened_cases r ON r.submission_id = submissions.id
     WHERE {{cond}} GROUP BY ALL"""
+CELLS = ("region", "district", "category", "operator", "below", "unscored", "pending")
+COUNTS = ("n", "feedback_given", "feedback_in_time", "resolved", "resolved_in_time", "closed_unresolved", "reopened",
+          "ever_resolved")
+_DAILY_MONTHLY = (f"SELECT CAST(date_trunc('month', day) AS DATE) AS month, {', '.join(CELLS)}, "
+                  f"{', '.join(f'sum({c}) AS {c}' for c in COUNTS)} FROM rollup_daily WHERE {{cond}} GROUP BY ALL")
 # How many cases took each counted duration to feedback and to resolution (the metrics' unit,
 # pipeline.metrics.counted_minutes), per local month and region: all time at 10,000,000 rows is a
 # few hundred thousand counts instead of ten million durations to rank.
@@ -202,6 +207,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
             con.execute("INSERT INTO reopened_cases " + REOPENED_SQL)
             con.execute("DELETE FROM rollup_daily")
             con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="true"), [threshold])
+            con.execute("DELETE FROM rollup_monthly")
+            con.execute("INSERT INTO rollup_monthly " + _DAILY_MONTHLY.format(cond="true"))
             con.execute("DELETE FROM rollup_durations")
             con.execute("INSERT INTO rollup_durations " + durations_sql("true", ("month", "region")))
             con.execute("DELETE FROM live_cases")
@@ -238,6 +245,9 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
                 con.execute("INSERT INTO rollup_facets_monthly " + _MONTHLY.format(cond="day >= ? AND day < ?"),
                             [month, _next_month(month)])
             for month in sorted({m for lo, hi in _runs(touched) for m in _months(lo, hi)}):
+                con.execute("DELETE FROM rollup_monthly WHERE month = ?", [month])
+                con.execute("INSERT INTO rollup_monthly " + _DAILY_MONTHLY.format(cond="day >= ? AND day < ?"),
+                            [month, _next_month(month)])
                 con.execute("DELETE FROM rollup_durations WHERE month = ?", [month])
                 con.execute("INSERT INTO rollup_durations " + durations_sql("received_at >= ? AND received_at < ?",
                             ("month", "region")), [_midnight(month), _midnight(_next_month(month))])
@@ -325,6 +335,24 @@ def split_months(start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date] 
 def _midnight(day: dt.date) -> dt.datetime:
     from zoneinfo import ZoneInfo
     return dt.datetime.combine(day, dt.time(), ZoneInfo(settings.get("TZ")))
+
+
+def cells(f: Filters) -> tuple[str, list]:
+    """rollup_daily's cells and COUNTS for the filter (one `usable` accepts), without the day, as a
+    table expression with its parameters: the period's whole months from rollup_monthly, its odd
+    days from rollup_daily. For every figure that needs no day: at national scale the daily cells
+    of two years are nearly as many as a region's rows, their months a twelfth of that."""
+    cond, params = where_cells(f)
+    months, days = split_months(f.start, f.end)
+    cols = ", ".join(CELLS + COUNTS)
+    parts, out = [], []
+    if months:
+        parts.append(f"SELECT {cols} FROM rollup_monthly WHERE month BETWEEN ? AND ? AND {cond}")
+        out += [*months, *params]
+    for lo, hi in days:
+        parts.append(f"SELECT {cols} FROM rollup_daily WHERE day BETWEEN ? AND ? AND {cond}")
+        out += [lo, hi, *params]
+    return "(" + " UNION ALL ".join(parts) + ")", out
 
 
 def where(f: Filters) -> tuple[str, list]:

@@ -169,12 +169,12 @@ def _counts_rolled(con, f: Filters, now: dt.datetime) -> dict:
     rollup_daily; the cases still waiting for feedback or a decision (whose lateness does) from the
     live cases; and the rejected or forwarded cases whose deadline is still ahead, which do not count
     as late yet, from the rows (recent ones only: the store's row groups of older ones are skipped)."""
-    cond, params = rollup.where(f)
+    table, params = rollup.cells(f)
     cases, fb_hit, fb_given, res_hit, resolved, closed_unresolved, reopened, ever_resolved = con.execute(f"""
         SELECT coalesce(sum(n), 0), coalesce(sum(feedback_in_time), 0), coalesce(sum(feedback_given), 0),
                coalesce(sum(resolved_in_time), 0), coalesce(sum(resolved), 0), coalesce(sum(closed_unresolved), 0),
                coalesce(sum(reopened), 0), coalesce(sum(ever_resolved), 0)
-        FROM rollup_daily WHERE {cond}""", params).fetchall()[0]
+        FROM {table}""", params).fetchall()[0]
     lcond, lparams = where(f)
     fb_late, res_late, backlog, age50, overdue = con.execute(f"""
         WITH t AS (SELECT CAST(? AS TIMESTAMPTZ) AS now)

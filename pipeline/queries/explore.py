@@ -50,8 +50,8 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 def count(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = None) -> int:
     if rollup.usable(con, f):
-        cond, params = rollup.where(f)
-        return int(con.execute(f"SELECT coalesce(sum(n), 0) FROM rollup_daily WHERE {cond}", params).fetchall()[0][0])
+        table, params = rollup.cells(f)
+        return int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {table}", params).fetchall()[0][0])
     cond, params = where(f, now=_now(now))
     return con.execute(f"SELECT count(*) FROM submissions WHERE {cond}", params).fetchall()[0][0]
 
@@ -104,10 +104,10 @@ def _rolled_facet_counts(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataF
 def _facets_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> pd.DataFrame:
     """facets() for a filter the rollup answers: the territory, category and label facets from
     rollup_daily, the others from rollup_facets, overdue (it changes with `now`) from the live cases."""
-    cond, params = rollup.where(f)
+    table, params = rollup.cells(f)
     threshold = settings.get_float("REVIEW_THRESHOLD")
     parts = [con.execute(f"""
-        WITH c AS (SELECT * FROM rollup_daily WHERE {cond})
+        WITH c AS (SELECT * FROM {table})
         SELECT 'region' AS facet, region AS value, sum(n) AS n FROM c GROUP BY ALL
         UNION ALL SELECT 'district', district, sum(n) FROM c GROUP BY ALL
         UNION ALL SELECT 'category', category, sum(n) FROM c GROUP BY ALL

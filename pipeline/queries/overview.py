@@ -25,11 +25,11 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     # Rows stored but not yet classified (pipeline.pending) are in no share: counted apart, and the
     # page says how many are left out.
     if rollup.usable(con, f):
-        cond, params = rollup.where(f)
+        table, params = rollup.cells(f)
         cells = con.execute(f"""
             SELECT category, operator AS exact, CASE WHEN below THEN 'low' ELSE 'high' END AS band, sum(n) AS n
-            FROM rollup_daily WHERE {cond} AND NOT pending GROUP BY ALL""", params).df()
-        pending = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM rollup_daily WHERE {cond} AND pending",
+            FROM {table} WHERE NOT pending GROUP BY ALL""", params).df()
+        pending = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {table} WHERE pending",
                                   params).fetchall()[0][0])
     else:
         cond, params = where(f)
@@ -77,12 +77,12 @@ def _kpis_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -
     """kpis() for a filter the rollup answers: totals and feedback given from rollup_daily; open,
     overdue and feedback still awaited past its deadline (they change with `now` and the status)
     from the submissions, among the open or unanswered ones only."""
-    cond, params = rollup.where(f)
-    prev_cond, prev_params = rollup.where(f.previous())
+    table, params = rollup.cells(f)
+    prev_table, prev_params = rollup.cells(f.previous())
     total, given, in_time, previous = con.execute(f"""
         SELECT coalesce(sum(n), 0), coalesce(sum(feedback_given), 0), coalesce(sum(feedback_in_time), 0),
-               (SELECT coalesce(sum(n), 0) FROM rollup_daily WHERE {prev_cond})
-        FROM rollup_daily WHERE {cond}""", [*prev_params, *params]).fetchall()[0]
+               (SELECT coalesce(sum(n), 0) FROM {prev_table})
+        FROM {table}""", [*prev_params, *params]).fetchall()[0]
     cond, params = where(f)
     open_, overdue, awaited = con.execute(f"""
         SELECT count(*) FILTER (WHERE status IN {OPEN}), count(*) FILTER (WHERE status IN {OPEN} AND due_at < ?),
@@ -163,15 +163,16 @@ def top_rising(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10, min_
     against `previous`, e.g. the calendar month before for a briefing)."""
     before = previous or f.previous()
     if rollup.usable(con, f) and rollup.usable(con, before):
-        (cond, params), (prev_cond, prev_params) = rollup.where(f), rollup.where(before)
-        table, count = "rollup_daily", "sum(n)"
+        (table, params), (prev_table, prev_params) = rollup.cells(f), rollup.cells(before)
+        cond = prev_cond = "true"
+        category, count = "category", "sum(n)"
     else:
         (cond, params), (prev_cond, prev_params) = where(f), where(before)
-        table, count = "submissions", "count(*)"
-    category = "category" if table == "rollup_daily" else "coalesce(category, 'other') AS category"
+        table = prev_table = "submissions"
+        category, count = "coalesce(category, 'other') AS category", "count(*)"
     return con.execute(f"""
         WITH cur AS (SELECT {category}, district, {count} AS n FROM {table} WHERE {cond} GROUP BY ALL),
-             prev AS (SELECT {category}, district, {count} AS n FROM {table} WHERE {prev_cond} GROUP BY ALL)
+             prev AS (SELECT {category}, district, {count} AS n FROM {prev_table} WHERE {prev_cond} GROUP BY ALL)
         SELECT cur.category, cur.district, cur.n, coalesce(prev.n, 0) AS previous,
                cur.n - coalesce(prev.n, 0) AS change
         FROM cur LEFT JOIN prev USING (category, district)
@@ -185,10 +186,10 @@ def district_stats(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime,
     residents, open, overdue and the overdue share of the open ones."""
     whole = replace(f, district=None)
     if rollup.usable(con, whole):  # counts from the rollup, open and overdue from the open cases
-        cond, params = rollup.where(whole)
+        table, params = rollup.cells(whole)
         n = con.execute(f"""
             SELECT district, sum(n) FILTER (WHERE CAST(? AS VARCHAR) IS NULL OR category = ?) AS n
-            FROM rollup_daily WHERE {cond} AND district IS NOT NULL GROUP BY district""",
+            FROM {table} WHERE district IS NOT NULL GROUP BY district""",
             [category, category, *params]).df()
         cond, params = where(whole)
         open_ = con.execute(f"""
