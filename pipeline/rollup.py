@@ -338,19 +338,21 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 
 def cells(f: Filters) -> tuple[str, list]:
-    """rollup_daily's cells and COUNTS for the filter (one `usable` accepts), without the day, as a
-    table expression with its parameters: the period's whole months from rollup_monthly, its odd
-    days from rollup_daily. For every figure that needs no day: at national scale the daily cells
-    of two years are nearly as many as a region's rows, their months a twelfth of that."""
+    """rollup_daily's cells and COUNTS for the filter (one `usable` accepts), with the local month
+    instead of the day, as a table expression with its parameters: the period's whole months from
+    rollup_monthly, its odd days from rollup_daily. For every figure that needs no day: at national
+    scale the daily cells of two years are nearly as many as a region's rows, their months a
+    twelfth of that."""
     cond, params = where_cells(f)
     months, days = split_months(f.start, f.end)
     cols = ", ".join(CELLS + COUNTS)
     parts, out = [], []
     if months:
-        parts.append(f"SELECT {cols} FROM rollup_monthly WHERE month BETWEEN ? AND ? AND {cond}")
+        parts.append(f"SELECT month, {cols} FROM rollup_monthly WHERE month BETWEEN ? AND ? AND {cond}")
         out += [*months, *params]
     for lo, hi in days:
-        parts.append(f"SELECT {cols} FROM rollup_daily WHERE day BETWEEN ? AND ? AND {cond}")
+        parts.append(f"SELECT CAST(date_trunc('month', day) AS DATE) AS month, {cols} FROM rollup_daily "
+                     f"WHERE day BETWEEN ? AND ? AND {cond}")
         out += [lo, hi, *params]
     return "(" + " UNION ALL ".join(parts) + ")", out
 

@@ -177,10 +177,14 @@ def timeline(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", by:
         raise ValueError(f"unknown dimension {by!r}")
     group = f", {_DIM_SQL[by]} AS {by}" if by else ""
     if by in (None, "category", "district", "region") and rollup.usable(con, f):
-        cond, params = rollup.where(f)
+        if grain in ("month", "year"):  # whole months from rollup_monthly
+            (table, params), step = rollup.cells(f), "month"
+        else:
+            cond, params = rollup.where(f)
+            table, step = f"(SELECT * FROM rollup_daily WHERE {cond})", "day"
         return con.execute(f"""
-            SELECT CAST(date_trunc('{grain}', day) AS DATE) AS period{group}, sum(n) AS n
-            FROM rollup_daily WHERE {cond} GROUP BY ALL ORDER BY ALL""", params).df()
+            SELECT CAST(date_trunc('{grain}', {step}) AS DATE) AS period{group}, sum(n) AS n
+            FROM {table} GROUP BY ALL ORDER BY ALL""", params).df()
     cond, params = where(f, now=_now(now))
     return con.execute(f"""
         SELECT CAST(date_trunc('{grain}', received_at) AS DATE) AS period{group}, count(*) AS n

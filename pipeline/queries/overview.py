@@ -109,11 +109,15 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
     stray day came from cutting days at UTC midnight). A week or month the period cuts is counted
     only inside the period."""
     grain = trend_grain(f)
-    if grain != "hour" and rollup.usable(con, f):  # days, weeks and months from the daily rollup
-        cond, params = rollup.where(f)
+    if grain != "hour" and rollup.usable(con, f):  # days and weeks from the daily rollup, months from the monthly
+        if grain == "month":
+            (table, params), step = rollup.cells(f), "month"
+        else:
+            cond, params = rollup.where(f)
+            table, step = f"(SELECT * FROM rollup_daily WHERE {cond})", "day"
         df = con.execute(f"""
-            SELECT CAST(date_trunc('{grain}', day) AS TIMESTAMP) AS "at", category, sum(n) AS n
-            FROM rollup_daily WHERE {cond} GROUP BY ALL ORDER BY 1, 2""", params).df()
+            SELECT CAST(date_trunc('{grain}', {step}) AS TIMESTAMP) AS "at", category, sum(n) AS n
+            FROM {table} GROUP BY ALL ORDER BY 1, 2""", params).df()
     else:
         cond, params = where(f)
         df = con.execute(f"""
