@@ -274,3 +274,19 @@ def test_period_metrics_are_the_same_from_the_rollups_after_every_kind_of_case_c
     incremental = counts(con)
     rollup.rebuild(con)
     pd.testing.assert_frame_equal(incremental, counts(con))
+
+
+def test_a_case_closed_before_it_had_a_deadline_is_not_late_on_either_path(built, monkeypatch):
+    """A row stored unclassified has no deadlines until the pending step; an operator may give
+    feedback and reject it meanwhile. It is not late: not in the base of 'resolved on time'
+    through the rollups either (a review found it counted there)."""
+    from pipeline.queries import cases
+    con = built
+    cid = con.execute("SELECT max(id) FROM submissions WHERE status = 'new'").fetchall()[0][0]
+    events.change(con, cid, {"category": None, "category_source": "pending", "category_confidence": None,
+                             "due_at": None, "feedback_due_at": None}, "ingest")
+    events.change(con, cid, {"status": "feedback_given", "feedback_at": NOW}, "op")
+    events.change(con, cid, {"status": "rejected"}, "op")
+    assert rollup.fresh(con)
+    for f in (Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20)), Filters(dt.date(2026, 11, 1), dt.date(2026, 11, 20))):
+        same(*both(con, lambda c: cases.summary(c, f, NOW), monkeypatch))
