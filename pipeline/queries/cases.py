@@ -169,7 +169,8 @@ def _counts_rolled(con, f: Filters, now: dt.datetime) -> dict:
     rollup_daily; the cases still waiting for feedback or a decision (whose lateness does) from the
     live cases; and the rejected or forwarded cases whose deadline is still ahead (or not set: a row
     closed before its classification gave it one), which do not count as late yet, from the rows
-    (recent ones only: the store's row groups of older ones are skipped)."""
+    (recent ones only: the store's row groups of older ones are skipped; with NOT coalesce(due_at <
+    ?, false) DuckDB read all 100 row groups of 10,000,000 rows, 66 ms instead of 5)."""
     table, params = rollup.cells(f)
     cases, fb_hit, fb_given, res_hit, resolved, closed_unresolved, reopened, ever_resolved = con.execute(f"""
         SELECT coalesce(sum(n), 0), coalesce(sum(feedback_in_time), 0), coalesce(sum(feedback_given), 0),
@@ -184,7 +185,7 @@ def _counts_rolled(con, f: Filters, now: dt.datetime) -> dict:
                {_OPEN_AGE}
         FROM {rollup.LIVE}, t WHERE {lcond}""", [now, *lparams]).fetchall()[0]
     not_yet_due = con.execute(f"""
-        SELECT count(*) FROM submissions WHERE {lcond} AND NOT coalesce(due_at < ?, false) AND resolved_at IS NULL
+        SELECT count(*) FROM submissions WHERE {lcond} AND (due_at >= ? OR due_at IS NULL) AND resolved_at IS NULL
         AND feedback_at IS NOT NULL AND NOT {OPEN_CASE}""", [*lparams, now]).fetchall()[0][0]
     return dict(zip(_COUNTS, (cases, fb_hit, fb_given + fb_late, res_hit,
                               resolved + res_late + closed_unresolved - not_yet_due, backlog, age50, overdue,
