@@ -62,7 +62,12 @@ _LIVE = (f"SELECT {', '.join(LIVE_COLUMNS)} FROM submissions WHERE ({open_sql()}
          "AND {cond}")
 DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "reviewed"}  # a filter using only these
 log = logging.getLogger(__name__)
-_META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_tz")
+_META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_tz", "rollup_version")
+# The rollup tables' layout, as the last migration that changed them (110_rollup_monthly) left it:
+# a store whose rollups were built under another layout (a store not yet migrated, opened read-only
+# by `export` or a notebook after an upgrade) is not fresh, so its readers count the submissions
+# instead of asking tables it lacks; its writer rebuilds them. Raise it with such a migration.
+VERSION = "110"
 
 _SELECT = f"""
     SELECT CAST(received_at AS DATE) AS day, region, district, coalesce(category, 'other') AS category,
@@ -114,17 +119,19 @@ DURATION_DIMENSIONS = {"start", "end", "region"}  # a filter using only these re
 
 
 def _state(con) -> tuple:
-    """What the rollup must reflect: the last submission and event ids, threshold and time zone."""
+    """What the rollup must reflect: the last submission and event ids, threshold, time zone and
+    the rollups' layout."""
     sub, ev = con.execute("SELECT (SELECT coalesce(max(id), 0) FROM submissions), "
                           "(SELECT coalesce(max(id), 0) FROM events)").fetchall()[0]
-    return sub, ev, repr(settings.get_float("REVIEW_THRESHOLD")), settings.get("TZ")
+    return sub, ev, repr(settings.get_float("REVIEW_THRESHOLD")), settings.get("TZ"), VERSION
 
 
 def _built(con) -> tuple | None:
     rows = dict(con.execute("SELECT key, value FROM meta WHERE key IN (SELECT unnest(?))", [list(_META)]).fetchall())
     if len(rows) < len(_META):
         return None
-    return int(rows["rollup_submission_id"]), int(rows["rollup_event_id"]), rows["rollup_threshold"], rows["rollup_tz"]
+    return (int(rows["rollup_submission_id"]), int(rows["rollup_event_id"]), rows["rollup_threshold"],
+            rows["rollup_tz"], rows["rollup_version"])
 
 
 def mark(con) -> tuple[int, int] | None:
