@@ -84,6 +84,7 @@ def test_it_keeps_up_with_every_kind_of_write(built, monkeypatch):
     case_id, _ = workflow.register_call(con, "Нет воды в доме 5 по улице Абая", "op", district="abai", at=NOW)
     assert rollup.fresh(con)
     workflow.transition(con, case_id, "feedback_given", "op", at=NOW)  # feedback: a rollup field
+    assert rollup.fresh(con)                                           # refreshed after its own commit
     old = int(con.execute("SELECT min(id) FROM submissions WHERE category = 'roads'").fetchall()[0][0])
     review.label(con, {old: "water"}, "op")                           # an old day's category changes
     events.change(con, old, {"feedback_at": NOW, "district": "turan"}, "op")  # and its feedback and district
