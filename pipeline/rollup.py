@@ -36,7 +36,7 @@ FIELDS = ("category", "category_confidence", "category_source", "district", "fee
           "created", "status", "resolved_at", "due_at")
 LIVE_COLUMNS = ("id", "received_at", "source", "language", "region", "district", "placement", "category",
                 "category_confidence", "category_source", "priority", "status", "department", "feedback_due_at",
-                "feedback_at", "due_at", "resolved_at", "resident_confirmed_at", "text")
+                "feedback_at", "due_at", "resolved_at", "resident_confirmed_at")
 # The explorer's facets rollup_daily lacks, one row per cell, facet and value (explore.facets)
 FACETS = ("source", "language", "status", "department", "placement", "confirmed")
 _FACETS = """
