@@ -34,6 +34,9 @@ from pipeline.queries.filters import Filters, open_sql
 # pending (pipeline.pending) writes its 'created' event again. live_cases follows every event.
 FIELDS = ("category", "category_confidence", "category_source", "district", "feedback_at", "feedback_due_at",
           "created", "status", "resolved_at", "due_at")
+# Event fields that change a row's durations (rollup_durations): a change of status alone does not,
+# and recounting its month took 90 ms of a status change's 220-300 ms at 10,000,000 rows.
+DURATION_FIELDS = ("feedback_at", "resolved_at", "created")
 LIVE_COLUMNS = ("id", "received_at", "source", "language", "region", "district", "placement", "category",
                 "category_confidence", "category_source", "priority", "status", "department", "feedback_due_at",
                 "feedback_at", "due_at", "resolved_at", "resident_confirmed_at")
@@ -255,6 +258,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
                 con.execute("DELETE FROM rollup_monthly WHERE month = ?", [month])
                 con.execute("INSERT INTO rollup_monthly " + _DAILY_MONTHLY.format(cond="day >= ? AND day < ?"),
                             [month, _next_month(month)])
+            timed = _touched(con, last_sub, last_ev, DURATION_FIELDS)
+            for month in sorted({m for lo, hi in _runs(timed) for m in _months(lo, hi)}):
                 con.execute("DELETE FROM rollup_durations WHERE month = ?", [month])
                 con.execute("INSERT INTO rollup_durations " + durations_sql("received_at >= ? AND received_at < ?",
                             ("month", "region")), [_midnight(month), _midnight(_next_month(month))])
