@@ -355,16 +355,24 @@ def cells(f: Filters) -> tuple[str, list]:
     rollup_monthly, its odd days from rollup_daily. For every figure that needs no day: at national
     scale the daily cells of two years are nearly as many as a region's rows, their months a
     twelfth of that."""
+    cols = ", ".join(CELLS + COUNTS)
+    return periods(f, f"SELECT month, {cols} FROM rollup_monthly",
+                   f"SELECT CAST(date_trunc('month', day) AS DATE) AS month, {cols} FROM rollup_daily")
+
+
+def periods(f: Filters, monthly: str, daily: str) -> tuple[str, list]:
+    """A table expression, with its parameters, of a monthly rollup's rows for the filter's whole
+    months and the daily one's for its odd days (split_months), both of the filter's cells
+    (where_cells). `monthly` and `daily` are SELECT ... FROM a table with a `month` or `day`
+    column, giving the same columns."""
     cond, params = where_cells(f)
     months, days = split_months(f.start, f.end)
-    cols = ", ".join(CELLS + COUNTS)
     parts, out = [], []
     if months:
-        parts.append(f"SELECT month, {cols} FROM rollup_monthly WHERE month BETWEEN ? AND ? AND {cond}")
+        parts.append(f"{monthly} WHERE month BETWEEN ? AND ? AND {cond}")
         out += [*months, *params]
     for lo, hi in days:
-        parts.append(f"SELECT CAST(date_trunc('month', day) AS DATE) AS month, {cols} FROM rollup_daily "
-                     f"WHERE day BETWEEN ? AND ? AND {cond}")
+        parts.append(f"{daily} WHERE day BETWEEN ? AND ? AND {cond}")
         out += [lo, hi, *params]
     return "(" + " UNION ALL ".join(parts) + ")", out
 

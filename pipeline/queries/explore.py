@@ -89,16 +89,9 @@ def _sorted(res: pd.DataFrame) -> pd.DataFrame:
 def _rolled_facet_counts(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """facet, value, n of rollup_facets for the filter: whole months from the monthly table (all
     time at 10 million rows: 190,000 rows instead of 3.9 million), the odd days from the daily one."""
-    cells, cell_params = rollup.where_cells(f)
-    months, days = rollup.split_months(f.start, f.end)
-    parts, params = [], []
-    if months:
-        parts.append(f"SELECT facet, value, n FROM rollup_facets_monthly WHERE month BETWEEN ? AND ? AND {cells}")
-        params += [*months, *cell_params]
-    for lo, hi in days:
-        parts.append(f"SELECT facet, value, n FROM rollup_facets WHERE day BETWEEN ? AND ? AND {cells}")
-        params += [lo, hi, *cell_params]
-    return con.execute(f"SELECT facet, value, sum(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL", params).df()
+    table, params = rollup.periods(f, "SELECT facet, value, n FROM rollup_facets_monthly",
+                                   "SELECT facet, value, n FROM rollup_facets")
+    return con.execute(f"SELECT facet, value, sum(n) AS n FROM {table} GROUP BY ALL", params).df()
 
 
 def _facets_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> pd.DataFrame:
