@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import auth, privacy, rollup
-from pipeline.store import transaction
+from pipeline.store import after_commit, transaction
 
 # Fields whose changes are events, with the SQL type used to read them back.
 STATE_FIELDS: dict[str, str] = {
@@ -79,7 +79,7 @@ def change(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [[submission_id, at, actor, f, _encode(current[f]), _encode(changes[f]), comment] for f in changed],
         )
-    rollup.keep_up(con)  # after the commit (a caller's transaction: after its own); live_cases follows any change
+    after_commit(con, rollup.keep_up)  # after the commit, a caller's transaction's too; live_cases follows any change
     return changed
 
 

@@ -254,6 +254,19 @@ def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     return _depth.get(id(con), 0) > 0
 
 
+_after: dict[int, list] = {}  # id(connection) -> what runs after its outermost commit
+
+
+def after_commit(con: duckdb.DuckDBPyConnection, fn) -> None:
+    """fn(con) once the writes on `con` are committed: at once when no `transaction` is open on it,
+    else after the outermost one commits and lets go of the write lock (dropped if it rolls back).
+    The same fn is kept once per transaction: ten changes in one transaction refresh once."""
+    if not in_transaction(con):
+        fn(con)
+    elif fn not in (todo := _after.setdefault(id(con), [])):
+        todo.append(fn)
+
+
 def holds_writes() -> bool:
     """This thread is inside a `transaction` (so another thread's transaction would wait for it)."""
     return getattr(_held, "n", 0) > 0
@@ -302,8 +315,12 @@ class transaction:
         if depth:
             _depth[self.key] = depth
         else:
+            todo = _after.pop(self.key, [])
             try:
                 self.con.execute("ROLLBACK" if exc_type else "COMMIT")
             finally:
                 self._release()
+            if not exc_type:
+                for fn in todo:
+                    fn(self.con)
         return False

@@ -61,20 +61,6 @@ def _number(case: dict) -> str:
     return registration_number(int(case["id"]), case["received_at"])
 
 
-def _refreshed(action):
-    """The rollups brought up to date after the action's own commit: events.change inside its
-    transaction leaves that to whoever opened it, and without this every figure was counted from the
-    submissions (right, but the slow path at 10,000,000 rows) until the next write or the app's next
-    drain round; a review found it. Inside a caller's transaction it does nothing."""
-    @functools.wraps(action)
-    def run(con, *args, **kwargs):
-        changed = action(con, *args, **kwargs)
-        rollup.keep_up(con)
-        return changed
-    return run
-
-
-@_refreshed
 def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor, comment: str | None = None,
                at: dt.datetime | None = None, forwarded_to: str | None = None) -> list[str]:
     """`actor`, here and in every action: a signed-in auth.Viewer (who must be allowed to act on
@@ -104,7 +90,6 @@ def transition(con: duckdb.DuckDBPyConnection, case_id: int, to: str, actor, com
         return events.change(con, case_id, changes, actor, comment, at)
 
 
-@_refreshed
 def confirm_by_resident(con, case_id: int, actor, comment: str | None = None, at=None) -> list[str]:
     actor = auth.actor_of(actor, "case:act")
     with store.transaction(con):
@@ -117,7 +102,6 @@ def confirm_by_resident(con, case_id: int, actor, comment: str | None = None, at
         return events.change(con, case_id, {"resident_confirmed_at": _now(at)}, actor, comment, _now(at))
 
 
-@_refreshed
 def extend(con, case_id: int, new_due: dt.datetime, reason: str, actor, at=None) -> list[str]:
     """Once, with a reason, up to two months in total from registration (APC art. 76)."""
     actor = auth.actor_of(actor, "case:act")
@@ -153,7 +137,6 @@ def reassign(con, case_id: int, department: str, actor, comment: str | None = No
     return events.change(con, case_id, {"department": department}, actor, comment, _now(at))
 
 
-@_refreshed
 def set_priority(con, case_id: int, priority: str, actor, comment: str | None = None, at=None) -> list[str]:
     """A new priority recomputes both deadlines from registration, unless the case was extended."""
     actor = auth.actor_of(actor, "case:act")

@@ -145,3 +145,24 @@ def test_a_store_killed_while_it_is_created_does_not_exist_and_the_next_start_ma
     con.close()
     assert not list(tmp_path.glob("new.duckdb.creating-*"))  # cleared by the next creator
     assert store.connect(db, read_only=True).execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0] > 100
+
+
+def test_after_commit_runs_once_after_the_outermost_commit_and_never_after_a_rollback(con):
+    ran = []
+    hook = ran.append
+    store.after_commit(con, hook)                  # no transaction: at once
+    assert ran == [con]
+    with store.transaction(con):
+        with store.transaction(con):
+            store.after_commit(con, hook)
+            store.after_commit(con, hook)          # the same one again: once
+        assert ran == [con]                        # not before the outermost commit
+    assert ran == [con, con]
+    with pytest.raises(RuntimeError):
+        with store.transaction(con):
+            store.after_commit(con, hook)
+            raise RuntimeError("refused")
+    assert ran == [con, con]                       # rolled back: not run
+    with store.transaction(con):
+        pass
+    assert ran == [con, con]                       # and not left for the next transaction

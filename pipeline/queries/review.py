@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipeline import auth, events, privacy, reference, rollup, settings, store
+from pipeline import auth, events, privacy, reference, settings, store
 from pipeline.queries.rows import by_ids
 
 # The audit sample: a fixed pseudo-random share of submissions, chosen by id (a multiplicative hash,
@@ -48,7 +48,7 @@ def label(con: duckdb.DuckDBPyConnection, decisions: dict[int, str], actor, comm
         for case_id, category in decisions.items():
             events.change(con, int(case_id), {"category": category, "category_source": "operator",
                                               "category_confidence": 1.0}, actor, comment)
-    rollup.keep_up(con)  # once for the whole batch, after its commit
+    # the rollups are refreshed once for the whole batch, after its commit (events.change: store.after_commit)
     return len(decisions)
 
 
