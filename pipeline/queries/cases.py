@@ -56,6 +56,10 @@ def bucket_counts(con: duckdb.DuckDBPyConnection, now: dt.datetime, department=N
     return {k: int(v) for k, v in row.items()}
 
 
+_PAGE_COLUMNS = ("id", "received_at", "status", "priority", "category", "district", "department", "feedback_due_at",
+                 "due_at")
+
+
 def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, department=None, district=None,
                  category=None, limit: int | None = None, viewer: auth.Viewer | None = None,
                  region=None, offset: int = 0) -> pd.DataFrame:
@@ -68,13 +72,18 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     params = _params(now, department, district, category, region)
     window = f"LIMIT {int(limit)} " if limit is not None else ""
-    # the texts by id from the submissions: live_cases keeps no texts (personal data stay in one
-    # table, and a store imported without feedback times is all live: a copy would double it)
-    ids = _run(con, f"""
-        SELECT id FROM {rollup.live(con)} WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
-        ORDER BY due_at, id {window}OFFSET {max(0, int(offset))}""", params)["id"].tolist()
-    rows = privacy.for_viewer(by_ids(con, ("id", "received_at", "status", "priority", "category", "district",
-                                           "department", "feedback_due_at", "due_at", "text"), ids), viewer)
+    # the page's columns from the live cases, only the texts by id from the submissions: live_cases
+    # keeps no texts (personal data stay in one table, and a store imported without feedback times
+    # is all live: a copy would double it). Fetching the other columns by id too read their row
+    # groups in the submissions: 30-50 ms for a page of 500 at 10 million rows, the texts alone 9.
+    rows = _run(con, f"""
+        SELECT {', '.join(_PAGE_COLUMNS)} FROM {rollup.live(con)}
+        WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
+        ORDER BY due_at, id {window}OFFSET {max(0, int(offset))}""", params)
+    texts = by_ids(con, ("id", "text"), rows["id"].tolist())
+    texts = dict(zip(texts["id"].tolist(), texts["text"].tolist()))
+    rows["text"] = [texts.get(i, "") for i in rows["id"].tolist()]
+    rows = privacy.for_viewer(rows, viewer)
     rows["text"] = [t[:TEXT_SHOWN] for t in rows["text"]]
     return rows
 
