@@ -3,7 +3,10 @@
 Overview and wall figures over long periods (all time at 10 million rows: a daily trend took
 seconds, mostly cutting timestamps into local days) read `rollup_daily` instead of every row.
 Open and overdue counts read `live_cases`, the writer's copy of the live rows (open, or awaiting
-feedback: the only ones whose figures change with the clock), 1-2 % of all rows; see `live`.
+feedback: the only ones whose figures change with the clock), 1-2 % of all rows; see `live`. A
+closed case whose feedback deadline passed before a cutoff (`lapsed_before`) no longer changes
+with the clock: rollup_daily counts it (feedback_lapsed), so a store imported from a history
+without feedback times is not all live.
 The period metrics' reopen rate reads `reopened_cases`, the event log's reopened cases; see `reopened`.
 Their counts come from rollup_daily and `live_cases`, their medians and 90th percentiles from
 `rollup_durations`, how many cases took each counted duration per local month and region (see
@@ -61,8 +64,15 @@ _MONTHLY = """
 # The cases ever reopened, from the event log: the one definition (metrics.summary's `reopened`);
 # reopened_cases holds its result, kept by refresh() (see reopened()).
 REOPENED_SQL = "SELECT DISTINCT submission_id FROM events WHERE field = 'status' AND new = 'reopened'"
-_LIVE = (f"SELECT {', '.join(LIVE_COLUMNS)} FROM submissions WHERE ({open_sql()} OR feedback_at IS NULL) "
-         "AND {cond}")
+# Live: open, or closed without feedback whose feedback deadline is not before the cutoff (or not
+# set); parameters: the cutoff, then {cond}'s. The rest of the closed cases without feedback are
+# rollup_daily's feedback_lapsed (and its closed_unresolved when not resolved).
+_LIVE = (f"SELECT {', '.join(LIVE_COLUMNS)} FROM submissions WHERE ({open_sql()} OR (feedback_at IS NULL AND "
+         "(feedback_due_at IS NULL OR feedback_due_at >= ?))) AND {cond}")
+# How far behind the newest submission (or now, if earlier) the cutoff is set, and how far it may
+# fall behind before a refresh moves it up (recounting the days of the cases that cross it).
+LAPSE_DAYS = 30
+_CUTOFF = "rollup_lapsed_before"
 DIMENSIONS = {"start", "end", "region", "district", "category", "confidence", "reviewed"}  # a filter using only these
 log = logging.getLogger(__name__)
 _META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_tz", "rollup_version")
@@ -70,26 +80,28 @@ _META = ("rollup_submission_id", "rollup_event_id", "rollup_threshold", "rollup_
 # a store whose rollups were built under another layout (a store not yet migrated, opened read-only
 # by `export` or a notebook after an upgrade) is not fresh, so its readers count the submissions
 # instead of asking tables it lacks; its writer rebuilds them. Raise it with such a migration.
-VERSION = "110"
+VERSION = "111"
 
 _SELECT = f"""
     SELECT CAST(received_at AS DATE) AS day, region, district, coalesce(category, 'other') AS category,
            coalesce(category_source = 'operator', false) AS operator,
-           coalesce(category_confidence < ?, false) AS below, category_confidence IS NULL AS unscored,
+           coalesce(category_confidence < $threshold, false) AS below, category_confidence IS NULL AS unscored,
            coalesce(category_source = 'pending', false) AS pending,
            count(*) AS n, count(feedback_at) AS feedback_given,
            count(*) FILTER (WHERE feedback_at <= feedback_due_at) AS feedback_in_time,
            count(resolved_at) AS resolved,
            count(*) FILTER (WHERE resolved_at <= due_at) AS resolved_in_time,
-           count(*) FILTER (WHERE NOT {open_sql()} AND feedback_at IS NOT NULL AND resolved_at IS NULL)
-               AS closed_unresolved,
+           count(*) FILTER (WHERE NOT {open_sql()} AND resolved_at IS NULL
+                                  AND (feedback_at IS NOT NULL OR feedback_due_at < $cutoff)) AS closed_unresolved,
            count(r.submission_id) AS reopened,
-           count(*) FILTER (WHERE resolved_at IS NOT NULL OR r.submission_id IS NOT NULL) AS ever_resolved
+           count(*) FILTER (WHERE resolved_at IS NOT NULL OR r.submission_id IS NOT NULL) AS ever_resolved,
+           count(*) FILTER (WHERE NOT {open_sql()} AND feedback_at IS NULL AND feedback_due_at < $cutoff)
+               AS feedback_lapsed
     FROM submissions LEFT JOIN reopened_cases r ON r.submission_id = submissions.id
     WHERE {{cond}} GROUP BY ALL"""
 CELLS = ("region", "district", "category", "operator", "below", "unscored", "pending")
 COUNTS = ("n", "feedback_given", "feedback_in_time", "resolved", "resolved_in_time", "closed_unresolved", "reopened",
-          "ever_resolved")
+          "ever_resolved", "feedback_lapsed")
 _DAILY_MONTHLY = (f"SELECT CAST(date_trunc('month', day) AS DATE) AS month, {', '.join(CELLS)}, "
                   f"{', '.join(f'sum({c}) AS {c}' for c in COUNTS)} FROM rollup_daily WHERE {{cond}} GROUP BY ALL")
 # How many cases took each counted duration to feedback and to resolution (the metrics' unit,
@@ -162,8 +174,9 @@ def reopened(con) -> str:
 
 def live(con, f: Filters | None = None) -> str:
     """The table to count live cases from: LIVE when it is fresh and the filter needs no text
-    search, else 'submissions'. Only for a query whose conditions keep live rows alone (open_sql(),
-    or feedback_at IS NULL): on those rows the two tables are the same. A path that has already
+    search, else 'submissions'. Only for a query whose conditions keep open rows alone (open_sql()):
+    on those rows the two tables are the same. Feedback still awaited also needs rollup_daily's
+    feedback_lapsed (and `settled`): see overview._kpis_rolled. A path that has already
     checked `usable(con, f)` knows both and names LIVE itself, without a second freshness check."""
     if f is not None and f.q:
         return "submissions"
@@ -203,7 +216,9 @@ def refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = None
 def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = None) -> int:
     state = _state(con)
     built = _built(con)
-    if built == state and (since is None or since == built[:2]):
+    cutoff, target = lapsed_before(con), _cutoff_target(con)
+    advance = cutoff is not None and target - cutoff >= dt.timedelta(days=LAPSE_DAYS)
+    if built == state and (since is None or since == built[:2]) and not advance:
         return 0
     threshold = settings.get_float("REVIEW_THRESHOLD")
     # not under the process's write lock (store.transaction): a refresh writes only the derived
@@ -212,17 +227,18 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
     # Writes are serialised by that lock, so an open write's event ids are above every committed
     # one, and the refresh's high-water mark cannot pass over them.
     with store.transaction(con, serial=False):
-        if built is None or built[2:] != state[2:]:
+        if built is None or built[2:] != state[2:] or cutoff is None:
+            cutoff = target
             con.execute("DELETE FROM reopened_cases")  # first: rollup_daily counts them
             con.execute("INSERT INTO reopened_cases " + REOPENED_SQL)
             con.execute("DELETE FROM rollup_daily")
-            con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="true"), [threshold])
+            con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="true"), {"threshold": threshold, "cutoff": cutoff})
             con.execute("DELETE FROM rollup_monthly")
             con.execute("INSERT INTO rollup_monthly " + _DAILY_MONTHLY.format(cond="true"))
             con.execute("DELETE FROM rollup_durations")
             con.execute("INSERT INTO rollup_durations " + durations_sql("true", ("month", "region")))
             con.execute("DELETE FROM live_cases")
-            con.execute("INSERT INTO live_cases " + _LIVE.format(cond="true"))
+            con.execute("INSERT INTO live_cases " + _LIVE.format(cond="true"), [cutoff])
             con.execute("DELETE FROM rollup_facets")
             con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="true") + " ORDER BY day", [threshold])
             con.execute("DELETE FROM rollup_facets_monthly")
@@ -234,18 +250,25 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
                 last_sub, last_ev = min(last_sub, since[0]), min(last_ev, since[1])
             con.execute(f"""INSERT INTO reopened_cases {REOPENED_SQL} AND id > ?
                             AND submission_id NOT IN (SELECT submission_id FROM reopened_cases)""", [last_ev])
-            touched = _touched(con, last_sub, last_ev, FIELDS)
+            crossing: set[dt.date] = set()
+            if advance:  # the days of the live cases the new cutoff makes lapsed, recounted under it
+                crossing = {r[0] for r in con.execute(f"""
+                    SELECT DISTINCT CAST(received_at AS DATE) FROM live_cases
+                    WHERE NOT {open_sql()} AND feedback_at IS NULL AND feedback_due_at < ?""", [target]).fetchall()}
+                cutoff = target
+            touched = sorted(crossing.union(_touched(con, last_sub, last_ev, FIELDS)))
             for lo, hi in _runs(touched):
                 start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
                 con.execute("DELETE FROM rollup_daily WHERE day BETWEEN ? AND ?", [lo, hi])
-                con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="received_at >= ? AND received_at < ?"),
-                            [threshold, start, end])
+                con.execute("INSERT INTO rollup_daily " + _SELECT.format(cond="received_at >= $start AND received_at < $end"),
+                            {"threshold": threshold, "cutoff": cutoff, "start": start, "end": end})
             months: set[dt.date] = set()
-            for lo, hi in _runs(_touched(con, last_sub, last_ev)):  # any change: status, deadline, department
+            # any change: status, deadline, department
+            for lo, hi in _runs(sorted(crossing.union(_touched(con, last_sub, last_ev)))):
                 start, end = _midnight(lo), _midnight(hi + dt.timedelta(days=1))
                 con.execute("DELETE FROM live_cases WHERE received_at >= ? AND received_at < ?", [start, end])
                 con.execute("INSERT INTO live_cases " + _LIVE.format(cond="received_at >= ? AND received_at < ?"),
-                            [start, end])
+                            [cutoff, start, end])
                 con.execute("DELETE FROM rollup_facets WHERE day BETWEEN ? AND ?", [lo, hi])
                 con.execute("INSERT INTO rollup_facets " + _FACETS.format(cond="received_at >= ? AND received_at < ?"),
                             [threshold, start, end])
@@ -266,7 +289,38 @@ def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = Non
             days = len(touched)
         for key, value in zip(_META, state):
             store.set_meta(con, key, str(value))
+        store.set_meta(con, _CUTOFF, cutoff.isoformat())
     return days
+
+
+def lapsed_before(con) -> dt.datetime | None:
+    """The cutoff of the rollups as built: a closed case without feedback whose feedback deadline
+    is before it is counted in rollup_daily (feedback_lapsed), not kept in live_cases. None before
+    the first build."""
+    try:
+        value = con.execute("SELECT value FROM meta WHERE key = ?", [_CUTOFF]).fetchall()
+    except Exception:  # noqa: BLE001 - another engine or an old replica without it: no rollups
+        return None
+    return dt.datetime.fromisoformat(value[0][0]) if value else None
+
+
+def settled(con, now: dt.datetime) -> bool:
+    """Whether the rollups' lapsed feedback holds at `now`: every case counted lapsed was late by
+    then (`now` not before the cutoff). A figure for an earlier moment counts the rows."""
+    cutoff = lapsed_before(con)
+    return cutoff is not None and now >= cutoff
+
+
+def _utcnow() -> dt.datetime:  # the clock, apart so a test can move it
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _cutoff_target(con) -> dt.datetime:
+    """LAPSE_DAYS before the newest submission, or before now if that is earlier (a row dated in
+    the future does not move it)."""
+    now = _utcnow()
+    newest = con.execute("SELECT max(received_at) FROM submissions").fetchall()[0][0]
+    return min(now, newest) - dt.timedelta(days=LAPSE_DAYS) if newest is not None else now - dt.timedelta(days=LAPSE_DAYS)
 
 
 def _touched(con, last_sub: int, last_ev: int, fields: tuple[str, ...] | None = None) -> list[dt.date]:

@@ -120,7 +120,50 @@ def live_rows(con) -> pd.DataFrame:
 def expected_live_rows(con) -> pd.DataFrame:
     cols = ", ".join(rollup.LIVE_COLUMNS)
     return con.execute(f"SELECT {cols} FROM submissions WHERE status IN ('new', 'feedback_given', 'in_progress', "
-                       "'reopened') OR feedback_at IS NULL ORDER BY id").df()
+                       "'reopened') OR (feedback_at IS NULL AND (feedback_due_at IS NULL OR feedback_due_at >= ?)) "
+                       "ORDER BY id", [rollup.lapsed_before(con)]).df()
+
+
+def test_closed_cases_without_feedback_lapse_out_of_the_live_cases(built, monkeypatch):
+    """A history imported without feedback times (a call centre's export) is not all live: a closed
+    case whose feedback deadline passed before the cutoff is counted in rollup_daily, and every
+    figure is still the rows' figure; a moment before the cutoff counts the rows; the cutoff moves
+    up with newer rows, recounting the days of the cases that cross it."""
+    from pipeline.queries import cases
+    con = built
+    con.execute("UPDATE submissions SET feedback_at = NULL WHERE status NOT IN ('new', 'feedback_given', "
+                "'in_progress', 'reopened') AND id % 3 <> 0")  # as imported: no feedback times
+    rollup.rebuild(con)
+    cutoff = rollup.lapsed_before(con)
+    assert cutoff == con.execute("SELECT max(received_at) FROM submissions").fetchall()[0][0] - dt.timedelta(days=30)
+    unanswered = con.execute("SELECT count(*) FROM submissions WHERE feedback_at IS NULL").fetchall()[0][0]
+    assert 0 < len(live_rows(con)) < unanswered / 4
+    pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
+    filters = [Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))] + random_filters(7, 12)
+    for f in filters:
+        for fn in (lambda c: overview.kpis(c, f, NOW), lambda c: cases.summary(c, f, NOW)):
+            same(*both(con, fn, monkeypatch))
+    before = cutoff - dt.timedelta(days=1)  # a moment before the cutoff: the rows, not the rollups
+    assert rollup.settled(con, NOW) and not rollup.settled(con, before)
+    monkeypatch.setattr(rollup, "cells", lambda f: pytest.fail("rollups read for a moment before the cutoff"))
+    f = Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))
+    want = (overview.kpis(con, f, before), cases.summary(con, f, before))
+    monkeypatch.undo()
+    monkeypatch.setattr(rollup, "usable", lambda c, f: False)
+    assert (overview.kpis(con, f, before), cases.summary(con, f, before)) == want
+    monkeypatch.undo()
+    later = NOW + dt.timedelta(days=45)  # a newer row, 45 days on: the cutoff moves up 45 days
+    monkeypatch.setattr(rollup, "_utcnow", lambda: later + dt.timedelta(hours=1))
+    workflow.register_call(con, "Нет воды в доме 5 по улице Абая", "op", district="abai", at=later)
+    assert rollup.fresh(con) and rollup.lapsed_before(con) == later - dt.timedelta(days=30)
+    pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
+    incremental = counts(con)
+    rollup.rebuild(con)
+    pd.testing.assert_frame_equal(incremental, counts(con))
+    for fn in (lambda c: overview.kpis(c, f, later), lambda c: cases.summary(c, f, later)):
+        assert rollup.settled(con, later)
+        same(*both(con, fn, monkeypatch))
+        monkeypatch.setattr(rollup, "_utcnow", lambda: later + dt.timedelta(hours=1))
 
 
 def test_live_cases_are_exactly_the_open_or_unanswered_rows_after_every_kind_of_write(built):

@@ -123,7 +123,7 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dic
     A filter the rollups answer (rollup.usable) counts from rollup_daily and the live cases (what
     changes with the clock), and ranks durations from rollup_durations' whole months; anything
     else reads the rows."""
-    rolled = rollup.usable(con, f)
+    rolled = rollup.usable(con, f) and rollup.settled(con, now)
     c = _counts_rolled(con, f, now) if rolled else _counts(con, f, now)
     took = _durations(con, f, rolled)
     days = lambda measure, q: _days(metrics.quantile_counted(took.get(measure, ()), q))  # noqa: E731
@@ -179,16 +179,16 @@ def _counts(con, f: Filters, now: dt.datetime) -> dict:
 
 def _counts_rolled(con, f: Filters, now: dt.datetime) -> dict:
     """_counts() for a filter the rollups answer: what does not change with the clock from
-    rollup_daily; the cases still waiting for feedback or a decision (whose lateness does) from the
-    live cases; and the rejected or forwarded cases whose deadline is still ahead (or not set: a row
+    rollup_daily (with the closed cases whose feedback lapsed for good before rollup.lapsed_before);
+    the cases still waiting for feedback or a decision (whose lateness does) from the live cases; and the rejected or forwarded cases whose deadline is still ahead (or not set: a row
     closed before its classification gave it one), which do not count as late yet, from the rows
     (recent ones only: the store's row groups of older ones are skipped; with NOT coalesce(due_at <
     ?, false) DuckDB read all 100 row groups of 10,000,000 rows, 66 ms instead of 5)."""
     table, params = rollup.cells(f)
-    cases, fb_hit, fb_given, res_hit, resolved, closed_unresolved, reopened, ever_resolved = con.execute(f"""
+    cases, fb_hit, fb_given, fb_lapsed, res_hit, resolved, closed_unresolved, reopened, ever_resolved = con.execute(f"""
         SELECT coalesce(sum(n), 0), coalesce(sum(feedback_in_time), 0), coalesce(sum(feedback_given), 0),
-               coalesce(sum(resolved_in_time), 0), coalesce(sum(resolved), 0), coalesce(sum(closed_unresolved), 0),
-               coalesce(sum(reopened), 0), coalesce(sum(ever_resolved), 0)
+               coalesce(sum(feedback_lapsed), 0), coalesce(sum(resolved_in_time), 0), coalesce(sum(resolved), 0),
+               coalesce(sum(closed_unresolved), 0), coalesce(sum(reopened), 0), coalesce(sum(ever_resolved), 0)
         FROM {table}""", params).fetchall()[0]
     lcond, lparams = where(f)
     fb_late, res_late, backlog, age50, overdue = con.execute(f"""
@@ -199,8 +199,9 @@ def _counts_rolled(con, f: Filters, now: dt.datetime) -> dict:
         FROM {rollup.LIVE}, t WHERE {lcond}""", [now, *lparams]).fetchall()[0]
     not_yet_due = con.execute(f"""
         SELECT count(*) FROM submissions WHERE {lcond} AND (due_at >= ? OR due_at IS NULL) AND resolved_at IS NULL
-        AND feedback_at IS NOT NULL AND NOT {OPEN_CASE}""", [*lparams, now]).fetchall()[0][0]
-    return dict(zip(_COUNTS, (cases, fb_hit, fb_given + fb_late, res_hit,
+        AND (feedback_at IS NOT NULL OR feedback_due_at < ?) AND NOT {OPEN_CASE}""",
+        [*lparams, now, rollup.lapsed_before(con)]).fetchall()[0][0]
+    return dict(zip(_COUNTS, (cases, fb_hit, fb_given + fb_lapsed + fb_late, res_hit,
                               resolved + res_late + closed_unresolved - not_yet_due, backlog, age50, overdue,
                               reopened, ever_resolved)))
 

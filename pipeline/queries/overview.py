@@ -56,7 +56,7 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 
 def kpis(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
     """Total and previous-period total; open, overdue and feedback in time for the filtered cases."""
-    if rollup.usable(con, f):  # counts from the rollup; only what depends on `now` from the cases
+    if rollup.usable(con, f) and rollup.settled(con, now):  # counts from the rollup; what depends on `now` from the cases
         return _kpis_rolled(con, f, now)
     cond, params = where(f)
     prev_cond, prev_params = where(f.previous())
@@ -74,14 +74,14 @@ def kpis(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
 
 
 def _kpis_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:
-    """kpis() for a filter the rollup answers: totals and feedback given from rollup_daily; open,
-    overdue and feedback still awaited past its deadline (they change with `now` and the status)
-    from the submissions, among the open or unanswered ones only."""
+    """kpis() for a filter the rollup answers: totals, feedback given and feedback that lapsed for
+    good from rollup_daily; open, overdue and feedback still awaited past its deadline (they change
+    with `now` and the status) from the live cases."""
     table, params = rollup.cells(f)
     prev_table, prev_params = rollup.cells(f.previous())
-    total, given, in_time, previous = con.execute(f"""
+    total, given, in_time, lapsed, previous = con.execute(f"""
         SELECT coalesce(sum(n), 0), coalesce(sum(feedback_given), 0), coalesce(sum(feedback_in_time), 0),
-               (SELECT coalesce(sum(n), 0) FROM {prev_table})
+               coalesce(sum(feedback_lapsed), 0), (SELECT coalesce(sum(n), 0) FROM {prev_table})
         FROM {table}""", [*prev_params, *params]).fetchall()[0]
     cond, params = where(f)
     open_, overdue, awaited = con.execute(f"""
@@ -89,7 +89,7 @@ def _kpis_rolled(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -
                count(*) FILTER (WHERE feedback_at IS NULL AND feedback_due_at < ?)
         FROM {rollup.LIVE} WHERE {cond} AND (status IN {OPEN} OR feedback_at IS NULL)""",
         [now, now, *params]).fetchall()[0]
-    due = given + awaited
+    due = given + lapsed + awaited
     return {"total": int(total), "previous": int(previous), "open": open_, "overdue": overdue,
             "feedback_in_time_pct": (100.0 * in_time / due) if due else None}
 
