@@ -308,7 +308,12 @@ def settled(con, now: dt.datetime) -> bool:
     """Whether the rollups' lapsed feedback holds at `now`: every case counted lapsed was late by
     then (`now` not before the cutoff). A figure for an earlier moment counts the rows."""
     cutoff = lapsed_before(con)
-    return cutoff is not None and now >= cutoff
+    if cutoff is None:
+        return False
+    if now.tzinfo is None:  # as DuckDB reads a naive parameter: local time
+        from zoneinfo import ZoneInfo
+        now = now.replace(tzinfo=ZoneInfo(settings.get("TZ")))
+    return now >= cutoff
 
 
 def _utcnow() -> dt.datetime:  # the clock, apart so a test can move it
