@@ -145,6 +145,7 @@ def test_closed_cases_without_feedback_lapse_out_of_the_live_cases(built, monkey
             same(*both(con, fn, monkeypatch))
     before = cutoff - dt.timedelta(days=1)  # a moment before the cutoff: the rows, not the rollups
     assert rollup.settled(con, NOW) and not rollup.settled(con, before)
+    assert not rollup.settled(con, before.replace(tzinfo=None))  # a naive moment, as DuckDB reads one: local
     monkeypatch.setattr(rollup, "cells", lambda f: pytest.fail("rollups read for a moment before the cutoff"))
     f = Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))
     want = (overview.kpis(con, f, before), cases.summary(con, f, before))
