@@ -17,8 +17,38 @@ def _isolated_settings(tmp_path, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("SC_PAGE_ERRORS", "raise")  # a failing page stays at.exception for the tests  # no 20 s background cross-validation in every worker
     # One model folder per run: a model trained by one test is reused by the next, and by the other
     # pytest-xdist worker (whose base temp is a sibling): the first-use lock lets one process train it.
+    monkeypatch.setenv("SC_MODEL_DIR", str(shared_models(tmp_path_factory)))
+
+
+def shared_models(tmp_path_factory) -> Path:
     base = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("SC_MODEL_DIR", str((base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "models"))
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "models"
+
+
+def built_once(tmp_path_factory, name: str, fill) -> Path:
+    """A database file filled once by fill(con), for a module-scoped fixture (a demo of a few
+    thousand rows takes 5-11 s: once per module, not once per test), with the settings every test
+    has (the shared model folder); each test then opens a copy (`copy_of`)."""
+    folder = tmp_path_factory.mktemp(name)
+    path = folder / f"{name}.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SC_DB", str(path))
+        mp.setenv("SC_MODEL_DIR", str(shared_models(tmp_path_factory)))
+        c = store.connect(path)
+        try:
+            fill(c)
+        finally:
+            c.close()
+    return path
+
+
+def copy_of(path: Path, tmp_path: Path):
+    """A connection to a fresh copy of the database file at `path`, in the test's own folder."""
+    import shutil
+
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    return store.connect(copy)
 
 
 @pytest.fixture

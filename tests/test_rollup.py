@@ -12,15 +12,22 @@ import pytest
 from pipeline import demo, events, rollup, store, workflow
 from pipeline.queries import explore, overview, review
 from pipeline.queries.filters import Filters
+from tests.conftest import built_once, copy_of
 
 END = pd.Timestamp("2026-11-20 18:00", tz="Asia/Almaty")
 NOW = END.to_pydatetime()
 
 
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    return built_once(tmp_path_factory, "rollup_demo", lambda c: demo.build_demo(c, rows=4000, seed=11, end=END))
+
+
 @pytest.fixture
-def built(con):
-    demo.build_demo(con, rows=4000, seed=11, end=END)
-    return con
+def built(demo_file, tmp_path):
+    con = copy_of(demo_file, tmp_path)
+    yield con
+    con.close()
 
 
 def both(con, fn, monkeypatch):
@@ -139,7 +146,7 @@ def test_closed_cases_without_feedback_lapse_out_of_the_live_cases(built, monkey
     unanswered = con.execute("SELECT count(*) FROM submissions WHERE feedback_at IS NULL").fetchall()[0][0]
     assert 0 < len(live_rows(con)) < unanswered / 4
     pd.testing.assert_frame_equal(live_rows(con), expected_live_rows(con))
-    filters = [Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))] + random_filters(7, 12)
+    filters = [Filters(dt.date(2024, 1, 1), dt.date(2026, 11, 20))] + random_filters(7, 5)
     for f in filters:
         for fn in (lambda c: overview.kpis(c, f, NOW), lambda c: cases.summary(c, f, NOW)):
             same(*both(con, fn, monkeypatch))
