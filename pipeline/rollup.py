@@ -216,10 +216,10 @@ def refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = None
 def _refresh(con: duckdb.DuckDBPyConnection, since: tuple[int, int] | None = None) -> int:
     state = _state(con)
     built = _built(con)
+    if built == state and (since is None or since == built[:2]):
+        return 0  # nothing written: live_cases cannot grow, the cutoff waits for the next write
     cutoff, target = lapsed_before(con), _cutoff_target(con)
     advance = cutoff is not None and target - cutoff >= dt.timedelta(days=LAPSE_DAYS)
-    if built == state and (since is None or since == built[:2]) and not advance:
-        return 0
     threshold = settings.get_float("REVIEW_THRESHOLD")
     # not under the process's write lock (store.transaction): a refresh writes only the derived
     # tables and takes turns with other refreshes (_refreshing); holding the lock made a page's
@@ -436,10 +436,15 @@ def periods(f: Filters, monthly: str, daily: str) -> tuple[str, list]:
     return "(" + " UNION ALL ".join(parts) + ")", out
 
 
-def where(f: Filters) -> tuple[str, list]:
-    """The filter as a condition on rollup_daily (only for a filter `usable` accepts)."""
+def steps(f: Filters, grain: str) -> tuple[str, list, str]:
+    """(table expression, parameters, step column) of the rollup's cells for the filter, for a
+    series cut at `grain` (date_trunc's unit): whole months and years from `cells` (step 'month'),
+    shorter steps from rollup_daily's days of the period (step 'day')."""
+    if grain in ("month", "year"):
+        table, params = cells(f)
+        return table, params, "month"
     cond, params = where_cells(f)
-    return f"day BETWEEN ? AND ? AND {cond}", [f.start, f.end, *params]
+    return f"(SELECT * FROM rollup_daily WHERE day BETWEEN ? AND ? AND {cond})", [f.start, f.end, *params], "day"
 
 
 def where_cells(f: Filters) -> tuple[str, list]:

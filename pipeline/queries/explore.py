@@ -170,11 +170,7 @@ def timeline(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", by:
         raise ValueError(f"unknown dimension {by!r}")
     group = f", {_DIM_SQL[by]} AS {by}" if by else ""
     if by in (None, "category", "district", "region") and rollup.usable(con, f):
-        if grain in ("month", "year"):  # whole months from rollup_monthly
-            (table, params), step = rollup.cells(f), "month"
-        else:
-            cond, params = rollup.where(f)
-            table, step = f"(SELECT * FROM rollup_daily WHERE {cond})", "day"
+        table, params, step = rollup.steps(f, grain)
         return con.execute(f"""
             SELECT CAST(date_trunc('{grain}', {step}) AS DATE) AS period{group}, sum(n) AS n
             FROM {table} GROUP BY ALL ORDER BY ALL""", params).df()

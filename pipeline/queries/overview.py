@@ -110,11 +110,7 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
     only inside the period."""
     grain = trend_grain(f)
     if grain != "hour" and rollup.usable(con, f):  # days and weeks from the daily rollup, months from the monthly
-        if grain == "month":
-            (table, params), step = rollup.cells(f), "month"
-        else:
-            cond, params = rollup.where(f)
-            table, step = f"(SELECT * FROM rollup_daily WHERE {cond})", "day"
+        table, params, step = rollup.steps(f, grain)
         df = con.execute(f"""
             SELECT CAST(date_trunc('{grain}', {step}) AS TIMESTAMP) AS "at", category, sum(n) AS n
             FROM {table} GROUP BY ALL ORDER BY 1, 2""", params).df()
