@@ -1,6 +1,7 @@
 """Overview queries and page on a tiny database whose numbers are computed by hand."""
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from pipeline.queries import overview
@@ -163,3 +164,18 @@ def test_trend_of_a_long_period_is_per_week_or_month_with_local_month_names_on_t
     assert fig.layout.xaxis.ticktext[0].startswith("қаң")    # Kazakh month names, not plotly's "Jan"
     assert fig.layout.xaxis.hoverformat == "%m.%Y"
     assert overview.trend_grain(MARCH) == "day"
+
+
+def test_a_long_legend_sits_above_the_plot_and_the_figure_grows_by_its_rows():
+    """Below the plot, plotly placed the legend by a fraction of the plot's height and it covered
+    the month labels and the lowest bars (twenty categories in four rows, seen in a browser)."""
+    from ui import charts
+    months = pd.date_range("2025-01-01", periods=12, freq="MS")
+    codes = [f"c{i}" for i in range(20)]
+    series = pd.DataFrame([(m, c, 5 + i) for m in months for i, c in enumerate(codes)], columns=["period", "category", "n"])
+    few = charts.timeline_bars(series[series["category"].isin(codes[:2])], "ru", "month")
+    many = charts.timeline_bars(series, "ru", "month")
+    trend = charts.trend_chart(series.rename(columns={"period": "at"}), "ru")
+    for fig in (few, many, trend):
+        assert fig.layout.legend.y > 1 and fig.layout.legend.yanchor == "bottom"
+    assert len(many.data) == 20 and many.layout.height - few.layout.height == 20 * 9

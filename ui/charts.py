@@ -108,8 +108,8 @@ def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360)
             fig.add_trace(go.Scatter(x=part["at"], y=part["n"], mode="lines" if grain == "day" else "lines+markers",
                                      name=name, line=dict(color=color, width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.2), hovermode="closest" if hourly else "x unified",
-                      barmode="stack")
+                      hovermode="closest" if hourly else "x unified", barmode="stack")
+    legend_above(fig, len(series))
     if hourly:  # the whole day on the axis, so an hour's bar is an hour wide however few have passed
         day = pd.Timestamp(trend["at"].min()).normalize() if len(trend) else pd.Timestamp.now().normalize()
         fig.update_xaxes(type="date", tickformat="%H:%M", dtick=3 * 3600 * 1000, hoverformat="%H:%M",
@@ -189,6 +189,19 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
     return fig
 
 
+def legend_above(fig: go.Figure, entries: int) -> go.Figure:
+    """A horizontal legend above the plot, and the figure taller by the rows it may take.
+
+    Below the plot, plotly places the legend at a fraction of the plot's height and does not count
+    the tick labels, so with many entries or slanted dates it covered them and the lowest bars.
+    Above, nothing is in its way; plotly's automargin moves the plot down by the legend's height.
+    The figure grows by a row of ~20 px per two entries (a phone's width holds two), so the plot
+    keeps its height on a phone and gains a little on a wide screen."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+                      height=fig.layout.height + 20 * ((entries + 1) // 2))
+    return fig
+
+
 def timeline_bars(series: pd.DataFrame, lang: str, grain: str, height: int = 380) -> go.Figure:
     """Stacked bars of submissions per period and category (period, category, n)."""
     colors = category_colors()
@@ -201,8 +214,8 @@ def timeline_bars(series: pd.DataFrame, lang: str, grain: str, height: int = 380
         fig.add_bar(x=part["period"], y=part["n"], name=name, marker_color=colors.get(code, "#888"),
                     customdata=[label(p) for p in part["period"]],
                     hovertemplate=f"%{{customdata}} · {name}: %{{y}}<extra></extra>")
-    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white")
+    legend_above(fig, len(order))
     periods = pd.to_datetime(series["period"]) if len(series) else pd.Series([], dtype="datetime64[ns]")
     if grain == "month" and len(periods):
         tickvals, ticktext = month_ticks(periods.min(), periods.max(), lang)
