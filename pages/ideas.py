@@ -66,8 +66,12 @@ if viewer.can("idea:group"):
 if viewer.can("idea:decide"):
     with st.form(f"id_decide_{idea}"):
         st.subheader(t("ideas.decide"))
-        choice = st.radio(t("ideas.decision"), list(ui.DECISIONS), key="id_choice", horizontal=True,
-                          format_func=ui.decision_name)
+        # nothing chosen for an undecided idea (a pre-selected "accepted" read as a decision already
+        # made); the current decision for a decided one, and each idea's choice its own
+        current = row["decision"] if row["decision"] in ui.DECISIONS else None
+        choice = st.radio(t("ideas.decision"), list(ui.DECISIONS), key=f"id_choice_{idea}", horizontal=True,
+                          format_func=ui.decision_name,
+                          index=None if current is None else list(ui.DECISIONS).index(current))
         departments = sla.departments()["code"].tolist()
         department = st.selectbox(t("ideas.department"), [None, *departments], key="id_department",
                                   format_func=lambda c: t("ideas.department_none") if c is None else cases.department_name(c),
@@ -77,7 +81,9 @@ if viewer.can("idea:decide"):
         title = st.text_input(t("ideas.title_field"), key="id_title", max_chars=200)
         answer = st.text_area(t("ideas.answer"), key="id_answer", max_chars=4000)
         if st.form_submit_button(t("ideas.save")):
-            if ui.act(ui.ideas.decide, viewer, idea, choice, answer=answer, department=department,
+            if choice is None:
+                st.error(t("ideas.error.no_decision"))
+            elif ui.act(ui.ideas.decide, viewer, idea, choice, answer=answer, department=department,
                       decided_on=decided_on, reason=reason, title=title):
                 ui.done(t("ideas.saved", idea=idea, decision=ui.decision_name(choice)))
     if st.button(t("ideas.publish"), key="id_publish"):

@@ -385,15 +385,23 @@ def test_page_ranks_shows_masked_proposals_merges_decides_and_publishes(real_app
         assert at.success and "присоединена" in at.success[0].value, [e.value for e in at.error]
     # a decision: not accepted without a reason is refused in words; accepted with a department is kept
     at.selectbox(key="id_pick").set_value(pool).run()
-    at.radio(key="id_choice").set_value("not_accepted")
+    choice = f"id_choice_{pool}"
+    assert at.radio(key=choice).value is None  # an undecided idea: no decision pre-selected
+    at.button(key=f"FormSubmitter:id_decide_{pool}-Сохранить решение").click().run()
+    assert at.error[0].value.startswith("Выберите решение"), [e.value for e in at.error]
+    at.radio(key=choice).set_value("not_accepted")
     at.button(key=f"FormSubmitter:id_decide_{pool}-Сохранить решение").click().run()
     assert at.error[0].value == "Для непринятой идеи укажите причину."
-    at.radio(key="id_choice").set_value("accepted")
+    at.radio(key=choice).set_value("accepted")
     at.selectbox(key="id_department").set_value(sla.departments()["code"].iloc[0])
     at.text_area(key="id_answer").set_value("Бассейн в плане на 2027 год")
     at.button(key=f"FormSubmitter:id_decide_{pool}-Сохранить решение").click().run()
     assert not at.error and at.success[0].value.startswith(f"Решение по идее № {pool} сохранено"), \
         [e.value for e in at.error]
+    at.selectbox(key="id_pick").set_value(light).run()
+    assert at.radio(key=f"id_choice_{light}").value is None  # another idea's form starts empty too
+    at.selectbox(key="id_pick").set_value(pool).run()
+    assert at.radio(key=choice).value == "accepted"  # a decided idea shows its decision
     at.button(key="id_publish").click().run()
     assert at.success[0].value.startswith("Опубликовано принятых идей: 1")
     document = json.loads((tmp_path / "public" / "decisions.json").read_text(encoding="utf-8"))
