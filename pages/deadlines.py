@@ -143,15 +143,15 @@ st.divider()
 st.subheader(core.t("deadlines.metrics"))
 st.caption(figures.caption_for("received", lang, f))
 s = q.summary(con, f, now)
-pct = lambda v: "—" if v is None else f"{100 * v:.1f} %"  # noqa: E731
-num = lambda v: "—" if v is None else f"{v:.1f}"  # noqa: E731
+pct = lambda v: core.share(v, 1)  # noqa: E731
+num = lambda v: "—" if v is None else core.decimal(v)  # noqa: E731
 said = lambda population: figures.caption_for(population, lang, f)  # noqa: E731
 # Two rows of four: seven in one row cut the longer labels at 1920 wide ("Медиана до обратной связи, …").
 m = st.columns(4)  # shares and counts
 m[0].metric(core.t("deadlines.m.feedback_in_time"), pct(s["feedback_in_time"]), help=said("feedback_in_time"))
 m[1].metric(core.t("deadlines.m.resolved_on_time"), pct(s["resolved_on_time"]), help=said("resolved_on_time"))
 m[2].metric(core.t("deadlines.m.reopen_rate"), pct(s["reopen_rate"]), help=said("received"))
-m[3].metric(core.t("deadlines.m.backlog"), s["backlog"], help=said("open"))
+m[3].metric(core.t("deadlines.m.backlog"), core.num(s["backlog"]), help=said("open"))
 m = st.columns(4)  # durations in days
 m[0].metric(core.t("deadlines.m.median_feedback"), num(s["median_days_to_feedback"]), help=said("received"))
 m[1].metric(core.t("deadlines.m.median_resolution"), num(s["median_days_to_resolution"]), help=said("received"))

@@ -34,7 +34,7 @@ f = replace(f, **{k: (v == "1" if k in ("overdue", "reviewed", "confirmed") and 
 ex.set_params(f)
 
 total = data.explore_count(f)
-st.markdown(f"### {core.t('explorer.count', n=f'{total:,}'.replace(',', ' '))}")
+st.markdown(f"### {core.t('explorer.count', n=core.num(total))}")
 st.caption(core.t("explorer.scope", start=f"{f.start:%d.%m.%Y}", end=f"{f.end:%d.%m.%Y}"))
 if f.q and not ex.has_words(f.q):
     st.warning(core.t("explorer.search.no_words"))
@@ -65,7 +65,7 @@ with shown[0]:
             core.t("deadlines.received"): cases.when_column(rows["received_at"]),
             core.t("common.category"): cases.names("category", rows["category"]),
             core.t("explorer.confidence"): [("✓ " + core.t("explorer.confidence.operator")) if s == "operator"
-                                            else ("—" if pd.isna(c) else f"{c:.0%}")
+                                            else ("—" if pd.isna(c) else core.share(c))
                                             for s, c in zip(rows["category_source"], rows["category_confidence"])],
             core.t("filter.district"): cases.names("district", rows["district"]),
             core.t("deadlines.status"): rows["status"].map({s: core.t(f"status.{s}") for s in workflow.STATUSES}),
@@ -88,8 +88,8 @@ with shown[0]:
             m = st.columns(4)
             m[0].metric(core.t("deadlines.status"), core.t(f"status.{case['status']}"))
             m[1].metric(core.t("explorer.confidence"), "—" if pd.isna(case["category_confidence"])
-                        else f"{case['category_confidence']:.0%}")
-            m[2].metric(core.t("explorer.second"), f"{cases.category_name(label['category2'])} · {label['confidence2']:.0%}")
+                        else core.share(case["category_confidence"]))
+            m[2].metric(core.t("explorer.second"), f"{cases.category_name(label['category2'])} · {core.share(label['confidence2'])}")
             m[3].metric(core.t("deadlines.received"), cases.when(case["received_at"]))
             st.markdown(f"**{core.t('deadlines.history')}**")
             st.table(cases.history_table(data.case_history(int(pick), viewer)), hide_index=True)

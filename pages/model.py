@@ -56,13 +56,13 @@ m[0].metric(core.t("model.version"), number(info["version"]))
 m[1].metric(core.t("model.trained"), cases.when(pd.Timestamp(info["trained_at"])))
 m[2].metric(core.t("model.cv", folds=cv.get("folds", 5)), "—" if cv.get("macro_f1") is None else f"{cv['macro_f1']:.3f}",
             help=core.t("model.cv.help", folds=cv.get("folds", 5)))
-m[3].metric(core.t("model.own"), "—" if own["accuracy"] is None else f"{own['accuracy']:.1%}",
+m[3].metric(core.t("model.own"), core.share(own["accuracy"], 1),
             help=core.t("model.own.help"))
 st.caption(core.t("model.own.caption", n=own["decisions"], audit=own["audit"],
-                  low="—" if own["low"] is None else f"{own['low']:.1%}", high="—" if own["high"] is None else f"{own['high']:.1%}",
-                  cv="—" if cv_accuracy is None else f"{cv_accuracy:.1%}"))
+                  low=core.share(own["low"], 1), high=core.share(own["high"], 1),
+                  cv=core.share(cv_accuracy, 1)))
 if own["accuracy"] is not None and cv_accuracy is not None and own["audit"] >= 30 and cv_accuracy - own["accuracy"] > 0.10:
-    st.warning(core.t("model.own.diverge", own=f"{own['accuracy']:.1%}", cv=f"{cv_accuracy:.1%}"))
+    st.warning(core.t("model.own.diverge", own=core.share(own["accuracy"], 1), cv=core.share(cv_accuracy, 1)))
 st.caption(core.t("model.sizes", **info["sizes"]))
 adaptation = info.get("adaptation")
 if adaptation and adaptation.get("pseudo_labelled"):
@@ -72,8 +72,8 @@ if adaptation and adaptation.get("pseudo_labelled"):
     before, after = adaptation["shares_before"], adaptation["shares_after"]
     codes = sorted(set(before) | set(after), key=lambda c: -after.get(c, 0))
     st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c in codes],
-                           core.t("model.adaptation.before"): [f"{before.get(c, 0):.1f} %" for c in codes],
-                           core.t("model.adaptation.after"): [f"{after.get(c, 0):.1f} %" for c in codes]}), hide_index=True)
+                           core.t("model.adaptation.before"): [core.pct(before.get(c, 0)) for c in codes],
+                           core.t("model.adaptation.after"): [core.pct(after.get(c, 0)) for c in codes]}), hide_index=True)
 if cv.get("macro_f1") is None:
     st.caption(core.t("model.not_cv"))
 else:

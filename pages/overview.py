@@ -24,13 +24,14 @@ for col, key, extra in ((links[0], "overview.open_all", {}), (links[1], "overvie
                   query_params=replace(f, **extra).params())
 cols = st.columns(4)
 delta = k["total"] - k["previous"]
-cols[0].metric(core.t("overview.kpi.total"), f"{k['total']:,}".replace(",", " "),
-               f"{delta:+,} {core.t('overview.kpi.vs_previous')}".replace(",", " ") if has_previous else None,
+cols[0].metric(core.t("overview.kpi.total"), core.num(k["total"]),
+               f"{'+' if delta > 0 else '-' if delta < 0 else ''}{core.num(abs(delta))} {core.t('overview.kpi.vs_previous')}"
+               if has_previous else None,
                delta_color="off")
-cols[1].metric(core.t("overview.kpi.open"), f"{k['open']:,}".replace(",", " "))
-cols[2].metric(core.t("overview.kpi.overdue"), f"{k['overdue']:,}".replace(",", " "))
+cols[1].metric(core.t("overview.kpi.open"), core.num(k["open"]))
+cols[2].metric(core.t("overview.kpi.overdue"), core.num(k["overdue"]))
 cols[3].metric(core.t("overview.kpi.feedback"),
-               "—" if k["feedback_in_time_pct"] is None else f"{k['feedback_in_time_pct']:.1f} %")
+               "—" if k["feedback_in_time_pct"] is None else core.pct(k["feedback_in_time_pct"]))
 for col, population in zip(cols, ("received", "open", "overdue", "feedback_in_time")):  # what each counts
     col.caption(figures.caption_for(population, lang, f))
 if not has_previous:
@@ -65,17 +66,17 @@ if clicked and isinstance(clicked[0], (list, tuple)):  # a bar opens its submiss
 right.subheader(core.t("overview.table"))
 table = shares.assign(name=charts.category_names(shares["category"], lang))
 corrected = shares.attrs.get("method", "none") != "none"  # uncorrected shares have no error estimate
-rows = [{core.t("common.category"): r.name, core.t("overview.share.counted"): f"{int(r.n)} · {r.counted_pct:.1f} %",
-         core.t("overview.share.estimated"): f"{r.pct:.1f} %",
-         core.t("overview.share.interval"): f"{r.low:.1f}–{r.high:.1f}" if corrected else "—"}
+rows = [{core.t("common.category"): r.name, core.t("overview.share.counted"): f"{core.num(r.n)} · {core.pct(r.counted_pct)}",
+         core.t("overview.share.estimated"): core.pct(r.pct),
+         core.t("overview.share.interval"): f"{core.decimal(r.low)}–{core.decimal(r.high)}" if corrected else "—"}
         for r in table.itertuples()]
 rows.append({core.t("common.category"): core.t("overview.percent_total"),
-             core.t("overview.share.counted"): f"{int(shares['n'].sum())} · 100.0 %",
-             core.t("overview.share.estimated"): f"{shares['pct'].sum():.1f} %", core.t("overview.share.interval"): ""})
+             core.t("overview.share.counted"): f"{core.num(shares['n'].sum())} · {core.pct(100)}",
+             core.t("overview.share.estimated"): core.pct(shares["pct"].sum()), core.t("overview.share.interval"): ""})
 right.table(rows, hide_index=True)
 right.caption(core.t(f"overview.share.method.{shares.attrs.get('method', 'none')}", n=shares.attrs.get("basis", 0)))
 if shares.attrs.get("pending"):  # stored by a big ingest, classification still running
-    right.caption(core.t("overview.share.pending", n=f"{shares.attrs['pending']:,}".replace(",", " ")))
+    right.caption(core.t("overview.share.pending", n=core.num(shares.attrs["pending"])))
 
 st.subheader(core.t("map.title"), help=core.t("map.click_hint"))
 widgets.district_map(f)

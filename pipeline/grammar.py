@@ -44,6 +44,26 @@ def fmt_pct(x: float, digits: int = 1) -> str:
     return f"{fmt_dec(x, digits)}{NBSP}%"
 
 
+def number(n: int, lang: str) -> str:
+    """A count as every screen writes it: '1 234' (no-break spaces) in ru and kk, '1,234' in en."""
+    return f"{int(n):,}" if lang == "en" else fmt_int(n)
+
+
+def decimal(x: float, lang: str, digits: int = 1) -> str:
+    """'12,3' in ru and kk (decimal comma), '12.3' in en."""
+    return f"{x:,.{digits}f}" if lang == "en" else fmt_dec(x, digits)
+
+
+def percent(x: float, lang: str, digits: int = 1) -> str:
+    """x in percent: '12,3 %' in ru and kk (no-break space, as the briefing writes it), '12.3%' in en."""
+    return f"{x:,.{digits}f}%" if lang == "en" else fmt_pct(x, digits)
+
+
+def plotly_separators(lang: str) -> str:
+    """plotly's layout.separators (decimal, then thousands) for the figures' numbers and axes."""
+    return ".," if lang == "en" else "," + NBSP
+
+
 # ---- Russian -----------------------------------------------------------------------------------
 @functools.cache
 def _morph():

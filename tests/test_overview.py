@@ -123,11 +123,12 @@ def test_overview_page_shows_percentages_that_sum_to_100(real_app):
     assert not at.exception
     table = at.table[0].value
     counted = dict(zip(table.iloc[:, 0], table["Меток (доля)"]))
-    assert counted == {"Водоснабжение и канализация": "3 · 50.0 %", "Дороги и тротуары": "2 · 33.3 %",
-                       "Отопление": "1 · 16.7 %", "Итого": "6 · 100.0 %"}
-    assert dict(zip(table.iloc[:, 0], table["Оценка доли"]))["Итого"] == "100.0 %"
+    # written as the briefing writes them: decimal comma, a no-break space before "%" (it never wraps alone)
+    assert counted == {"Водоснабжение и канализация": "3 · 50,0\u00a0%", "Дороги и тротуары": "2 · 33,3\u00a0%",
+                       "Отопление": "1 · 16,7\u00a0%", "Итого": "6 · 100,0\u00a0%"}
+    assert dict(zip(table.iloc[:, 0], table["Оценка доли"]))["Итого"] == "100,0\u00a0%"
     at.sidebar.selectbox(key="f_region").set_value("aktobe").run()
-    assert dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value["Меток (доля)"]))["Отопление"] == "1 · 50.0 %"
+    assert dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value["Меток (доля)"]))["Отопление"] == "1 · 50,0\u00a0%"
     assert not at.info  # real data: no demo banner
 
 

@@ -98,7 +98,7 @@ def history_value(field: str, value) -> str:
     if field == "category_source":
         return core.t(f"history.source.{value}")
     if field == "category_confidence":
-        return f"{float(value):.0%}"
+        return core.share(float(value))
     if field == "due_extended":
         return core.t("common.yes" if str(value).lower() == "true" else "common.no")
     if field.endswith("_at"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from pipeline import geo, i18n, reference
+from pipeline import geo, grammar, i18n, reference
 
 
 # ---- dates: plotly has no Russian or Kazakh locale here, so axes show numbers (dd.mm, dd.mm.yyyy)
@@ -64,10 +64,10 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
     fig = go.Figure(go.Bar(
         x=ordered["pct"], y=category_names(ordered["category"], lang), orientation="h",
         marker_color=[colors.get(c, "#888") for c in ordered["category"]],
-        text=[f"{p:.1f} % · {int(n):,}".replace(",", " ") if counts else f"{p:.1f} %"
+        text=[f"{grammar.percent(p, lang)} · {grammar.number(n, lang)}" if counts else grammar.percent(p, lang)
               for p, n in zip(ordered["pct"], ordered["n"])], textposition="outside", cliponaxis=False,
         customdata=list(zip(ordered["n"].astype(int), ordered["category"])),
-        hovertemplate="%{y}: %{x:.1f} % (%{customdata[0]})<extra></extra>",
+        hovertemplate="%{y}: %{x:.1f}" + grammar.NBSP + "% (%{customdata[0]:,})<extra></extra>",
         # The 90 % interval of the corrected share, where the frame has one.
         error_x=dict(type="data", symmetric=False, array=(ordered["high"] - ordered["pct"]).clip(lower=0),
                      arrayminus=(ordered["pct"] - ordered["low"]).clip(lower=0), color="#555", thickness=1, width=3)
@@ -75,7 +75,8 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
     ))
     fig.update_layout(
         height=height, margin=dict(l=10, r=60, t=10, b=10), font=dict(size=font_size),
-        xaxis=dict(ticksuffix=" %", range=[0, max(5.0, float(shares[["pct", "high"] if "high" in shares else "pct"].max(axis=None)) * (1.35 if counts else 1.18)) if len(shares) else 5]),
+        separators=grammar.plotly_separators(lang),
+        xaxis=dict(ticksuffix=grammar.NBSP + "%", range=[0, max(5.0, float(shares[["pct", "high"] if "high" in shares else "pct"].max(axis=None)) * (1.35 if counts else 1.18)) if len(shares) else 5]),
         template="plotly_dark" if dark else "plotly_white", showlegend=False,
     )
     return fig
@@ -108,7 +109,8 @@ def trend_chart(trend: pd.DataFrame, lang: str, top: int = 6, height: int = 360)
             fig.add_trace(go.Scatter(x=part["at"], y=part["n"], mode="lines" if grain == "day" else "lines+markers",
                                      name=name, line=dict(color=color, width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
-                      hovermode="closest" if hourly else "x unified", barmode="stack")
+                      hovermode="closest" if hourly else "x unified", barmode="stack",
+                      separators=grammar.plotly_separators(lang))
     legend_above(fig, len(series))
     if hourly:  # the whole day on the axis, so an hour's bar is an hour wide however few have passed
         day = pd.Timestamp(trend["at"].min()).normalize() if len(trend) else pd.Timestamp.now().normalize()
@@ -177,7 +179,7 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
     for (x, y), code, v in zip(labels["label"], labels["code"], labels["value"]):
         # boxed labels read on any fill and where a label overhangs the outline onto the page
         fig.add_annotation(x=x, y=y, yshift=16, showarrow=False, font=dict(size=11, color="#111"),
-                           text=f"{short_name(code, lang)} {'—' if pd.isna(v) else f'{v:.0f}'}",
+                           text=f"{short_name(code, lang)} {'—' if pd.isna(v) else grammar.decimal(v, lang, 0)}",
                            bgcolor="rgba(255,255,255,0.8)", borderpad=1)
     for area, (tx, ty, _) in areas.items():
         fig.add_annotation(x=tx, y=ty, text=area_titles.get(area, area), showarrow=False, xanchor="left",
@@ -214,7 +216,8 @@ def timeline_bars(series: pd.DataFrame, lang: str, grain: str, height: int = 380
         fig.add_bar(x=part["period"], y=part["n"], name=name, marker_color=colors.get(code, "#888"),
                     customdata=[label(p) for p in part["period"]],
                     hovertemplate=f"%{{customdata}} · {name}: %{{y}}<extra></extra>")
-    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white")
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      separators=grammar.plotly_separators(lang))
     legend_above(fig, len(order))
     periods = pd.to_datetime(series["period"]) if len(series) else pd.Series([], dtype="datetime64[ns]")
     if grain == "month" and len(periods):

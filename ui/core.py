@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline import auth, backup, i18n, ideas, pending, public, replica, rollup, settings, spool, store
+from pipeline import auth, backup, grammar, i18n, ideas, pending, public, replica, rollup, settings, spool, store
 
 log = logging.getLogger("situation_centre")
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -182,6 +182,26 @@ def t(key: str, **fmt) -> str:
     return i18n.t(key, lang(), **fmt)
 
 
+def num(n: int) -> str:
+    """A count in the interface's language (pipeline.grammar.number): '1 234', no line break inside."""
+    return grammar.number(n, lang())
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """x in percent, in the interface's language (pipeline.grammar.percent): '12,3 %'."""
+    return grammar.percent(x, lang(), digits)
+
+
+def decimal(x: float, digits: int = 1) -> str:
+    """'12,3' in ru and kk, '12.3' in en (pipeline.grammar.decimal)."""
+    return grammar.decimal(x, lang(), digits)
+
+
+def share(fraction: float | None, digits: int = 0) -> str:
+    """A fraction as a percent ('0.93' -> '93 %'); '—' for None."""
+    return "—" if fraction is None else pct(100 * fraction, digits)
+
+
 def _apply_language() -> None:
     st.session_state["lang"] = st.session_state["lang_switch"]
 
@@ -222,7 +242,7 @@ class AppStore:
                 say("app.first_start.training")
                 classify.ensure_model()
             rows = settings.get_int("DEMO_ROWS")
-            say("app.first_start.demo", n=f"{rows:,}".replace(",", " "))
+            say("app.first_start.demo", n=num(rows))
             demo.build_demo(self.con, rows=rows, seed=settings.get_int("DEMO_SEED"))
             say("app.first_start.finishing")
         users = auth.connect()

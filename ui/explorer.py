@@ -98,7 +98,7 @@ def facet_picker(facet: str, counts: pd.DataFrame, f: Filters, container) -> obj
     def fmt(v):
         if v is None:
             return core.t("filter.all")
-        return f"{value_name(facet, v)} · {n[v]:,}".replace(",", " ") if v in n else value_name(facet, v)
+        return f"{value_name(facet, v)} · {core.num(n[v])}" if v in n else value_name(facet, v)
 
     return container.selectbox(core.t(f"explorer.facet.{facet}"), options, index=options.index(chosen),
                                format_func=fmt, key=f"ex_{facet}_{chosen}", placeholder=core.t("widget.choose"))
@@ -137,7 +137,7 @@ def crosstab_html(table: pd.DataFrame, f: Filters, rows: str, cols: str, measure
         return value_name(dim, None if value == "?" else value)
 
     def fmt(v: float) -> str:
-        return f"{int(v):,}".replace(",", " ") if measure == "count" else f"{v:.1f}"
+        return core.num(v) if measure == "count" else core.decimal(v)
 
     head = "".join(f"<th>{html.escape(label(cols, c))}</th>" for c in table.columns)
     body = []
@@ -201,13 +201,13 @@ def export_panel(f: Filters, total: int, viewer) -> None:
     fmt = st.segmented_control(core.t("explorer.export.format"), ["csv", "xlsx", "parquet"], default="csv",
                                key="ex_fmt", format_func=str.upper) or "csv"
     st.caption(core.t("explorer.export.contacts" if auth.may_see_contacts(viewer) else "explorer.export.masked"))
-    if st.button(core.t("explorer.export.prepare", n=f"{total:,}".replace(",", " ")), key="ex_export"):
+    if st.button(core.t("explorer.export.prepare", n=core.num(total)), key="ex_export"):
         started = time.monotonic()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"submissions_{f.start:%Y%m%d}_{f.end:%Y%m%d}.{fmt}"
             n = export.export_for(core.cursor(), f, fmt, path, viewer, core.lang())
             st.session_state["ex_file"] = (path.name, path.read_bytes())
-        st.success(core.t("explorer.export.done", n=f"{n:,}".replace(",", " "), s=f"{time.monotonic() - started:.1f}"))
+        st.success(core.t("explorer.export.done", n=core.num(n), s=core.decimal(time.monotonic() - started)))
     if "ex_file" in st.session_state:
         name, payload = st.session_state["ex_file"]
         st.download_button(core.t("explorer.export.download", name=name), payload, file_name=name, key="ex_download",

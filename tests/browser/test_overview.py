@@ -15,8 +15,9 @@ def read_table(page):
     out = {}
     for i in range(rows.count()):
         cells = [c.inner_text().strip() for c in rows.nth(i).locator("td, th").all()]
-        count, counted_pct = cells[1].replace("%", "").replace(" ", "").split("·")  # "322 · 10.7 %"
-        out[cells[0]] = (int(count), float(counted_pct), float(cells[2].replace("%", "")))
+        plain = lambda c: c.replace("%", "").replace(" ", "").replace("\u00a0", "").replace(",", ".")  # noqa: E731
+        count, counted_pct = plain(cells[1]).split("·")  # "1 322 · 10,7 %"
+        out[cells[0]] = (int(count), float(counted_pct), float(plain(cells[2])))
     return out
 
 
