@@ -7,7 +7,7 @@ import streamlit as st
 from pipeline.briefing import Period, parse_territory
 from ui import briefing as ub, core, data
 
-core.page_guard("page:briefing")
+viewer = core.page_guard("page:briefing")
 lang = core.lang()
 st.title(core.t("nav.briefing"))
 core.demo_banner()
@@ -52,8 +52,14 @@ st.divider()
 kept, folder = data.kept_briefings()
 st.subheader(core.t("brief.page.kept"), help=core.t("brief.page.kept.help"))
 if kept.empty:
-    st.caption(core.t("brief.page.kept.none"))
-    st.code(f"python -m pipeline briefing --period last-month --territory aktobe --lang kk --keep {folder}", language="bash")
+    # the command that fills the folder is for whoever sets up the schedule (an administrator), and
+    # it is this page's territory and language, not an example's
+    if viewer.can("users"):
+        st.caption(core.t("brief.page.kept.none"))
+        st.code(f"python -m pipeline briefing --period last-month --territory {territory.code} --lang {text_lang} "
+                f"--keep {folder}", language="bash")
+    else:
+        st.caption(core.t("brief.page.kept.none_ask"))
 else:
     for row in kept.head(50).itertuples():
         k1, k2 = st.columns([4, 1])

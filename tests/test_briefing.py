@@ -407,6 +407,27 @@ def test_the_page_links_every_figure_to_the_explorer_and_offers_the_documents(re
     assert any("briefing_2026-10_aktobe_ru.pdf" in t.value for t in at.text)
 
 
+def test_an_empty_folder_of_kept_briefings_shows_the_command_to_an_admin_only(real_app, tmp_path, monkeypatch):
+    """The scheduling command (with the server's folder) is for whoever sets up the schedule; an
+    akim reads who does it. The command is for the page's territory and language."""
+    from streamlit.testing.v1 import AppTest
+
+    from pipeline import settings
+    from tests.conftest import signed_in
+
+    monkeypatch.setenv("SC_BRIEFING_DIR", str(tmp_path / "kept"))
+    at = real_app(_fill).switch_page("pages/briefing.py").run()
+    at.selectbox(key="br_territory").set_value("aktobe").run()
+    at.selectbox(key="br_lang").set_value("ru").run()
+    assert not at.exception
+    assert [c.value for c in at.code] == [
+        f"python -m pipeline briefing --period last-month --territory aktobe --lang ru --keep {tmp_path / 'kept'}"]
+    akim = signed_in(AppTest.from_file(str(settings.ROOT / "app.py"), default_timeout=60), "akim").run()
+    akim.switch_page("pages/briefing.py").run()
+    assert not akim.exception and not akim.code
+    assert i18n.t("brief.page.kept.none_ask", "ru") in [c.value for c in akim.caption]
+
+
 # ---- residents' ideas ---------------------------------------------------------------------------
 def test_the_ideas_with_most_proposals_in_the_period_and_territory_with_their_decisions(tmp_path):
     from pipeline import auth, ideas
