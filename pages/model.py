@@ -47,6 +47,11 @@ m = st.columns(4)
 versions = [v["version"] for v in train.versions()]
 
 
+def macro_f1(version: dict) -> str:
+    f1 = (version.get("cross_validation") or {}).get("macro_f1")
+    return "—" if f1 is None else core.decimal(f1, 3)
+
+
 def number(version: str) -> str:
     """A version as staff name it: its number in the order of training (the folder's name is a UTC stamp)."""
     return f"№\u202f{versions.index(version) + 1}" if version in versions else "—"
@@ -54,21 +59,24 @@ def number(version: str) -> str:
 
 m[0].metric(core.t("model.version"), number(info["version"]))
 m[1].metric(core.t("model.trained"), cases.when(pd.Timestamp(info["trained_at"])))
-m[2].metric(core.t("model.cv", folds=cv.get("folds", 5)), "—" if cv.get("macro_f1") is None else f"{cv['macro_f1']:.3f}",
+m[2].metric(core.t("model.cv", folds=cv.get("folds", 5)), "—" if cv.get("macro_f1") is None else core.decimal(cv["macro_f1"], 3),
             help=core.t("model.cv.help", folds=cv.get("folds", 5)))
 m[3].metric(core.t("model.own"), core.share(own["accuracy"], 1),
             help=core.t("model.own.help"))
-st.caption(core.t("model.own.caption", n=own["decisions"], audit=own["audit"],
-                  low=core.share(own["low"], 1), high=core.share(own["high"], 1),
-                  cv=core.share(cv_accuracy, 1)))
+if own["decisions"]:
+    st.caption(core.t("model.own.caption", n=core.num(own["decisions"]), audit=core.num(own["audit"]),
+                      low=core.share(own["low"], 1), high=core.share(own["high"], 1),
+                      cv=core.share(cv_accuracy, 1)))
+else:  # no "right: below the threshold —, above it —"
+    st.caption(core.t("model.own.caption_none", cv=core.share(cv_accuracy, 1)))
 if own["accuracy"] is not None and cv_accuracy is not None and own["audit"] >= 30 and cv_accuracy - own["accuracy"] > 0.10:
     st.warning(core.t("model.own.diverge", own=core.share(own["accuracy"], 1), cv=core.share(cv_accuracy, 1)))
-st.caption(core.t("model.sizes", **info["sizes"]))
+st.caption(core.t("model.sizes", **{k: core.num(v) for k, v in info["sizes"].items()}))
 adaptation = info.get("adaptation")
 if adaptation and adaptation.get("pseudo_labelled"):
     st.subheader(core.t("model.adaptation"))
-    st.caption(core.t("model.adaptation.caption", n=adaptation["unlabelled"], k=adaptation["pseudo_labelled"],
-                      changed=adaptation["labels_changed_pct"]))
+    st.caption(core.t("model.adaptation.caption", n=core.num(adaptation["unlabelled"]), k=core.num(adaptation["pseudo_labelled"]),
+                      changed=core.pct(adaptation["labels_changed_pct"])))
     before, after = adaptation["shares_before"], adaptation["shares_after"]
     codes = sorted(set(before) | set(after), key=lambda c: -after.get(c, 0))
     st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c in codes],
@@ -79,9 +87,12 @@ if cv.get("macro_f1") is None:
 else:
     st.subheader(core.t("model.per_class"))
     per = pd.DataFrame(cv["per_class"]).T
-    per.index = [cases.category_name(c) for c in per.index]
-    per.columns = [core.t(f"model.metric.{c}") for c in per.columns]
-    st.dataframe(per, width="stretch")
+    # every share with three digits and the counts as counts (the grid showed 0.9 beside 0.907), in a
+    # table that wraps its names on a phone instead of pushing the figures out of sight
+    per = pd.DataFrame({core.t(f"model.metric.{c}"): [core.num(v) if c == "support" else core.decimal(v, 3) for v in per[c]]
+                        for c in per.columns})
+    per.insert(0, core.t("common.category"), [cases.category_name(c) for c in pd.DataFrame(cv["per_class"]).T.index])
+    st.table(per, hide_index=True)
     st.subheader(core.t("model.confusion"))
     names = [cases.category_name(c) for c in cv["classes"]]
     st.plotly_chart(charts_model.confusion(cv["confusion"], names, core.t("model.confusion.true"),
@@ -93,5 +104,5 @@ st.table(pd.DataFrame({core.t("common.category"): [cases.category_name(c) for c 
                        "": [", ".join(w) for w in info["top_words"].values()]}), hide_index=True)
 st.subheader(core.t("model.versions"))
 st.table(pd.DataFrame([{core.t("model.version"): number(v["version"]), core.t("model.trained"): cases.when(
-    pd.Timestamp(v["trained_at"])), core.t("model.macro_f1"): (v.get("cross_validation") or {}).get("macro_f1"),
+    pd.Timestamp(v["trained_at"])), core.t("model.macro_f1"): macro_f1(v),
     "": note(v.get("note", ""))} for v in reversed(train.versions())]), hide_index=True)

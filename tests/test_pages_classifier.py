@@ -1,5 +1,6 @@
 """AppTests for the review queue and the model page."""
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -62,7 +63,7 @@ def test_model_page_shows_the_model_and_retrains(db, tiny_corpus):  # noqa: F811
     assert any("Кросс-валидация не проводилась" in c.value for c in at.caption)
     # Quality on the customer's own confirmed labels, next to the corpus figure (none decided yet).
     assert [m.label for m in at.metric][3] == "Точность на ваших обращениях"
-    assert any(c.value.startswith("Решений операторов: 0") for c in at.caption)
+    assert any(c.value.startswith("Решений операторов пока нет") for c in at.caption)
 
 
 @pytest.fixture
@@ -107,3 +108,9 @@ def test_model_page_on_a_first_use_model_shows_its_quality_and_confusion_in_russ
     assert chart["layout"]["xaxis"]["title"]["text"] == "Категория по модели"
     versions = at.table[-1].value
     assert "Обучена автоматически при первом запуске" in versions.iloc[:, -1].tolist()
+    # one way of writing each figure: three digits with a decimal comma, as in the heading
+    f1 = at.metric[2].value
+    assert re.fullmatch(r"[01],\d{3}", f1) and versions.iloc[0, 2] == f1, (f1, versions)
+    per_class = next(t.value for t in at.table if "Полнота (доля найденных)" in t.value.columns)
+    assert per_class.iloc[:, 1:4].map(lambda v: bool(re.fullmatch(r"[01],\d{3}", v))).all().all()
+    assert not any("ниже порога —" in c.value for c in at.caption)  # no operator decisions yet: said in words
