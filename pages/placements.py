@@ -10,7 +10,9 @@ viewer = core.page_guard("page:placements")
 t = core.t
 st.title(t("placements.title"))
 st.caption(t("placements.caption"))
-st.code(posters.url("<CODE>"), language=None)
+st.code(f"{posters.form_url()}/p/{t('placements.code_word')}", language=None)
+if posters.local_form_url():  # printed codes would open nothing on a resident's phone
+    st.warning(t("placements.local_url", url=posters.form_url()))
 regions = reference.regions()["code"].tolist()
 region = st.selectbox(t("filter.region"), [None, *regions], key="pl_region",
                       format_func=lambda r: t("filter.all") if r is None else ui.region_name(r),

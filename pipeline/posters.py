@@ -35,6 +35,15 @@ def form_url() -> str:
     return settings.get("FORM_URL").rstrip("/")
 
 
+def local_form_url(base: str | None = None) -> bool:
+    """Whether the form's address is this machine's own (localhost, 127.x, ::1, 0.0.0.0): fine for a
+    trial, but a code printed with it opens nothing on a resident's phone."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base or form_url()).hostname or "").lower()
+    return host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.") or host.endswith(".localhost")
+
+
 def url(code: str, base: str | None = None) -> str:
     """What a placement's QR code encodes: <SC_FORM_URL>/p/<CODE>."""
     return f"{(base or form_url()).rstrip('/')}/p/{placements.normal_code(code)}"

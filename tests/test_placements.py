@@ -335,6 +335,20 @@ def _page(role: str) -> AppTest:
     return at
 
 
+def test_the_page_warns_before_printing_codes_with_this_computers_address(page_db, monkeypatch):
+    from pipeline import i18n, posters
+
+    at = _page("admin")  # the default SC_FORM_URL is http://localhost:8502
+    assert [c.value for c in at.code][0] == "http://localhost:8502/p/КОД-МЕСТА"
+    assert at.warning and at.warning[0].value == i18n.t("placements.local_url", "ru", url="http://localhost:8502")
+    monkeypatch.setenv("SC_FORM_URL", "https://idea.shymkent.kz/")
+    at = _page("admin")
+    assert [c.value for c in at.code][0] == "https://idea.shymkent.kz/p/КОД-МЕСТА" and not at.warning
+    assert [posters.local_form_url(u) for u in ("http://127.0.0.1:8502", "http://[::1]:8502", "http://0.0.0.0",
+                                                 "https://localhost.kz", "http://10.0.0.5:8502")] == [
+        True, True, True, False, False]
+
+
 def test_page_lists_adds_takes_down_and_counts_for_an_admin(page_db):
     at = _page("admin")
     registry = at.dataframe[0].value
