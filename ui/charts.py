@@ -61,18 +61,27 @@ def category_share_bar(shares: pd.DataFrame, lang: str, height: int = 520, font_
     (n, category code): what a click on it opens."""
     ordered = shares.sort_values("pct")
     colors = category_colors()
+    names = category_names(ordered["category"], lang)
+    customdata = list(zip(ordered["n"].astype(int), ordered["category"]))
+    interval = {"low", "high"} <= set(ordered.columns)
     fig = go.Figure(go.Bar(
-        x=ordered["pct"], y=category_names(ordered["category"], lang), orientation="h",
+        x=ordered["pct"], y=names, orientation="h",
         marker_color=[colors.get(c, "#888") for c in ordered["category"]],
-        text=[f"{grammar.percent(p, lang)} · {grammar.number(n, lang)}" if counts else grammar.percent(p, lang)
-              for p, n in zip(ordered["pct"], ordered["n"])], textposition="outside", cliponaxis=False,
-        customdata=list(zip(ordered["n"].astype(int), ordered["category"])),
+        customdata=customdata,
         hovertemplate="%{y}: %{x:.1f}" + grammar.NBSP + "% (%{customdata[0]:,})<extra></extra>",
         # The 90 % interval of the corrected share, where the frame has one.
         error_x=dict(type="data", symmetric=False, array=(ordered["high"] - ordered["pct"]).clip(lower=0),
                      arrayminus=(ordered["pct"] - ordered["low"]).clip(lower=0), color="#555", thickness=1, width=3)
-        if {"low", "high"} <= set(ordered.columns) else None,
+        if interval else None,
     ))
+    # The labels start after the interval's whisker, not at the bar's end (where the whisker ran
+    # through their first digit); a click on a label opens the same rows as its bar.
+    ends = ordered[["pct", "high"]].max(axis=1) if interval else ordered["pct"]
+    fig.add_trace(go.Scatter(
+        x=ends, y=names, mode="text", textposition="middle right", cliponaxis=False, customdata=customdata,
+        text=["\u2002" + (f"{grammar.percent(p, lang)} · {grammar.number(n, lang)}" if counts else grammar.percent(p, lang))
+              for p, n in zip(ordered["pct"], ordered["n"])],
+        textfont=dict(size=font_size), hoverinfo="skip", showlegend=False))
     fig.update_layout(
         height=height, margin=dict(l=10, r=60, t=10, b=10), font=dict(size=font_size),
         separators=grammar.plotly_separators(lang),

@@ -24,9 +24,12 @@ def test_a_category_bar_opens_its_rows_and_the_link_reproduces_them(tmp_path, br
         sign_in(page, server.url + "/?period=all", "analyst")
         page.wait_for_selector("[data-testid='stPlotlyChart'] .bars .point", timeout=120_000)
         wait_for_app(page)
-        bars = page.locator("[data-testid='stPlotlyChart']").first.locator(".bars .point")
+        chart = page.locator("[data-testid='stPlotlyChart']").first
+        bars = chart.locator(".bars .point")
         top = bars.count() - 1                         # the largest share is drawn last, on top
-        label = bars.nth(top).locator("text").text_content()  # "12.3 % · 1 234"
+        labels = chart.locator(".scatterlayer .textpoint")  # after each bar's interval, in the bars' order
+        assert labels.count() == bars.count()
+        label = labels.nth(top).text_content()         # "12,3 % · 1 234"
         figure = int(re.sub(r"\D", "", label.split("·")[1]))
         box = bars.nth(top).locator("path").bounding_box()  # plotly's drag layer takes the click, as for a user
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

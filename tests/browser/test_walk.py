@@ -66,6 +66,9 @@ ALLOWED_LATIN = {
 UPLOADER_LATIN = {"Upload", "Browse", "files", "Drag", "and", "drop", "file", "here", "Limit", "per", "MB",
                   "CSV", "TXT", "XLSX"}
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# typed as written, as in tests/test_words.py: an address (the form's URL in the placements' warning)
+# and a setting's name (SC_FORM_URL)
+TYPED = re.compile(r"https?://\S+|\bSC_[A-Z_]+\b")
 
 
 def _label_head(key: str) -> re.Pattern:
@@ -203,7 +206,7 @@ def problems_in(found: dict) -> list[str]:
     for text, where, kind in found["texts"]:
         allowed = ALLOWED_LATIN.keys() | (UPLOADER_LATIN if kind == "uploader" else set())
         ours = m.group(1) if (m := IDEA_LABEL.match(text)) else text
-        latin = [] if kind == "data" else sorted({w for w in LATIN.findall(ours) if w not in allowed})
+        latin = [] if kind == "data" else sorted({w for w in LATIN.findall(TYPED.sub("", ours)) if w not in allowed})
         if latin:
             out.append(f"Latin {latin} in {where!r}: {text[:80]!r}")
         for pattern in RAW:
