@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from pipeline import figures, geo, i18n, reference, settings
+from pipeline import figures, geo, grammar, i18n, reference, settings
 from pipeline.queries import incidents as incident_queries
 from pipeline.queries import wall as wall_queries
 from ui import charts
@@ -106,11 +106,16 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _value(v, hi: float) -> str:
-    """A map value: one decimal while the scale is small, none above ten."""
+def _value(v, hi: float, lang: str) -> str:
+    """A map value: one decimal while the scale is small, none above ten (decimal comma in ru and kk)."""
     if v is None or pd.isna(v):
         return "—"
-    return f"{v:.1f}" if hi < 10 else f"{v:.0f}"
+    return grammar.decimal(v, lang, 1 if hi < 10 else 0)
+
+
+def _pct(x: float, lang: str, digits: int = 0) -> str:
+    """A percent as every screen writes it (pipeline.grammar.percent), with the wall's narrow space."""
+    return grammar.percent(x, lang, digits).replace(grammar.NBSP + "%", "\u202f%")
 
 
 def _int(n) -> str:
@@ -140,9 +145,9 @@ def kpis(snap: dict, lang: str) -> str:
     elif t["typical"] < 20:  # a percent of a handful of calls says more noise than news
         today_sub, cls = i18n.t("wall.typical_only", lang, typical=_int(round(t["typical"]))), ""
     else:
-        today_sub = i18n.t("wall.vs_typical", lang, pct=f"{t['change_pct']:+.0f}\u202f%", typical=_int(round(t["typical"])))
+        today_sub = i18n.t("wall.vs_typical", lang, pct=("+" if t["change_pct"] >= 0 else "−") + _pct(abs(t["change_pct"]), lang), typical=_int(round(t["typical"])))
         cls = "bad" if t["change_pct"] > 25 else ""
-    overdue_pct = f"{100 * c['overdue'] / c['open']:.0f}\u202f%" if c["open"] else "—"
+    overdue_pct = _pct(100 * c["overdue"] / c["open"], lang) if c["open"] else "—"
     fb = c["feedback_in_time_pct"]
     n_alerts = len(snap["alerts"])
     said = lambda population, **kw: figures.caption(population, lang, territory_shown=False, short=True, **kw)  # noqa: E731
@@ -151,7 +156,7 @@ def kpis(snap: dict, lang: str) -> str:
         ("open", i18n.t("wall.open", lang), _int(c["open"]), "", said("open")),
         ("overdue", i18n.t("wall.overdue", lang), _int(c["overdue"]), "bad" if c["overdue"] else "good",
          i18n.t("wall.overdue.sub", lang, pct=overdue_pct) + " · " + said("overdue")),
-        ("feedback", i18n.t("wall.feedback", lang), "—" if fb is None else f"{fb:.0f}\u202f%",
+        ("feedback", i18n.t("wall.feedback", lang), "—" if fb is None else _pct(fb, lang),
          "" if fb is None else ("good" if fb >= 90 else "warn" if fb >= 75 else "bad"),
          said("feedback_in_time", days=wall_queries.DAYS)),
         ("alerts", i18n.t("wall.alerts.count", lang), str(n_alerts), "bad" if n_alerts else "good",
@@ -177,7 +182,7 @@ def shares(snap: dict, lang: str) -> str:
     bars = "".join(
         f'<div class="bar" data-category="{_e(code)}"><span class="name">{_e(name)}</span>'
         f'<span class="track"><span class="fill" style="display:block;width:{100 * pct / scale:.1f}%;background:{color}"></span></span>'
-        f'<span class="pct">{pct:.1f}\u202f%</span></div>' for name, pct, color, code in rows)
+        f'<span class="pct">{_pct(pct, lang, 1)}</span></div>' for name, pct, color, code in rows)
     return (f'<section class="panel shares"><h2>{_e(i18n.t("wall.shares", lang))}</h2>'
             f'<div class="sub">{_e(i18n.t("wall.shares.period", lang, n=_int(total)))}</div>'
             f'<div class="bars">{bars}</div></section>')
@@ -198,7 +203,7 @@ def map_svg(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: str, al
         d = "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in r.points) + "Z"
         stroke, sw = ("#ff4d6d", 4) if r.code in alerts else ("#0a101c", 1.5)
         parts.append(f'<path d="{d}" fill="{ramp(v, lo, hi)}" stroke="{stroke}" stroke-width="{sw}"/>')
-        (cx, cy), val = r.label, _value(v, hi)
+        (cx, cy), val = r.label, _value(v, hi, lang)
         labels.append(f'<text x="{cx:.0f}" y="{cy:.0f}" text-anchor="middle" font-size="{fs}" '
                       f'fill="#fff" stroke="#0a101c" stroke-width="4" paint-order="stroke" font-weight="700">'
                       f'<tspan x="{cx:.0f}">{_e(short_name(r.code, lang))}</tspan>'
@@ -217,7 +222,7 @@ def map_panel(snap: dict, rings: pd.DataFrame | None, metric: str, lang: str, er
     svg, lo, hi = map_svg(rings, snap["districts"], metric, lang, alerts)
     note = i18n.t("wall.schematic" if bool(rings["schematic"].any()) else "wall.official", lang)
     return (f'<section class="panel map"><h2>{_e(title)}</h2><div class="mapbox">{svg_image(svg, "wall-map", title)}</div>'
-            f'<div class="legend"><span>{_value(lo, hi)}</span><span class="ramp"></span><span>{_value(hi, hi)}</span>'
+            f'<div class="legend"><span>{_value(lo, hi, lang)}</span><span class="ramp"></span><span>{_value(hi, hi, lang)}</span>'
             f'<span>· {_e(note)}</span></div></section>')
 
 
