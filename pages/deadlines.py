@@ -40,8 +40,9 @@ pages = max(1, -(-counts[bucket] // LIST_PAGE))
 page = 1
 if pages > 1:
     page = st.number_input(core.t("deadlines.page").format(pages=pages), 1, pages, 1, key=f"dl_page_{bucket}")
-    st.caption(core.t("deadlines.page_rows").format(first=(page - 1) * LIST_PAGE + 1,
-                                                    last=min(page * LIST_PAGE, counts[bucket]), total=counts[bucket]))
+    st.caption(core.t("deadlines.page_rows").format(first=core.num((page - 1) * LIST_PAGE + 1),
+                                                    last=core.num(min(page * LIST_PAGE, counts[bucket])),
+                                                    total=core.num(counts[bucket])))
 rows = q.bucket_cases(con, bucket, now, department, district, category, viewer=viewer, region=region,
                       limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE)
 if bucket == "overdue":  # the same cases in the explorer, where they can be searched and exported

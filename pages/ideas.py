@@ -26,7 +26,7 @@ decision = right.selectbox(t("ideas.filter.decision"), [None, "none", *ui.DECISI
                            format_func=lambda d: t("filter.all") if d is None else ui.decision_name(None if d == "none" else d),
                            placeholder=core.t("widget.choose"))
 frame = ui.ranked(viewer, district, category, decision)
-st.caption(t("ideas.count", n=len(frame), proposals=int(frame["supporters"].sum()) if len(frame) else 0))
+st.caption(t("ideas.count", n=core.num(len(frame)), proposals=core.num(frame["supporters"].sum() if len(frame) else 0)))
 if frame.empty:
     st.info(t("ideas.none"))
     st.stop()
@@ -38,13 +38,13 @@ idea = st.selectbox(t("ideas.pick"), list(rows), key="id_pick", format_func=lamb
 row = rows[idea]
 st.subheader(t("ideas.idea", idea=idea))
 st.text(row["text"] or "")  # residents' text: plain text, never Markdown
-st.caption(t("ideas.summary", n=int(row["supporters"]), first=cases.day(row["first_at"]), last=cases.day(row["last_at"]),
+st.caption(t("ideas.summary", n=core.num(row["supporters"]), first=cases.day(row["first_at"]), last=cases.day(row["last_at"]),
              decision=ui.decision_name(row["decision"])))
 if isinstance(row["answer"], str) and row["answer"]:
     st.text(t("ideas.answer_was") + " " + row["answer"])
 proposals = ui.members(idea, viewer)
 if len(proposals) < int(row["supporters"]):
-    st.caption(t("ideas.members_shown", shown=len(proposals), n=int(row["supporters"])))
+    st.caption(t("ideas.members_shown", shown=core.num(len(proposals)), n=core.num(row["supporters"])))
 st.dataframe(ui.members_table(proposals), hide_index=True)
 
 if viewer.can("idea:group"):

@@ -30,7 +30,7 @@ with registry_tab:
                             placeholder=core.t("widget.choose"))
     q = right.text_input(t("placements.search"), key="pl_q")
     frame = ui.registry(viewer, region, status, q)
-    st.caption(t("placements.count", n=len(frame), active=int(frame["active"].sum())))
+    st.caption(t("placements.count", n=core.num(len(frame)), active=core.num(frame["active"].sum())))
     st.dataframe(ui.registry_table(frame), hide_index=True, height=360)
     if not may_edit:
         st.info(t("placements.read_only"))

@@ -22,7 +22,7 @@ district = c2.selectbox(core.t("filter.district"), [None, *reference.districts()
                         format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c),
                         placeholder=core.t("widget.choose"))
 remaining = review.queue_size(con, threshold, category, district)
-st.caption(core.t("review.remaining", n=remaining, threshold=threshold))
+st.caption(core.t("review.remaining", n=core.num(remaining), threshold=core.share(threshold)))
 rows = review.queue(con, threshold, category, district, limit=50, viewer=viewer)
 if rows.empty:
     st.info(core.t("review.empty"))
@@ -35,7 +35,7 @@ mode = st.segmented_control(core.t("review.mode"), ["one", "bulk"], default="one
 
 def save(decisions: dict) -> None:
     review.label(core.cursor(), decisions, viewer)
-    st.session_state["flash"] = core.t("review.saved", n=len(decisions))
+    st.session_state["flash"] = core.t("review.saved", n=core.num(len(decisions)))
     st.rerun()
 
 

@@ -179,7 +179,7 @@ def sql_panel(viewer) -> None:
         except sqlconsole.ConsoleError as exc:
             st.error(core.t("explorer.sql.refused", why=core.t(exc.key, **exc.params)))
         else:
-            st.caption(core.t("explorer.sql.rows", n=len(result.rows), s=f"{result.elapsed_s:.2f}",
+            st.caption(core.t("explorer.sql.rows", n=core.num(len(result.rows)), s=core.decimal(result.elapsed_s, 2),
                               more=core.t("explorer.sql.more") if result.truncated else ""))
             st.dataframe(result.rows, hide_index=True)
     with st.expander(core.t("explorer.sql.schema")):

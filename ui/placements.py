@@ -228,6 +228,6 @@ def downloads(row: dict, size: str) -> None:
 def all_posters(rows: list[dict], size: str, region) -> None:
     base = posters.form_url()
     rows = [{k: r[k] for k in ("code", "name_ru", "name_kk")} for r in rows]
-    st.download_button(core.t("placements.codes.all", n=len(rows)), data=lambda: posters.poster_pdf(rows, size, base),
+    st.download_button(core.t("placements.codes.all", n=core.num(len(rows))), data=lambda: posters.poster_pdf(rows, size, base),
                        file_name=f"posters-{region or 'all'}-{size}.pdf", mime="application/pdf", key="pl_all_posters",
                        on_click="ignore", disabled=not rows, type="primary")
