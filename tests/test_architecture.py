@@ -59,3 +59,20 @@ def test_readme_lists_every_setting_with_its_default():
         assert f"SC_{name}" in rows, name
         if default and name not in ("INBOX", "AUTH_DB"):
             assert rows[f"SC_{name}"] == default, (name, rows[f"SC_{name}"], default)
+
+
+def test_screens_write_numbers_through_one_formatter():
+    """Counts, shares and decimals on screen go through pipeline.grammar (ui.core.num / pct / share /
+    decimal): a browser review found 16.0 % beside the briefing's 16,8 % and '1553' beside '1 553'.
+    Format specs that would write a number another way: thousands (':,'), percent (':.0%'), a fixed
+    decimal followed by a percent sign. SVG coordinates and widths (':.1f}' not before '%' as text)
+    are not numbers a person reads."""
+    spec = re.compile(r"\{[^{}]*:(?:[+]?,|[+]?\.\d+%|[+]?,?\.\d+f)\}(?:\\u202f|\s)?%|\{[^{}]*:[+]?,[^{}]*\}|\{[^{}]*:\.\d+%\}")
+    offenders = []
+    for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                text = ast.unparse(node)
+                if spec.search(text) and "style=" not in text:  # a CSS width in percent is layout
+                    offenders.append(f"{path.name}:{node.lineno}: {text[:90]}")
+    assert offenders == []

@@ -119,7 +119,7 @@ def _pct(x: float, lang: str, digits: int = 0) -> str:
 
 
 def _int(n) -> str:
-    return f"{int(n):,}".replace(",", "\u202f")
+    return grammar.fmt_int(n).replace(grammar.NBSP, "\u202f")  # the wall's narrow no-break space
 
 
 short_name = charts.short_name
