@@ -11,6 +11,7 @@ import codecs
 import csv
 import functools
 import hashlib
+import html.parser
 import io
 import itertools
 import json
@@ -369,7 +370,9 @@ def iter_batches(path: str | Path, rows: int | None = 100_000, sniffed: Sniffed 
         except UnicodeDecodeError as exc:  # not the encoding the sniffing pass found: damage meanwhile
             raise UnreadableFile(f"{path}: cannot be decoded as {encoding} ({exc.reason})") from exc
         stripped = head.lstrip("\ufeff \r\n\t")
-        if suffix in (".json", ".geojson") or stripped.startswith("["):
+        if looks_html(stripped):  # a web export named .xls ("Excel" from a CRM or 1C: an HTML table)
+            batches = _html_batches(path, head + f.read(), rows)
+        elif suffix in (".json", ".geojson") or stripped.startswith("["):
             text = head + f.read()
             batches = _sliced(read_json(path, text), rows)
         elif suffix in (".jsonl", ".ndjson") or stripped.startswith("{"):
@@ -384,6 +387,98 @@ def iter_batches(path: str | Path, rows: int | None = 100_000, sniffed: Sniffed 
                 _quarantine_damaged(batch)
             yield batch
             del batch  # not held while the next batch is read
+
+
+_HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body|table|meta|\?xml[^>]*>\s*<html)\b", re.I)
+
+
+def looks_html(text: str) -> bool:
+    """An HTML page: what many call-centre and accounting systems save as "Excel" (.xls)."""
+    return bool(_HTML_START.match(text.lstrip()))
+
+
+class _Tables(html.parser.HTMLParser):
+    """The rows of every <table> of a page as lists of cell texts: <br> and block ends are line
+    breaks, other whitespace collapses as a browser shows it, a cell spanning columns is followed
+    by empty cells so the columns stay in place."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self.depth = 0
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self.span = 1
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.depth += 1
+            if self.depth == 1:
+                self.tables.append([])
+        elif self.depth != 1:
+            return
+        elif tag == "tr":
+            self._end_row()
+            self.row = []
+        elif tag in ("td", "th"):
+            self._end_cell()
+            if self.row is None:
+                self.row = []
+            self.cell = []
+            try:
+                self.span = max(1, min(int(dict(attrs).get("colspan") or 1), 100))
+            except ValueError:
+                self.span = 1
+        elif tag in ("br", "p", "div") and self.cell is not None and self.cell:
+            self.cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            if self.depth == 1:
+                self._end_row()
+            self.depth = max(0, self.depth - 1)
+        elif self.depth == 1 and tag in ("td", "th"):
+            self._end_cell()
+        elif self.depth == 1 and tag == "tr":
+            self._end_row()
+
+    def handle_data(self, data):
+        if self.depth == 1 and self.cell is not None:
+            self.cell.append(data)
+
+    def _end_cell(self):
+        if self.cell is not None and self.row is not None:
+            text = "".join(self.cell)
+            lines = [" ".join(line.split()) for line in text.split("\n")]
+            self.row += ["\n".join(line for line in lines if line)] + [""] * (self.span - 1)
+        self.cell, self.span = None, 1
+
+    def _end_row(self):
+        self._end_cell()
+        if self.row is not None and self.tables and any(c for c in self.row):
+            self.tables[-1].append(self.row)
+        self.row = None
+
+
+def _html_batches(path: Path, text: str, rows: int | None) -> Iterator[ReadResult]:
+    """The largest table of an HTML page, read as a CSV of its cells (title rows above the header
+    and totals below are handled as in a CSV); each record's raw text is its row as CSV."""
+    parser = _Tables()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError) as exc:  # html.parser's own failures on broken markup
+        raise UnreadableFile(f"{path}: an HTML page that cannot be parsed ({exc})") from exc
+    table = max(parser.tables, key=len, default=[])
+    if len(table) < 2:
+        raise UnreadableFile(f"{path}: an HTML page (a web export named {path.suffix or 'without an extension'}) "
+                             f"with no table of a header and rows; save it from Excel as .xlsx or CSV")
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(table)
+    out.seek(0)
+    for batch in _csv_batches(path, out, ",", rows):
+        batch.fmt = "html"
+        yield batch
 
 
 def _sliced(result: ReadResult, rows: int | None) -> Iterator[ReadResult]:
@@ -746,7 +841,10 @@ def _from_object(obj: dict) -> dict:
 
 OWN_PARENTS = frozenset({"address", "location", "geo", "coordinates", "position", "point", "place", "contact",
                          "contacts", "applicant", "author", "resident", "citizen", "declarant", "заявитель", "адрес",
-                         "контакт", "контакты", "местоположение"})
+                         "контакт", "контакты", "местоположение",
+                         # the appeal itself, wrapped by an API ({"appeal": {"id", "text"}, "location": {...}})
+                         "appeal", "request", "complaint", "message", "ticket", "case", "submission", "issue",
+                         "обращение", "заявка", "жалоба", "сообщение", "өтініш"})
 
 
 def _from_nested(obj: dict) -> dict:

@@ -112,6 +112,47 @@ def test_jsonl_with_bad_line_and_open311(tmp_path):
     assert len(prepared.quarantine) == 1
 
 
+def test_an_api_export_with_the_appeal_wrapped_in_an_object(tmp_path):
+    """{"appeal": {"id", "text"}, "location": {"district"}}: the appeal's own fields are its id and
+    text (they were kept in extra, and every row quarantined as 'empty text')."""
+    jl = tmp_path / "api.jsonl"
+    jl.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in [
+        {"appeal": {"id": "A-1", "text": "Нет воды в доме по Абая 3", "channel": "109"},
+         "location": {"district": "Абайский район"}, "created_at": "2026-11-20T09:00:00+05:00"},
+        {"обращение": {"номер": "A-2", "текст": "Жарық жоқ"}, "адрес": {"район": "Туран ауданы"},
+         "дата": "20.11.2026 10:00", "executor": {"phone": "+7 701 000 00 00"}}]), encoding="utf-8")
+    prepared = ingest.prepare(jl, "hotline_109")
+    assert prepared.quarantine.empty, prepared.quarantine["reason"].tolist()
+    assert prepared.rows[["source_id", "text", "district"]].values.tolist() == [
+        ["A-1", "Нет воды в доме по Абая 3", "abai"], ["A-2", "Жарық жоқ", "turan"]]
+    assert "executor.phone" in prepared.rows["extra"].iloc[1]  # someone else's phone is not the contact
+
+
+def test_an_html_table_saved_as_xls_is_read_as_its_table(tmp_path):
+    """What many CRMs and 1C save as "Excel": an HTML page with a table, here in windows-1251 with a
+    title row, a cell spanning two columns, <br> inside a text, entities and a totals row."""
+    page = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head>
+<body><h1>Выгрузка</h1><table border=1>
+<tr><td colspan=4>Обращения за ноябрь 2026</td></tr>
+<tr><th>№</th><th>Дата</th><th>Район</th><th>Текст обращения</th></tr>
+<tr><td>H-1</td><td>18.11.2026 09:06</td><td>Аль-Фарабийский район</td><td>Нет света&nbsp;в подъезде,<br>
+   дом &laquo;12&raquo;</td></tr>
+<tr><td>H-2</td><td>18.11.2026 10:00</td><td>Каратауский район</td><td>Не вывозят мусор &amp; запах</td></tr>
+<tr><td colspan=3>Итого</td><td>2</td></tr></table></body></html>"""
+    path = tmp_path / "export.xls"
+    path.write_bytes(page.encode("cp1251"))
+    prepared = ingest.prepare(path, "hotline_109")
+    assert prepared.rows[["source_id", "district", "text"]].values.tolist() == [
+        ["H-1", "al_farabi", "Нет света в подъезде,\nдом «12»"], ["H-2", "karatau", "Не вывозят мусор & запах"]]
+    assert str(prepared.rows["received_at"].iloc[0]) == "2026-11-18 04:06:00+00:00"
+    assert prepared.read == 3 and len(prepared.quarantine) == 1  # the totals row, kept in quarantine
+    empty = tmp_path / "page.xls"
+    empty.write_text("<!DOCTYPE html><html><body><p>Сессия истекла</p></body></html>", encoding="utf-8")
+    with pytest.raises(readers.UnreadableFile, match="an HTML page .* with no table") as exc:
+        ingest.prepare(empty)
+    assert "\n" not in str(exc.value)
+
+
 @pytest.mark.parametrize("content,problem", [
     (b"\x00\x01\x02binary\x00" * 50, "binary data"),
     (b"PK\x03\x04junk", "not a readable .xlsx"),
