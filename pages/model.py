@@ -59,7 +59,7 @@ def number(version: str) -> str:
 
 m[0].metric(core.t("model.version"), number(info["version"]))
 m[1].metric(core.t("model.trained"), cases.when(pd.Timestamp(info["trained_at"])))
-m[2].metric(core.t("model.cv", folds=cv.get("folds", 5)), "—" if cv.get("macro_f1") is None else core.decimal(cv["macro_f1"], 3),
+m[2].metric(core.t("model.cv", folds=cv.get("folds", 5)), macro_f1(info),
             help=core.t("model.cv.help", folds=cv.get("folds", 5)))
 m[3].metric(core.t("model.own"), core.share(own["accuracy"], 1),
             help=core.t("model.own.help"))
@@ -89,10 +89,10 @@ else:
     per = pd.DataFrame(cv["per_class"]).T
     # every share with three digits and the counts as counts (the grid showed 0.9 beside 0.907), in a
     # table that wraps its names on a phone instead of pushing the figures out of sight
-    per = pd.DataFrame({core.t(f"model.metric.{c}"): [core.num(v) if c == "support" else core.decimal(v, 3) for v in per[c]]
-                        for c in per.columns})
-    per.insert(0, core.t("common.category"), [cases.category_name(c) for c in pd.DataFrame(cv["per_class"]).T.index])
-    st.table(per, hide_index=True)
+    shown = {core.t("common.category"): [cases.category_name(c) for c in per.index]}
+    shown |= {core.t(f"model.metric.{c}"): [core.num(v) if c == "support" else core.decimal(v, 3) for v in per[c]]
+              for c in per.columns}
+    st.table(pd.DataFrame(shown), hide_index=True)
     st.subheader(core.t("model.confusion"))
     names = [cases.category_name(c) for c in cv["classes"]]
     st.plotly_chart(charts_model.confusion(cv["confusion"], names, core.t("model.confusion.true"),

@@ -56,7 +56,7 @@ def decimal(x: float, lang: str, digits: int = 1) -> str:
 
 def percent(x: float, lang: str, digits: int = 1) -> str:
     """x in percent: '12,3 %' in ru and kk (no-break space, as the briefing writes it), '12.3%' in en."""
-    return f"{x:,.{digits}f}%" if lang == "en" else fmt_pct(x, digits)
+    return decimal(x, lang, digits) + ("%" if lang == "en" else NBSP + "%")
 
 
 def plotly_separators(lang: str) -> str:

@@ -19,6 +19,8 @@ import pytest
 
 from pipeline import i18n, workflow
 
+from tests.test_words import TYPED  # addresses and setting names, typed as written
+
 from .conftest import ROOT, AppServer, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("walk")]
@@ -66,9 +68,6 @@ ALLOWED_LATIN = {
 UPLOADER_LATIN = {"Upload", "Browse", "files", "Drag", "and", "drop", "file", "here", "Limit", "per", "MB",
                   "CSV", "TXT", "XLSX"}
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-# typed as written, as in tests/test_words.py: an address (the form's URL in the placements' warning)
-# and a setting's name (SC_FORM_URL)
-TYPED = re.compile(r"https?://\S+|\bSC_[A-Z_]+\b")
 
 
 def _label_head(key: str) -> re.Pattern:
