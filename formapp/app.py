@@ -11,7 +11,7 @@ import secrets
 import time
 import unicodedata
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
@@ -29,6 +29,7 @@ CONTACT = re.compile(r"(?<!\d)\+?(?:[\s()\-.]*\d){10,15}(?!\d)|[^@\s<>,;]+@[^@\s
 from formapp.config import FormConfig
 from formapp.guard import RateLimiter, Tokens, client_address
 from pipeline import i18n, inbox
+from pipeline.grammar import alphabetical
 
 log = logging.getLogger("formapp")
 LANGS = ("kk", "ru")
@@ -73,6 +74,11 @@ def pick_lang(request: Request, default: str, form: dict | None = None) -> str:
         if wanted in LANGS:
             return wanted
     return default
+
+
+def loopback(host: str | None) -> bool:
+    host = (host or "").strip("[]").lower()
+    return host in ("localhost", "::1", "") or host.startswith("127.") or host.endswith(".localhost")
 
 
 # ---- input -----------------------------------------------------------------------------------------
@@ -149,7 +155,7 @@ class Site:
 
     # ---- rendering
     def render(self, request: Request, template: str, lang: str, status: int = 200, headers: dict | None = None,
-               **context) -> HTMLResponse:
+               chosen_lang: bool = False, **context) -> HTMLResponse:
         def t(key: str, **fmt) -> str:
             return i18n.t(key, lang, **fmt)
 
@@ -160,7 +166,7 @@ class Site:
                                                       **context)
         response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["cache-control"] = "no-store"
-        if request.query_params.get("lang") in LANGS:
+        if chosen_lang or request.query_params.get("lang") in LANGS:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
                                 secure=request.url.scheme == "https")
         return response
@@ -174,7 +180,11 @@ class Site:
 
     # ---- the form
     def form(self, request: Request, lang: str, code: str | None, values: dict | None = None,
-             errors: list[str] | None = None, status: int = 200, headers: dict | None = None) -> HTMLResponse:
+             errors: list[str] | None = None, status: int = 200, headers: dict | None = None,
+             alert: str | None = None, chosen_lang: bool = False) -> HTMLResponse:
+        """The form, with what the resident typed (`values`) kept. `errors` are things to correct in
+        the form; `alert` is a refusal that is not about the form (a limit, a save that failed, an
+        expired form): the same words can be sent again later."""
         placement, inactive = self.placement(code)
         cookie = request.cookies.get(Tokens.COOKIE) or secrets.token_urlsafe(18)
         place_name = refdata.name({"name_ru": placement["name_ru"], "name_kk": placement["name_kk"]}, lang) \
@@ -186,7 +196,8 @@ class Site:
             csrf=self.tokens.token(cookie), placement=placement, code=code,
             place_name=place_name or (placement or {}).get("code", ""), district_name=district_name,
             unknown_key="form.placement_inactive" if inactive else "form.placement_unknown",
-            regions=refdata.districts_by_region(lang), topics=topics, values=values or {}, errors=errors or [],
+            regions=refdata.districts_by_region(lang, (placement or {}).get("region")), topics=topics, values=values or {}, errors=errors or [], alert=alert,
+            switch_form="proposal", chosen_lang=chosen_lang,
             text_min=self.config.text_min, text_max=self.config.text_max, contact_max=self.config.contact_max)
         if request.cookies.get(Tokens.COOKIE) != cookie:
             response.set_cookie(Tokens.COOKIE, cookie, max_age=int(self.config.token_hours * 3600), httponly=True,
@@ -236,8 +247,10 @@ class Site:
             errors.append(i18n.t("form.error.text_short", lang, n=n, min=c.text_min))
         elif n > c.text_max:
             errors.append(i18n.t("form.error.text_long", lang, n=n, max=c.text_max))
-        if (placement is None or placement["district"] is None) and values["district"] not in refdata.districts():
-            errors.append(i18n.t("form.error.district", lang))
+        if placement is None or placement["district"] is None:
+            chosen = refdata.districts().get(values["district"])
+            if chosen is None or (placement is not None and chosen["region"] != placement["region"]):
+                errors.append(i18n.t("form.error.district", lang))  # a Shymkent bus: a Shymkent district
         if len(values["contact"]) > c.contact_max:
             errors.append(i18n.t("form.error.contact_long", lang, max=c.contact_max))
         elif values["contact"] and not CONTACT.search(values["contact"]):  # "Алия, 8 701 123 45 67" is fine
@@ -266,12 +279,14 @@ class Site:
                   "consent": form.get("consent") in ("1", "on", "yes"), "district": str(form.get("district") or "")}
         if values["topic"] not in refdata.topics():
             values["topic"] = ""
+        if form.get("switch") in LANGS:  # the language switch on the form: the same form, nothing sent
+            return self.form(request, str(form.get("switch")), code, values, chosen_lang=True)
         over = self.proposals.over(client)  # the words stay in the form for later
         if over:
-            return self.form(request, lang, code, values, [self.limit_text(lang, over)], status=429,
+            return self.form(request, lang, code, values, alert=self.limit_text(lang, over), status=429,
                              headers={"retry-after": str(over[2])})
         if not self.tokens.valid(form.get("csrf"), request.cookies.get(Tokens.COOKIE)):
-            return self.form(request, lang, code, values, [i18n.t("form.error.csrf", lang)], status=403)
+            return self.form(request, lang, code, values, alert=i18n.t("form.error.csrf", lang), status=403)
         placement, _ = self.placement(code)
         errors = self.validate(values, placement, lang)
         if errors:
@@ -279,10 +294,10 @@ class Site:
         key = self.repeat_key(request.cookies.get(Tokens.COOKIE), code, values)
         again = self.repeat(key)
         if again is not None:
-            return RedirectResponse(f"/r/{again}?sent=1&lang={lang}", status_code=303)
+            return RedirectResponse(self.thanks_url(again, lang, code), status_code=303)
         over = self.proposals.take(client)
         if over:
-            return self.form(request, lang, code, values, [self.limit_text(lang, over)], status=429,
+            return self.form(request, lang, code, values, alert=self.limit_text(lang, over), status=429,
                              headers={"retry-after": str(over[2])})
         district = (placement or {}).get("district") or values["district"]
         receipt = receipts.new()
@@ -298,9 +313,22 @@ class Site:
         except OSError as exc:
             self.proposals.refund(client)
             log.error("cannot write a proposal into %s: %s", self.config.inbox, exc)
-            return self.form(request, lang, code, values, [i18n.t("form.error.unavailable", lang)], status=503)
+            return self.form(request, lang, code, values, alert=i18n.t("form.error.unavailable", lang), status=503)
         self.remember(key, receipt)
-        return RedirectResponse(f"/r/{receipt}?sent=1&lang={lang}", status_code=303)
+        return RedirectResponse(self.thanks_url(receipt, lang, code), status_code=303)
+
+    @staticmethod
+    def thanks_url(receipt: str, lang: str, code: str | None) -> str:
+        """The receipt after sending; with the placement, so 'send another' opens the same form."""
+        return f"/r/{receipt}?" + urlencode({"sent": 1, "lang": lang, **({"p": code} if code else {})})
+
+    def public_url(self, request: Request) -> str:
+        """The form's address as residents reach it: SC_FORM_URL, unless that still names this
+        machine (the default) while the resident came by another name; then the address they used."""
+        configured = self.config.form_url.rstrip("/")
+        if loopback(urlsplit(configured).hostname) and not loopback(request.url.hostname):
+            return str(request.base_url).rstrip("/")
+        return configured
 
     # ---- receipts
     async def lookup(self, request: Request) -> Response:
@@ -317,6 +345,8 @@ class Site:
         lang = pick_lang(request, self.config.default_lang)
         typed = request.path_params["receipt"]
         receipt = receipts.normalise(typed)
+        code = request.query_params.get("p", "")
+        again = f"/p/{code.upper()}" if PLACEMENT_CODE.fullmatch(code) else "/"  # 'send another' opens this
         if receipt is None:
             return self.render(request, "receipt.html", lang, status=404, receipt=None, typed=typed[:40], entry=None,
                                sent=False, example=receipts.EXAMPLE, url="", dates=[])
@@ -337,7 +367,7 @@ class Site:
                            status_text=words("status_text"), category_text=words("category_text"),
                            idea=(entry or {}).get("idea"), dates=dates,
                            sent=request.query_params.get("sent") == "1", example=receipts.EXAMPLE,
-                           url=self.config.form_url.rstrip("/") + f"/r/{receipt}")
+                           url=self.public_url(request) + f"/r/{receipt}", again=again)
 
     # ---- decisions
     async def decisions_page(self, request: Request) -> Response:
@@ -348,7 +378,7 @@ class Site:
         groups: dict[str, list[dict]] = {}
         for d in items:
             groups.setdefault(str(d.get("district")), []).append(d)
-        order = sorted(groups, key=lambda c: (c not in known, refdata.name(known.get(c), lang, c)))
+        order = sorted(groups, key=lambda c: (c not in known, alphabetical(refdata.name(known.get(c), lang, c))))
         districts = [(c, refdata.name(known.get(c), lang, i18n.t("form.decisions.other", lang)), len(groups[c]))
                      for c in order]
         shown = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 
+from pipeline.grammar import alphabetical
 from pipeline.settings import ROOT
 
 DATA = ROOT / "data"
@@ -42,12 +43,16 @@ def name(row: dict | None, lang: str, fallback: str = "") -> str:
     return row.get(f"name_{lang}") or row.get("name_ru") or fallback
 
 
-def districts_by_region(lang: str) -> list[tuple[str, list[tuple[str, str]]]]:
-    """[(region name, [(district code, district name), ...]), ...] for the district picker."""
+def districts_by_region(lang: str, region: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(region name, [(district code, district name), ...]), ...] for the district picker, in
+    alphabetical order of the language (Kazakh letters in their places); only `region`'s districts
+    when it is given (a bus route's placement knows its city, not its district)."""
     out = []
-    for region_code, region in regions().items():
+    for region_code, row in regions().items():
+        if region is not None and region_code != region:
+            continue
         items = sorted(((code, name(d, lang)) for code, d in districts().items() if d["region"] == region_code),
-                       key=lambda item: item[1])
+                       key=lambda item: alphabetical(item[1]))
         if items:
-            out.append((name(region, lang), items))
-    return out
+            out.append((name(row, lang), items))
+    return sorted(out, key=lambda group: alphabetical(group[0]))

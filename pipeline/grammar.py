@@ -200,3 +200,27 @@ def count(n: int, noun: dict[str, str], lang: str, case: str = "nom") -> str:
 
 
 _RU_CASE = {"nom": "nomn", "gen": "gent", "acc": "accs", "dat": "datv", "loc": "loct", "abl": "gent", "poss": "gent"}
+
+
+# ---- alphabetical order ------------------------------------------------------------------------
+# The Kazakh Cyrillic alphabet (42 letters); the Russian one is the same order without Ә Ғ Қ Ң Ө Ұ Ү Һ І.
+# Python's sort goes by code point, which puts Ә Қ Ө Ү (U+04D8, U+049A, ...) after Я: "Әйтеке би" and
+# "Қарғалы" came last in a list of districts.
+KK_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+_RANK = {ch: i for i, ch in enumerate(KK_ALPHABET)}
+
+
+def alphabetical(text: str) -> tuple:
+    """A sort key that orders Russian and Kazakh names as a dictionary does: case-insensitive, by
+    the Kazakh alphabet; digits and Latin letters before Cyrillic, others by code point after."""
+    key = []
+    for ch in str(text or "").casefold():
+        if ch in _RANK:
+            key.append((2, _RANK[ch]))
+        elif ch.isalnum() and ch.isascii():
+            key.append((1, ord(ch)))
+        elif ch.isspace() or not ch.isalnum():
+            key.append((0, 0))  # "Аль-Фараби" and "Аль Фараби" sort together, before "Альма"
+        else:
+            key.append((3, ord(ch)))
+    return tuple(key)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import json
+import re
 import subprocess
 import sys
 import textwrap
 import time
+from html import escape
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from formapp import receipts
+from formapp import receipts, refdata
 from formapp.app import accepted_lang, create_app
 from formapp.config import FormConfig
 from formapp.guard import RateLimiter
@@ -71,8 +73,8 @@ def _imports(path: Path) -> set[str]:
 def test_the_form_and_what_it_imports_of_pipeline_never_import_duckdb():
     own = list((ROOT / "formapp").glob("*.py"))
     used = {m for p in own for m in _imports(p) if m.startswith("pipeline")}
-    assert used <= {"pipeline", "pipeline.settings", "pipeline.i18n", "pipeline.inbox"}, used
-    for path in own + [ROOT / "pipeline" / f"{m}.py" for m in ("settings", "i18n", "inbox")]:
+    assert used <= {"pipeline", "pipeline.settings", "pipeline.i18n", "pipeline.inbox", "pipeline.grammar"}, used
+    for path in own + [ROOT / "pipeline" / f"{m}.py" for m in ("settings", "i18n", "inbox", "grammar")]:
         assert not {m.split(".")[0] for m in _imports(path)} & FORBIDDEN_IMPORTS, path
 
 
@@ -185,7 +187,9 @@ def test_kazakh_first_when_the_browser_prefers_it(folders):
     client = make_client(folders)
     kk = client.get("/", headers={"accept-language": "kk-KZ,kk;q=0.9,ru;q=0.8,en;q=0.5"})
     assert '<html lang="kk">' in kk.text and "Қалаға ұсыныс" in kk.text and "Жіберу" in kk.text
-    assert 'href="/?lang=ru"' in kk.text  # the switch to Russian
+    # the switch to Russian: a button of the form on the form page (what was typed stays), a link elsewhere
+    assert 'name="switch" value="ru"' in kk.text and 'form="proposal"' in kk.text
+    assert 'href="/decisions?lang=ru"' in client.get("/decisions", headers={"accept-language": "kk"}).text
     ru = client.get("/", headers={"accept-language": "ru-RU,ru;q=0.9,kk;q=0.8"})
     assert '<html lang="ru">' in ru.text and "Предложение для города" in ru.text
     assert accepted_lang("en-US,ru;q=0.5,kk;q=0.7") == "kk"
@@ -194,6 +198,46 @@ def test_kazakh_first_when_the_browser_prefers_it(folders):
     switched = client.get("/?lang=kk", headers={"accept-language": "ru"})
     assert '<html lang="kk">' in switched.text and "sc_form_lang=kk" in switched.headers["set-cookie"]
     assert '<html lang="kk">' in client.get("/decisions", headers={"accept-language": "ru"}).text  # the cookie
+
+
+def test_switching_language_keeps_the_typed_form_and_sends_nothing(folders):
+    inbox, _ = folders
+    client = make_client(folders)
+    page = client.get("/p/SH-0011", headers={"accept-language": "kk"})
+    typed = {"csrf": token(page.text), "lang": "kk", "text": TEXT_KK + "\n<b>2</b>", "topic": "street_lighting",
+             "contact": "+7 701 555 12 34", "consent": "1", "district": "abai"}
+    ru = client.post("/p/SH-0011", data={**typed, "switch": "ru"})
+    assert ru.status_code == 200 and '<html lang="ru">' in ru.text and "sc_form_lang=ru" in ru.headers["set-cookie"]
+    assert escape(typed["text"]) in ru.text and 'value="+7 701 555 12 34"' in ru.text
+    assert 'value="street_lighting" selected' in ru.text and 'value="abai" selected' in ru.text
+    assert 'id="consent" name="consent" value="1" checked' in ru.text and 'role="alert"' not in ru.text
+    # nothing was sent, even with a stale token or an empty form; no limit was used up
+    assert client.post("/p/SH-0011", data={"switch": "kk"}).status_code == 200
+    assert not spooled(inbox)
+    assert '<html lang="kk">' in client.get("/decisions").text  # the choice is remembered
+
+
+def test_the_district_list_is_in_alphabetical_order_and_a_routes_city_only(folders):
+    write_placements(folders[1], [
+        {"code": "SH-0011", "kind": "bus_route", "name_ru": "Автобус № 12", "name_kk": "№ 12 автобус",
+         "region": "shymkent", "district": None, "active": True}])
+    client = make_client(folders)
+
+    def listed(page):
+        return re.findall(r'<option value="([a-z_]+)"', page.split('id="district"')[1].split("</select>")[0])
+
+    kk = client.get("/?lang=kk").text
+    names = [refdata.name(refdata.districts()[c], "kk") for c in listed(kk)]
+    aktobe = [n for c, n in zip(listed(kk), names) if refdata.districts()[c]["region"] == "aktobe"]
+    assert aktobe[:4] == ["Алға ауданы", "Алматы ауданы (Ақтөбе қ.)", "Астана ауданы (Ақтөбе қ.)",
+                          "Әйтеке би ауданы"]  # Ә in its place after А, not after Я
+    assert aktobe.index("Қарғалы ауданы") < aktobe.index("Мәртөк ауданы")
+    route = listed(client.get("/p/SH-0011?lang=kk").text)
+    assert sorted(route) == sorted(c for c, d in refdata.districts().items() if d["region"] == "shymkent")
+    page = client.get("/p/SH-0011")
+    refused = client.post("/p/SH-0011", data={"csrf": token(page.text), "text": TEXT_RU, "district": "khromtau",
+                                                "lang": "ru"})
+    assert refused.status_code == 400 and "Выберите район." in refused.text  # an Aktobe district on a Shymkent bus
 
 
 def test_placement_gives_the_district_and_a_missing_or_broken_registry_falls_back_to_the_picker(folders):
@@ -336,6 +380,7 @@ def test_rate_limits_per_client_with_429_and_a_message(folders):
     refused = client.post("/", data={**form, "text": f"{TEXT_RU} 3"}, headers={**me, "accept-language": "kk"})
     assert refused.status_code == 429 and "минутына 2-ден артық емес" in refused.text
     assert int(refused.headers["retry-after"]) >= 1 and f"{TEXT_RU} 3" in refused.text
+    assert 'id="alert"' in refused.text and "Форманы тексеріңіз" not in refused.text  # nothing to correct
     other = {"x-forwarded-for": "203.0.113.6"}  # another resident is not held up
     assert client.post("/", data=form, headers=other, follow_redirects=False).status_code == 303
     # an address in X-Forwarded-For is believed only from a trusted proxy
@@ -406,6 +451,17 @@ def test_receipt_page_follows_what_the_staff_side_publishes(folders, tmp_path):
     thanks = client.get(location)
     assert "Спасибо! Предложение принято" in thanks.text and receipt in thanks.text
     assert f'href="/r/{receipt}?lang=ru"' in thanks.text and "Получено, ещё не обработано" in thanks.text
+    assert 'id="another" href="/p/AK-0007?lang=ru"' in thanks.text  # 'send another' at the same place
+    # the link to keep names the address the resident used while SC_FORM_URL is still this machine's
+    assert f"http://testserver/r/{receipt}</a>" in thanks.text
+    configured = make_client(folders, form_url="https://otinish.shymkent.kz/").get(location)
+    assert f"https://otinish.shymkent.kz/r/{receipt}</a>" in configured.text
+    local = TestClient(create_app(FormConfig(inbox=inbox, public=pub)), base_url="http://127.0.0.1:8502")
+    assert f"http://localhost:8502/r/{receipt}</a>" in local.get(location).text
+    apart = make_client((tmp_path / "inbox2", pub))  # (its own inbox: the one above is checked below)
+    other = apart.post("/", data={"csrf": token(apart.get("/").text), "text": TEXT_RU, "district": "abai"},
+                       follow_redirects=False)
+    assert 'id="another" href="/?lang=ru"' in apart.get(other.headers["location"]).text
     assert client.get(f"/r/{receipt.lower()}", follow_redirects=False).headers["location"].startswith(f"/r/{receipt}")
     typo = client.get("/r/7KM4-0XP2-T9A0")
     assert typo.status_code == 404 and "набран с ошибкой" in typo.text

@@ -29,7 +29,7 @@ def test_a_proposal_in_kazakh_on_a_phone_gets_a_receipt_a_status_and_reaches_the
             other = others.new_page()
             other.goto(server.url + "/p/SH-0042")
             other.fill("#text", text)
-            other.click("button[type=submit]")
+            other.click("#send")
             other.wait_for_url("**/r/*")
         others.close()
         page = context.new_page()
@@ -40,13 +40,21 @@ def test_a_proposal_in_kazakh_on_a_phone_gets_a_receipt_a_status_and_reaches_the
             assert "«Айна базары» аялдамасы" in page.inner_text("#place")
             assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
             page.fill("#text", TEXT_KK)
+            page.click("button[name=switch][value=ru]")  # the language switch keeps what was typed
+            assert page.locator("html").get_attribute("lang") == "ru" and page.input_value("#text") == TEXT_KK
+            assert page.url.endswith("/p/SH-0042") and "Остановка «Рынок Айна»" in page.inner_text("#place")
+            box = page.locator("button[name=switch][value=kk]").bounding_box()
+            assert box["height"] >= 44  # a finger's tap target
+            page.click("button[name=switch][value=kk]")
+            assert page.locator("html").get_attribute("lang") == "kk" and page.input_value("#text") == TEXT_KK
             page.select_option("#topic", "street_lighting")
             page.fill("#contact", "+7 701 555 12 34")
             page.check("#consent")
             shot(page, "formapp-kk-390")
-            page.click("button[type=submit]")
+            page.click("#send")
             page.wait_for_url("**/r/*")
             receipt = page.inner_text("#receipt").strip()
+            assert page.get_attribute("#another", "href").startswith("/p/SH-0042?")  # the same bus stop again
             assert "Рахмет! Ұсыныс қабылданды" in page.inner_text("h1")
             assert page.inner_text("#status-text").startswith("Алынды, әлі өңделмеді")
             shot(page, "formapp-receipt-kk-390")
