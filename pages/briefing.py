@@ -26,7 +26,7 @@ else:
     period = c2.selectbox(core.t("brief.page.which"), options, index=ub.default_index(options, last_day),
                           key=f"br_which_{kind}", format_func=lambda p: p.label(lang),
                           placeholder=core.t("widget.choose"))
-territory_code = c3.selectbox(core.t("brief.page.territory"), ub.territory_options(), key="br_territory",
+territory_code = c3.selectbox(core.t("brief.page.territory"), ub.territory_options(lang), key="br_territory",
                               format_func=lambda c: ub.territory_name(c, lang), placeholder=core.t("widget.choose"))
 text_lang = c4.selectbox(core.t("brief.page.lang"), ["ru", "kk", "en"], index=["ru", "kk", "en"].index(lang),
                          key="br_lang", format_func=lambda x: {"ru": "Русский", "kk": "Қазақша", "en": "English"}[x],

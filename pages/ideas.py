@@ -16,7 +16,7 @@ st.caption(t("ideas.caption"))
 ui.show_done()
 
 left, middle, right = st.columns(3)
-district = left.selectbox(t("ideas.filter.district"), [None, *reference.districts()["code"]], key="id_district",
+district = left.selectbox(t("ideas.filter.district"), [None, *reference.in_order(reference.districts(), core.lang())], key="id_district",
                           format_func=lambda c: t("filter.all") if c is None else cases.district_name(c),
                           placeholder=core.t("widget.choose"))
 category = middle.selectbox(t("ideas.filter.category"), [None, *reference.category_codes()], key="id_category",

@@ -44,7 +44,7 @@ def call_form() -> None:
     district_key = f"intake_district_{form}"
     from_address = reference.district_from_address(address)
     _follow(district_key, from_address)
-    district = mid.selectbox(core.t("intake.district"), reference.districts()["code"].tolist(), index=None,
+    district = mid.selectbox(core.t("intake.district"), reference.in_order(reference.districts(), core.lang()), index=None,
                              key=district_key, format_func=cases.district_name,
                              placeholder=core.t("intake.district.pick"), on_change=_manual, args=(district_key,))
     if from_address and district == from_address:

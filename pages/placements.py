@@ -13,7 +13,7 @@ st.caption(t("placements.caption"))
 st.code(f"{posters.form_url()}/p/{t('placements.code_word')}", language=None)
 if posters.local_form_url():  # printed codes would open nothing on a resident's phone
     st.warning(t("placements.local_url", url=posters.form_url()))
-regions = reference.regions()["code"].tolist()
+regions = reference.in_order(reference.regions(), core.lang())
 region = st.selectbox(t("filter.region"), [None, *regions], key="pl_region",
                       format_func=lambda r: t("filter.all") if r is None else ui.region_name(r),
                       placeholder=core.t("widget.choose"))

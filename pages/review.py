@@ -18,7 +18,7 @@ c1, c2 = st.columns(2)
 category = c1.selectbox(core.t("common.category"), [None, *reference.category_codes()], key="rv_category",
                         format_func=lambda c: core.t("filter.all") if c is None else cases.category_name(c),
                         placeholder=core.t("widget.choose"))
-district = c2.selectbox(core.t("filter.district"), [None, *reference.districts()["code"]], key="rv_district",
+district = c2.selectbox(core.t("filter.district"), [None, *reference.in_order(reference.districts(), core.lang())], key="rv_district",
                         format_func=lambda c: core.t("filter.all") if c is None else cases.district_name(c),
                         placeholder=core.t("widget.choose"))
 remaining = review.queue_size(con, threshold, category, district)

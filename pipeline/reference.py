@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from pipeline import grammar
 from pipeline.settings import ROOT
 
 DATA = ROOT / "data"
@@ -57,6 +58,13 @@ def name(table: pd.DataFrame, code: str, lang: str) -> str:
         return column_map(table, col).get(code, str(code))
     except TypeError:  # an unhashable code names nothing
         return str(code)
+
+
+def in_order(table: pd.DataFrame, lang: str, codes=None) -> list[str]:
+    """The codes of a reference table (or `codes` of it) in alphabetical order of their names in
+    `lang`, Kazakh letters in their places (grammar.alphabetical): the order of every picker."""
+    codes = table["code"].tolist() if codes is None else list(codes)
+    return sorted(codes, key=lambda c: grammar.alphabetical(name(table, c, lang)))
 
 
 # Words that only say what kind of place a name is. A dotted abbreviation may be glued to the name

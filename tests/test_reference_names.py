@@ -75,3 +75,16 @@ def test_one_region_match_for_the_ingest_and_the_placements():
                         ("Шымкент", "shymkent"), ("SHYMKENT", "shymkent")]:
         assert reference.match_region(value) == code, value
     assert reference.match_region("Караганда") is None and reference.match_region("  ") is None
+
+
+def test_pickers_list_names_in_the_alphabet_of_the_language():
+    """Python's sort put Ә, Қ, Ө, Ү after Я: 'Әйтеке би ауданы' and 'Қарғалы ауданы' came last."""
+    from pipeline import reference
+
+    districts = reference.districts()
+    aktobe = districts[districts["region"] == "aktobe"]
+    kk = [reference.name(aktobe, c, "kk") for c in reference.in_order(aktobe, "kk")]
+    assert kk.index("Әйтеке би ауданы") < kk.index("Байғанин ауданы") < kk.index("Қарғалы ауданы") \
+        < kk.index("Мәртөк ауданы") < kk.index("Ырғыз ауданы") == len(kk) - 1
+    ru = [reference.name(aktobe, c, "ru") for c in reference.in_order(aktobe, "ru")]
+    assert ru[0] == "Айтекебийский район" and ru == sorted(ru, key=str.casefold)  # Russian: no letters apart

@@ -63,8 +63,8 @@ def default_index(options: list[Period], last_day: dt.date) -> int:
     return 0
 
 
-def territory_options() -> list[str]:
-    return ["all", *reference.regions()["code"], *reference.districts()["code"]]
+def territory_options(lang: str) -> list[str]:
+    return ["all", *reference.in_order(reference.regions(), lang), *reference.in_order(reference.districts(), lang)]
 
 
 def territory_name(code: str, lang: str) -> str:

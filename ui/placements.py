@@ -167,8 +167,8 @@ def fields_form(key: str, row: dict | None) -> dict | None:
     when the form is sent, else None."""
     t = core.t
     row = row or {}
-    regions = reference.regions()["code"].tolist()
-    districts = [None, *reference.districts()["code"].tolist()]
+    regions = reference.in_order(reference.regions(), core.lang())
+    districts = [None, *reference.in_order(reference.districts(), core.lang())]
     with st.form(key, clear_on_submit=not row):
         code = row.get("code")
         if not code:

@@ -56,12 +56,12 @@ def filters() -> Filters:
         if isinstance(picked, (tuple, list)) and len(picked) == 2:
             start, end = picked
     regions = reference.regions()
-    region = _choice(core.t("filter.region"), regions["code"].tolist(), "region",
+    region = _choice(core.t("filter.region"), reference.in_order(regions, lang), "region",
                      lambda c: reference.name(regions, c, lang))
     districts = reference.districts()
     if region:
         districts = districts[districts["region"] == region]
-    district = _choice(core.t("filter.district"), districts["code"].tolist(), "district",
+    district = _choice(core.t("filter.district"), reference.in_order(districts, lang), "district",
                        lambda c: reference.name(districts, c, lang))
     source = _choice(core.t("filter.source"), list(SOURCES), "source", lambda s: core.t(f"source.{s}"))
     language = _choice(core.t("filter.language"), list(LANGUAGES), "language", lambda s: core.t(f"language.{s}"))
