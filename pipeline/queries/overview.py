@@ -27,10 +27,12 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     if rollup.usable(con, f):
         table, params = rollup.cells(f)
         cells = con.execute(f"""
-            SELECT category, operator AS exact, CASE WHEN below THEN 'low' ELSE 'high' END AS band, sum(n) AS n
-            FROM {table} WHERE NOT pending GROUP BY ALL""", params).df()
-        pending = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {table} WHERE pending",
-                                  params).fetchall()[0][0])
+            SELECT CASE WHEN pending THEN NULL ELSE category END AS category, operator AND NOT pending AS exact,
+                   CASE WHEN pending THEN NULL WHEN below THEN 'low' ELSE 'high' END AS band, sum(n) AS n
+            FROM {table} GROUP BY ALL""", params).df()  # the pending rows in one cell of their own
+        held = cells["category"].isna()
+        pending = int(cells.loc[held, "n"].sum())
+        cells = cells[~held].reset_index(drop=True)
     else:
         cond, params = where(f)
         cells = con.execute(f"""
@@ -48,10 +50,14 @@ def category_shares(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     shares = quantify.estimate(cells, review.decisions(con, threshold), (classify.model_info() or {}).get("cross_validation"),
                                classes, settings.get_int("REVIEW_MIN"), settings.get_int("REVIEW_MIN_AUDIT"),
                                settings.get("SHARE_CORRECTION"))
-    out = (shares.table.rename(columns={"pct": "counted_pct", "adj_pct": "pct"})
-           .query("n > 0 or pct >= 0.05").sort_values(["pct", "category"], ascending=[False, True]).reset_index(drop=True))
+    t = shares.table
+    keep = ((t["n"] > 0) | (t["adj_pct"] >= 0.05)).to_numpy()
+    cols = {name: t[col].to_numpy()[keep] for name, col in (("category", "category"), ("n", "n"), ("counted_pct", "pct"),
+                                                            ("pct", "adj_pct"), ("low", "low"), ("high", "high"))}
+    order = sorted(range(len(cols["category"])), key=lambda i: (-cols["pct"][i], cols["category"][i]))
+    out = pd.DataFrame({name: values[order] for name, values in cols.items()})
     out.attrs.update(method=shares.method, basis=shares.basis, pending=pending)
-    return out[["category", "n", "counted_pct", "pct", "low", "high"]]
+    return out
 
 
 def kpis(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime) -> dict:

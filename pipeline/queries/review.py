@@ -2,6 +2,8 @@
 confirmation or correction is an event and becomes training data (category_source = operator)."""
 from __future__ import annotations
 
+import weakref
+
 import duckdb
 import pandas as pd
 
@@ -57,6 +59,7 @@ def operator_label_count(con: duckdb.DuckDBPyConnection) -> int:
 
 
 _decisions_cache: dict[tuple, pd.DataFrame] = {}
+_paths: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def decisions(con: duckdb.DuckDBPyConnection, threshold: float) -> pd.DataFrame:
@@ -64,10 +67,12 @@ def decisions(con: duckdb.DuckDBPyConnection, threshold: float) -> pd.DataFrame:
     size: every label an operator gives is an event) and threshold. It scans the whole event log (50 ms at 10
     million submissions), and every category share on every screen asks for it."""
     try:
-        path, *version = con.execute("""
-            SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),
-                   (SELECT max(id) FROM events), (SELECT count(*) FROM events), (SELECT max(id) FROM submissions)
-            """).fetchall()[0]
+        path = _paths.get(con)
+        if path is None:  # a connection's file never changes: asked once per connection
+            path = _paths[con] = con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0] or ""
+        version = con.execute("SELECT (SELECT max(id) FROM events), (SELECT count(*) FROM events), "
+                              "(SELECT max(id) FROM submissions)").fetchall()[0]
     except Exception:  # noqa: BLE001 - another engine (pipeline.engines) has no duckdb_databases()
         path = None
     if not path:  # an in-memory database has no name to keep it by
