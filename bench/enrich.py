@@ -62,6 +62,13 @@ def pending_rows(n: int, seed: int = 3) -> pd.DataFrame:
                          "text": texts, "district": districts[rng.integers(0, len(districts), n)]})
 
 
+def _terms(x) -> list[int]:
+    """Search terms as numbers: stored strings (search.encode), or lists in a frame saved before."""
+    from pipeline import search
+
+    return search.decode(x) if x is None or isinstance(x, str) else [int(t) for t in x]
+
+
 def compare(got: pd.DataFrame, want: pd.DataFrame) -> list[str]:
     problems = []
     if len(got) != len(want):
@@ -69,7 +76,7 @@ def compare(got: pd.DataFrame, want: pd.DataFrame) -> list[str]:
     for col in COLUMNS:
         a, b = got[col].reset_index(drop=True), want[col].reset_index(drop=True)
         if col == "search_terms":
-            same = pd.Series([list(x) == list(y) for x, y in zip(a, b)])
+            same = pd.Series([_terms(x) == _terms(y) for x, y in zip(a, b)])
         else:
             same = (a == b) | (a.isna() & b.isna())
         if not same.all():

@@ -52,7 +52,7 @@ def build(path: Path, rows: int) -> None:
         pool_text.append(body[:400])
         pool_cat.append(cats[pick[0]])
     pool = pd.DataFrame({"i": np.arange(POOL), "text": pool_text, "category": pool_cat,
-                         "search_terms": [search.doc_terms(t) for t in pool_text]})
+                         "search_terms": [search.stored_terms(t) for t in pool_text]})
     d = reference.districts()
     districts = pd.DataFrame({"j": np.arange(len(d)), "district": d["code"], "region": d["region"]})
     con = store.connect(path)
@@ -72,7 +72,7 @@ def build(path: Path, rows: int) -> None:
                    CASE WHEN r % 20 = 0 THEN 'new' WHEN r % 20 = 1 THEN 'in_progress' ELSE 'resolved' END,
                    'akimat', TIMESTAMPTZ '{START}' + to_seconds(CAST(hash(r) % (730 * 86400) AS BIGINT)) + INTERVAL 2 DAY,
                    TIMESTAMPTZ '{START}' + to_seconds(CAST(hash(r) % (730 * 86400) AS BIGINT)) + INTERVAL 15 DAY,
-                   CAST(p.search_terms AS UINTEGER[])
+                   p.search_terms
             FROM range({lo}, {lo + n}) t(r)
             JOIN pool p ON p.i = hash(r * 31) % {POOL}
             JOIN dists ds ON ds.j = hash(r * 17) % {len(d)}""")

@@ -692,7 +692,7 @@ def _lookups(con, p: Plan) -> None:
 
     con.register("_demo_texts_src", pa.table({
         "id": pa.array(np.arange(len(p.texts)), pa.int64()), "body": pa.array(p.texts["text"].tolist(), pa.string()),
-        "terms": pa.array(p.terms, pa.list_(pa.uint32()))}))
+        "terms": pa.array([search.encode(t) for t in p.terms], pa.string())}))  # as stored (search.encode)
     con.execute("CREATE OR REPLACE TEMP TABLE _demo_texts AS SELECT * FROM _demo_texts_src")
     con.unregister("_demo_texts_src")
     # The search terms of an address line: its words without the numbers (numbers have no stems),
@@ -703,9 +703,9 @@ def _lookups(con, p: Plan) -> None:
             for flat in (0, 1):
                 line = f"{before}{name}, 1{', кв. 1' if flat else ''}{after}"
                 keys.append((style * len(p.places) + place) * 2 + flat)
-                terms.append(search.doc_terms(re.sub(r"\d+", "", line)))
+                terms.append([search.token(t) for t in search.doc_terms(re.sub(r"\d+", "", line))])
     con.register("_demo_suffix_src", pa.table({"key": pa.array(keys, pa.int64()),
-                                               "terms": pa.array(terms, pa.list_(pa.uint32()))}))
+                                               "tokens": pa.array(terms, pa.list_(pa.string()))}))
     con.execute("CREATE OR REPLACE TEMP TABLE _demo_suffix AS SELECT * FROM _demo_suffix_src")
     con.unregister("_demo_suffix_src")
     places = pd.DataFrame({"id": np.arange(len(p.places)), "name": p.places["text"].to_numpy(dtype=object)})
@@ -770,7 +770,7 @@ def write_chunk(con, p: Plan, frame: pd.DataFrame, case: pd.DataFrame, ev: pd.Da
                c.category::VARCHAR, c.category_confidence, c.category_source::VARCHAR, c.priority::VARCHAR,
                c.status::VARCHAR, c.department::VARCHAR, c.feedback_due_at, c.feedback_at, c.due_at, c.resolved_at,
                c.resident_confirmed_at, c.forwarded_to::VARCHAR,
-               list_sort(list_distinct(list_concat(t.terms, coalesce(x.terms, []::UINTEGER[]))))
+               t.terms || coalesce(array_to_string(list_filter(x.tokens, lambda k: NOT contains(t.terms, k)), ''), '')
         FROM c JOIN _demo_texts t ON t.id = c.text_id LEFT JOIN _demo_suffix x ON x.key = c.suffix
         ORDER BY c.id""")
     con.execute("INSERT INTO demo_truth SELECT id, truth::VARCHAR FROM _demo_chunk ORDER BY id")

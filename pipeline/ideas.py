@@ -1442,7 +1442,9 @@ def update_incidents(con, since_id: int | None = None, hours: float = INCIDENT_H
         WHERE s.source <> ? AND s.received_at >= ? AND s.received_at <= ? AND s.category IS NOT NULL
           AND s.district IS NOT NULL
         ORDER BY s.category, s.district, s.received_at, s.id""", [PROPOSAL_SOURCE, span[0] - pad, span[1] + pad]).df()
-    rows["terms"] = [frozenset(t) if t is not None and len(t) else frozenset() for t in rows["terms"]]
+    offsets, flat = search.decode_many(rows["terms"].to_numpy(dtype=object))  # None: no terms yet
+    flat, bounds = flat.tolist(), offsets.tolist()
+    rows["terms"] = [frozenset(flat[a:b]) for a, b in zip(bounds, bounds[1:])]
     groups = _incident_groups(rows, hours, jaccard)
     existing = {int(i) for i in rows["id"][rows["incident"].notna()]}
     with store.transaction(con):

@@ -591,7 +591,7 @@ def enrich(rows: pd.DataFrame) -> pd.DataFrame:
     rows["category_confidence"] = labels["confidence"].to_numpy(dtype=float)
     rows["category_source"] = "model"
     rows["status"] = "new"
-    rows["search_terms"] = batch.search_terms()
+    rows["search_terms"] = batch.stored_terms().to_numpy(zero_copy_only=False)  # as the store keeps them
     case = sla.initial_case_fields(rows[["received_at", "category", "text", "district"]])
     for col in ["priority", "department", "feedback_due_at", "due_at"]:
         rows[col] = case[col].to_numpy()

@@ -42,49 +42,51 @@ def _next_batch(con, size: int, after: int = -1):
 TWO_CORES_FROM = 10_000  # rows of a batch from which its second half is enriched in a worker process
 
 
-def _enrich_worker(rows):
+def _enriched(rows):
+    """ingest.enrich's stored columns (id and UPDATED) and the search signatures of one part of a
+    batch, in whichever process enriches it: signing is numpy work the store thread then need not do."""
     from pipeline import ingest
 
-    return ingest.enrich(rows)[["id", *UPDATED]]  # only what is stored comes back (not the texts)
+    out = ingest.enrich(rows)[["id", *UPDATED]]  # only what is stored comes back (not the texts)
+    return out.assign(**textsearch.signatures(out["search_terms"].to_numpy(dtype=object)))
+
+
+def _warm_worker() -> None:
+    """Load the model in the classifier's worker process (about 3 s cold: start, imports, model)."""
+    from pipeline import classify, ingest  # noqa: F401 - ingest's imports are part of the warm-up
+
+    classify.ensure_model()
 
 
 def _enrich(rows):
-    """ingest.enrich's stored columns (id and UPDATED) on two cores: the second half in the
-    classifier's worker process (the model loaded once per worker), the first here. Everything of
-    a text's enrichment (classification, search terms, priority and deadlines) is Python-bound, so
-    two processes, not threads."""
-    from pipeline import classify, ingest
+    """_enriched on two cores: the second half in the classifier's worker process (the model loaded
+    once per worker), the first here. Everything of a text's enrichment (classification, search
+    terms, priority and deadlines) is Python-bound, so two processes, not threads."""
+    from pipeline import classify
 
     if len(rows) < TWO_CORES_FROM or classify.ensure_model() is None:
-        return ingest.enrich(rows)[["id", *UPDATED]]
+        return _enriched(rows)
     half = (len(rows) + 1) // 2
-    second = classify._executor().submit(_enrich_worker, rows.iloc[half:].reset_index(drop=True))
-    first = ingest.enrich(rows.iloc[:half].reset_index(drop=True))[["id", *UPDATED]]
+    second = classify._executor().submit(_enriched, rows.iloc[half:].reset_index(drop=True))
+    first = _enriched(rows.iloc[:half].reset_index(drop=True))
     return pd.concat([first, second.result()], ignore_index=True)
 
 
 def _store(con: duckdb.DuckDBPyConnection, enriched: pd.DataFrame) -> None:
     """Write the enriched columns and the search signature into the rows still pending (an
     operator may have set a category meanwhile), inside the caller's transaction. Signed here, not
-    by textsearch.sign after the commit: that read the term lists back and updated the rows a second
-    time (4.5 s of 32 for 300,000 texts).
+    by textsearch.sign after the commit: that read the terms back and updated the rows a second time.
 
-    A delete and an insert of the rows, not an UPDATE: DuckDB rewrites a row whose LIST column
-    (search_terms) is updated as a delete and an insert anyway, and its UPDATE path is the slower
-    way there (50,000 rows of 300-400 characters: UPDATE 1.7-2.0 s, this 0.75 s; an UPDATE without
-    search_terms 0.04 s). The rows keep their id and every other column."""
-    replace = ", ".join(f"p.{c} AS {c}" for c in [*UPDATED, *textsearch.BITS])
-    enriched = enriched.assign(**textsearch.signatures(enriched["search_terms"].tolist()))
+    One UPDATE of the row's scalar columns: search_terms is a string (migration 112). While it was
+    a list, DuckDB rewrote each updated row whole, its text included; 50,000 texts of 300-400
+    characters took 2.1-2.5 s to store and commit, now about 0.6 s."""
+    sets = ", ".join(f"{c} = p.{c}" for c in [*UPDATED, *textsearch.BITS])
     con.register("_pending_rows", enriched)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _classified AS SELECT s.* REPLACE ({replace}) "
-                    f"FROM submissions s JOIN _pending_rows p ON s.id = p.id WHERE s.category_source = ?",
-                    [PENDING])
+        con.execute(f"UPDATE submissions SET {sets} FROM _pending_rows p "
+                    "WHERE submissions.id = p.id AND submissions.category_source = ?", [PENDING])
     finally:
         con.unregister("_pending_rows")
-    con.execute("DELETE FROM submissions WHERE id IN (SELECT id FROM _classified)")
-    con.execute("INSERT INTO submissions SELECT * FROM _classified")
-    con.execute("DROP TABLE _classified")  # on an error the caller's rollback takes it away
 
 
 def _store_batch(con: duckdb.DuckDBPyConnection, enriched: pd.DataFrame) -> int:
@@ -155,6 +157,11 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
         if progress:
             progress(done, total)
 
+    if total >= TWO_CORES_FROM:  # the worker loads the model while this process loads its own
+        from pipeline import classify
+
+        if classify.current_version() is not None:
+            classify._executor().submit(_warm_worker)
     try:
         rows = _next_batch(con, min(step, total)) if total else None
         while rows is not None and len(rows):

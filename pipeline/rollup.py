@@ -343,16 +343,19 @@ def _cutoff_target(con) -> dt.datetime:
 
 def _touched(con, last_sub: int, last_ev: int, fields: tuple[str, ...] | None = None) -> list[dt.date]:
     """Local days of the submissions added since `last_sub`, and of those with events since
-    `last_ev` (of `fields`, or of any field). The changed ids are fetched first and looked up by id:
-    a join of the events with every submission took 140 ms at 1M rows for one status change."""
+    `last_ev` (of `fields`, or of any field). One query: the changed ids' range bounds the scan of
+    the submissions, so one status change reads one row group (a plain join of the events with
+    every submission took 140 ms at 1M rows); fetching the ids into Python first took 0.3 s for the
+    200,000 'created' events of a classified file, three times per refresh."""
     which = "" if fields is None else " AND field IN (SELECT unnest(?))"
-    changed = [r[0] for r in con.execute(f"SELECT DISTINCT submission_id FROM events WHERE id > ?{which}",
-                                         [last_ev, *([list(fields)] if fields is not None else [])]).fetchall()]
-    return [r[0] for r in con.execute("""
+    return [r[0] for r in con.execute(f"""
+        WITH changed AS MATERIALIZED (SELECT DISTINCT submission_id AS id FROM events WHERE id > ?{which}),
+             bounds AS (SELECT min(id) AS lo, max(id) AS hi FROM changed)
         SELECT DISTINCT CAST(received_at AS DATE) FROM submissions WHERE id > ?
         UNION
-        SELECT DISTINCT CAST(received_at AS DATE) FROM submissions WHERE id IN (SELECT unnest(?))
-        ORDER BY 1""", [last_sub, changed]).fetchall()]
+        SELECT DISTINCT CAST(s.received_at AS DATE) FROM submissions s, bounds b
+        WHERE s.id BETWEEN b.lo AND b.hi AND s.id IN (SELECT id FROM changed)
+        ORDER BY 1""", [last_ev, *([list(fields)] if fields is not None else []), last_sub]).fetchall()]
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> int:

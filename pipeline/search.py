@@ -36,6 +36,9 @@ import re
 import zlib
 from itertools import chain
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import Stemmer  # PyStemmer: Snowball in C
 
 MAX_CHARS = 4000  # the key is built from the first 4,000 characters of a text
@@ -326,6 +329,83 @@ def term_id(stem: str) -> int:
 def doc_terms(text: str) -> list[int]:
     """The search terms of a stored text: the distinct numbers of its stems, sorted."""
     return sorted({term_id(s) for s in doc_key(text).split()})
+
+
+# How the store keeps a text's terms (submissions.search_terms): one string, each number as a space
+# and eight hexadecimal digits (" 0000002a 1b24f372"), found with contains(search_terms, token(n)).
+# Exact: every token is nine characters, so a space followed by eight digits can only be a whole
+# one. A string, not a list of numbers: DuckDB rewrites a whole row (its 300-400-character text
+# included) when a LIST column of it is updated, which made the pending step's store four times
+# slower than its classification; a string column is updated in place.
+TOKEN = 9
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLE = np.zeros(256, dtype=np.uint8)
+_NIBBLE[_HEX] = np.arange(16, dtype=np.uint8)
+
+
+def stored_terms(text: str) -> str:
+    """The search terms of a text as the store keeps them: encode(doc_terms(text))."""
+    return encode(doc_terms(text))
+
+
+def token(term: int) -> str:
+    """One term number as it appears in a stored terms string."""
+    return f" {term:08x}"
+
+
+def encode(terms) -> str:
+    """A list of term numbers as the store keeps it."""
+    return "".join(f" {t:08x}" for t in terms)
+
+
+def decode(stored: str | None) -> list[int]:
+    """The term numbers of a stored terms string (None: no terms yet)."""
+    if not stored:
+        return []
+    return [int(stored[i + 1:i + TOKEN], 16) for i in range(0, len(stored), TOKEN)]
+
+
+def encode_flat(offsets: np.ndarray, flat: np.ndarray) -> pa.StringArray:
+    """Many lists at once: offsets (n + 1, from 0) into the flat term numbers -> n stored strings."""
+    flat = np.asarray(flat, dtype=np.uint32)
+    chars = np.empty((flat.size, TOKEN), dtype=np.uint8)
+    chars[:, 0] = ord(" ")
+    for k in range(8):
+        chars[:, 1 + k] = _HEX[(flat >> np.uint32(28 - 4 * k)) & np.uint32(15)]
+    ends = np.asarray(offsets, dtype=np.int64) * TOKEN
+    if ends.size and ends[-1] >= 2 ** 31:
+        return pa.array([chars.tobytes()[a:b].decode("ascii") for a, b in zip(ends[:-1], ends[1:])], pa.string())
+    return pa.StringArray.from_buffers(len(ends) - 1, pa.py_buffer(ends.astype(np.int32)), pa.py_buffer(chars.tobytes()))
+
+
+def encode_many(lists) -> pa.StringArray:
+    """Lists of term numbers as the store keeps them (pa.StringArray of the same length)."""
+    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists)), out=offsets[1:])
+    flat = np.concatenate([np.asarray(x, dtype=np.uint32) for x in lists]) if len(lists) else np.zeros(0, np.uint32)
+    return encode_flat(offsets, flat)
+
+
+def decode_many(stored) -> tuple[np.ndarray, np.ndarray]:
+    """Stored terms strings (an Arrow string array, or a sequence; None as no terms) ->
+    (offsets (n + 1, from 0), flat uint32 term numbers)."""
+    if isinstance(stored, pa.ChunkedArray):
+        stored = stored.combine_chunks()
+    arr = stored if isinstance(stored, pa.Array) else pa.array(list(stored), pa.string())
+    if not isinstance(arr, pa.StringArray):  # large or view strings, or nothing but nulls
+        arr = arr.cast(pa.string())
+    arr = arr.fill_null("")
+    _, ends_buf, data_buf = arr.buffers()
+    ends = np.frombuffer(ends_buf, dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
+    lengths = np.diff(ends)
+    if (lengths % TOKEN).any():
+        raise ValueError("a stored terms string is not a run of nine-character tokens")
+    offsets = np.zeros(len(arr) + 1, dtype=np.int64)
+    np.cumsum(lengths // TOKEN, out=offsets[1:])
+    data = np.frombuffer(data_buf, dtype=np.uint8)[ends[0]:ends[-1]] if data_buf is not None and len(arr) else np.zeros(0, np.uint8)
+    digits = _NIBBLE[data.reshape(-1, TOKEN)[:, 1:]]  # (terms, 8) values 0-15
+    pairs = (digits[:, 0::2] << np.uint8(4)) | digits[:, 1::2]  # (terms, 4) bytes, most significant first
+    return offsets, np.ascontiguousarray(pairs).view(">u4").ravel().astype(np.uint32)
 
 
 def query_groups(q: str) -> list[tuple[str, ...]]:

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipeline import events, rollup, search, store
@@ -399,8 +400,17 @@ def _prepare_rows(rows: pd.DataFrame) -> pd.DataFrame:
     if "extra" not in rows:  # a spool written before unmapped columns were carried through
         rows = rows.assign(extra=None)
     rows = rows.assign(extra=rows["extra"].astype(object))
-    if "search_terms" not in rows:  # a spool written before search terms
-        rows = rows.assign(search_terms=[search.doc_terms(t) for t in rows["text"]])
+    return _with_stored_terms(rows)
+
+
+def _with_stored_terms(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows' search terms as the store keeps them (search.encode): made from the text for a
+    spool written before search terms, encoded for one written while they were lists of numbers."""
+    if "search_terms" not in rows:
+        return rows.assign(search_terms=[search.stored_terms(t) for t in rows["text"]])
+    if rows["search_terms"].dtype == object and any(isinstance(t, (list, np.ndarray)) for t in rows["search_terms"]):
+        return rows.assign(search_terms=[search.encode(int(x) for x in t) if isinstance(t, (list, np.ndarray)) else t
+                                         for t in rows["search_terms"]])
     return rows
 
 
@@ -518,8 +528,7 @@ def _insert_once(con: duckdb.DuckDBPyConnection, meta: dict, rows: pd.DataFrame,
             rows = rows.assign(extra=rows["extra"].astype(object))
             if meta.get("pending"):
                 rows = rows.assign(**{c: v for c, v in PENDING_FILL.items() if c not in rows})
-            if "search_terms" not in rows:  # a spool written before search terms
-                rows = rows.assign(search_terms=[search.doc_terms(t) for t in rows["text"]])
+            rows = _with_stored_terms(rows)
             con.register("_spool_rows", rows)
             cols = ", ".join(SUBMISSION_COLUMNS)
             con.execute(

@@ -23,6 +23,7 @@ from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 from pipeline import classify, search, textnorm
@@ -336,9 +337,12 @@ class Batch:
             out[i] = classify._language(classify.as_text(self.texts[i]))
         return out
 
-    def search_terms(self) -> list[list[int]]:
-        """search.doc_terms of each text."""
-        whole: list[list[int]] = []
+    def term_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """search.doc_terms of every text as (offsets (n + 1, from 0), flat uint32 numbers)."""
+        n = len(self.texts)
+        counts = np.zeros(n, dtype=np.int64)
+        parts: dict[int, np.ndarray] = {}
+        flat_whole = np.zeros(0, dtype=np.uint32)
         if len(self.whole):
             flags = self._sums_of_bits(self.ids)
             kazakh = ((flags & _KK_SIGN) > 0) | (((flags & _LATIN_I) > 0) & ((flags & _KK_WORD) > 0))
@@ -353,17 +357,32 @@ class Batch:
                 keep[0] = True
                 np.not_equal(keys[1:], keys[:-1], out=keep[1:])
                 keys = keys[keep]
-            bounds = np.searchsorted(keys >> 32, np.arange(len(self.whole) + 1)).tolist()
-            values = (keys & 0xFFFFFFFF).tolist()
-            whole = [values[a:b] for a, b in zip(bounds, bounds[1:])]
-        if not len(self.other):
-            return whole
-        out: list[list[int]] = [[] for _ in self.texts]
-        for i, terms_of in zip(self.whole.tolist(), whole):
-            out[i] = terms_of
+            bounds = np.searchsorted(keys >> 32, np.arange(len(self.whole) + 1))
+            counts[self.whole] = np.diff(bounds)
+            flat_whole = (keys & 0xFFFFFFFF).astype(np.uint32)
         for i in self.other.tolist():
-            out[i] = search.doc_terms(self.texts[i])
-        return out
+            parts[i] = np.asarray(search.doc_terms(self.texts[i]), dtype=np.uint32)
+            counts[i] = len(parts[i])
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        if not parts:  # every text whole: already in text order
+            return offsets, flat_whole
+        flat = np.empty(offsets[-1], dtype=np.uint32)
+        whole_at = _expand(offsets[self.whole], counts[self.whole])
+        flat[whole_at] = flat_whole
+        for i, got in parts.items():
+            flat[offsets[i]:offsets[i + 1]] = got
+        return offsets, flat
+
+    def search_terms(self) -> list[list[int]]:
+        """search.doc_terms of each text."""
+        offsets, flat = self.term_arrays()
+        values, bounds = flat.tolist(), offsets.tolist()
+        return [values[a:b] for a, b in zip(bounds, bounds[1:])]
+
+    def stored_terms(self) -> pa.StringArray:
+        """The search terms of each text as the store keeps them (search.encode)."""
+        return search.encode_flat(*self.term_arrays())
 
     def features(self, hashing, start: int = 0, stop: int | None = None) -> sp.csr_matrix:
         """hashing.transform of the normalised texts[start:stop], as classify.predict_proba computes

@@ -189,7 +189,7 @@ def register_call(con, text: str, actor, district: str | None = None, address: s
              row["category"][0], 1.0 if category else float(label["confidence"]),
              "operator" if category and category != label["category"] else "model", case["priority"],
              case["department"], pd.Timestamp(case["feedback_due_at"]).to_pydatetime(),
-             pd.Timestamp(case["due_at"]).to_pydatetime(), search.doc_terms(text.strip())]).fetchall()[0][0]
+             pd.Timestamp(case["due_at"]).to_pydatetime(), search.stored_terms(text.strip())]).fetchall()[0][0]
         con.execute("INSERT INTO events (submission_id, happened_at, actor, field, new) "
                     "SELECT id, received_at, ?, 'created', to_json(json_object(" +
                     ", ".join(f"'{f}', {f}" for f in events.STATE_FIELDS) + "))::VARCHAR FROM submissions WHERE id = ?",

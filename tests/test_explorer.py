@@ -32,7 +32,7 @@ def fill(con):
         "INSERT INTO submissions (source, source_id, received_at, text, category, district, region, status, "
         "category_source, category_confidence, due_at, search_terms) VALUES ('hotline_109', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "CAST(? AS TIMESTAMPTZ) + INTERVAL 20 DAY, ?)",
-        [[sid, at, text, cat, d, r, s, src, conf, at, search.doc_terms(text)]
+        [[sid, at, text, cat, d, r, s, src, conf, at, search.stored_terms(text)]
          for sid, at, cat, d, r, s, text, src, conf in ROWS])
 
 
@@ -82,7 +82,7 @@ def test_signatures_only_skip_rows_that_cannot_match(small):
     assert kinds == {True, False}
     assert {q: ids(small, replace(MARCH, q=q)) for q in queries} == unsigned
     # a text whose terms are rewritten is unsigned until the next signing, and found meanwhile
-    textsearch.write_terms(small, pd.DataFrame({"id": [1], "search_terms": [search.doc_terms("Нет воды")]}))
+    textsearch.write_terms(small, pd.DataFrame({"id": [1], "search_terms": [search.stored_terms("Нет воды")]}))
     assert small.execute("SELECT search_b0 FROM submissions WHERE id = 1").fetchall()[0][0] is None
     assert ids(small, replace(MARCH, q="воды")) == [1, 6]
     textsearch.sign(small)
@@ -319,3 +319,35 @@ def test_the_export_tab_writes_exactly_the_rows_on_screen(app_db):
     rows = list(csv.reader(io.StringIO(payload.decode("utf-8-sig"))))
     assert len(rows) - 1 == 3                              # the count on screen: яма, ямы, ямой
     assert "123 45 67" not in payload.decode("utf-8-sig")  # an analyst's export is masked
+
+
+def test_a_store_with_search_terms_as_lists_keeps_them_as_strings_after_migration_112(tmp_path, monkeypatch):
+    """Migration 112 turns each list of stem numbers into the string search.encode makes of it; the
+    rows are found as before, a row without terms keeps none."""
+    import shutil
+
+    from pipeline.queries import textsearch
+
+    old = tmp_path / "old_migrations"
+    old.mkdir()
+    for path in store.MIGRATIONS.glob("*.sql"):
+        if int(path.name.split("_")[0]) < 112:
+            shutil.copy(path, old / path.name)
+    db = tmp_path / "old.duckdb"
+    monkeypatch.setattr(store, "MIGRATIONS", old)
+    con = store.connect(db)
+    texts = {"1": "Во дворе огромная яма", "2": "Көшеде жарығы жоқ", "3": "", "4": None}
+    for sid, text in texts.items():
+        con.execute("INSERT INTO submissions (source, source_id, received_at, text, status, search_terms) "
+                    "VALUES ('qr', ?, '2026-03-05 10:00:00+05', ?, 'new', ?)",
+                    [sid, text or "-", None if text is None else search.doc_terms(text)])
+    assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'submissions' "
+                       "AND column_name = 'search_terms'").fetchall() == [("UINTEGER[]",)]
+    con.close()
+    monkeypatch.undo()
+    con = store.connect(db)
+    got = dict(con.execute("SELECT source_id, search_terms FROM submissions").fetchall())
+    assert got == {sid: None if text is None else search.stored_terms(text) for sid, text in texts.items()}
+    where_sql, params = textsearch.condition("ямы")
+    assert con.execute(f"SELECT source_id FROM submissions WHERE {where_sql}", params).fetchall() == [("1",)]
+    con.close()

@@ -457,7 +457,7 @@ def complaint(con, sid, hours, text, category="water", district="al_farabi"):
     con.execute("""INSERT INTO submissions (source, source_id, received_at, text, region, district, category, status,
                                             search_terms)
                    VALUES ('hotline_109', ?, ?, ?, 'shymkent', ?, ?, 'new', ?)""",
-                [sid, T0 + dt.timedelta(hours=hours), text, district, category, search.doc_terms(text)])
+                [sid, T0 + dt.timedelta(hours=hours), text, district, category, search.stored_terms(text)])
 
 
 def test_incidents_need_three_reports_of_one_street_or_wording_and_the_counts_match_direct_sql(con):

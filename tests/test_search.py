@@ -214,3 +214,25 @@ def test_score_counts_distinct_terms_then_words():
     terms = search.query_terms("яма фонарь")
     assert search.score("яма, ямы и фонарь", terms) > search.score("яма, ямы, ямой", terms)
     assert search.score("ничего", terms) == (0, 0)
+
+
+def test_stored_terms_round_trip_and_match_only_whole_tokens():
+    """The store keeps a text's terms as nine-character tokens (search.encode); a contains() test of
+    one token is exact: it cannot match across two tokens, whatever their digits."""
+    import duckdb
+
+    lists = [[], [0], [1, 2, 4294967295], [0x1B24F372, 0xDEADBEEF], sorted({search.term_id(s) for s in "яма жарық".split()})]
+    stored = [search.encode(x) for x in lists]
+    assert stored[2] == " 00000001 00000002 ffffffff"
+    assert search.encode_many(lists).to_pylist() == stored
+    assert [search.decode(s) for s in stored] == lists and search.decode(None) == []
+    offsets, flat = search.decode_many([*stored, None])
+    assert offsets.tolist() == [0, 0, 1, 4, 6, 8, 8] and flat.tolist() == [t for x in lists for t in x]
+    assert search.stored_terms("Яма во дворе") == search.encode(search.doc_terms("Яма во дворе"))
+    con = duckdb.connect()
+    # the digits across the boundary of 1b24f372 and deadbeef read "f372 dead" or "2dea": never a token
+    assert con.execute("SELECT contains(?, ?), contains(?, ?), contains(?, ?)",
+                       [stored[3], search.token(0xDEADBEEF), stored[3], search.token(0xF372DEAD),
+                        stored[3], " 2 deadbe"]).fetchall() == [(True, False, False)]
+    with pytest.raises(ValueError, match="nine-character"):
+        search.decode_many([" 123"])

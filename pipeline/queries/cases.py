@@ -80,10 +80,14 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
         SELECT {', '.join(_PAGE_COLUMNS)} FROM {rollup.live(con)}
         WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
         ORDER BY due_at, id {window}OFFSET {max(0, int(offset))}"""
-    result = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    # through Arrow where the engine offers it: DuckDB's .df() localises each time-zone column on its
-    # own (3 of 7 ms for a page of 500); the frame is the same (id is never missing)
-    rows = result.to_arrow_table().to_pandas() if hasattr(result, "to_arrow_table") else result.df()
+    params = {k: v for k, v in params.items() if f"${k}" in sql}
+    # through Arrow on DuckDB: its .df() localises each time-zone column on its own (3 of 7 ms for a
+    # page of 500); the frame is the same (id is never missing). A relation, not execute(): DuckDB
+    # copies an executed result once more to give it as Arrow (and warns)
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        rows = con.sql(sql, params=params).to_arrow_table().to_pandas()
+    else:
+        rows = con.execute(sql, params).df()
     texts = by_ids(con, ("id", "text"), rows["id"].tolist())
     texts = dict(zip(texts["id"].tolist(), texts["text"].tolist()))
     rows["text"] = [texts.get(i, "") for i in rows["id"].tolist()]

@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline import auth, privacy, reference, rollup, settings
+from pipeline import auth, privacy, reference, rollup, search, settings
 from pipeline.queries import textsearch
 from pipeline.queries.filters import OPEN, Filters, overdue_sql, where
 from pipeline.queries.rows import by_ids
@@ -222,11 +222,12 @@ def similar(con: duckdb.DuckDBPyConnection, case_id: int, limit: int = 5, viewer
     terms, category, district, received = row[0]
     df = con.execute("""
         SELECT id, received_at, category, district, status, text,
-               len(list_intersect(search_terms, CAST(? AS UINTEGER[]))) AS shared
+               len(list_intersect(string_split(search_terms, ' '), CAST(? AS VARCHAR[]))) AS shared
         FROM submissions
         WHERE id <> ? AND received_at >= ? - INTERVAL 365 DAY AND received_at < ? + INTERVAL 365 DAY
           AND (category = ? OR district = ?) AND search_terms IS NOT NULL
         ORDER BY shared DESC, (category = ?) DESC, abs(epoch_us(received_at) - epoch_us(CAST(? AS TIMESTAMPTZ))) LIMIT ?""",
-        [list(terms), case_id, received, received, category, district, category, received, limit]).df()
-    df = df[df["shared"] >= max(2, len(terms) // 4)]
+        [[f"{t:08x}" for t in search.decode(terms)], case_id, received, received, category, district, category,
+         received, limit]).df()
+    df = df[df["shared"] >= max(2, len(search.decode(terms)) // 4)]
     return privacy.for_viewer(df, viewer)

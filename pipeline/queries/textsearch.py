@@ -1,6 +1,7 @@
 """Search in residents' texts by word forms, as SQL: each stored submission carries its search
-terms (the distinct stems of its text as numbers, made once at ingest by pipeline.search), and a
-query word matches when the number of one of its stems is among them. Rows written before terms
+terms (the distinct stems of its text as numbers, made once at ingest by pipeline.search, kept as
+one string of nine-character tokens, search.encode), and a query word matches when the token of
+one of its stems is in that string. Rows written before terms
 existed fall back to a substring test of the stem in the lower-cased text until the backfill
 reaches them."""
 from __future__ import annotations
@@ -63,9 +64,10 @@ def placement(term: int) -> tuple[int, int, bool]:
 
 
 def signature(term_ids) -> list[int]:
-    """The twelve signature columns of one list of stem numbers (as `bits_of` makes them)."""
+    """The twelve signature columns of one list of stem numbers, or of a stored terms string (as
+    `bits_of` makes them)."""
     out = [0] * len(BITS)
-    for t in term_ids:
+    for t in (search.decode(term_ids) if isinstance(term_ids, str) or term_ids is None else term_ids):
         col, mask, _ = placement(int(t))
         out[col] |= mask
     return out
@@ -96,17 +98,11 @@ def bits_of(offsets: np.ndarray, terms: np.ndarray) -> np.ndarray:
     return out
 
 
-def signatures(lists) -> dict[str, np.ndarray]:
-    """The signature columns (BITS) of term lists: an Arrow list array (as sign() reads them back)
-    or a sequence of lists (the pending step signs the rows it stores, so sign() skips them)."""
-    if isinstance(lists, pa.ListArray):
-        offsets = lists.offsets.to_numpy().astype(np.int64)
-        offsets, flat = offsets - offsets[0], lists.flatten().to_numpy(zero_copy_only=False)
-    else:  # numpy, not pa.array: that took 0.9 s for 50,000 lists of 300-400 characters' stems, this 0.4
-        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists)), out=offsets[1:])
-        flat = np.concatenate([np.asarray(x, dtype=np.uint64) for x in lists]) if len(lists) else np.zeros(0, np.uint64)
-    bits = bits_of(offsets, flat)
+def signatures(stored) -> dict[str, np.ndarray]:
+    """The signature columns (BITS) of stored terms strings (search.encode): an Arrow string array
+    (as sign() reads them back) or a sequence of strings (the pending step signs the rows it
+    stores, so sign() skips them)."""
+    bits = bits_of(*search.decode_many(stored))
     return {c: bits[:, i] for i, c in enumerate(BITS)}
 
 
@@ -139,9 +135,9 @@ def _word(readings: list[int], p: str) -> tuple[str, list]:
     if bloom:
         sql.append("CASE WHEN " + " OR ".join(f"{p}{BITS[col]} & CAST(? AS UBIGINT) = CAST(? AS UBIGINT)"
                                                 for col, _, _ in bloom)
-                   + " THEN " + " OR ".join(f"list_contains({p}search_terms, CAST(? AS UINTEGER))" for _ in bloom)
+                   + " THEN " + " OR ".join(f"contains({p}search_terms, ?)" for _ in bloom)
                    + " ELSE false END")
-        params += [str(m) for _, m, _ in bloom for _ in (0, 1)] + [t for _, _, t in bloom]
+        params += [str(m) for _, m, _ in bloom for _ in (0, 1)] + [search.token(t) for _, _, t in bloom]
     return "(" + " OR ".join(sql) + ")", params
 
 
@@ -153,13 +149,13 @@ def parts(q: str | None, p: str = "") -> Parts | None:
         return None
     ids = [[search.term_id(s) for s in group] for group in groups]
     words = [_word(g, p) for g in ids]
-    terms = " AND ".join("(" + " OR ".join("list_contains(search_terms, CAST(? AS UINTEGER))" for _ in g) + ")" for g in ids)
+    terms = " AND ".join("(" + " OR ".join("contains(search_terms, ?)" for _ in g) + ")" for g in ids)
     texts = " AND ".join("contains(lower(text), ?)" for _ in groups)
     return Parts(
         signed=" AND ".join(sql for sql, _ in words),
         signed_params=[v for _, params in words for v in params],
         unsigned=f"{BITS[0]} IS NULL AND ((search_terms IS NOT NULL AND {terms}) OR (search_terms IS NULL AND {texts}))",
-        unsigned_params=[t for g in ids for t in g] + [min(group, key=len) for group in groups])
+        unsigned_params=[search.token(t) for g in ids for t in g] + [min(group, key=len) for group in groups])
 
 
 def condition(q: str | None, p: str = "") -> tuple[str, list]:
@@ -203,10 +199,10 @@ def missing_terms(con, limit: int) -> pd.DataFrame:
 
 
 def write_terms(con, terms: pd.DataFrame) -> None:
-    """terms: id, search_terms."""
+    """terms: id, search_terms (stored strings, search.encode)."""
     con.register("_terms", terms)
     try:
-        con.execute(f"UPDATE submissions SET search_terms = CAST(k.search_terms AS UINTEGER[]), {UNSIGN} FROM _terms k "
+        con.execute(f"UPDATE submissions SET search_terms = k.search_terms, {UNSIGN} FROM _terms k "
                     "WHERE submissions.id = k.id")
     finally:
         con.unregister("_terms")
@@ -220,7 +216,7 @@ def backfill(con, batch: int = 50_000, progress=None) -> int:
         rows = missing_terms(con, batch)
         if rows.empty:
             return done
-        write_terms(con, pd.DataFrame({"id": rows["id"], "search_terms": [search.doc_terms(t) for t in rows["text"]]}))
+        write_terms(con, pd.DataFrame({"id": rows["id"], "search_terms": [search.stored_terms(t) for t in rows["text"]]}))
         done += len(rows)
         if progress:
             progress(done)
