@@ -236,3 +236,23 @@ def test_two_processes_on_a_first_use_train_one_model(tiny_corpus, tmp_path):
     versions = {out.strip() for out, _ in outs}
     assert len(versions) == 1 and None not in versions
     assert [m["version"] for m in train.versions()] == list(versions)  # one version in the folder, not two
+
+
+def test_the_pending_step_splits_a_batch_between_two_processes_as_it_is_enriched_in_one(monkeypatch):
+    """pending._enrich gives the worker process its share of a batch (set from how fast each part
+    went) and joins the parts in order: the same frame as one process makes, signatures included."""
+    from pipeline import pending
+
+    assert classify.ensure_model() is not None
+    monkeypatch.setattr(pending, "TWO_CORES_FROM", 4)
+    texts = ["Во дворе огромная яма, машины бьют колёса", "Көшеде жарығы жоқ, фонарь жанбайды",
+             "Нет горячей воды третий день", "Мусор не вывозят неделю", "Автобус 12 не пришёл",
+             "Батареи холодные в квартире", "Жолда үлкен шұңқыр бар", "Собаки бегают у школы"] * 2
+    rows = pd.DataFrame({"id": range(1, len(texts) + 1), "text": texts, "district": "al_farabi",
+                         "received_at": pd.Timestamp("2026-03-02 10:00", tz="Asia/Almaty")})
+    want = pending._enriched(rows.copy())
+    balance = {"share": 0.75}  # the worker takes 12 of 16
+    got = pending._enrich(rows.copy(), balance)
+    pd.testing.assert_frame_equal(got, want)
+    assert 0.2 <= balance["share"] <= 0.8 and balance["share"] != 0.75
+    assert set(got.columns) >= {"search_terms", "search_b0", "category"} and got["search_terms"].str.len().gt(0).all()

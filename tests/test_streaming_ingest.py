@@ -227,11 +227,11 @@ def test_a_batch_stored_before_the_next_one_fails_is_counted_and_the_rollup_kept
     before = pending.pending_count(con)
     real, calls = pending._enrich, []
 
-    def second_fails(rows):
+    def second_fails(rows, balance=None):
         calls.append(len(rows))
         if len(calls) == 2:
             raise RuntimeError("the worker died")
-        return real(rows)
+        return real(rows, balance)
 
     monkeypatch.setattr(pending, "_enrich", second_fails)
     with pytest.raises(RuntimeError, match="worker died"):
