@@ -350,4 +350,7 @@ def test_a_store_with_search_terms_as_lists_keeps_them_as_strings_after_migratio
     assert got == {sid: None if text is None else search.stored_terms(text) for sid, text in texts.items()}
     where_sql, params = textsearch.condition("ямы")
     assert con.execute(f"SELECT source_id FROM submissions WHERE {where_sql}", params).fetchall() == [("1",)]
+    con.execute("CHECKPOINT")  # kept uncompressed: the search reads them where the Bloom bits let it
+    assert {c for (c,) in con.execute("SELECT DISTINCT compression FROM pragma_storage_info('submissions') "
+                                      "WHERE column_name = 'search_terms' AND segment_type = 'VARCHAR'").fetchall()} == {"Uncompressed"}
     con.close()
