@@ -60,10 +60,13 @@ def _enriched(rows):
 
 
 def _warm_worker() -> None:
-    """Load the model in the classifier's worker process (about 3 s cold: start, imports, model)."""
-    from pipeline import classify, ingest  # noqa: F401 - ingest's imports are part of the warm-up
+    """Load the model in the classifier's worker process and enrich one text there: its start,
+    imports, model, the classifier's weights and the working calendar take about 3.5 s cold."""
+    from pipeline import classify
 
-    classify.ensure_model()
+    if classify.ensure_model() is not None:
+        _enriched(pd.DataFrame({"id": [0], "received_at": [pd.Timestamp.now(tz="UTC")],
+                                "text": ["Во дворе яма, нет света"], "district": [None]}))
 
 
 def _timed(rows):
@@ -79,9 +82,9 @@ def _enrich(rows, balance: dict | None = None):
     search terms, priority and deadlines) is Python-bound, so two processes, not threads.
 
     `balance`, carried from batch to batch by classify_pending, holds the worker's share: set after
-    each batch so that both parts take as long, from how fast each was enriched. This process also
-    reads the next batch and has the last one stored meanwhile, so halves left the worker idle for
-    a third of each batch (50,000 texts of 300-400 characters: 16,000 texts/s with halves)."""
+    each batch so that both parts take as long, from how fast each was enriched (this process also
+    has the last batch stored and the next one read meanwhile; at 1,000,000 texts the share settled
+    at 0.5-0.6). A batch marked cold (the first, both processes still loading) is not measured."""
     from pipeline import classify
 
     if len(rows) < TWO_CORES_FROM or classify.ensure_model() is None:
@@ -93,7 +96,8 @@ def _enrich(rows, balance: dict | None = None):
     first = _enriched(rows.iloc[:cut].reset_index(drop=True))
     here = time.perf_counter() - started
     later, there = second.result()
-    if balance is not None and here > 0 and there > 0:
+    cold = balance is not None and balance.pop("cold", False)
+    if balance is not None and not cold and here > 0 and there > 0:
         mine, theirs = cut / here, (len(rows) - cut) / there
         balance["share"] = min(0.8, max(0.2, theirs / (mine + theirs)))
     return pd.concat([first, later], ignore_index=True)
@@ -190,11 +194,13 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
         if progress:
             progress(done, total)
 
-    if total >= TWO_CORES_FROM:  # the worker loads the model while this process loads its own
+    if total >= TWO_CORES_FROM:  # the worker warms up while this process loads its model
         from pipeline import classify
 
         if classify.current_version() is not None:
             classify._executor().submit(_warm_worker)
+            # its warm-up is longer than this process's (its start, then the same): less for it first
+            balance.update(share=0.4, cold=True)
     try:
         rows = _next_batch(con, min(step, total)) if total else None
         while rows is not None and len(rows):

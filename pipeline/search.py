@@ -332,15 +332,19 @@ def doc_terms(text: str) -> list[int]:
 
 
 # How the store keeps a text's terms (submissions.search_terms): one string, each number as a space
-# and eight hexadecimal digits (" 0000002a 1b24f372"), found with contains(search_terms, token(n)).
-# Exact: every token is nine characters, so a space followed by eight digits can only be a whole
-# one. A string, not a list of numbers: DuckDB rewrites a whole row (its 300-400-character text
+# and five base-85 digits ('!' to 'u', most significant first), found with
+# contains(search_terms, token(n)). Exact: every token is six characters and only a token's first
+# is a space, so a match can only be a whole token (85**5 > 2**32: every number has its own).
+# A string, not a list of numbers: DuckDB rewrites a whole row (its 300-400-character text
 # included) when a LIST column of it is updated, which made the pending step's store four times
-# slower than its classification; a string column is updated in place.
-TOKEN = 9
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_NIBBLE = np.zeros(256, dtype=np.uint8)
-_NIBBLE[_HEX] = np.arange(16, dtype=np.uint8)
+# slower than its classification; a string column is updated in place. Six bytes a number, not
+# nine (a space and eight hexadecimal digits): the search reads the terms of every row its Bloom bits let
+# through (all the column's blocks), so its time follows the column's size (10,000,000 rows: about
+# 300 ms with nine bytes a number).
+TOKEN = 6
+DIGITS = 85
+_FIRST = ord("!")
+_POWERS = [DIGITS ** k for k in range(TOKEN - 2, -1, -1)]  # 85**4 .. 1
 
 
 def stored_terms(text: str) -> str:
@@ -350,28 +354,35 @@ def stored_terms(text: str) -> str:
 
 def token(term: int) -> str:
     """One term number as it appears in a stored terms string."""
-    return f" {term:08x}"
+    return " " + "".join(chr(_FIRST + term // p % DIGITS) for p in _POWERS)
 
 
 def encode(terms) -> str:
-    """A list of term numbers as the store keeps it."""
-    return "".join(f" {t:08x}" for t in terms)
+    """A list of term numbers as the store keeps them."""
+    return "".join(token(t) for t in terms)
 
 
 def decode(stored: str | None) -> list[int]:
     """The term numbers of a stored terms string (None: no terms yet)."""
     if not stored:
         return []
-    return [int(stored[i + 1:i + TOKEN], 16) for i in range(0, len(stored), TOKEN)]
+    out = []
+    for i in range(0, len(stored), TOKEN):
+        n = 0
+        for ch in stored[i + 1:i + TOKEN]:
+            n = n * DIGITS + ord(ch) - _FIRST
+        out.append(n)
+    return out
 
 
 def encode_flat(offsets: np.ndarray, flat: np.ndarray) -> pa.StringArray:
     """Many lists at once: offsets (n + 1, from 0) into the flat term numbers -> n stored strings."""
-    flat = np.asarray(flat, dtype=np.uint32)
-    chars = np.empty((flat.size, TOKEN), dtype=np.uint8)
+    rest = np.array(flat, dtype=np.uint32)  # a copy: divided in place below
+    chars = np.empty((rest.size, TOKEN), dtype=np.uint8)
     chars[:, 0] = ord(" ")
-    for k in range(8):
-        chars[:, 1 + k] = _HEX[(flat >> np.uint32(28 - 4 * k)) & np.uint32(15)]
+    for k in range(TOKEN - 1, 0, -1):  # least significant digit last
+        rest, digit = np.divmod(rest, np.uint32(DIGITS))
+        chars[:, k] = digit + _FIRST
     ends = np.asarray(offsets, dtype=np.int64) * TOKEN
     if ends.size and ends[-1] >= 2 ** 31:
         return pa.array([chars.tobytes()[a:b].decode("ascii") for a, b in zip(ends[:-1], ends[1:])], pa.string())
@@ -399,13 +410,17 @@ def decode_many(stored) -> tuple[np.ndarray, np.ndarray]:
     ends = np.frombuffer(ends_buf, dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
     lengths = np.diff(ends)
     if (lengths % TOKEN).any():
-        raise ValueError("a stored terms string is not a run of nine-character tokens")
+        raise ValueError("a stored terms string is not a run of six-character tokens")
     offsets = np.zeros(len(arr) + 1, dtype=np.int64)
     np.cumsum(lengths // TOKEN, out=offsets[1:])
     data = np.frombuffer(data_buf, dtype=np.uint8)[ends[0]:ends[-1]] if data_buf is not None and len(arr) else np.zeros(0, np.uint8)
-    digits = _NIBBLE[data.reshape(-1, TOKEN)[:, 1:]]  # (terms, 8) values 0-15
-    pairs = (digits[:, 0::2] << np.uint8(4)) | digits[:, 1::2]  # (terms, 4) bytes, most significant first
-    return offsets, np.ascontiguousarray(pairs).view(">u4").ravel().astype(np.uint32)
+    chars = data.reshape(-1, TOKEN)
+    flat = chars[:, 1].astype(np.uint32) - np.uint32(_FIRST)
+    for k in range(2, TOKEN):  # most significant first; a stored number < 2**32 fits at every step
+        flat *= np.uint32(DIGITS)
+        flat += chars[:, k]
+        flat -= np.uint32(_FIRST)
+    return offsets, flat
 
 
 def query_groups(q: str) -> list[tuple[str, ...]]:

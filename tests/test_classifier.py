@@ -251,8 +251,11 @@ def test_the_pending_step_splits_a_batch_between_two_processes_as_it_is_enriched
     rows = pd.DataFrame({"id": range(1, len(texts) + 1), "text": texts, "district": "al_farabi",
                          "received_at": pd.Timestamp("2026-03-02 10:00", tz="Asia/Almaty")})
     want = pending._enriched(rows.copy())
-    balance = {"share": 0.75}  # the worker takes 12 of 16
+    pending._warm_worker()  # what the worker is given first: it enriches a text of its own
+    balance = {"share": 0.75, "cold": True}  # the worker takes 12 of 16; a cold batch is not measured
     got = pending._enrich(rows.copy(), balance)
     pd.testing.assert_frame_equal(got, want)
+    assert balance == {"share": 0.75}
+    pd.testing.assert_frame_equal(pending._enrich(rows.copy(), balance), want)
     assert 0.2 <= balance["share"] <= 0.8 and balance["share"] != 0.75
     assert set(got.columns) >= {"search_terms", "search_b0", "category"} and got["search_terms"].str.len().gt(0).all()

@@ -158,11 +158,19 @@ def short_name(code: str, lang: str) -> str:
     return reference.column_map(reference.districts(), f"short_{lang}" if lang in reference.LANGS else "short_ru").get(code, code)
 
 
+PHONE_MAP_HEIGHT = 400  # px: the square drawing at a phone's width (360-430 px) and little more
+
+
 def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: str, area_titles: dict[str, str],
-                 selected: str | None = None, points: pd.DataFrame | None = None, height: int = 640) -> go.Figure:
+                 selected: str | None = None, points: pd.DataFrame | None = None, height: int = 640,
+                 phone: bool = False) -> go.Figure:
     """Schematic districts coloured by `metric` on plain axes (no tiles, no geo basemap, so it draws
     offline); one clickable marker per district carries its code in customdata; optional binned
-    points (lat, lon, n, area) drawn on top."""
+    points (lat, lon, n, area) drawn on top. `phone`: a square figure about a phone's width, the
+    labels smaller (at 640 px high the square drawing left blank bands above and below, and its
+    labels of 11 px overlapped one another)."""
+    if phone:
+        height = min(height, PHONE_MAP_HEIGHT)
     placed, areas = geo.arrange(rings)
     values, lo, hi = metric_scale(stats, metric)
     fig = go.Figure()
@@ -187,12 +195,12 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
         showlegend=False))
     for (x, y), code, v in zip(labels["label"], labels["code"], labels["value"]):
         # boxed labels read on any fill and where a label overhangs the outline onto the page
-        fig.add_annotation(x=x, y=y, yshift=16, showarrow=False, font=dict(size=11, color="#111"),
+        fig.add_annotation(x=x, y=y, yshift=12 if phone else 16, showarrow=False, font=dict(size=8 if phone else 11, color="#111"),
                            text=f"{short_name(code, lang)} {'—' if pd.isna(v) else grammar.decimal(v, lang, 0)}",
                            bgcolor="rgba(255,255,255,0.8)", borderpad=1)
     for area, (tx, ty, _) in areas.items():
         fig.add_annotation(x=tx, y=ty, text=area_titles.get(area, area), showarrow=False, xanchor="left",
-                           font=dict(size=15, color="#555"))
+                           font=dict(size=11 if phone else 15, color="#555"))
     fig.update_xaxes(visible=False, range=[0, 1000])
     fig.update_yaxes(visible=False, range=[1000, 0], scaleanchor="x")
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), template="plotly_white",

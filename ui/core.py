@@ -170,6 +170,19 @@ def kiosk() -> bool:
     return st.query_params.get("kiosk", "0") not in ("0", "", "false", "no")
 
 
+PHONE_AGENTS = ("Mobi", "Android", "iPhone")  # what phones' browsers put in their User-Agent
+
+
+def on_phone() -> bool:
+    """Whether the page is seen on a phone, by its browser's User-Agent: the server does not know
+    the screen's width, and a figure of fixed height (the district map) needs it."""
+    try:
+        agent = st.context.headers.get("User-Agent") or ""
+    except Exception:  # noqa: BLE001 - no request behind the run (a test's AppTest)
+        return False
+    return any(word in agent for word in PHONE_AGENTS)
+
+
 # ---- language ------------------------------------------------------------------------------
 def lang() -> str:
     if "lang" not in st.session_state:

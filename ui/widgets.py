@@ -106,7 +106,8 @@ def district_map(f: Filters) -> None:
     if f.region:
         rings = rings[rings["code"].isin(stats["district"])]
     fig = charts.district_map(rings, stats, "overdue_share" if metric == "overdue_share" else "per_10k", lang, titles,
-                              selected=f.district, points=data.points(f, category) if show_points else None)
+                              selected=f.district, points=data.points(f, category) if show_points else None,
+                              phone=core.on_phone())
     st.plotly_chart(fig, width="stretch", key="district_map", on_select=_pick_district, selection_mode="points",
                     config={"displayModeBar": False, "scrollZoom": False})
     schematic = bool(rings["schematic"].any())

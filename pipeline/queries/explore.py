@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline import auth, privacy, reference, rollup, search, settings
+from pipeline import auth, privacy, reference, rollup, settings
 from pipeline.queries import textsearch
 from pipeline.queries.filters import OPEN, Filters, overdue_sql, where
 from pipeline.queries.rows import by_ids
@@ -220,6 +220,7 @@ def similar(con: duckdb.DuckDBPyConnection, case_id: int, limit: int = 5, viewer
     if not row or not row[0][0]:
         return empty
     terms, category, district, received = row[0]
+    tokens = terms.split(" ")[1:]  # its terms' tokens without their space (search.encode), as string_split gives them
     df = con.execute("""
         SELECT id, received_at, category, district, status, text,
                len(list_intersect(string_split(search_terms, ' '), CAST(? AS VARCHAR[]))) AS shared
@@ -227,7 +228,6 @@ def similar(con: duckdb.DuckDBPyConnection, case_id: int, limit: int = 5, viewer
         WHERE id <> ? AND received_at >= ? - INTERVAL 365 DAY AND received_at < ? + INTERVAL 365 DAY
           AND (category = ? OR district = ?) AND search_terms IS NOT NULL
         ORDER BY shared DESC, (category = ?) DESC, abs(epoch_us(received_at) - epoch_us(CAST(? AS TIMESTAMPTZ))) LIMIT ?""",
-        [[f"{t:08x}" for t in search.decode(terms)], case_id, received, received, category, district, category,
-         received, limit]).df()
-    df = df[df["shared"] >= max(2, len(search.decode(terms)) // 4)]
+        [tokens, case_id, received, received, category, district, category, received, limit]).df()
+    df = df[df["shared"] >= max(2, len(tokens) // 4)]
     return privacy.for_viewer(df, viewer)

@@ -1,6 +1,6 @@
 """Search in residents' texts by word forms, as SQL: each stored submission carries its search
 terms (the distinct stems of its text as numbers, made once at ingest by pipeline.search, kept as
-one string of nine-character tokens, search.encode), and a query word matches when the token of
+one string of six-character tokens, search.encode), and a query word matches when the token of
 one of its stems is in that string. Rows written before terms
 existed fall back to a substring test of the stem in the lower-cased text until the backfill
 reaches them."""
