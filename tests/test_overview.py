@@ -180,3 +180,14 @@ def test_a_long_legend_sits_above_the_plot_and_the_figure_grows_by_its_rows():
     for fig in (few, many, trend):
         assert fig.layout.legend.y > 1 and fig.layout.legend.yanchor == "bottom"
     assert len(many.data) == 20 and many.layout.height - few.layout.height == 20 * 9
+
+
+def test_map_labels_of_neighbouring_districts_are_moved_apart():
+    """charts.label_shifts: a label goes above its marker where that is free, else below or beside
+    it; the labels of markers closer than a label's width do not share a place."""
+    from ui import charts
+
+    shifts = charts.label_shifts([(100, 100), (130, 100), (100, 130), (600, 600)],
+                                 ["Хромтау 14", "Айтекеби 7", "Мартук 8", "Шалкар 7"], 0.4, 8)
+    assert shifts[0] == shifts[3] == (0, 13)  # above, where nothing else is
+    assert len(set(shifts[:3])) == 3

@@ -161,6 +161,29 @@ def short_name(code: str, lang: str) -> str:
 PHONE_MAP_HEIGHT = 400  # px: the square drawing at a phone's width (360-430 px) and little more
 
 
+def label_shifts(points: list[tuple[float, float]], texts: list[str], scale: float, font: int) -> list[tuple[int, int]]:
+    """(x, y) shifts in px (y up) of the districts' labels: above each marker where that is free,
+    else below, right or left of it, else further up or down, so that no label covers another
+    (neighbouring districts' markers lie closer than a label's width on a phone). `scale`: px per
+    map unit (the drawing is 1000 units square), `font`: the labels' size in px; a label's box is
+    estimated from its text."""
+    high = font * 1.4 + 2
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for (x, y), text in zip(points, texts):
+        half = (len(text) * font * 0.56 + 4) / 2
+        cx, cy = x * scale, y * scale  # px, y downwards
+        side = half + 7  # beside the marker (7 px: its radius and a gap)
+        for dx, dy in ((0, high), (0, -high), (side, 0), (-side, 0), (0, 2 * high), (0, -2 * high),
+                       (side, high), (-side, high), (side, -high), (-side, -high)):
+            box = (cx + dx - half, cy - dy - high / 2, cx + dx + half, cy - dy + high / 2)
+            if all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in placed):
+                break
+        placed.append(box)
+        out.append((round(dx), round(dy)))
+    return out
+
+
 def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: str, area_titles: dict[str, str],
                  selected: str | None = None, points: pd.DataFrame | None = None, height: int = 640,
                  phone: bool = False) -> go.Figure:
@@ -193,11 +216,14 @@ def district_map(rings: pd.DataFrame, stats: pd.DataFrame, metric: str, lang: st
         marker=dict(size=10, color="rgba(255,255,255,0.9)", line=dict(width=1, color="#333")),
         customdata=labels["code"], hovertext=[short_name(c, lang) for c in labels["code"]], hoverinfo="text",
         showlegend=False))
-    for (x, y), code, v in zip(labels["label"], labels["code"], labels["value"]):
+    font = 8 if phone else 11
+    texts = [f"{short_name(code, lang)} {'—' if pd.isna(v) else grammar.decimal(v, lang, 0)}"
+             for code, v in zip(labels["code"], labels["value"])]
+    shifts = label_shifts(list(labels["label"]), texts, height / 1000, font)
+    for (x, y), text, (dx, dy) in zip(labels["label"], texts, shifts):
         # boxed labels read on any fill and where a label overhangs the outline onto the page
-        fig.add_annotation(x=x, y=y, yshift=12 if phone else 16, showarrow=False, font=dict(size=8 if phone else 11, color="#111"),
-                           text=f"{short_name(code, lang)} {'—' if pd.isna(v) else grammar.decimal(v, lang, 0)}",
-                           bgcolor="rgba(255,255,255,0.8)", borderpad=1)
+        fig.add_annotation(x=x, y=y, xshift=dx, yshift=dy, showarrow=False, font=dict(size=font, color="#111"),
+                           text=text, bgcolor="rgba(255,255,255,0.8)", borderpad=1)
     for area, (tx, ty, _) in areas.items():
         fig.add_annotation(x=tx, y=ty, text=area_titles.get(area, area), showarrow=False, xanchor="left",
                            font=dict(size=11 if phone else 15, color="#555"))

@@ -115,3 +115,37 @@ def test_cold_deep_link_shows_the_language_it_renders(tmp_path, browser):
         page.close()
     finally:
         server.stop()
+
+
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1")
+
+
+def test_district_map_on_a_phone_fits_its_width_and_its_labels_do_not_overlap(tmp_path, browser, shot):
+    """On a phone the map is a square about the screen's width (at 640 px high it left blank bands
+    above and below the drawing) with labels that do not cover one another."""
+    server = AppServer(tmp_path / "m.duckdb").start()
+    try:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      user_agent=IPHONE, locale="ru-RU")
+        page = context.new_page()
+        sign_in(page, server.url + "/?period=all", "analyst")
+        chart = page.locator(".st-key-district_map [data-testid='stPlotlyChart']").first
+        chart.wait_for(timeout=120_000)
+        chart.scroll_into_view_if_needed()
+        wait_for_app(page)
+        page.wait_for_function("() => document.querySelectorAll('.st-key-district_map g.annotation').length > 5",
+                               timeout=60_000)
+        box = chart.bounding_box()
+        assert box["width"] <= 390 and box["height"] <= 420, box
+        labels = page.evaluate("""() => [...document.querySelectorAll('.st-key-district_map g.annotation')]
+            .map(g => [g.textContent, ...(r => [r.left, r.top, r.right, r.bottom])(g.getBoundingClientRect())])""")
+        overlaps = [(a[0], b[0]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                    if min(a[3], b[3]) - max(a[1], b[1]) > 1 and min(a[4], b[4]) - max(a[2], b[2]) > 1]
+        outside = [a[0] for a in labels if a[1] < box["x"] - 1 or a[3] > box["x"] + box["width"] + 1]
+        shot(page, "overview-map-390")
+        context.close()
+    finally:
+        server.stop()
+    assert not overlaps, f"the map's labels overlap: {overlaps}"
+    assert not outside, f"labels cut off at the map's edge: {outside}"
