@@ -220,7 +220,7 @@ def similar(con: duckdb.DuckDBPyConnection, case_id: int, limit: int = 5, viewer
     if not row or not row[0][0]:
         return empty
     terms, category, district, received = row[0]
-    tokens = terms.split(" ")[1:]  # its terms' tokens without their space (search.encode), as string_split gives them
+    tokens = terms.split(" ")[:-1]  # its terms' tokens without their space (search.encode), as string_split gives them
     df = con.execute("""
         SELECT id, received_at, category, district, status, text,
                len(list_intersect(string_split(search_terms, ' '), CAST(? AS VARCHAR[]))) AS shared
