@@ -354,3 +354,21 @@ def test_a_store_with_search_terms_as_lists_keeps_them_as_strings_after_migratio
     assert {c for (c,) in con.execute("SELECT DISTINCT compression FROM pragma_storage_info('submissions') "
                                       "WHERE column_name = 'search_terms' AND segment_type = 'VARCHAR'").fetchall()} == {"Uncompressed"}
     con.close()
+
+
+def test_a_search_page_looks_into_more_candidates_while_the_bits_let_through_rows_without_the_word(small, monkeypatch):
+    """explore.page finds a search's signed rows among the newest whose bits may hold the word, and
+    takes more of them while too few hold it: with bits that let every row through and room for two
+    candidates more than the page, the page is still the newest rows that hold the word."""
+    from pipeline.queries import textsearch
+
+    textsearch.sign(small)
+    f = replace(MARCH, start=dt.date(2026, 2, 1), end=dt.date(2026, 4, 30), q="ямы")
+    want = explore.page(small, f, limit=2, now=NOW)["id"].tolist()
+    real = textsearch.parts
+    monkeypatch.setattr(explore, "_CANDIDATES_EXTRA", 0)  # 4 candidates for a page of 2
+    monkeypatch.setattr(textsearch, "parts", lambda q, p="": replace(real(q, p), bits="true", bits_params=()))
+    got = explore.page(small, f, limit=2, now=NOW)
+    assert got["id"].tolist() == want and len(want) == 2
+    source = dict(small.execute("SELECT id, source_id FROM submissions").fetchall())
+    assert [source[i] for i in want] == ["3", "2"]  # the four newest rows (7, 6, 5, 4) hold no form of "яма"

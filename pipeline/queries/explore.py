@@ -151,14 +151,37 @@ def page(con: duckdb.DuckDBPyConnection, f: Filters, sort: str = "received_desc"
         # 0.26-0.29 s).
         cond, params = where(replace(f, q=None), now=_now(now))
         first = offset + limit
+        signed = _signed_first(con, cond, params, words, sort, first)
         ids = con.execute(f"""
             SELECT id FROM (
-                (SELECT {SORT_KEYS} FROM submissions WHERE {cond} AND {words.signed} ORDER BY {SORTS[sort]} LIMIT {first})
+                (SELECT {SORT_KEYS} FROM submissions WHERE id IN (SELECT unnest(?)))
                 UNION ALL
                 (SELECT {SORT_KEYS} FROM submissions WHERE {cond} AND {words.unsigned} ORDER BY {SORTS[sort]} LIMIT {first}))
             ORDER BY {SORTS[sort]} LIMIT {limit} OFFSET {offset}""",
-                          [*params, *words.signed_params, *params, *words.unsigned_params]).df()["id"].tolist()
+                          [signed, *params, *words.unsigned_params]).df()["id"].tolist()
     return privacy.for_viewer(by_ids(con, PAGE_COLUMNS, ids), viewer)
+
+
+_CANDIDATES_EXTRA = 64  # candidates beyond twice the rows wanted, at first
+
+
+def _signed_first(con, cond: str, params: list, words: textsearch.Parts, sort: str, first: int) -> list[int]:
+    """Ids of the first `first` signed rows that hold the search's words, in `sort` order. The rows
+    whose bits alone may hold them come first, `first` and some more, and only they are looked
+    into (their terms read by id); the candidates grow fourfold while too many were the Bloom
+    filter's false positives. Scanning the condition itself read the terms of every candidate of
+    the store (a newest page of 'ямы' at 10,000,000 rows: 302/317 ms p50/p95)."""
+    want = first * 2 + _CANDIDATES_EXTRA
+    while True:
+        cand = con.execute(f"SELECT id FROM submissions WHERE {cond} AND {words.bits} ORDER BY {SORTS[sort]} "
+                           f"LIMIT {want}", [*params, *words.bits_params]).fetchall()
+        cand = [r[0] for r in cand]
+        got = [r[0] for r in con.execute(
+            f"SELECT id FROM submissions WHERE id IN (SELECT unnest(?)) AND {words.signed} ORDER BY {SORTS[sort]} "
+            f"LIMIT {first}", [cand, *words.signed_params]).fetchall()]
+        if len(got) >= first or len(cand) < want:
+            return got
+        want *= 4
 
 
 def timeline(con: duckdb.DuckDBPyConnection, f: Filters, grain: str = "day", by: str | None = "category",

@@ -118,6 +118,19 @@ class Parts:
     signed_params: list
     unsigned: str
     unsigned_params: list
+    bits: str = "false"  # the signed rows' bits alone: every row of `signed` and the Bloom filter's
+    bits_params: tuple = ()  # false positives (a superset, never reading the terms)
+
+
+def _word_bits(readings: list[int], p: str) -> tuple[str, list]:
+    """The signed rows that may hold one word by their bits alone (the Bloom filter's false
+    positives included)."""
+    sql, params = [], []
+    for t in readings:
+        col, mask, exact = placement(t)
+        sql.append(f"{p}{BITS[col]} & CAST(? AS UBIGINT) " + ("<> 0" if exact else "= CAST(? AS UBIGINT)"))
+        params += [str(mask)] if exact else [str(mask), str(mask)]
+    return "(" + " OR ".join(sql) + ")", params
 
 
 def _word(readings: list[int], p: str) -> tuple[str, list]:
@@ -149,13 +162,15 @@ def parts(q: str | None, p: str = "") -> Parts | None:
         return None
     ids = [[search.term_id(s) for s in group] for group in groups]
     words = [_word(g, p) for g in ids]
+    bits = [_word_bits(g, p) for g in ids]
     terms = " AND ".join("(" + " OR ".join("contains(search_terms, ?)" for _ in g) + ")" for g in ids)
     texts = " AND ".join("contains(lower(text), ?)" for _ in groups)
     return Parts(
         signed=" AND ".join(sql for sql, _ in words),
         signed_params=[v for _, params in words for v in params],
         unsigned=f"{BITS[0]} IS NULL AND ((search_terms IS NOT NULL AND {terms}) OR (search_terms IS NULL AND {texts}))",
-        unsigned_params=[search.token(t) for g in ids for t in g] + [min(group, key=len) for group in groups])
+        unsigned_params=[search.token(t) for g in ids for t in g] + [min(group, key=len) for group in groups],
+        bits=" AND ".join(sql for sql, _ in bits), bits_params=tuple(v for _, params in bits for v in params))
 
 
 def condition(q: str | None, p: str = "") -> tuple[str, list]:
