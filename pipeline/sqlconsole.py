@@ -491,6 +491,8 @@ def schema(tables: Iterable[str] = ALLOWED_TABLES) -> list[tuple[str, str, str, 
         for table, column, kind, meaning in _migration_columns(path.read_text(encoding="utf-8")):
             if table in columns and kind is None:  # dropped
                 columns[table] = [row for row in columns[table] if row[1] != column]
+            elif table in columns and kind == RENAMED:  # `meaning` holds the new name
+                columns[table] = [(t, meaning, k, m) if c == column else (t, c, k, m) for t, c, k, m in columns[table]]
             elif table in columns:
                 columns[table].append((table, column, kind, meaning))
     return [row for t in wanted for row in columns[t]]
@@ -500,13 +502,16 @@ _CREATE = re.compile(r"^CREATE TABLE (\w+)\s*\(", re.I)
 _COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z][A-Z0-9_]*(?:\(\d+(?:,\s*\d+)?\))?)[^-]*?(?:--\s*(.*))?$")
 _ADD = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) ([A-Z][A-Z0-9_]*)", re.I)
 _DROP = re.compile(r"^ALTER TABLE (\w+) DROP COLUMN (\w+)", re.I)
+_RENAME = re.compile(r"^ALTER TABLE (\w+) RENAME COLUMN (\w+) TO (\w+)", re.I)
+RENAMED = "RENAMED"  # the type of _migration_columns' row for a renamed column; its new name in the meaning
 _NOT_COLUMNS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
 
 
 def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
     """Columns created (CREATE TABLE lines) or added (ALTER TABLE ADD COLUMN, meaning from the
     comment lines just above it) in one migration file; a dropped one (ALTER TABLE DROP COLUMN)
-    comes with the type None."""
+    comes with the type None, a renamed one (RENAME COLUMN a TO b) with the type RENAMED and its
+    new name as the meaning."""
     out, table, comment = [], None, []
     for line in sql.splitlines():
         if m := _CREATE.match(line):
@@ -519,6 +524,8 @@ def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
             out.append((m.group(1).lower(), m.group(2), m.group(3).upper(), " ".join(comment)))
         elif m := _DROP.match(line):
             out.append((m.group(1).lower(), m.group(2), None, ""))
+        elif m := _RENAME.match(line):
+            out.append((m.group(1).lower(), m.group(2), RENAMED, m.group(3)))
         comment = comment + [line.lstrip("- ").strip()] if line.startswith("--") else []
     return out
 
