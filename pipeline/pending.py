@@ -47,7 +47,8 @@ def _next_batch(con, size: int, after: int = -1):
     return con.execute(sql, params).df()
 
 
-TWO_CORES_FROM = 10_000  # rows of a batch from which its second half is enriched in a worker process
+TWO_CORES_FROM = 10_000  # rows of a batch from which a part is enriched in a worker process
+_warmed = False  # whether this process has had the worker warm up (classify_pending's first call)
 
 
 def _enriched(rows):
@@ -151,8 +152,8 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
     many were classified.
 
     A batch is stored in a thread, on a cursor of its own, while the next one is enriched: DuckDB
-    works without the GIL, so the store (a delete, an insert and a commit, about 2 s per 50,000
-    texts of 300-400 characters) overlaps the enrichment, which keeps both cores busy."""
+    works without the GIL, so the store (an UPDATE, the events and a commit, about 0.6-1 s per
+    50,000 texts of 300-400 characters) overlaps the enrichment, which keeps both cores busy."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
     total = pending_count(con)
@@ -194,25 +195,33 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
         if progress:
             progress(done, total)
 
-    if total >= TWO_CORES_FROM:  # the worker warms up while this process loads its model
+    global _warmed
+    if total >= TWO_CORES_FROM and not _warmed:  # the worker warms up while this process loads its model
         from pipeline import classify
 
         if classify.current_version() is not None:
             classify._executor().submit(_warm_worker)
+            _warmed = True
             # its warm-up is longer than this process's (its start, then the same): less for it first
             balance.update(share=0.4, cold=True)
     try:
         rows = _next_batch(con, min(step, total)) if total else None
         while rows is not None and len(rows):
             taken += len(rows)
-            upcoming = None if taken >= total else later(reads, _next_batch, reader, min(step, total - taken),
-                                                         int(rows["id"].max()))
+            # read ahead in bulk only: a time slice's read of a batch it will not take would overrun it
+            upcoming = None if taken >= total or seconds is not None else later(
+                reads, _next_batch, reader, min(step, total - taken), int(rows["id"].max()))
             enriched = _enrich(rows, balance)
             if storing is not None:
                 stored()
             storing = later(pool, _store_batch, writer, enriched)
             over = seconds is not None and time.monotonic() - started >= seconds
-            rows = None if over or upcoming is None else upcoming.result()
+            if over or taken >= total:
+                rows = None
+            elif upcoming is not None:
+                rows = upcoming.result()
+            else:
+                rows = _next_batch(con, min(step, total - taken), int(rows["id"].max()))
         if storing is not None:
             stored()
     finally:
@@ -231,9 +240,9 @@ def classify_pending(con: duckdb.DuckDBPyConnection, progress=None, seconds: flo
 def tune(con: duckdb.DuckDBPyConnection) -> None:
     """DuckDB's settings for a connection that runs classify_pending in bulk (`classify-pending`, an
     ingest's own classification). The checkpoint threshold of the ingest command: at DuckDB's
-    default every batch of 50,000 rewritten rows was checkpointed, 3-4 s each (300,000 texts: 5,100
+    default every batch of 50,000 updated rows was checkpointed, 3-4 s each (300,000 texts: 5,100
     texts/s, 7,300 with this). The memory limit SC_CLASSIFY_MEMORY, not SC_INGEST_MEMORY (256MB): a
-    batch of 50,000 texts of 300-400 characters being rewritten held up to 170 MB of DuckDB's
+    batch of 50,000 texts of 300-400 characters being stored held up to 170 MB of DuckDB's
     memory, the next batch read beside it, and 256MB ran out in one run of three at 1,000,000."""
     con.execute("SET checkpoint_threshold = ?", [settings.get("INGEST_CHECKPOINT")])
     con.execute("SET memory_limit = ?", [settings.get("CLASSIFY_MEMORY")])

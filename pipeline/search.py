@@ -320,9 +320,10 @@ def piece_terms(pieces: list[str]) -> list[tuple[int, tuple[int, ...], tuple[int
 
 
 def term_id(stem: str) -> int:
-    """A stem as the unsigned 32-bit number the store keeps (CRC-32 of its UTF-8): a list of
-    numbers is searched about five times faster than a string of stems, and at 50 stems a text
-    two stems share a number about once in 80 million texts."""
+    """A stem as the unsigned 32-bit number the store keeps (CRC-32 of its UTF-8, stored as a
+    six-character token, see `encode`): numbers of a fixed width are searched about five times
+    faster than a string of stems, and at 50 stems a text two stems share a number about once in
+    80 million texts."""
     return zlib.crc32(stem.encode("utf-8"))
 
 
@@ -401,11 +402,12 @@ def encode_many(lists) -> pa.StringArray:
 
 
 def decode_many(stored) -> tuple[np.ndarray, np.ndarray]:
-    """Stored terms strings (an Arrow string array, or a sequence; None as no terms) ->
+    """Stored terms strings (an Arrow string array, or a sequence; None or NaN as no terms) ->
     (offsets (n + 1, from 0), flat uint32 term numbers)."""
     if isinstance(stored, pa.ChunkedArray):
         stored = stored.combine_chunks()
-    arr = stored if isinstance(stored, pa.Array) else pa.array(list(stored), pa.string())
+    # from_pandas: a NULL read through pandas is NaN in its string columns, not None
+    arr = stored if isinstance(stored, pa.Array) else pa.array(list(stored), pa.string(), from_pandas=True)
     if not isinstance(arr, pa.StringArray):  # large or view strings, or nothing but nulls
         arr = arr.cast(pa.string())
     arr = arr.fill_null("")

@@ -163,10 +163,11 @@ PHONE_MAP_HEIGHT = 400  # px: the square drawing at a phone's width (360-430 px)
 
 def label_shifts(points: list[tuple[float, float]], texts: list[str], scale: float, font: int) -> list[tuple[int, int]]:
     """(x, y) shifts in px (y up) of the districts' labels: above each marker where that is free,
-    else below, right or left of it, else further up or down, so that no label covers another
-    (neighbouring districts' markers lie closer than a label's width on a phone). `scale`: px per
-    map unit (the drawing is 1000 units square), `font`: the labels' size in px; a label's box is
-    estimated from its text."""
+    else below, right or left of it, else further up or down: as far as those ten places allow, no
+    label covers another (neighbouring districts' markers lie closer than a label's width on a
+    phone); where all are taken the last is used. `scale`: px per map unit (the drawing is 1000
+    units square; from the figure's height, so on a phone narrower than that the boxes are taken
+    a little larger than drawn), `font`: the labels' size in px; a box is estimated from its text."""
     high = font * 1.4 + 2
     placed: list[tuple[float, float, float, float]] = []
     out = []

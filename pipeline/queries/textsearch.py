@@ -27,7 +27,7 @@ def terms(q: str | None) -> list[str]:
 # Signatures: twelve 64-bit columns per row (search_b0..search_b11), filled by `sign` after every
 # write. Columns 0-3 hold one bit of its own for each of the 256 stems most frequent in residents'
 # texts (data/search_top_stems.csv): exact, so a word among them is answered from the bits alone and
-# the scan never reads the term lists. Columns 4-11 are a blocked Bloom filter of the other stems:
+# the scan never reads the stored terms. Columns 4-11 are a blocked Bloom filter of the other stems:
 # three bits in one column chosen by the stem's number; a row whose bits for a word are not all set
 # cannot hold it, the others are looked up in search_terms (about 1 in 100 wrongly at 60 stems a text).
 # Changing the stems file or this scheme needs a migration that clears the columns (UNSIGN).
@@ -110,7 +110,7 @@ def signatures(stored) -> dict[str, np.ndarray]:
 class Parts:
     """A search as SQL pieces. `signed`: the rows with signatures, by their bits alone for words
     among the frequent stems, else by the Bloom bits and then the term list (inside a CASE, so the
-    lists are looked into only where the bits are set). `unsigned`: the rows without signatures
+    terms are looked into only where the bits are set). `unsigned`: the rows without signatures
     (not signed since their terms were written, or stored but not classified yet: by their text,
     each word's shortest reading in the lower-cased text); always of `submissions` itself,
     unaliased, so it fits a subquery or a query of its own."""
@@ -176,7 +176,7 @@ def parts(q: str | None, p: str = "") -> Parts | None:
 def condition(q: str | None, p: str = "") -> tuple[str, list]:
     """SQL condition and parameters of the search; ('', []) when `q` has no words. Rows without
     signatures are found in a subquery, so the scan reads neither their texts nor, for words among
-    the frequent stems, anybody's term lists. A page ordered by time uses the pieces apart instead
+    the frequent stems, anybody's stored terms. A page ordered by time uses the pieces apart instead
     (pipeline.queries.explore.page): the subquery's join would keep DuckDB from pruning by the rows
     it has already found."""
     got = parts(q, p)
