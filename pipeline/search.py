@@ -368,15 +368,7 @@ def encode(terms) -> str:
 
 def decode(stored: str | None) -> list[int]:
     """The term numbers of a stored terms string (None: no terms yet)."""
-    if not stored:
-        return []
-    out = []
-    for i in range(0, len(stored), TOKEN):
-        n = 0
-        for ch in stored[i:i + TOKEN - 1]:
-            n = n * DIGITS + ord(ch) - _FIRST
-        out.append(n)
-    return out
+    return decode_many([stored])[1].tolist()
 
 
 def encode_flat(offsets: np.ndarray, flat: np.ndarray) -> pa.StringArray:
@@ -388,9 +380,8 @@ def encode_flat(offsets: np.ndarray, flat: np.ndarray) -> pa.StringArray:
         rest, digit = np.divmod(rest, np.uint32(DIGITS))
         chars[:, k] = digit + _FIRST
     ends = np.asarray(offsets, dtype=np.int64) * TOKEN
-    if ends.size and ends[-1] >= 2 ** 31:
-        return pa.array([chars.tobytes()[a:b].decode("ascii") for a, b in zip(ends[:-1], ends[1:])], pa.string())
-    return pa.StringArray.from_buffers(len(ends) - 1, pa.py_buffer(ends.astype(np.int32)), pa.py_buffer(chars.tobytes()))
+    strings = pa.LargeStringArray.from_buffers(len(ends) - 1, pa.py_buffer(ends), pa.py_buffer(chars.tobytes()))
+    return strings if ends[-1] >= 2 ** 31 else strings.cast(pa.string())  # 32-bit offsets while they fit
 
 
 def encode_many(lists) -> pa.StringArray:

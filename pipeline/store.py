@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from pipeline import inbox, settings
 
@@ -220,6 +221,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         from pipeline.queries import textsearch
         textsearch.backfill(con)
     return applied
+
+
+def frame(con, sql: str, params=None) -> pd.DataFrame:
+    """A query's rows as a DataFrame, through Arrow on DuckDB: its .df() localises each time-zone
+    column on its own (3 of 7 ms for a page of 500), and an executed result given as Arrow is
+    copied once more (a relation is not); the frame is the same. Another engine: .df()."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return con.sql(sql, params=params).to_arrow_table().to_pandas()
+    return con.execute(sql, params).df()
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipeline import auth, metrics, privacy, rollup, settings
+from pipeline import auth, metrics, privacy, rollup, settings, store
 from pipeline.queries import textsearch
 from pipeline.queries.filters import OPEN, Filters, open_sql, where
 from pipeline.queries.rows import by_ids
@@ -80,14 +80,7 @@ def bucket_cases(con: duckdb.DuckDBPyConnection, bucket: str, now: dt.datetime, 
         SELECT {', '.join(_PAGE_COLUMNS)} FROM {rollup.live(con)}
         WHERE status IN {OPEN} AND {_SCOPE} AND {_BUCKET_SQL[bucket]}
         ORDER BY due_at, id {window}OFFSET {max(0, int(offset))}"""
-    params = {k: v for k, v in params.items() if f"${k}" in sql}
-    # through Arrow on DuckDB: its .df() localises each time-zone column on its own (3 of 7 ms for a
-    # page of 500); the frame is the same (id is never missing). A relation, not execute(): DuckDB
-    # copies an executed result once more to give it as Arrow (and warns)
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        rows = con.sql(sql, params=params).to_arrow_table().to_pandas()
-    else:
-        rows = con.execute(sql, params).df()
+    rows = store.frame(con, sql, {k: v for k, v in params.items() if f"${k}" in sql})
     texts = by_ids(con, ("id", "text"), rows["id"].tolist())
     texts = dict(zip(texts["id"].tolist(), texts["text"].tolist()))
     rows["text"] = [texts.get(i, "") for i in rows["id"].tolist()]
