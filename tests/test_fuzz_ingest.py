@@ -117,6 +117,39 @@ def test_broken_bytes_in_a_utf8_file_quarantine_their_record_not_the_encoding_of
     assert reason == "bytes that are not valid utf-8 in the record (shown as \ufffd; a damaged export?)"
 
 
+def test_the_sniffing_pass_judges_utf8_as_pythons_strict_decoder_whatever_the_chunks():
+    """The sniffing pass checks UTF-8 with Arrow's validator, a chunk at a time: its verdict must be
+    the decoder's for every byte string (overlong forms, surrogates, past U+10FFFF, a character
+    cut at the end) and wherever the chunks happen to cut a character."""
+    from pipeline.readers import Utf8Check
+
+    def python(data):
+        try:
+            data.decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            return False
+
+    def chunked(data, cuts):
+        check = Utf8Check()
+        try:
+            for a, b in zip([0, *cuts], [*cuts, len(data)]):
+                check.decode(data[a:b])
+            check.decode(b"", final=True)
+            return True
+        except UnicodeDecodeError:
+            return False
+
+    rnd = random.Random(3)
+    pieces = [b"\xc3", b"\xd0", b"\xd1", b"\xe2", b"\xed", b"\xf0", b"\xf4", b"\x80", b"\x9f", b"\xa0", b"\xbf",
+              "Жарық ".encode(), "нет".encode(), b"a"]
+    cases = [b"\xed\xa0\x80", b"\xc0\x80", b"\xe0\x80\x80", b"\xf4\x90\x80\x80", b"\xf0\x9f\x98\x80", b"\xef\xbb\xbfa"]
+    cases += [b"".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 8))) for _ in range(3000)]
+    for data in cases:
+        cuts = sorted(rnd.sample(range(1, len(data)), min(len(data) - 1, rnd.randrange(0, 4)))) if len(data) > 1 else []
+        assert chunked(data, cuts) == python(data), (data, cuts)
+
+
 def test_cp1251_still_read_as_cp1251_and_damaged_utf16_keeps_its_good_records(tmp_path):
     cp = tmp_path / "cp.csv"
     cp.write_bytes((HEADER + "1;01.02.2026 10:00;Нет отопления\n").encode("cp1251") + b"2;01.02.2026;\x98\xcd\xe5\xf2\n")
