@@ -26,7 +26,7 @@ import re
 
 import pandas as pd
 
-from pipeline import reference
+from pipeline import reference, search
 
 KEY_LETTERS = 5
 LEARN_LETTERS = 4  # a name learned from its marker (мкр Асар) has a key of this many letters or more
@@ -206,6 +206,17 @@ def _near(k: str) -> str | None:
     return _by_prefix().get(k[:KEY_LETTERS - 1])
 
 
+def _common(word: str) -> bool:
+    """A word with one of the stems most frequent in residents' texts: a common word, never a slip
+    of a rare name (Құрметті, the usual opening of a Kazakh letter, was one slip from Курмы)."""
+    return not _frequent().isdisjoint(search.stems(word))
+
+
+@functools.cache
+def _frequent() -> frozenset[str]:
+    return frozenset(search.frequent_stems())
+
+
 @functools.cache
 def _by_prefix() -> dict[str, str]:
     """Four first letters -> the one known place of KEY_LETTERS letters starting so."""
@@ -267,7 +278,8 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
             continue
         k = key(word)
         # a slip is looked for only in a capitalised word: lower-case words are mostly not names
-        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and _near(k))
+        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and not _common(word)
+                                                        and _near(k))
         if not hit:  # a short name with a Kazakh case ending (Тассайда, Асардан, Төленің: Тассай, Асар, Төле)
             bare = _kazakh_bare(word)
             if bare:

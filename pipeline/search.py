@@ -32,6 +32,8 @@ still works, but e.g. "орта" and "ор" meet), Russian stems Snowball leaves
 """
 from __future__ import annotations
 
+import csv
+import functools
 import re
 import zlib
 from itertools import chain
@@ -40,6 +42,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import Stemmer  # PyStemmer: Snowball in C
+
+from pipeline import reference
 
 MAX_CHARS = 4000  # the key is built from the first 4,000 characters of a text
 _CACHE_LIMIT = 500_000  # distinct words cached before the cache starts over
@@ -317,6 +321,15 @@ def piece_terms(pieces: list[str]) -> list[tuple[int, tuple[int, ...], tuple[int
             kazakh.update(term_id(s) for s in _CACHE[1][w] if s)
         out.append((signs, tuple(sorted(plain)), tuple(sorted(kazakh))))
     return out
+
+
+@functools.cache
+def frequent_stems() -> tuple[str, ...]:
+    """The stems most frequent in residents' texts, most frequent first (data/search_top_stems.csv):
+    the search signs the first 256 with bits of their own; a word with one of them is a common
+    word, never a slip of a rare place name (pipeline.placenames)."""
+    with open(reference.DATA / "search_top_stems.csv", encoding="utf-8", newline="") as f:
+        return tuple(row["stem"] for row in csv.DictReader(f))
 
 
 def term_id(stem: str) -> int:

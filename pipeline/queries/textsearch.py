@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline import reference, search
+from pipeline import search
 
 
 MAX_WORDS = 8
@@ -41,8 +41,7 @@ UNSIGN = ", ".join(f"{c} = NULL" for c in BITS)  # for an UPDATE's SET: the row 
 @functools.cache
 def _top() -> dict[int, int]:
     """Stem number -> its own bit (0..255) in columns 0-3."""
-    stems = pd.read_csv(reference.DATA / "search_top_stems.csv", dtype=str, keep_default_na=False)["stem"]
-    return {search.term_id(s): i for i, s in enumerate(stems[:64 * TOP_COLUMNS])}
+    return {search.term_id(s): i for i, s in enumerate(search.frequent_stems()[:64 * TOP_COLUMNS])}
 
 
 @functools.cache
