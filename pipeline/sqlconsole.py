@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -488,13 +488,16 @@ def schema(tables: Iterable[str] = ALLOWED_TABLES) -> list[tuple[str, str, str, 
     wanted = [t.lower() for t in tables]
     columns: dict[str, list[tuple[str, str, str, str]]] = {t: [] for t in wanted}
     for path in sorted(MIGRATIONS.glob("*.sql")):
-        for table, column, kind, meaning in _migration_columns(path.read_text(encoding="utf-8")):
-            if table in columns and kind is None:  # dropped
-                columns[table] = [row for row in columns[table] if row[1] != column]
-            elif table in columns and kind == RENAMED:  # `meaning` holds the new name
-                columns[table] = [(t, meaning, k, m) if c == column else (t, c, k, m) for t, c, k, m in columns[table]]
-            elif table in columns:
-                columns[table].append((table, column, kind, meaning))
+        for change in _migration_columns(path.read_text(encoding="utf-8")):
+            rows = columns.get(change.table)
+            if rows is None:
+                continue
+            if change.action == "drop":
+                columns[change.table] = [row for row in rows if row[1] != change.column]
+            elif change.action == "rename":
+                columns[change.table] = [(t, change.new_name if c == change.column else c, k, m) for t, c, k, m in rows]
+            else:
+                rows.append((change.table, change.column, change.type, change.meaning))
     return [row for t in wanted for row in columns[t]]
 
 
@@ -503,15 +506,24 @@ _COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z][A-Z0-9_]*(?:\(\d+(?:,\s*\d+)?\))?)[^-]
 _ADD = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) ([A-Z][A-Z0-9_]*)", re.I)
 _DROP = re.compile(r"^ALTER TABLE (\w+) DROP COLUMN (\w+)", re.I)
 _RENAME = re.compile(r"^ALTER TABLE (\w+) RENAME COLUMN (\w+) TO (\w+)", re.I)
-RENAMED = "RENAMED"  # the type of _migration_columns' row for a renamed column; its new name in the meaning
 _NOT_COLUMNS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
 
 
-def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
-    """Columns created (CREATE TABLE lines) or added (ALTER TABLE ADD COLUMN, meaning from the
-    comment lines just above it) in one migration file; a dropped one (ALTER TABLE DROP COLUMN)
-    comes with the type None, a renamed one (RENAME COLUMN a TO b) with the type RENAMED and its
-    new name as the meaning."""
+class ColumnChange(NamedTuple):
+    """What one migration line does to a column: 'add' (a CREATE TABLE line or ADD COLUMN, with its
+    type and meaning), 'drop' or 'rename' (to new_name)."""
+    table: str
+    column: str
+    action: str
+    type: str = ""
+    meaning: str = ""
+    new_name: str = ""
+
+
+def _migration_columns(sql: str) -> list[ColumnChange]:
+    """The column changes of one migration file, in order: columns created (CREATE TABLE lines) or
+    added (ALTER TABLE ADD COLUMN, meaning from the comment lines just above it), dropped (ALTER
+    TABLE DROP COLUMN) and renamed (RENAME COLUMN a TO b)."""
     out, table, comment = [], None, []
     for line in sql.splitlines():
         if m := _CREATE.match(line):
@@ -519,13 +531,13 @@ def _migration_columns(sql: str) -> list[tuple[str, str, str, str]]:
         elif table and line.startswith(")"):
             table = None
         elif table and (m := _COLUMN.match(line)) and m.group(1).upper() not in _NOT_COLUMNS:
-            out.append((table, m.group(1), m.group(2), (m.group(3) or "").strip()))
+            out.append(ColumnChange(table, m.group(1), "add", m.group(2), (m.group(3) or "").strip()))
         elif m := _ADD.match(line):
-            out.append((m.group(1).lower(), m.group(2), m.group(3).upper(), " ".join(comment)))
+            out.append(ColumnChange(m.group(1).lower(), m.group(2), "add", m.group(3).upper(), " ".join(comment)))
         elif m := _DROP.match(line):
-            out.append((m.group(1).lower(), m.group(2), None, ""))
+            out.append(ColumnChange(m.group(1).lower(), m.group(2), "drop"))
         elif m := _RENAME.match(line):
-            out.append((m.group(1).lower(), m.group(2), RENAMED, m.group(3)))
+            out.append(ColumnChange(m.group(1).lower(), m.group(2), "rename", new_name=m.group(3)))
         comment = comment + [line.lstrip("- ").strip()] if line.startswith("--") else []
     return out
 
