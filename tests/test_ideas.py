@@ -106,6 +106,18 @@ def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
+@pytest.mark.xfail(strict=True, reason="blind fixture written 2026-12-03 apart from the grouping code: P 0.832, R 0.821 "
+                   "when measured; some of its wrong merges were read (route 12 in a letter naming no city joined route "
+                   "12 in Shymkent; one request in two parks neither names by a marker), no change was kept from them")
+def test_seventh_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
+    """A seventh fixture, written blind (162 letters of 301-359 characters, 42 ideas and 25 single
+    letters, ru/kk/mixed, eleven pairs of hard negatives: one request at two crossings of one street,
+    routes 12 and 21, route 12 in two cities, lighting and benches in one park, one request in two
+    cities)."""
+    p, r = pooled("ideas_heldout7.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
 def test_a_place_asked_for_other_things_or_a_thing_asked_for_in_another_city_parts_ideas():
     stairs = "В переходе на Райымбека разрушены ступени. Прошу отремонтировать лестницу в переходе."
     light = "В переходе на Райымбека темно. Прошу поставить фонари в переходе."
