@@ -7,6 +7,7 @@ in the calling process; the result goes to a spool file that the single writer a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -142,7 +143,10 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
     for fmt in _formats_first(todo):
         if todo.empty:
             break
-        parsed = pd.to_datetime(todo, format=fmt, errors="coerce")
+        parsed = _exact_by_arrow(todo, fmt)
+        rest = parsed.isna()
+        if rest.any():  # what Arrow did not read back exactly: pandas, as for every value before
+            parsed[rest] = pd.to_datetime(todo[rest], format=fmt, errors="coerce")
         hit = parsed.notna()
         if hit.any():
             out[todo[hit].index] = _localise(parsed[hit], tz)
@@ -173,7 +177,7 @@ def parse_dates(values: pd.Series, tz: str) -> pd.Series:
                 todo = todo[~hit]
         todo = respelled[todo.index]
     if not todo.empty:  # ISO 8601 with offsets and other unambiguous forms
-        parsed = todo.map(_parse_iso)
+        parsed = todo.map(lambda v: _parse_iso(v, tz))
         hit = parsed.notna()
         out[todo[hit].index] = pd.to_datetime(parsed[hit], utc=True)
     return out
@@ -221,6 +225,44 @@ def _respell(v: str) -> str:
     return " ".join(v.replace(" ,", ",").split())
 
 
+_FIELD = {"%d": r"(?P<day>\d{1,2})", "%m": r"(?P<month>\d{1,2})", "%Y": r"(?P<year>\d{4})", "%H": r"\d{1,2}",
+          "%M": r"\d{1,2}", "%S": r"\d{1,2}"}
+
+
+@functools.cache
+def _arrow_pattern(fmt: str) -> str | None:
+    """A regular expression of `fmt`'s spellings with the day, month and year as groups, or None
+    for a format left to pandas alone (%y: its century; %f: fractions of a second)."""
+    parts = re.findall(r"%.|[^%]", fmt)
+    if any(p.startswith("%") and p not in _FIELD for p in parts):
+        return None
+    return "^" + "".join(_FIELD.get(p) or (r"\s+" if p == " " else re.escape(p)) for p in parts) + "$"
+
+
+def _exact_by_arrow(todo: pd.Series, fmt: str) -> pd.Series:
+    """The values of `todo` (stripped strings) that spell a moment in `fmt`, parsed by Arrow's
+    strptime (in C++: about 15 times faster than pandas for a column of a million), NaT for every
+    other value. Arrow reads more loosely than pandas: a day past the month's end rolls over
+    (31.02 as 03.03) and a two-digit year is year 25. So a value counts only when its day, month
+    and year, as written, are those of the moment read, and the year has four digits; every other
+    value is left to pandas, which reads it as it always did."""
+    pattern = _arrow_pattern(fmt)
+    if pattern is None:
+        return pd.Series(pd.NaT, index=todo.index, dtype="datetime64[us]")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(todo.tolist(), pa.string())
+    parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    written = pc.extract_regex(values, pattern)  # null where the value is not spelled so
+    exact = pc.is_valid(parsed)
+    for field, part in (("day", pc.day), ("month", pc.month), ("year", pc.year)):
+        if f"<{field}>" in pattern:
+            exact = pc.and_kleene(exact, pc.equal(pc.struct_field(written, field).cast(pa.int64()), part(parsed)))
+    stamps = pc.if_else(exact.fill_null(False), parsed, pa.scalar(None, parsed.type)).cast(pa.timestamp("us"))
+    return pd.Series(stamps.to_numpy(zero_copy_only=False), index=todo.index, dtype="datetime64[us]")
+
+
 def _formats_first(todo: pd.Series) -> list[str]:
     """DATE_FORMATS with the format of the column's first value moved to the front."""
     if todo.empty:
@@ -232,15 +274,21 @@ def _formats_first(todo: pd.Series) -> list[str]:
     return DATE_FORMATS
 
 
-def _parse_iso(v: str):
-    """The last resort for a date no format fits: see _ISO and _DAY_FIRST."""
+def _parse_iso(v: str, tz: str):
+    """The last resort for a date no format fits: see _ISO and _DAY_FIRST. A naive value is local
+    time in `tz`."""
+    day_first = _DAY_FIRST.match(v)
     try:
-        if _ISO.match(v) or (_MONTH_NAME.search(v) and not _DAY_FIRST.match(v)):
+        if _ISO.match(v) or (_MONTH_NAME.search(v) and not day_first):
             ts = pd.Timestamp(v)
-        elif _DAY_FIRST.match(v):
+        elif day_first:
             from dateutil import parser as dateparser
 
             ts = pd.Timestamp(dateparser.parse(v, dayfirst=True, yearfirst=False))
+            # dayfirst is only a preference: where the second number cannot be a month (01.13.2026)
+            # dateutil read the date month first, which a file from Kazakhstan never writes
+            if (ts.day, ts.month) != (int(day_first.group(1)), int(day_first.group(2))):
+                return None
         else:
             return None
     except (ValueError, TypeError, OverflowError):
@@ -248,7 +296,7 @@ def _parse_iso(v: str):
     if ts is pd.NaT or not YEARS[0] <= ts.year <= YEARS[1]:
         return None
     if ts.tzinfo is None:
-        ts = ts.tz_localize(settings.get("TZ"), ambiguous="NaT", nonexistent="NaT")
+        ts = ts.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     return ts
 
 

@@ -58,6 +58,29 @@ def test_dates_are_read_day_first_in_every_spelling_and_a_bare_time_is_no_date(t
                                                       "2026-03-21 14:05:00 or ISO 8601)"]
 
 
+def test_a_date_the_fast_reader_would_roll_over_is_read_as_pandas_reads_it_and_never_month_first(tmp_path):
+    """A column's dates are read by Arrow first (far faster), and only where the day, month and
+    four-digit year as written are those it read; Arrow alone rolled 31.02 over to 03.03 and read
+    '25' as the year 25. Compared value by value with pandas' reading of the same formats. A date
+    whose second number is no month (01.13.2026) is no date: dateutil's last resort read it month
+    first, as 13 January."""
+    values = ["30.11.2026 10:00", "31.02.2026 10:00", "29.02.2024 10:00", "31.04.2026 10:00", "1.5.2026 9:5",
+              "01.05.2026  10:00", "01.05.26 10:00", "00.05.2026 10:00", "01.05.2026 24:00"]
+    column = pd.Series(values, dtype=object)
+    got = ingest.parse_dates(column, "UTC")
+    want = pd.to_datetime(column, format="%d.%m.%Y %H:%M", errors="coerce")
+    want = want.fillna(pd.to_datetime(column, format="%d.%m.%y %H:%M", errors="coerce"))
+    shown = [None if pd.isna(x) else x.strftime("%Y-%m-%d %H:%M") for x in got]
+    assert shown == [None if pd.isna(x) else x.strftime("%Y-%m-%d %H:%M") for x in want] == \
+        ["2026-11-30 10:00", None, "2024-02-29 10:00", None, "2026-05-01 09:05", "2026-05-01 10:00",
+         "2026-05-01 10:00", None, None]
+    read = ingest.parse_dates(pd.Series(["01.13.2026 10:00", "13.01.2026 10:00"], dtype=object), "UTC")
+    assert pd.isna(read[0]) and read[1].strftime("%Y-%m-%d %H:%M") == "2026-01-13 10:00"
+    path = write(tmp_path / "m.csv", ["Номер обращения;Дата;Текст", f"1;01.13.2026 10:00;{TEXT}"])
+    assert ingest.prepare(path, "hotline_109", now=NOW).quarantine["reason"].str.startswith(
+        "unparseable date '01.13.2026 10:00'").tolist() == [True]
+
+
 @pytest.mark.parametrize("header", ["Дата;Время;Текст", "Время поступления;Дата поступления;Текст"])
 def test_a_date_and_a_time_in_two_columns_are_one_moment(tmp_path, header):
     first_date = header.startswith("Дата")
