@@ -107,6 +107,34 @@ def test_a_search_page_is_the_filtered_rows_in_order_with_and_without_terms(smal
         assert got == expected[offset:offset + limit], (offset, limit)
 
 
+@pytest.mark.parametrize("sort", list(explore.SORTS))
+def test_a_search_page_takes_as_many_more_candidates_as_the_hits_say_or_reads_the_condition(con, monkeypatch, sort):
+    """When too few candidates (rows whose bits may hold the word) hold it, a page takes as many
+    more as the share that did says it needs, or, when none or very few did (a word no text holds),
+    reads the search's condition itself: the same rows, in the same order, as that condition, for a
+    common word, a rare one and one nobody wrote, with bits that let every row through."""
+    from pipeline.queries import textsearch
+
+    texts = ["Фонари не горят", "Нет воды", "Ямы во дворе", "Мусор не вывозят", "Шлагбаум сломан"]
+    rows = [[str(k), dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc) + dt.timedelta(hours=7 * k),
+             texts[0 if k % 2 else 1 if k % 9 else 2 if k % 45 else 4]] for k in range(400)]
+    con.executemany("INSERT INTO submissions (source, source_id, received_at, text, status, search_terms) "
+                    "VALUES ('hotline_109', ?, ?, ?, 'new', ?)", [[*r, search.stored_terms(r[2])] for r in rows])
+    textsearch.sign(con)
+    real = textsearch.parts
+    monkeypatch.setattr(textsearch, "parts", lambda q, p="": replace(real(q, p), bits="true", bits_params=()))
+    monkeypatch.setattr(explore, "_CANDIDATES_EXTRA", 0)
+    f = Filters(dt.date(2025, 12, 1), dt.date(2026, 12, 31))
+    for word, n in (("воды", 177), ("ямы", 18), ("шлагбаум", 5), ("абракадабра", 0)):
+        cond, params = where(replace(f, q=word), now=NOW)
+        expected = [i for (i,) in con.execute(f"SELECT id FROM submissions WHERE {cond} ORDER BY {explore.SORTS[sort]}",
+                                              params).fetchall()]
+        assert len(expected) == n, word
+        for offset, limit in ((0, 3), (2, 5), (0, 50), (15, 10)):
+            got = explore.page(con, replace(f, q=word), sort=sort, offset=offset, limit=limit, now=NOW)["id"].tolist()
+            assert got == expected[offset:offset + limit], (word, offset, limit)
+
+
 def test_the_frequent_stems_file_is_the_one_the_signatures_were_made_with():
     """Stored signatures hold one bit per stem of data/search_top_stems.csv in its order: a changed
     file needs a migration that clears them (textsearch.UNSIGN), and then a new TOP_STEMS_SHA1."""
