@@ -314,6 +314,16 @@ def test_the_page_reproduces_a_link_and_shows_its_count(app_db):
     assert "SQL-запрос" in [t.label for t in at.tabs]
 
 
+def test_a_search_that_finds_nothing_says_to_check_the_spelling_and_shows_the_words_as_text(app_db):
+    at = explorer("analyst", {"from": "2026-03-01", "to": "2026-03-31", "q": "свтофор **жирно** [x](http://e.kz)"})
+    assert "Найдено обращений: 0" in " ".join(m.value for m in at.markdown)
+    said = ("Ни одно из отобранных обращений не содержит «свтофор жирно x http e kz» ни в одной форме слова. "
+            "Проверьте написание или расширьте период и фильтры.")
+    assert said in [i.value for i in at.info]
+    found = explorer("analyst", {"from": "2026-03-01", "to": "2026-03-31", "q": "ямы"})
+    assert not [i.value for i in found.info if "Проверьте написание" in i.value]
+
+
 def test_the_sql_console_refuses_writes_and_answers_reads(app_db):
     at = explorer("analyst", {"from": "2026-03-01", "to": "2026-03-31"})
     at.text_area(key="ex_sql").set_value("DROP TABLE submissions").run()
