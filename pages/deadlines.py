@@ -87,7 +87,7 @@ if typed.strip():
 if case_id is not None:
     case = q.case(con, case_id, viewer)
     if case is None:
-        st.warning(core.t("deadlines.not_found", number=typed))
+        st.warning(core.t("deadlines.not_found", number=core.typed_words(typed)))
     else:
         number = workflow.registration_number(case_id, case["received_at"])
         st.subheader(f"{number} · {cases.category_name(case['category'])} · {cases.district_name(case['district'])}")

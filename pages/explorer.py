@@ -39,7 +39,7 @@ st.caption(core.t("explorer.scope", start=f"{f.start:%d.%m.%Y}", end=f"{f.end:%d
 if f.q and not ex.has_words(f.q):
     st.warning(core.t("explorer.search.no_words"))
 elif f.q and total == 0:  # a search that finds nothing: mostly a typo (the search knows word forms, not slips)
-    st.info(core.t("explorer.search.nothing", q=ex.typed_words(f.q)))
+    st.info(core.t("explorer.search.nothing", q=core.typed_words(f.q)))
 
 tabs = [core.t("explorer.tab.rows"), core.t("explorer.tab.time"), core.t("explorer.tab.cross")]
 if viewer.can("export"):

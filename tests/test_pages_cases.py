@@ -59,6 +59,12 @@ def test_refused_transition_shows_why(db):
     assert at.error[0].value == f"Обращение {number}: для перехода из «Новое» в «Отклонено» нужен комментарий."
 
 
+def test_a_number_not_found_is_said_with_what_was_typed_as_plain_words(db):
+    at = app(db, "deadlines")
+    at.text_input(key="dl_case_typed").set_value("*109-2026-000099*").run()
+    assert [w.value for w in at.warning] == ["Обращение 109-2026-000099 не найдено."]
+
+
 def test_case_history_reads_in_words_and_local_time(db):
     con = store.connect(db)
     case_id, _ = workflow.register_call(con, "Нет воды в доме 5", "aliya", district="turan")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import re
 import runpy
 import sys
 import threading
@@ -193,6 +194,12 @@ def lang() -> str:
 
 def t(key: str, **fmt) -> str:
     return i18n.t(key, lang(), **fmt)
+
+
+def typed_words(text: str) -> str:
+    """What someone typed, for a message shown through Markdown (st.info, st.warning): its words,
+    letters and digits with hyphens inside, and nothing that Markdown reads as markup."""
+    return " ".join(re.findall(r"[^\W_]+(?:-[^\W_]+)*", text))
 
 
 def num(n: int) -> str:

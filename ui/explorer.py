@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 from dataclasses import replace
 import urllib.parse
 
@@ -107,12 +106,6 @@ def facet_picker(facet: str, counts: pd.DataFrame, f: Filters, container) -> obj
 
 def has_words(q: str | None) -> bool:
     return bool(textsearch.terms(q))
-
-
-def typed_words(q: str) -> str:
-    """The query's words as typed, for a message shown through Markdown: letters, digits and
-    hyphens inside a word only (no character that Markdown reads as markup)."""
-    return " ".join(re.findall(r"[^\W_]+(?:-[^\W_]+)*", q))
 
 
 def highlighted(text: str, q: str | None) -> str:
