@@ -193,17 +193,56 @@ def gazetteer() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=200_000)
-def _near(k: str) -> str | None:
-    """The known place a long word's key is one slip away from: two neighbouring letters swapped,
-    or another fifth letter where only one known place starts with the same four."""
+def _near(k: str, word: str) -> str | None:
+    """The known place a long word is one slip away from: two neighbouring letters of its key
+    swapped, or another fifth letter where only one known place starts with the same four; and the
+    word is that place's name with one slip (Кайтбас, Кайтбаста: Кайтпас; not Қайталама, "repeated",
+    the opening of many Kazakh appeals, nor Қартайған, "aged", beside Карат)."""
     if len(k) < KEY_LETTERS:
         return None
     known = gazetteer()
-    for i in range(len(k) - 1):
-        swapped = k[:i] + k[i + 1] + k[i] + k[i + 2:]
-        if swapped in known:
-            return known[swapped]
-    return _by_prefix().get(k[:KEY_LETTERS - 1])
+    swaps = (k[:i] + k[i + 1] + k[i] + k[i + 2:] for i in range(len(k) - 1))
+    place = next((known[s] for s in swaps if s in known), None) or _by_prefix().get(k[:KEY_LETTERS - 1])
+    w = _norm(word)
+    return place if place and any(_one_slip(w, name) for name in _full_names().get(place, ())) else None
+
+
+def _one_slip(word: str, name: str) -> bool:
+    """`word` begins with `name` written with one slip: a letter changed, added or left out, or two
+    neighbours swapped (what follows is a case ending: Кайтбаста)."""
+    n = len(name)
+    for head in (word[:n], word[:n + 1], word[:n - 1]):
+        if _edits_at_most_one(head, name):
+            return True
+    return False
+
+
+def _edits_at_most_one(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:] or (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2]
+                                          and a[i + 2:] == b[i + 2:])
+    return a[i + 1:] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1:]
+
+
+@functools.cache
+def _full_names() -> dict[str, frozenset[str]]:
+    """A known place's key -> its names' proper words in full, lower-cased and folded (as _norm)."""
+    known = gazetteer()
+    out: dict[str, set] = {}
+    for name in known_names():
+        for word in _ANY_WORD.findall(name):
+            if word[0].isupper():
+                place = known.get(key(word))
+                if place:
+                    out.setdefault(place, set()).add(_norm(word))
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _common(word: str) -> bool:
@@ -264,10 +303,10 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
     at_city = {start for start, _, _ in _city_words(text)}
     # a name after a marker: in a text that writes capitals a capitalised one (проспектах уже
     # сделали names no street), never a city (в 12-м микрорайоне Актобе)
-    marked = {key(n) for n in _marked(text, at_city, cased)}
-    marked |= {key(m) for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
-    marked |= {key(m) for m in _villages(text)}
-    found = {known.get(k) or _near(k) or k for k in marked}
+    marked = set(_marked(text, at_city, cased))
+    marked |= {m for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
+    marked |= set(_villages(text))
+    found = {known.get(key(n)) or _near(key(n), n) or key(n) for n in marked}
     for m in _ANY_WORD.finditer(text):
         word = m.group()
         if m.start() in at_city:
@@ -279,7 +318,7 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
         k = key(word)
         # a slip is looked for only in a capitalised word: lower-case words are mostly not names
         hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and not _common(word)
-                                                        and _near(k))
+                                                        and _near(k, word))
         if not hit:  # a short name with a Kazakh case ending (Тассайда, Асардан, Төленің: Тассай, Асар, Төле)
             bare = _kazakh_bare(word)
             if bare:

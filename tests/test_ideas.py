@@ -95,9 +95,10 @@ def test_sixth_heldout_fixture_of_long_letters_sharing_few_words_pairwise_precis
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
-@pytest.mark.xfail(strict=True, reason="blind fixture, measured, not tuned on: recall 0.821 (P 0.953) after "
-                   "group-long6 (measured once at its end); 0.767 (P 0.953) after group-precise, 0.742 / 0.728 "
-                   "before it; long letters of one idea that share few words still part")
+@pytest.mark.xfail(strict=True, reason="blind fixture, measured, not tuned on: recall 0.848 (P 0.954) since a place's "
+                   "slip must be the whole name with one slip (2026-12-03); 0.821 (P 0.953) after group-long6; 0.767 "
+                   "(P 0.953) after group-precise, 0.742 / 0.728 before it; long letters of one idea that share few "
+                   "words still part")
 def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
     """A fifth held-out fixture, written blind (161 letters of 335-399 characters in ten other cities,
     ru/kk/mixed, a third of the ideas hard negatives) and only measured: the honest figure for
@@ -229,6 +230,11 @@ def test_place_keys_meet_across_russian_and_kazakh_and_skip_common_words():
     # was one fifth letter away from the village Курмы in 325 letters of the corpus and the fixtures
     assert not placenames.places("Құрметті әкімдік! Аулада жарық жоқ.") and not placenames.places("Құрметпен, Әсел")
     assert placenames.places("Нужен светофор на Байтусрынова") == placenames.places("Нужен светофор на Байтурсынова")
+    # a slip is the whole name with one slip, not a word that starts like it: Кайтбаста and Кайптас are
+    # Кайтпас; Қайталама ("repeated", opening many Kazakh appeals) and Қартайған ("aged") are no places
+    assert placenames.places("Біз Кайтбаста тұрамыз") == placenames.places("Мы на Кайптас") \
+        == placenames.places("Мы живём в Кайтпасе") != frozenset()
+    assert not placenames.places("Қайталама өтініш. Қартайған ата-анам тұрады.")
 
 
 def test_context_sentences_weigh_less_in_a_long_letter():
