@@ -25,6 +25,7 @@ import functools
 import re
 
 import pandas as pd
+from rapidfuzz.distance import OSA
 
 from pipeline import reference, search
 
@@ -102,19 +103,19 @@ def key(word: str) -> str:
 @functools.cache
 def _longer() -> frozenset[str]:
     """Six-letter keys of known names that start like another known name (Бадамша, Бадам)."""
-    words = set()
-    for name in known_names():
-        for word in _ANY_WORD.findall(name):
-            if word[0].isupper():
-                w = _norm(word)
-                if w:
-                    words.add(w)
+    words = {w for w in map(_norm, _name_words()) if w}
     heads: dict[str, set] = {}
     for w in words:
         heads.setdefault(w[:KEY_LETTERS], set()).add(w)
     return frozenset(w[:KEY_LETTERS + 1] for group in heads.values() if len(group) > 1
                      for w in group if len(w) > KEY_LETTERS + 1
                      and not any(o != w and o[:KEY_LETTERS + 1] == w[:KEY_LETTERS + 1] for o in group))
+
+
+@functools.cache
+def _name_words() -> tuple[str, ...]:
+    """The capitalised words of every known place name, as written."""
+    return tuple(word for name in known_names() for word in _ANY_WORD.findall(name) if word[0].isupper())
 
 
 @functools.cache
@@ -197,8 +198,9 @@ def _near(k: str, word: str) -> str | None:
     """The known place a long word is one slip away from: two neighbouring letters of its key
     swapped, or another fifth letter where only one known place starts with the same four; and the
     word is that place's name with one slip (Кайтбас, Кайтбаста: Кайтпас; not Қайталама, "repeated",
-    the opening of many Kazakh appeals, nor Қартайған, "aged", beside Карат)."""
-    if len(k) < KEY_LETTERS:
+    the opening of many Kazakh appeals, nor Қартайған, "aged", beside Карат). A common word is
+    never a slip of a rare name (Құрметті, the usual opening of a Kazakh letter, beside Курмы)."""
+    if len(k) < KEY_LETTERS or _common(word):
         return None
     known = gazetteer()
     swaps = (k[:i] + k[i + 1] + k[i] + k[i + 2:] for i in range(len(k) - 1))
@@ -211,24 +213,7 @@ def _one_slip(word: str, name: str) -> bool:
     """`word` begins with `name` written with one slip: a letter changed, added or left out, or two
     neighbours swapped (what follows is a case ending: Кайтбаста)."""
     n = len(name)
-    for head in (word[:n], word[:n + 1], word[:n - 1]):
-        if _edits_at_most_one(head, name):
-            return True
-    return False
-
-
-def _edits_at_most_one(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    if len(a) == len(b):
-        return a[i + 1:] == b[i + 1:] or (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2]
-                                          and a[i + 2:] == b[i + 2:])
-    return a[i + 1:] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1:]
+    return any(OSA.distance(head, name, score_cutoff=1) <= 1 for head in (word[:n], word[:n + 1], word[:n - 1]))
 
 
 @functools.cache
@@ -236,18 +221,15 @@ def _full_names() -> dict[str, frozenset[str]]:
     """A known place's key -> its names' proper words in full, lower-cased and folded (as _norm)."""
     known = gazetteer()
     out: dict[str, set] = {}
-    for name in known_names():
-        for word in _ANY_WORD.findall(name):
-            if word[0].isupper():
-                place = known.get(key(word))
-                if place:
-                    out.setdefault(place, set()).add(_norm(word))
+    for word in _name_words():
+        place = known.get(key(word))
+        if place:
+            out.setdefault(place, set()).add(_norm(word))
     return {k: frozenset(v) for k, v in out.items()}
 
 
 def _common(word: str) -> bool:
-    """A word with one of the stems most frequent in residents' texts: a common word, never a slip
-    of a rare name (Құрметті, the usual opening of a Kazakh letter, was one slip from Курмы)."""
+    """A word with one of the stems most frequent in residents' texts."""
     return not _frequent().isdisjoint(search.stems(word))
 
 
@@ -317,8 +299,7 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
             continue
         k = key(word)
         # a slip is looked for only in a capitalised word: lower-case words are mostly not names
-        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and not _common(word)
-                                                        and _near(k, word))
+        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and _near(k, word))
         if not hit:  # a short name with a Kazakh case ending (Тассайда, Асардан, Төленің: Тассай, Асар, Төле)
             bare = _kazakh_bare(word)
             if bare:
