@@ -83,7 +83,8 @@ def test_fourth_heldout_fixture_of_long_letters_with_hard_negatives_pairwise_pre
 
 
 @pytest.mark.xfail(strict=True, reason="fixture written blind for the group-long6 branch, which developed on it (errors "
-                   "read): P 0.771, R 0.441 before it, P 0.879, R 0.719 after it; letters of one idea sharing few words "
+                   "read): P 0.771, R 0.441 before it, P 0.879, R 0.719 after it, P 0.870, R 0.702 with the grown "
+                   "vocabulary (2026-12-03); letters of one idea sharing few words "
                    "(the street or the school beside it, a route's number or its ends) still part, and ideas at one "
                    "place on neighbouring topics still meet")
 def test_sixth_heldout_fixture_of_long_letters_sharing_few_words_pairwise_precision_and_recall():
@@ -95,27 +96,38 @@ def test_sixth_heldout_fixture_of_long_letters_sharing_few_words_pairwise_precis
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
-@pytest.mark.xfail(strict=True, reason="blind fixture, measured, not tuned on: recall 0.848 (P 0.954) since a place's "
-                   "slip must be the whole name with one slip (2026-12-03); 0.821 (P 0.953) after group-long6; 0.767 "
-                   "(P 0.953) after group-precise, 0.742 / 0.728 before it; long letters of one idea that share few "
-                   "words still part")
 def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
     """A fifth held-out fixture, written blind (161 letters of 335-399 characters in ten other cities,
     ru/kk/mixed, a third of the ideas hard negatives) and only measured: the honest figure for
-    long letters. Its errors were not read; the xfail goes when a change made elsewhere passes it."""
+    long letters. Its errors were not read. P 0.958, R 0.911 since the vocabulary grew by 493 general
+    ru/kk words of urban requests (2026-12-03, written apart from every fixture); before it P 0.954,
+    R 0.848, a strict xfail."""
     p, r = pooled("ideas_heldout5.csv")
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
 @pytest.mark.xfail(strict=True, reason="blind fixture written 2026-12-03 apart from the grouping code: P 0.832, R 0.821 "
                    "when measured; some of its wrong merges were read (route 12 in a letter naming no city joined route "
-                   "12 in Shymkent; one request in two parks neither names by a marker), no change was kept from them")
+                   "12 in Shymkent; one request in two parks neither names by a marker), no change was kept from them; "
+                   "P 0.822, R 0.819 with the grown vocabulary")
 def test_seventh_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
     """A seventh fixture, written blind (162 letters of 301-359 characters, 42 ideas and 25 single
     letters, ru/kk/mixed, eleven pairs of hard negatives: one request at two crossings of one street,
     routes 12 and 21, route 12 in two cities, lighting and benches in one park, one request in two
     cities)."""
     p, r = pooled("ideas_heldout7.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+@pytest.mark.xfail(strict=True, reason="blind fixture written 2026-12-03 by a helper that saw neither the grouping code "
+                   "nor the other fixtures: P 0.792, R 0.806 when first measured, P 0.800, R 0.820 with the grown "
+                   "vocabulary; its errors not read")
+def test_eighth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
+    """An eighth fixture, written blind (160 letters of 300-360 characters in other cities, 40 ideas
+    and 25 single letters, ru/kk/mixed, nine pairs of hard negatives: one avenue's two crossings, two
+    parks' lighting, lighting and benches in one park, routes 12 and 21, a shelter and a crossing at
+    one stop, a ramp and queues at one clinic, one request in two cities)."""
+    p, r = pooled("ideas_heldout8.csv")
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
