@@ -36,6 +36,7 @@ ex.set_params(f)
 total = data.explore_count(f)
 st.markdown(f"### {core.t('explorer.count', n=core.num(total))}")
 st.caption(core.t("explorer.scope", start=f"{f.start:%d.%m.%Y}", end=f"{f.end:%d.%m.%Y}"))
+said = bool(f.q) and (total == 0 or not ex.has_words(f.q))  # a message above says why nothing is listed
 if f.q and not ex.has_words(f.q):
     st.warning(core.t("explorer.search.no_words"))
 elif f.q and total == 0:  # a search that finds nothing: mostly a typo (the search knows word forms, not slips)
@@ -59,7 +60,7 @@ with shown[0]:
     number = s3.number_input(core.t("explorer.page", n=pages), min_value=1, max_value=pages, value=1, key="ex_page")
     rows = data.explore_page(f, sort, (int(number) - 1) * size, size, viewer)
     if rows.empty:
-        st.info(core.t("common.no_data"))
+        ex.nothing(said)
     else:
         numbers = cases.registration_numbers(rows["id"], rows["received_at"])
         st.dataframe(pd.DataFrame({
@@ -113,7 +114,7 @@ with shown[1]:
                                  format_func=lambda g: core.t(f"explorer.grain.{g}"), key="ex_grain") or "day"
     series = data.explore_timeline(f, grain)
     if series.empty:
-        st.info(core.t("common.no_data"))
+        ex.nothing(said)
     else:
         st.plotly_chart(charts.timeline_bars(series, lang, grain), width="stretch", config={"displayModeBar": False})
 
@@ -131,7 +132,7 @@ with shown[2]:
                      key="ex_xm", placeholder=core.t("widget.choose"))
     table = data.explore_crosstab(f, r, c, m)
     if table.empty:
-        st.info(core.t("common.no_data"))
+        ex.nothing(said)
     else:
         st.caption(core.t(f"explorer.measure.{m}.help"))
         st.html(ex.crosstab_html(table, f, r, c, m))

@@ -320,6 +320,7 @@ def test_a_search_that_finds_nothing_says_to_check_the_spelling_and_shows_the_wo
     said = ("Ни одно из отобранных обращений не содержит «свтофор жирно x http e kz» ни в одной форме слова. "
             "Проверьте написание или расширьте период и фильтры.")
     assert said in [i.value for i in at.info]
+    assert len(at.info) == 1  # not a second, generic "no data" under it in the list
     found = explorer("analyst", {"from": "2026-03-01", "to": "2026-03-31", "q": "ямы"})
     assert not [i.value for i in found.info if "Проверьте написание" in i.value]
 

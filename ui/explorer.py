@@ -108,6 +108,13 @@ def has_words(q: str | None) -> bool:
     return bool(textsearch.terms(q))
 
 
+def nothing(said: bool) -> None:
+    """An empty list, chart or table: "no data", unless the message above the tabs already says why
+    (a search that finds nothing, or has no words to look for)."""
+    if not said:
+        st.info(core.t("common.no_data"))
+
+
 def highlighted(text: str, q: str | None) -> str:
     """The text as escaped HTML with the words that match the query marked."""
     terms = textsearch.terms(q)
