@@ -247,6 +247,51 @@ def test_facets_add_up_and_each_value_is_its_filtered_count(small):
     assert overdue == explore.count(small, replace(MARCH, overdue=True), now=NOW) == 4
 
 
+def _flag(facet, value):
+    return value == "1" if facet in ("overdue", "reviewed", "confirmed") else value
+
+
+def test_a_searchs_facets_from_its_cube_are_the_counts_of_its_rows(small):
+    """With search words, facets come from the search's cube (its rows counted by every column a
+    facet or a filter reads): each value's figure is the count of the rows themselves under that
+    filter, for every facet and with other facets chosen."""
+    small.execute("UPDATE submissions SET resident_confirmed_at = received_at WHERE source_id IN ('1', '6')")
+    for q in ("ямы", "воды", "жарық", "ямы дорога"):
+        base = replace(MARCH, q=q)
+        for f in (base, replace(base, status="open"), replace(base, overdue=True), replace(base, overdue=False),
+                  replace(base, confidence="low"), replace(base, confidence="operator"), replace(base, district="abai"),
+                  replace(base, confirmed=True), replace(base, reviewed=False), replace(base, category="roads")):
+            facets = explore.facets(small, f, now=NOW)
+            assert facets["n"].sum() > 0 or not ids(small, f)
+            for facet, value, n in facets.itertuples(index=False):
+                if value is None:  # a facet's "not set" is no filter value
+                    continue
+                rows = ids(small, replace(f, **{facet: _flag(facet, value)}))
+                assert len(rows) == n, (q, f, facet, value)
+                assert explore.count(small, replace(f, **{facet: _flag(facet, value)}), now=NOW) == n
+
+
+def test_a_searchs_cube_is_kept_per_store_and_data_version(db_file):
+    """A store on disk keeps a search's cube for the next facet click; new data makes a new one."""
+    c = store.connect(db_file)
+    try:
+        fill(c)
+        explore._cubes.clear()
+        f = replace(MARCH, q="ямы")
+        assert explore.count(c, f, now=NOW) == 3 and not explore._cubes  # a count alone makes no cube
+        assert explore.facets(c, f, now=NOW).query("facet == 'region'")["n"].sum() == 3
+        assert len(explore._cubes) == 1
+        assert explore.count(c, replace(f, district="abai"), now=NOW) == 1  # from the cube
+        c.execute("INSERT INTO submissions (source, source_id, received_at, text, district, region, status, search_terms) "
+                  "VALUES ('hotline_109', '9', TIMESTAMPTZ '2026-03-20 09:00:00+05', 'Яма на дороге', 'abai', 'shymkent', "
+                  "'new', ?)", [search.stored_terms("Яма на дороге")])
+        assert explore.facets(c, replace(f, district="abai"), now=NOW).query("facet == 'district'")["n"].sum() == 2
+        assert len(explore._cubes) == 2
+    finally:
+        c.close()
+        explore._cubes.clear()
+
+
 def test_a_category_share_is_the_explorers_count_for_that_category(small):
     shares = overview.category_shares(small, MARCH)
     for row in shares.itertuples():
