@@ -456,3 +456,9 @@ def test_a_search_page_looks_into_more_candidates_while_the_bits_let_through_row
     assert got["id"].tolist() == want and len(want) == 2
     source = dict(small.execute("SELECT id, source_id FROM submissions").fetchall())
     assert [source[i] for i in want] == ["3", "2"]  # the four newest rows (7, 6, 5, 4) hold no form of "яма"
+
+
+def test_the_readme_says_how_long_a_searchs_cube_is_kept():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"threshold, for {explore.CUBE_SECONDS} s (`explore.CUBE_SECONDS`" in readme
