@@ -301,7 +301,7 @@ _NUMBER = re.compile(r"\d+")
 # word like any other, not a name that sets ideas apart (дом 12, школа №45, 8 автобус): "до 23 часов"
 # and "23-ке дейін" must not part one idea for want of a unit, nor "с 19 до 23 часов" for the first of a range
 _QUANTITY = re.compile(r"(?:(\d+)\s*(?:-|–|—|до)\s*)?(\d+)(?:[.,:](\d+))*\s*(?:-\s*)?(?:%|°|₸|(?<!-)(?:км|м|см|мм|кг|тг|чел|мин|сек|ч)\b|(?:минут|час|"
-                       r"секунд|метр|километр|градус|лет|год|раз|процент|тенге|рубл|человек|семей|дней|дня|"
+                       r"секунд|метр|километр|градус|лет|год|раз|процент|тенге|рубл|человек|семей|дней|дня|день|сут|"
                        r"недел|месяц|тысяч|миллион|млн|сағат|жыл|рет|пайыз|теңге|адам|күн|апта|мың)\w*)"
                        r"|(\d{1,2}):(\d{2})(?!\d)", re.IGNORECASE)
 # a capitalised word not at the start of a sentence (where every verb is capitalised)
