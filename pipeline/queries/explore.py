@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -60,7 +61,7 @@ def count(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
     if cube is not None:
         table, when = cube
         cond, params = where(replace(f, q=None), now=when)
-        return int(_on(con, table, f"SELECT coalesce(sum(n), 0) AS n FROM {{t}} WHERE {cond}", params)["n"].iloc[0])
+        return int(_from_cube(con, table, f"SELECT coalesce(sum(n), 0) AS n FROM {{t}} WHERE {cond}", params)["n"].iloc[0])
     cond, params = where(f, now=_now(now))
     return con.execute(f"SELECT count(*) FROM submissions WHERE {cond}", params).fetchall()[0][0]
 
@@ -77,6 +78,7 @@ _CUBE_KEYS = ("region", "district", "source", "language", "category", "departmen
               "category_source")
 _cubes: dict[tuple, tuple[float, dt.datetime, pa.Table]] = {}
 _CUBES_KEPT = 16
+_cubes_lock = threading.Lock()  # the app's sessions run in threads of one process
 
 
 def _store_key(con) -> tuple | None:
@@ -96,7 +98,8 @@ def _search_cube(con, f: Filters, now: dt.datetime | None, build: bool = True) -
     store_key = _store_key(con)
     threshold = settings.get_float("REVIEW_THRESHOLD")
     key = (store_key, f.q, f.start, f.end, threshold)
-    got = _cubes.get(key) if store_key is not None else None
+    with _cubes_lock:
+        got = _cubes.get(key) if store_key is not None else None
     if got is not None and ((now is None and time.monotonic() - got[0] < CUBE_SECONDS) or now == got[1]):
         return got[2], got[1]
     if not build:
@@ -111,13 +114,14 @@ def _search_cube(con, f: Filters, now: dt.datetime | None, build: bool = True) -
         GROUP BY {keys}, coalesce(category_confidence, 0) < ?, due_at < ?, resident_confirmed_at IS NULL""",
         params=[*params, threshold, when]).to_arrow_table()
     if store_key is not None:
-        if len(_cubes) >= _CUBES_KEPT:
-            _cubes.pop(next(iter(_cubes)))
-        _cubes[key] = (time.monotonic(), when, table)
+        with _cubes_lock:
+            while len(_cubes) >= _CUBES_KEPT:
+                _cubes.pop(next(iter(_cubes)))
+            _cubes[key] = (time.monotonic(), when, table)
     return table, when
 
 
-def _on(con, table: pa.Table, sql: str, params: list) -> pd.DataFrame:
+def _from_cube(con, table: pa.Table, sql: str, params: list) -> pd.DataFrame:
     """The result of `sql` with {t} naming `table` (registered on `con` for the call only)."""
     name = f"_cube_{uuid.uuid4().hex}"
     con.register(name, table)
@@ -145,7 +149,7 @@ def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None =
     if cube is not None:
         table, when = cube
         cond, params = where(replace(f, q=None), now=when)
-        df = _on(con, table, sql.format(n="sum(n)", weight=", n", t="{t}", cond=cond), [threshold, when, *params])
+        df = _from_cube(con, table, sql.format(n="sum(n)", weight=", n", t="{t}", cond=cond), [threshold, when, *params])
     else:
         cond, params = where(f, now=now)
         df = con.execute(sql.format(n="count(*)", weight="", t="submissions", cond=cond), [threshold, now, *params]).df()
