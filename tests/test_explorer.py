@@ -271,6 +271,26 @@ def test_a_searchs_facets_from_its_cube_are_the_counts_of_its_rows(small):
                 assert explore.count(small, replace(f, **{facet: _flag(facet, value)}), now=NOW) == n
 
 
+def test_a_searchs_crosstab_from_its_cube_is_the_rows_crosstab(db_file):
+    c = store.connect(db_file)
+    try:
+        fill(c)
+        explore._cubes.clear()
+        f = replace(MARCH, q="ямы")
+        direct = explore.crosstab(c, f, "category", "district", now=NOW)
+        explore.facets(c, f, now=NOW)  # the explorer's facets make the cube
+        assert len(explore._cubes) == 1
+        for rows, cols in (("category", "district"), ("status", "region"), ("department", "source")):
+            from_cube = explore.crosstab(c, f, rows, cols, now=NOW)
+            explore._cubes.clear()
+            assert from_cube.equals(explore.crosstab(c, f, rows, cols, now=NOW)), (rows, cols)
+            explore.facets(c, f, now=NOW)
+        assert direct.equals(explore.crosstab(c, f, "category", "district", now=NOW))
+    finally:
+        c.close()
+        explore._cubes.clear()
+
+
 def test_a_searchs_cube_is_kept_per_store_and_data_version(db_file):
     """A store on disk keeps a search's cube for the next facet click; new data makes a new one."""
     c = store.connect(db_file)
