@@ -83,7 +83,7 @@ def test_fourth_heldout_fixture_of_long_letters_with_hard_negatives_pairwise_pre
 
 
 @pytest.mark.xfail(strict=True, reason="fixture written blind for the group-long6 branch, which developed on it (errors "
-                   "read): P 0.771, R 0.441 before it, P 0.879, R 0.719 after it, P 0.870, R 0.702 with the grown "
+                   "read): P 0.771, R 0.441 before it, P 0.879, R 0.719 after it, P 0.863, R 0.736 with the grown "
                    "vocabulary (2026-12-03); letters of one idea sharing few words "
                    "(the street or the school beside it, a route's number or its ends) still part, and ideas at one "
                    "place on neighbouring topics still meet")
@@ -99,9 +99,9 @@ def test_sixth_heldout_fixture_of_long_letters_sharing_few_words_pairwise_precis
 def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
     """A fifth held-out fixture, written blind (161 letters of 335-399 characters in ten other cities,
     ru/kk/mixed, a third of the ideas hard negatives) and only measured: the honest figure for
-    long letters. Its errors were not read. P 0.958, R 0.911 since the vocabulary grew by 493 general
-    ru/kk words of urban requests (2026-12-03, written apart from every fixture); before it P 0.954,
-    R 0.848, a strict xfail."""
+    long letters. Its errors were not read. P 0.958, R 0.922 since the vocabulary grew by 868 general
+    ru/kk words of urban requests in two rounds (2026-12-03, written apart from every fixture); before
+    it P 0.954, R 0.848, a strict xfail."""
     p, r = pooled("ideas_heldout5.csv")
     assert p >= 0.90 and r >= 0.90, (p, r)
 
@@ -109,7 +109,7 @@ def test_fifth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_
 @pytest.mark.xfail(strict=True, reason="blind fixture written 2026-12-03 apart from the grouping code: P 0.832, R 0.821 "
                    "when measured; some of its wrong merges were read (route 12 in a letter naming no city joined route "
                    "12 in Shymkent; one request in two parks neither names by a marker), no change was kept from them; "
-                   "P 0.822, R 0.819 with the grown vocabulary")
+                   "P 0.841, R 0.831 with the grown vocabulary")
 def test_seventh_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
     """A seventh fixture, written blind (162 letters of 301-359 characters, 42 ideas and 25 single
     letters, ru/kk/mixed, eleven pairs of hard negatives: one request at two crossings of one street,
@@ -120,7 +120,7 @@ def test_seventh_heldout_fixture_of_long_letters_written_blind_pairwise_precisio
 
 
 @pytest.mark.xfail(strict=True, reason="blind fixture written 2026-12-03 by a helper that saw neither the grouping code "
-                   "nor the other fixtures: P 0.792, R 0.806 when first measured, P 0.800, R 0.820 with the grown "
+                   "nor the other fixtures: P 0.792, R 0.806 when first measured, P 0.795, R 0.820 with the grown "
                    "vocabulary; its errors not read")
 def test_eighth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
     """An eighth fixture, written blind (160 letters of 300-360 characters in other cities, 40 ideas
@@ -128,6 +128,19 @@ def test_eighth_heldout_fixture_of_long_letters_written_blind_pairwise_precision
     parks' lighting, lighting and benches in one park, routes 12 and 21, a shelter and a crossing at
     one stop, a ramp and queues at one clinic, one request in two cities)."""
     p, r = pooled("ideas_heldout8.csv")
+    assert p >= 0.90 and r >= 0.90, (p, r)
+
+
+@pytest.mark.xfail(strict=True, reason="blind fixture written 2026-12-03 by a helper that saw neither the grouping code "
+                   "nor the other fixtures, in eight cities of the south and west: P 0.735, R 0.814 when first measured, "
+                   "P 0.730, R 0.814 with the vocabulary's second round; its wrong merges were read once (a request at "
+                   "one street joined by another request there: icicles and icy pavements, stray dogs and a dog park; "
+                   "one request in two cities chained through a letter naming neither), no change kept from them yet")
+def test_ninth_heldout_fixture_of_long_letters_written_blind_pairwise_precision_and_recall():
+    """A ninth fixture, written blind (160 letters of 300-396 characters in Almaty, Astana, Shymkent,
+    Aktobe, Atyrau, Taraz, Kyzylorda and Turkestan, 40 ideas and 25 single letters, ru/kk/mixed,
+    eight pairs of hard negatives)."""
+    p, r = pooled("ideas_heldout9.csv")
     assert p >= 0.90 and r >= 0.90, (p, r)
 
 
@@ -192,7 +205,8 @@ def test_letter_stock_is_left_out_but_a_short_note_keeps_its_words():
     doc = ideas.features("Здравствуйте! Я живу в этом районе больше двадцати лет. В парке нет туалета. "
                          "Мы платим налоги и имеем право на нормальные условия жизни. Прошу поставить туалет в парке.")
     assert doc.feats == {"туал", "парк", "уста"}
-    assert {"плат", "нало"} <= ideas.features("Мы платим налоги. Нужен туалет.").feats  # too short to be a letter
+    paid = {ideas._word_feature(w, False)[0] for w in ("платим", "налоги")}
+    assert paid <= ideas.features("Мы платим налоги. Нужен туалет.").feats  # too short to be a letter
     # a sentence a batch writes word for word at different places is stock; at one place, or twice, it is not
     texts = ["Нужен туалет в парке на Абая. Ничего не меняется уже годами, вот так.",
              "Нужен свет на улице Кунаева. Ничего не меняется уже годами, вот так.",
