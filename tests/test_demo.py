@@ -6,6 +6,10 @@ from pipeline import demo, events, metrics, reference, store, workflow
 from pipeline.queries import cases, overview
 from pipeline.queries.filters import Filters
 
+# One worker runs this module: its demos share the text pools a process builds once (about 7 s, the
+# classifier's pass over the demo's wordings included); spread over both workers each paid them
+pytestmark = pytest.mark.xdist_group("demo")
+
 END = pd.Timestamp("2026-11-20 23:00", tz="Asia/Almaty")
 STATUSES = {"new", "feedback_given", "in_progress", "resolved", "rejected", "forwarded", "reopened"}
 
