@@ -271,45 +271,42 @@ def test_a_searchs_facets_from_its_cube_are_the_counts_of_its_rows(small):
                 assert explore.count(small, replace(f, **{facet: _flag(facet, value)}), now=NOW) == n
 
 
-def test_a_searchs_crosstab_from_its_cube_is_the_rows_crosstab(db_file):
+@pytest.fixture
+def small_file(db_file):
+    """The small rows in a store on disk (an in-memory store keeps no search's cube), no cube kept."""
     c = store.connect(db_file)
-    try:
-        fill(c)
-        explore._cubes.clear()
-        f = replace(MARCH, q="ямы")
-        direct = explore.crosstab(c, f, "category", "district", now=NOW)
-        explore.facets(c, f, now=NOW)  # the explorer's facets make the cube
-        assert len(explore._cubes) == 1
-        for rows, cols in (("category", "district"), ("status", "region"), ("department", "source")):
-            from_cube = explore.crosstab(c, f, rows, cols, now=NOW)
-            explore._cubes.clear()
-            assert from_cube.equals(explore.crosstab(c, f, rows, cols, now=NOW)), (rows, cols)
-            explore.facets(c, f, now=NOW)
-        assert direct.equals(explore.crosstab(c, f, "category", "district", now=NOW))
-    finally:
-        c.close()
-        explore._cubes.clear()
+    fill(c)
+    explore._cubes.clear()
+    yield c
+    c.close()
+    explore._cubes.clear()
 
 
-def test_a_searchs_cube_is_kept_per_store_and_data_version(db_file):
+def test_a_searchs_crosstab_from_its_cube_is_the_rows_crosstab(small_file):
+    c, f = small_file, replace(MARCH, q="ямы")
+    direct = explore.crosstab(c, f, "category", "district", now=NOW)
+    explore.facets(c, f, now=NOW)  # the explorer's facets make the cube
+    assert len(explore._cubes) == 1
+    for rows, cols in (("category", "district"), ("status", "region"), ("department", "source")):
+        from_cube = explore.crosstab(c, f, rows, cols, now=NOW)
+        explore._cubes.clear()
+        assert from_cube.equals(explore.crosstab(c, f, rows, cols, now=NOW)), (rows, cols)
+        explore.facets(c, f, now=NOW)
+    assert direct.equals(explore.crosstab(c, f, "category", "district", now=NOW))
+
+
+def test_a_searchs_cube_is_kept_per_store_and_data_version(small_file):
     """A store on disk keeps a search's cube for the next facet click; new data makes a new one."""
-    c = store.connect(db_file)
-    try:
-        fill(c)
-        explore._cubes.clear()
-        f = replace(MARCH, q="ямы")
-        assert explore.count(c, f, now=NOW) == 3 and not explore._cubes  # a count alone makes no cube
-        assert explore.facets(c, f, now=NOW).query("facet == 'region'")["n"].sum() == 3
-        assert len(explore._cubes) == 1
-        assert explore.count(c, replace(f, district="abai"), now=NOW) == 1  # from the cube
-        c.execute("INSERT INTO submissions (source, source_id, received_at, text, district, region, status, search_terms) "
-                  "VALUES ('hotline_109', '9', TIMESTAMPTZ '2026-03-20 09:00:00+05', 'Яма на дороге', 'abai', 'shymkent', "
-                  "'new', ?)", [search.stored_terms("Яма на дороге")])
-        assert explore.facets(c, replace(f, district="abai"), now=NOW).query("facet == 'district'")["n"].sum() == 2
-        assert len(explore._cubes) == 2
-    finally:
-        c.close()
-        explore._cubes.clear()
+    c, f = small_file, replace(MARCH, q="ямы")
+    assert explore.count(c, f, now=NOW) == 3 and not explore._cubes  # a count alone makes no cube
+    assert explore.facets(c, f, now=NOW).query("facet == 'region'")["n"].sum() == 3
+    assert len(explore._cubes) == 1
+    assert explore.count(c, replace(f, district="abai"), now=NOW) == 1  # from the cube
+    c.execute("INSERT INTO submissions (source, source_id, received_at, text, district, region, status, search_terms) "
+              "VALUES ('hotline_109', '9', TIMESTAMPTZ '2026-03-20 09:00:00+05', 'Яма на дороге', 'abai', 'shymkent', "
+              "'new', ?)", [search.stored_terms("Яма на дороге")])
+    assert explore.facets(c, replace(f, district="abai"), now=NOW).query("facet == 'district'")["n"].sum() == 2
+    assert len(explore._cubes) == 2
 
 
 def test_a_category_share_is_the_explorers_count_for_that_category(small):
