@@ -194,12 +194,13 @@ def gazetteer() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=200_000)
-def _near(k: str, word: str) -> str | None:
+def _near(word: str) -> str | None:
     """The known place a long word is one slip away from: two neighbouring letters of its key
     swapped, or another fifth letter where only one known place starts with the same four; and the
     word is that place's name with one slip (Кайтбас, Кайтбаста: Кайтпас; not Қайталама, "repeated",
     the opening of many Kazakh appeals, nor Қартайған, "aged", beside Карат). A common word is
     never a slip of a rare name (Құрметті, the usual opening of a Kazakh letter, beside Курмы)."""
+    k = key(word)
     if len(k) < KEY_LETTERS or _common(word):
         return None
     known = gazetteer()
@@ -288,7 +289,7 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
     marked = set(_marked(text, at_city, cased))
     marked |= {m for m in _KK_MARKER.findall(text) if m.lower() not in TITLES}
     marked |= set(_villages(text))
-    found = {known.get(key(n)) or _near(key(n), n) or key(n) for n in marked}
+    found = {known.get(k := key(n)) or _near(n) or k for n in marked}
     for m in _ANY_WORD.finditer(text):
         word = m.group()
         if m.start() in at_city:
@@ -299,7 +300,7 @@ def places(text: str, learned: frozenset = frozenset()) -> frozenset[str]:
             continue
         k = key(word)
         # a slip is looked for only in a capitalised word: lower-case words are mostly not names
-        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and _near(k, word))
+        hit = known.get(k) or (k in learned and k) or (len(word) >= 6 and word[:2].istitle() and _near(word))
         if not hit:  # a short name with a Kazakh case ending (Тассайда, Асардан, Төленің: Тассай, Асар, Төле)
             bare = _kazakh_bare(word)
             if bare:

@@ -59,9 +59,7 @@ def count(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
         return int(con.execute(f"SELECT coalesce(sum(n), 0) FROM {table}", params).fetchall()[0][0])
     cube = _search_cube(con, f, now, build=False)  # a count alone is cheaper than a cube
     if cube is not None:
-        table, when = cube
-        cond, params = where(replace(f, q=None), now=when)
-        return int(_from_cube(con, table, f"SELECT coalesce(sum(n), 0) AS n FROM {{t}} WHERE {cond}", params)["n"].iloc[0])
+        return int(_from_cube(con, cube, f, "SELECT coalesce(sum(n), 0) AS n FROM {t} WHERE {cond}")["n"].iloc[0])
     cond, params = where(f, now=_now(now))
     return con.execute(f"SELECT count(*) FROM submissions WHERE {cond}", params).fetchall()[0][0]
 
@@ -121,12 +119,16 @@ def _search_cube(con, f: Filters, now: dt.datetime | None, build: bool = True) -
     return table, when
 
 
-def _from_cube(con, table: pa.Table, sql: str, params: list) -> pd.DataFrame:
-    """The result of `sql` with {t} naming `table` (registered on `con` for the call only)."""
+def _from_cube(con, cube: tuple[pa.Table, dt.datetime], f: Filters, sql: str, before: tuple = ()) -> pd.DataFrame:
+    """The result of `sql` on a search's cube: {t} names the cube (registered on `con` for the call
+    only), {cond} is `where` of `f` but its words (the cube holds only their rows) at the cube's
+    `now`; `before` are the parameters of the placeholders ahead of {cond}."""
+    table, when = cube
+    cond, params = where(replace(f, q=None), now=when)
     name = f"_cube_{uuid.uuid4().hex}"
     con.register(name, table)
     try:
-        return con.execute(sql.format(t=name), params).df()
+        return con.execute(sql.format(t=name, cond=cond), [*before, *params]).df()
     finally:
         con.unregister(name)
 
@@ -135,9 +137,10 @@ def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None =
     """facet, value, n: for every facet the count of each value among the filtered rows, in one
     pass over them (GROUPING SETS). A facet already chosen shows only its value. With search words,
     from the search's cube (`_search_cube`)."""
-    explicit, now = now, _now(now)
     if rollup.usable(con, f):
-        return _sorted(_facets_rolled(con, f, now))
+        return _sorted(_facets_rolled(con, f, _now(now)))
+    cube = _search_cube(con, f, now)
+    now = _now(now)
     threshold = settings.get_float("REVIEW_THRESHOLD")
     cols = ", ".join(f"{sql} AS {name}" for name, sql in FACETS.items())
     sets = ", ".join(f"({name})" for name in FACETS)
@@ -145,11 +148,8 @@ def facets(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None =
         SELECT {', '.join(FACETS)}, GROUPING_ID({', '.join(FACETS)}) AS gid, {{n}} AS n
         FROM (SELECT {cols}{{weight}} FROM {{t}} WHERE {{cond}})
         GROUP BY GROUPING SETS ({sets})"""
-    cube = _search_cube(con, f, None if explicit is None else now)
     if cube is not None:
-        table, when = cube
-        cond, params = where(replace(f, q=None), now=when)
-        df = _from_cube(con, table, sql.format(n="sum(n)", weight=", n", t="{t}", cond=cond), [threshold, when, *params])
+        df = _from_cube(con, cube, f, sql.format(n="sum(n)", weight=", n", t="{t}", cond="{cond}"), (threshold, cube[1]))
     else:
         cond, params = where(f, now=now)
         df = con.execute(sql.format(n="count(*)", weight="", t="submissions", cond=cond), [threshold, now, *params]).df()
@@ -314,10 +314,8 @@ def crosstab(con: duckdb.DuckDBPyConnection, f: Filters, rows: str, cols: str, m
     # costs more than this one query; the explorer's facets have made it)
     cube = _search_cube(con, f, now, build=False) if "month" not in (rows, cols) else None
     if cube is not None:
-        cells, when = cube
-        cond, params = where(replace(f, q=None), now=when)
-        df = _from_cube(con, cells, f"SELECT {_DIM_SQL[rows]} AS r, {_DIM_SQL[cols]} AS c, CAST(sum(n) AS BIGINT) AS n "
-                                    f"FROM {{t}} WHERE {cond} GROUP BY ALL", params)
+        df = _from_cube(con, cube, f, f"SELECT {_DIM_SQL[rows]} AS r, {_DIM_SQL[cols]} AS c, CAST(sum(n) AS BIGINT) AS n "
+                                      "FROM {t} WHERE {cond} GROUP BY ALL")
     else:
         cond, params = where(f, now=_now(now))
         df = con.execute(f"""
