@@ -36,6 +36,8 @@ class AppServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> "AppServer":
+        if not self.db.exists() and self.env["SC_DEMO_ROWS"] == str(TEMPLATE_ROWS) and TEMPLATES:
+            shutil.copy(demo_template(self.env), self.db)  # the app finds its demo made, as on a second start
         self.log = open(self.db.parent / f"streamlit-{self.port}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -60,6 +62,31 @@ class AppServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+
+
+# The demo store an app builds on its first start (6-7 s of CPU for 3,000 rows, mostly fixed costs),
+# built once per pytest worker and copied for each app a test starts on a new file of that size.
+# The first start itself is covered by tests/test_first_start.py and by apps on other sizes.
+TEMPLATE_ROWS = 3000
+TEMPLATES: list[Path] = []  # the folder, once the session fixture below has made it
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_templates(tmp_path_factory):
+    TEMPLATES.append(tmp_path_factory.mktemp("demo_template"))
+    yield
+    TEMPLATES.clear()
+
+
+def demo_template(env: dict) -> Path:
+    """The worker's demo store of TEMPLATE_ROWS rows, made by `python -m pipeline demo` with the
+    app's environment (its model folder) the first time it is asked for."""
+    path = TEMPLATES[0] / "demo.duckdb"
+    if not path.exists():
+        made = subprocess.run([sys.executable, "-m", "pipeline", "demo", "--rows", str(TEMPLATE_ROWS),
+                               "--db", str(path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert made.returncode == 0, made.stderr[-2000:]
+    return path
 
 
 @pytest.fixture(scope="session")
