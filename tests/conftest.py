@@ -3,6 +3,13 @@ from __future__ import annotations
 
 import os
 
+# One thread per numeric library in the test processes and every process they start (apps, CLIs,
+# workers): two pytest workers and the browser tests' apps and chromium already fill both cores, and
+# OpenBLAS/OpenMP threads spinning for a core then doubled a training's time (adaptation 4.6 -> 9.2 s,
+# training 4.7 -> 10.6 s beside two busy loops). Set before numpy is first imported.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 import pytest
 
 from pipeline import store
