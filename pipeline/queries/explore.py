@@ -65,10 +65,9 @@ def count(con: duckdb.DuckDBPyConnection, f: Filters, now: dt.datetime | None = 
 
 
 # A search's cube: the rows a search finds in a period, counted by every column a facet or a filter
-# reads (the confidence band, overdue at `now` and confirmed by their condition, each cell with a
-# value of its own on the same side of each condition as every row of the cell: made from the
-# condition after the count: the cells' least values, read from the rows, took 20-30 ms more of
-# 410-460 ms at 10,000,000 rows), so that
+# reads (the confidence band, overdue at `now` and confirmed by their condition; each cell gets a
+# value on the same side of each condition as all its rows, made from the condition after counting:
+# reading the rows' least values instead took 20-30 ms more of 410-460 at 10,000,000 rows), so that
 # `where` and FACETS, unchanged, count a search's rows under any facet filter from the cube (a few
 # thousand cells) instead of from the rows: after the first, a facet click with a search word reads
 # no text's terms and no row. Kept for the same store, data version, words, period and review
