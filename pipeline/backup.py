@@ -53,8 +53,8 @@ def backup(con, out: str | Path) -> dict:
         con.execute("DETACH backup_target")
     # the users of this store (beside its file, or SC_AUTH_DB), not of SC_DB's: `backup --db X`
     # copied another store's users
-    file = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    users = auth.connect(auth.path(file[0][0] if file and file[0][0] else None))
+    file = store.db_file(con)
+    users = auth.connect(auth.path(str(file) if file else None))
     target = sqlite3.connect(partial / AUTH_NAME)
     try:
         users.backup(target)

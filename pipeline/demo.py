@@ -804,7 +804,7 @@ def _normal_end(end) -> pd.Timestamp:
 def build_demo(con, rows: int, seed: int, end=None, chunk_rows: int = CHUNK_ROWS, progress=None) -> dict:
     """Replace the store's data by a demo of about `rows` submissions ending at `end` (default now),
     written chunk by chunk. `progress(done_rows, rows)` is told after each chunk."""
-    if placements.db_file(con) is None:  # an in-memory store holds everything in memory anyway
+    if store.db_file(con) is None:  # an in-memory store holds everything in memory anyway
         return _build(con, rows, seed, end, chunk_rows, progress)
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
@@ -890,7 +890,7 @@ def _build(con, rows: int, seed: int, end, chunk_rows: int, progress) -> dict:
             placements.load_demo(con)
             rollup.rebuild(con)
             textsearch.sign(con)
-    if placements.db_file(con) is not None:  # the public form's copy, next to a store on disk
+    if store.db_file(con) is not None:  # the public form's copy, next to a store on disk
         placements.publish(con)
     t_write = time.perf_counter()
     grouped = ideas.regroup(con)

@@ -434,14 +434,8 @@ def load_demo(con) -> int:
 
 
 # ---- the file the public form reads --------------------------------------------------------
-def db_file(con) -> Path | None:
-    """The database file behind a connection (None for an in-memory one)."""
-    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    return Path(row[0]) if row and row[0] else None
-
-
 def public_file(con=None) -> Path:
-    return settings.public_path(db_file(con) if con is not None else None) / PUBLIC_FILE
+    return settings.public_path(store.db_file(con) if con is not None else None) / PUBLIC_FILE
 
 
 def publish(con, folder: str | Path | None = None) -> Path:

@@ -244,6 +244,12 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     )
 
 
+def db_file(con) -> Path | None:
+    """The database file behind a connection (None for an in-memory one)."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return Path(rows[0][0]) if rows and rows[0][0] else None  # fetchall: a fetchone left the result open
+
+
 def submission_count(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline import auth, privacy, reference, rollup, settings
+from pipeline import auth, privacy, reference, rollup, settings, store
 from pipeline.queries import textsearch
 from pipeline.queries.filters import OPEN, Filters, overdue_sql, where
 from pipeline.queries.rows import by_ids
@@ -82,11 +82,11 @@ _cubes_lock = threading.Lock()  # the app's sessions run in threads of one proce
 
 def _store_key(con) -> tuple | None:
     """The store's file and data version, or None for an in-memory store (not cached)."""
-    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    if not path or not path[0][0]:
+    path = store.db_file(con)
+    if path is None:
         return None
     from pipeline.queries.overview import data_version
-    return (path[0][0], *data_version(con))
+    return (str(path), *data_version(con))
 
 
 def _search_cube(con, f: Filters, now: dt.datetime | None, build: bool = True) -> tuple[pa.Table, dt.datetime] | None:

@@ -69,8 +69,7 @@ def decisions(con: duckdb.DuckDBPyConnection, threshold: float) -> pd.DataFrame:
     try:
         path = _paths.get(con)
         if path is None:  # a connection's file never changes: asked once per connection
-            path = _paths[con] = con.execute(
-                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0] or ""
+            path = _paths[con] = str(store.db_file(con) or "")
         version = con.execute("SELECT (SELECT max(id) FROM events), (SELECT count(*) FROM events), "
                               "(SELECT max(id) FROM submissions)").fetchall()[0]
     except Exception:  # noqa: BLE001 - another engine (pipeline.engines) has no duckdb_databases()
